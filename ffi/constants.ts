@@ -1,0 +1,303 @@
+/**
+ * Linux constants for the calls dipc makes: flag values, errno names and the layouts of the
+ * structs it reads (`struct stat`, `struct ipc_perm`, `struct shmid_ds`), for x86_64 and aarch64.
+ *
+ * Values that are the same on both architectures are plain constants; the ones that differ are
+ * picked by {@linkcode ARCH} once, at module load.
+ *
+ * @module
+ */
+
+/** The CPU architecture this process runs on, as dipc's tables know it. */
+export const ARCH: "x86_64" | "aarch64" = Deno.build.arch;
+
+/** True on x86_64, false on aarch64. */
+const X86 = ARCH === "x86_64";
+
+/** `open(2)` flags (asm-generic/fcntl.h; O_NOFOLLOW differs on aarch64). */
+export const O = {
+  RDONLY: 0o0,
+  WRONLY: 0o1,
+  RDWR: 0o2,
+  CREAT: 0o100,
+  EXCL: 0o200,
+  TRUNC: 0o1000,
+  NONBLOCK: 0o4000,
+  NOFOLLOW: X86 ? 0o400000 : 0o100000,
+  CLOEXEC: 0o2000000,
+} as const;
+
+/** `mmap(2)` protections and flags. */
+export const PROT = { NONE: 0, READ: 1, WRITE: 2 } as const;
+/** `mmap(2)` flags. */
+export const MAP = { SHARED: 0x01, PRIVATE: 0x02 } as const;
+/** What `mmap(2)` returns on failure: `(void *) -1`. */
+export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+
+/** System V IPC flags and commands (linux/ipc.h, linux/shm.h). */
+export const IPC = {
+  PRIVATE: 0,
+  CREAT: 0o1000,
+  EXCL: 0o2000,
+  NOWAIT: 0o4000,
+  RMID: 0,
+  SET: 1,
+  STAT: 2,
+  INFO: 3,
+} as const;
+
+/** `shmat(2)` flags and `shmctl(2)` commands. */
+export const SHM = {
+  RDONLY: 0o10000,
+  RND: 0o20000,
+  REMAP: 0o40000,
+  LOCK: 11,
+  UNLOCK: 12,
+  STAT: 13,
+  INFO: 14,
+} as const;
+
+/** `futex(2)` operations. dipc never sets FUTEX_PRIVATE_FLAG: its words live in shared memory. */
+export const FUTEX = {
+  WAIT: 0,
+  WAKE: 1,
+  WAIT_BITSET: 9,
+  WAKE_BITSET: 10,
+  CLOCK_REALTIME: 256,
+  BITSET_MATCH_ANY: 0xffffffff,
+} as const;
+
+/** Syscall numbers for the calls glibc has no wrapper for. */
+export const SYS = {
+  futex: X86 ? 202n : 98n,
+  gettid: X86 ? 186n : 178n,
+} as const;
+
+/** `clock_gettime(2)` clock ids. */
+export const CLOCK = { REALTIME: 0, MONOTONIC: 1 } as const;
+
+/** File type bits of `st_mode`. */
+export const S_IFMT = 0o170000;
+
+/** `struct timespec`: two 64-bit words on both architectures. */
+export const TIMESPEC = { size: 16, tv_sec: 0, tv_nsec: 8 } as const;
+
+/**
+ * `struct stat` offsets. x86_64 has its own layout; aarch64 uses the generic one, where st_mode
+ * comes before a 32-bit st_nlink.
+ */
+export const STAT = X86
+  ? {
+    size: 144,
+    st_mode: 24,
+    st_uid: 28,
+    st_gid: 32,
+    st_size: 48,
+    st_atim: 72,
+    st_mtim: 88,
+    st_ctim: 104,
+  } as const
+  : {
+    size: 128,
+    st_mode: 16,
+    st_uid: 24,
+    st_gid: 28,
+    st_size: 48,
+    st_atim: 72,
+    st_mtim: 88,
+    st_ctim: 104,
+  } as const;
+
+/**
+ * `struct ipc_perm` offsets, the same on both 64-bit layouts. On x86_64 `mode` is an
+ * unsigned short followed by padding, on aarch64 an unsigned int: reading 16 bits
+ * little-endian at the same offset is right for both.
+ */
+export const IPC_PERM = { size: 48, key: 0, uid: 4, gid: 8, cuid: 12, cgid: 16, mode: 20 } as const;
+
+/** `struct shmid_ds` offsets (64-bit layout, x86_64 and aarch64 alike). */
+export const SHMID_DS = {
+  size: 112,
+  shm_perm: 0,
+  shm_segsz: 48,
+  shm_atime: 56,
+  shm_dtime: 64,
+  shm_ctime: 72,
+  shm_cpid: 80,
+  shm_lpid: 84,
+  shm_nattch: 88,
+} as const;
+
+/**
+ * Every Linux errno: number, name and description (asm-generic/errno-base.h and errno.h, which
+ * x86_64 and aarch64 share). EWOULDBLOCK is EAGAIN and EDEADLOCK is EDEADLK.
+ */
+const ERRNO_TABLE: ReadonlyArray<readonly [number, string, string]> = [
+  [1, "EPERM", "Operation not permitted"],
+  [2, "ENOENT", "No such file or directory"],
+  [3, "ESRCH", "No such process"],
+  [4, "EINTR", "Interrupted system call"],
+  [5, "EIO", "I/O error"],
+  [6, "ENXIO", "No such device or address"],
+  [7, "E2BIG", "Argument list too long"],
+  [8, "ENOEXEC", "Exec format error"],
+  [9, "EBADF", "Bad file number"],
+  [10, "ECHILD", "No child processes"],
+  [11, "EAGAIN", "Try again"],
+  [12, "ENOMEM", "Out of memory"],
+  [13, "EACCES", "Permission denied"],
+  [14, "EFAULT", "Bad address"],
+  [15, "ENOTBLK", "Block device required"],
+  [16, "EBUSY", "Device or resource busy"],
+  [17, "EEXIST", "File exists"],
+  [18, "EXDEV", "Cross-device link"],
+  [19, "ENODEV", "No such device"],
+  [20, "ENOTDIR", "Not a directory"],
+  [21, "EISDIR", "Is a directory"],
+  [22, "EINVAL", "Invalid argument"],
+  [23, "ENFILE", "File table overflow"],
+  [24, "EMFILE", "Too many open files"],
+  [25, "ENOTTY", "Not a typewriter"],
+  [26, "ETXTBSY", "Text file busy"],
+  [27, "EFBIG", "File too large"],
+  [28, "ENOSPC", "No space left on device"],
+  [29, "ESPIPE", "Illegal seek"],
+  [30, "EROFS", "Read-only file system"],
+  [31, "EMLINK", "Too many links"],
+  [32, "EPIPE", "Broken pipe"],
+  [33, "EDOM", "Math argument out of domain of func"],
+  [34, "ERANGE", "Math result not representable"],
+  [35, "EDEADLK", "Resource deadlock would occur"],
+  [36, "ENAMETOOLONG", "File name too long"],
+  [37, "ENOLCK", "No record locks available"],
+  [38, "ENOSYS", "Invalid system call number"],
+  [39, "ENOTEMPTY", "Directory not empty"],
+  [40, "ELOOP", "Too many symbolic links encountered"],
+  [42, "ENOMSG", "No message of desired type"],
+  [43, "EIDRM", "Identifier removed"],
+  [44, "ECHRNG", "Channel number out of range"],
+  [45, "EL2NSYNC", "Level 2 not synchronized"],
+  [46, "EL3HLT", "Level 3 halted"],
+  [47, "EL3RST", "Level 3 reset"],
+  [48, "ELNRNG", "Link number out of range"],
+  [49, "EUNATCH", "Protocol driver not attached"],
+  [50, "ENOCSI", "No CSI structure available"],
+  [51, "EL2HLT", "Level 2 halted"],
+  [52, "EBADE", "Invalid exchange"],
+  [53, "EBADR", "Invalid request descriptor"],
+  [54, "EXFULL", "Exchange full"],
+  [55, "ENOANO", "No anode"],
+  [56, "EBADRQC", "Invalid request code"],
+  [57, "EBADSLT", "Invalid slot"],
+  [59, "EBFONT", "Bad font file format"],
+  [60, "ENOSTR", "Device not a stream"],
+  [61, "ENODATA", "No data available"],
+  [62, "ETIME", "Timer expired"],
+  [63, "ENOSR", "Out of streams resources"],
+  [64, "ENONET", "Machine is not on the network"],
+  [65, "ENOPKG", "Package not installed"],
+  [66, "EREMOTE", "Object is remote"],
+  [67, "ENOLINK", "Link has been severed"],
+  [68, "EADV", "Advertise error"],
+  [69, "ESRMNT", "Srmount error"],
+  [70, "ECOMM", "Communication error on send"],
+  [71, "EPROTO", "Protocol error"],
+  [72, "EMULTIHOP", "Multihop attempted"],
+  [73, "EDOTDOT", "RFS specific error"],
+  [74, "EBADMSG", "Not a data message"],
+  [75, "EOVERFLOW", "Value too large for defined data type"],
+  [76, "ENOTUNIQ", "Name not unique on network"],
+  [77, "EBADFD", "File descriptor in bad state"],
+  [78, "EREMCHG", "Remote address changed"],
+  [79, "ELIBACC", "Can not access a needed shared library"],
+  [80, "ELIBBAD", "Accessing a corrupted shared library"],
+  [81, "ELIBSCN", ".lib section in a.out corrupted"],
+  [82, "ELIBMAX", "Attempting to link in too many shared libraries"],
+  [83, "ELIBEXEC", "Cannot exec a shared library directly"],
+  [84, "EILSEQ", "Illegal byte sequence"],
+  [85, "ERESTART", "Interrupted system call should be restarted"],
+  [86, "ESTRPIPE", "Streams pipe error"],
+  [87, "EUSERS", "Too many users"],
+  [88, "ENOTSOCK", "Socket operation on non-socket"],
+  [89, "EDESTADDRREQ", "Destination address required"],
+  [90, "EMSGSIZE", "Message too long"],
+  [91, "EPROTOTYPE", "Protocol wrong type for socket"],
+  [92, "ENOPROTOOPT", "Protocol not available"],
+  [93, "EPROTONOSUPPORT", "Protocol not supported"],
+  [94, "ESOCKTNOSUPPORT", "Socket type not supported"],
+  [95, "EOPNOTSUPP", "Operation not supported on transport endpoint"],
+  [96, "EPFNOSUPPORT", "Protocol family not supported"],
+  [97, "EAFNOSUPPORT", "Address family not supported by protocol"],
+  [98, "EADDRINUSE", "Address already in use"],
+  [99, "EADDRNOTAVAIL", "Cannot assign requested address"],
+  [100, "ENETDOWN", "Network is down"],
+  [101, "ENETUNREACH", "Network is unreachable"],
+  [102, "ENETRESET", "Network dropped connection because of reset"],
+  [103, "ECONNABORTED", "Software caused connection abort"],
+  [104, "ECONNRESET", "Connection reset by peer"],
+  [105, "ENOBUFS", "No buffer space available"],
+  [106, "EISCONN", "Transport endpoint is already connected"],
+  [107, "ENOTCONN", "Transport endpoint is not connected"],
+  [108, "ESHUTDOWN", "Cannot send after transport endpoint shutdown"],
+  [109, "ETOOMANYREFS", "Too many references: cannot splice"],
+  [110, "ETIMEDOUT", "Connection timed out"],
+  [111, "ECONNREFUSED", "Connection refused"],
+  [112, "EHOSTDOWN", "Host is down"],
+  [113, "EHOSTUNREACH", "No route to host"],
+  [114, "EALREADY", "Operation already in progress"],
+  [115, "EINPROGRESS", "Operation now in progress"],
+  [116, "ESTALE", "Stale file handle"],
+  [117, "EUCLEAN", "Structure needs cleaning"],
+  [118, "ENOTNAM", "Not a XENIX named type file"],
+  [119, "ENAVAIL", "No XENIX semaphores available"],
+  [120, "EISNAM", "Is a named type file"],
+  [121, "EREMOTEIO", "Remote I/O error"],
+  [122, "EDQUOT", "Quota exceeded"],
+  [123, "ENOMEDIUM", "No medium found"],
+  [124, "EMEDIUMTYPE", "Wrong medium type"],
+  [125, "ECANCELED", "Operation Canceled"],
+  [126, "ENOKEY", "Required key not available"],
+  [127, "EKEYEXPIRED", "Key has expired"],
+  [128, "EKEYREVOKED", "Key has been revoked"],
+  [129, "EKEYREJECTED", "Key was rejected by service"],
+  [130, "EOWNERDEAD", "Owner died"],
+  [131, "ENOTRECOVERABLE", "State not recoverable"],
+  [132, "ERFKILL", "Operation not possible due to RF-kill"],
+  [133, "EHWPOISON", "Memory page has hardware error"],
+];
+
+const byNumber = new Map<number, readonly [string, string]>(
+  ERRNO_TABLE.map(([n, name, text]) => [n, [name, text]]),
+);
+
+/** errno numbers by name, e.g. `ERRNO.EEXIST === 17`. */
+export const ERRNO: Readonly<Record<string, number>> = Object.freeze(
+  Object.fromEntries(ERRNO_TABLE.map(([n, name]) => [name, n])),
+);
+
+/** Errno numbers dipc's own code tests for, typed, so a typo is a compile error. */
+export const E = {
+  EPERM: 1,
+  ENOENT: 2,
+  EINTR: 4,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EEXIST: 17,
+  EINVAL: 22,
+  ENOSPC: 28,
+  ENAMETOOLONG: 36,
+  EIDRM: 43,
+  ETIMEDOUT: 110,
+} as const;
+
+/** The name of an errno number ("EEXIST"), or `"E?<n>"` for a number Linux does not define. */
+export function errnoName(errno: number): string {
+  return byNumber.get(errno)?.[0] ?? `E?${errno}`;
+}
+
+/** The description of an errno number ("File exists"). */
+export function errnoText(errno: number): string {
+  return byNumber.get(errno)?.[1] ?? "Unknown error";
+}

@@ -1,0 +1,92 @@
+/**
+ * The loader: the only place in dipc that calls `Deno.dlopen`.
+ *
+ * Libraries are opened lazily, on the first call that needs them, so importing dipc costs
+ * nothing and needs no permission. Each symbol group is looked for in a list of libraries in
+ * order (`libc.so.6` first, then the older split libraries); when none has it, the error lists
+ * every path tried and why it failed.
+ *
+ * @module
+ */
+
+import { CORE, GROUPS, RT } from "./symbols.ts";
+
+/** One library tried for a group, and why it was not used. */
+export interface LoadAttempt {
+  /** The path given to `dlopen`. */
+  library: string;
+  /** What `Deno.dlopen` said. */
+  reason: string;
+}
+
+/** Thrown when no candidate library provides a symbol group. */
+export class LibraryLoadError extends Error {
+  /** The group that could not be loaded ("core", "rt"). */
+  readonly group: string;
+  /** Every library tried, in order, with its failure. */
+  readonly attempts: readonly LoadAttempt[];
+
+  constructor(group: string, attempts: readonly LoadAttempt[]) {
+    const tried = attempts.map((a) => `  ${a.library}: ${a.reason}`).join("\n");
+    super(`dipc could not load the C functions it needs (${group}); tried:\n${tried}`);
+    this.name = "LibraryLoadError";
+    this.group = group;
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * Opens the first library of `libraries` that provides every symbol of `symbols`.
+ *
+ * @param group a name for error messages
+ * @param libraries paths for `dlopen`, tried in order
+ * @param symbols the symbol table
+ * @returns the opened library's symbols
+ * @throws {LibraryLoadError} when no library provides them all
+ */
+export function openGroup<S extends Deno.ForeignLibraryInterface>(
+  group: string,
+  libraries: readonly string[],
+  symbols: S,
+): Deno.DynamicLibrary<S>["symbols"] {
+  const attempts: LoadAttempt[] = [];
+  for (const library of libraries) {
+    try {
+      return Deno.dlopen(library, symbols).symbols;
+    } catch (e) {
+      attempts.push({ library, reason: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  throw new LibraryLoadError(group, attempts);
+}
+
+let core: Deno.DynamicLibrary<typeof CORE>["symbols"] | undefined;
+let rt: Deno.DynamicLibrary<typeof RT>["symbols"] | undefined;
+
+/** The libc symbols every module uses, opened on first use. */
+export function libc(): Deno.DynamicLibrary<typeof CORE>["symbols"] {
+  return core ??= openGroup("core", GROUPS.core.libraries, GROUPS.core.symbols);
+}
+
+/** The POSIX realtime symbols (shm_open, …), opened on first use. */
+export function librt(): Deno.DynamicLibrary<typeof RT>["symbols"] {
+  return rt ??= openGroup("rt", GROUPS.rt.libraries, GROUPS.rt.symbols);
+}
+
+let errnoView: Deno.UnsafePointerView | undefined;
+
+/**
+ * errno of the calling thread, as the last synchronous FFI call left it. Call it immediately
+ * after the failing call, with no other FFI call in between.
+ *
+ * The address from `__errno_location()` is per thread and fixed for the thread's life; a module
+ * instance runs on one thread (the main thread or one Worker's), so caching it is sound.
+ */
+export function errno(): number {
+  if (errnoView === undefined) {
+    const p = libc().__errno_location();
+    if (p === null) throw new Error("__errno_location() returned NULL");
+    errnoView = new Deno.UnsafePointerView(p);
+  }
+  return errnoView.getInt32();
+}

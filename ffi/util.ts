@@ -1,0 +1,114 @@
+/**
+ * Helpers for crossing into C: NUL-terminated strings, pointers into mapped memory,
+ * and reusable out-parameter buffers for the structs the kernel fills in.
+ *
+ * @module
+ */
+
+import { CLOCK, TIMESPEC } from "./constants.ts";
+import { libc } from "./load.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * A NUL-terminated UTF-8 copy of `s` for a `const char *` parameter. It is sized by UTF-8 byte
+ * length, never by `s.length`, and is never empty (an empty buffer reaches C as NULL).
+ * Callers validate that `s` has no NUL of its own first.
+ */
+export function cString(s: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(s + "\0");
+}
+
+/** The UTF-8 byte length of `s` (without a terminator). */
+export function byteLength(s: string): number {
+  return encoder.encode(s).length;
+}
+
+/** Decodes the C string `ptr` points to; `null` reads as "". */
+export function readCString(ptr: Deno.PointerValue): string {
+  return ptr === null ? "" : Deno.UnsafePointerView.getCString(ptr);
+}
+
+/** Decodes bytes up to the first NUL (or the end). */
+export function decodeCString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return decoder.decode(end < 0 ? bytes : bytes.subarray(0, end));
+}
+
+/**
+ * A reusable buffer for a struct the kernel fills in (`struct stat`, `struct shmid_ds`), with
+ * little-endian field readers. One per module: out-parameters allocate nothing per call.
+ */
+export class OutStruct {
+  /** The bytes passed to C as the struct pointer. */
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly #view: DataView;
+
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+    this.#view = new DataView(this.bytes.buffer);
+  }
+
+  /** Zeroes the struct before a call. */
+  clear(): this {
+    this.bytes.fill(0);
+    return this;
+  }
+  /** `int32_t` / `pid_t` / `key_t` at `offset`. */
+  i32(offset: number): number {
+    return this.#view.getInt32(offset, true);
+  }
+  /** `uint32_t` / `uid_t` / `mode_t` at `offset`. */
+  u32(offset: number): number {
+    return this.#view.getUint32(offset, true);
+  }
+  /** `unsigned short` at `offset`. */
+  u16(offset: number): number {
+    return this.#view.getUint16(offset, true);
+  }
+  /** A 64-bit field (`size_t`, `off_t`, `time_t`) at `offset`, as a number (exact below 2^53). */
+  u64(offset: number): number {
+    return Number(this.#view.getBigUint64(offset, true));
+  }
+  /** Writes a `uint32_t` at `offset`. */
+  setU32(offset: number, value: number): void {
+    this.#view.setUint32(offset, value, true);
+  }
+  /** Writes an `unsigned short` at `offset`. */
+  setU16(offset: number, value: number): void {
+    this.#view.setUint16(offset, value, true);
+  }
+  /** A `struct timespec` at `offset`, as a Date. */
+  date(offset: number): Date {
+    const sec = this.#view.getBigInt64(offset + TIMESPEC.tv_sec, true);
+    const nsec = this.#view.getBigInt64(offset + TIMESPEC.tv_nsec, true);
+    return new Date(Number(sec) * 1000 + Math.floor(Number(nsec) / 1e6));
+  }
+}
+
+const clockBuf = new BigInt64Array(2);
+const clockBytes = new Uint8Array(clockBuf.buffer);
+
+/** `CLOCK_MONOTONIC` now, in nanoseconds (the clock futex deadlines are measured on). */
+export function monotonicNs(): bigint {
+  libc().clock_gettime(CLOCK.MONOTONIC, clockBytes);
+  return (clockBuf[0] ?? 0n) * 1_000_000_000n + (clockBuf[1] ?? 0n);
+}
+
+/** Writes an absolute `CLOCK_MONOTONIC` deadline into a `struct timespec` buffer. */
+export function writeTimespec(into: BigInt64Array, ns: bigint): void {
+  into[0] = ns / 1_000_000_000n;
+  into[1] = ns % 1_000_000_000n;
+}
+
+/** `base + offset` for a pointer into mapped memory. */
+export function offsetPointer(
+  base: Deno.PointerObject,
+  offset: number,
+): Deno.PointerObject {
+  if (offset === 0) return base;
+  const p = Deno.UnsafePointer.offset(base, offset);
+  if (p === null) throw new RangeError("pointer offset produced NULL");
+  return p;
+}

@@ -1,0 +1,138 @@
+/**
+ * The wait core every blocking operation in dipc is built on.
+ *
+ * A wait is: try at once; spin a bounded number of tries on the calling thread; then sleep on a
+ * pool thread that only *waits* for a change (a futex word here; a descriptor in later
+ * modules) and never takes data; then settle the outcome with another synchronous try on the
+ * calling thread, where errno is reliable. A cancelled or timed-out wait therefore never holds
+ * anything it took: the only thing that ever takes data is `attempt`, run on this thread.
+ *
+ * @module
+ */
+
+import { describe } from "./_validate.ts";
+import { monotonicNs } from "../ffi/util.ts";
+
+/** Options every async wait in dipc accepts. */
+export interface WaitOptions {
+  /** Stops the wait: the promise rejects with `signal.reason` and nothing is consumed. */
+  signal?: AbortSignal;
+  /** Milliseconds to wait at most; `0` means try once, `Infinity` (default) means no limit. */
+  timeout?: number;
+}
+
+/** Returned by an `attempt` that could not complete now. */
+export const WOULD_BLOCK: unique symbol = Symbol("would block");
+/** Returned by {@linkcode waitUntil} when the timeout passed first. */
+export const TIMED_OUT: unique symbol = Symbol("timed out");
+
+/**
+ * How a wait sleeps. `snapshot` is taken *before* each attempt, so a change that happens
+ * between the attempt and the sleep makes the sleep return at once (no lost wake-up).
+ */
+export interface Sleeper {
+  /** A token for the current state (a futex word's value). */
+  snapshot(): number;
+  /**
+   * Sleeps on a pool thread until the state may differ from `token`, the absolute
+   * `CLOCK_MONOTONIC` deadline passes, or {@linkcode Sleeper.interrupt} is called. It may return
+   * early (spuriously); it must never consume data.
+   */
+  sleep(token: number, deadlineNs: bigint | undefined): Promise<void>;
+  /** Makes a sleep in progress return soon. Safe to call when nobody sleeps. */
+  interrupt(): void;
+}
+
+/** Tries made on the calling thread before sleeping. */
+export const DEFAULT_SPINS = 64;
+
+/** Checks wait options; throws TypeError/RangeError for bad ones. */
+export function validateWaitOptions(options: unknown): WaitOptions {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  }
+  const { signal, timeout } = options as WaitOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
+  }
+  if (timeout !== undefined) {
+    if (typeof timeout !== "number") {
+      throw new TypeError(`timeout must be a number of milliseconds, got ${describe(timeout)}`);
+    }
+    if (Number.isNaN(timeout) || timeout < 0) {
+      throw new RangeError(`timeout must be 0 or more milliseconds, got ${timeout}`);
+    }
+  }
+  return options as WaitOptions;
+}
+
+/** The absolute monotonic deadline for a timeout in ms, or undefined for none. */
+export function deadlineFor(timeout: number | undefined): bigint | undefined {
+  if (timeout === undefined || timeout === Infinity) return undefined;
+  return monotonicNs() + BigInt(Math.ceil(timeout * 1e6));
+}
+
+/**
+ * Runs `attempt` until it returns something other than {@linkcode WOULD_BLOCK}, sleeping with
+ * `sleeper` in between.
+ *
+ * @param attempt a synchronous, non-blocking try; the only place data may be taken
+ * @param sleeper how to sleep between tries
+ * @param options signal and timeout (already validated)
+ * @param spins tries on the calling thread before the first sleep
+ * @returns what `attempt` returned, or {@linkcode TIMED_OUT}
+ * @throws the signal's reason when aborted (nothing was consumed)
+ */
+export async function waitUntil<T>(
+  attempt: () => T | typeof WOULD_BLOCK,
+  sleeper: Sleeper,
+  options: WaitOptions,
+  spins: number = DEFAULT_SPINS,
+): Promise<T | typeof TIMED_OUT> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  for (let i = 0; i <= spins; i++) {
+    const r = attempt();
+    if (r !== WOULD_BLOCK) return r;
+    if (options.timeout === 0) return TIMED_OUT;
+  }
+  const deadline = deadlineFor(options.timeout);
+  for (;;) {
+    const token = sleeper.snapshot();
+    const r = attempt();
+    if (r !== WOULD_BLOCK) return r;
+    if (deadline !== undefined && monotonicNs() >= deadline) return TIMED_OUT;
+    await sleepCancellable(sleeper, token, deadline, signal);
+  }
+}
+
+/**
+ * One sleep that an AbortSignal can cut short. On abort it interrupts the sleeper until the
+ * pool thread has really returned (an interrupt can land just before the thread starts
+ * sleeping), then rejects: no pool thread is left waiting behind a settled promise.
+ */
+export async function sleepCancellable(
+  sleeper: Sleeper,
+  token: number,
+  deadline: bigint | undefined,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (signal === undefined) return await sleeper.sleep(token, deadline);
+  signal.throwIfAborted();
+  let settled = false;
+  const sleeping = sleeper.sleep(token, deadline).finally(() => settled = true);
+  const onAbort = async (): Promise<void> => {
+    while (!settled) {
+      sleeper.interrupt();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await sleeping;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+  signal.throwIfAborted();
+}

@@ -1,0 +1,129 @@
+/**
+ * dipc's error types.
+ *
+ * A failed system call throws {@linkcode ErrnoError}: it names the errno (`code`, `errno`), the
+ * call (`syscall`) and the object it was about (`object`). Mistakes in arguments throw
+ * `TypeError` or `RangeError` before any system call is made. Using a handle after `close()`
+ * throws {@linkcode ClosedError}.
+ *
+ * @example Telling "already exists" apart
+ * ```ts
+ * import { ErrnoError, SharedMemory } from "@dipc/dipc";
+ *
+ * using first = SharedMemory.temporary({ size: 64 });
+ * try {
+ *   SharedMemory.open(first.name, { create: true, exclusive: true, size: 64 });
+ * } catch (e) {
+ *   if (!(e instanceof ErrnoError) || e.code !== "EEXIST") throw e;
+ *   console.log(e.message); // Cannot create shared memory "/dipc-…": shm_open failed with EEXIST (File exists)
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { errnoName, errnoText } from "../ffi/constants.ts";
+import { errno as readErrno } from "../ffi/load.ts";
+
+/** Options for {@linkcode ErrnoError}. */
+export interface ErrnoErrorOptions {
+  /** What dipc was doing, as a verb phrase: "open shared memory". */
+  action?: string;
+  /** The object: a name, key or id. */
+  object?: string | number;
+}
+
+/**
+ * A system call failed. `code` is the errno name ("EEXIST"), `errno` its number, `syscall` the
+ * C function ("shm_open") and `object` the name, key or id it was called on.
+ *
+ * @see {@link https://man7.org/linux/man-pages/man3/errno.3.html}
+ */
+export class ErrnoError extends Error {
+  /** The errno name, e.g. "EEXIST". */
+  readonly code: string;
+  /** The errno number, e.g. 17. */
+  readonly errno: number;
+  /** The C function that failed, e.g. "shm_open". */
+  readonly syscall: string;
+  /** The object the call was about, when there is one. */
+  readonly object: string | number | undefined;
+
+  /**
+   * @param errno the errno number
+   * @param syscall the C function that failed
+   * @param options what was being done, and to what
+   */
+  constructor(errno: number, syscall: string, options: ErrnoErrorOptions = {}) {
+    const code = errnoName(errno);
+    const what = options.action === undefined
+      ? syscall
+      : `Cannot ${options.action}${
+        options.object === undefined ? "" : ` ${JSON.stringify(options.object)}`
+      }: ${syscall}`;
+    super(`${what} failed with ${code} (${errnoText(errno)})`);
+    this.name = "ErrnoError";
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+    this.object = options.object;
+  }
+}
+
+/**
+ * Builds an {@linkcode ErrnoError} from the calling thread's errno. Call it immediately after
+ * the failed synchronous call, with no FFI call in between.
+ *
+ * @internal
+ */
+export function lastError(
+  syscall: string,
+  action?: string,
+  object?: string | number,
+): ErrnoError {
+  const options: ErrnoErrorOptions = {};
+  if (action !== undefined) options.action = action;
+  if (object !== undefined) options.object = object;
+  return new ErrnoError(readErrno(), syscall, options);
+}
+
+/** A handle was used after `close()`. */
+export class ClosedError extends Error {
+  /**
+   * @param what the handle, e.g. `shared memory "/jobs"`
+   */
+  constructor(what: string) {
+    super(`${what} is closed`);
+    this.name = "ClosedError";
+  }
+}
+
+/**
+ * An existing object is owned by another user, and the caller did not say that is expected.
+ * Opening an object someone else created under an agreed name lets them read or forge what you
+ * put there ("squatting"); dipc refuses unless `allowForeignOwner: true`.
+ */
+export class ForeignOwnerError extends Error {
+  /** The object's name. */
+  readonly object: string;
+  /** The uid that owns it. */
+  readonly owner: number;
+  /** This process's effective uid. */
+  readonly expected: number;
+
+  /**
+   * @param object the object's name
+   * @param owner its owner's uid
+   * @param expected the effective uid of this process
+   */
+  constructor(object: string, owner: number, expected: number) {
+    super(
+      `${JSON.stringify(object)} is owned by uid ${owner}, not by this process (uid ${expected}); ` +
+        `pass allowForeignOwner: true if that is expected`,
+    );
+    this.name = "ForeignOwnerError";
+    this.object = object;
+    this.owner = owner;
+    this.expected = expected;
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * Futex wait and wake on 32-bit words in shared memory, across processes.
+ *
+ * This is what makes shared memory a complete tool: one process sleeps until a word changes,
+ * another changes it and wakes the sleeper, and neither burns CPU polling. The words are plain
+ * `Int32Array`/`Uint32Array` elements over a mapping ({@linkcode SharedMemory},
+ * {@linkcode SysVSharedMemory}); change them with `Atomics` and wake with
+ * {@linkcode futexWake}. The futexes are *shared* (never `FUTEX_PRIVATE_FLAG`), so a C program
+ * calling `futex(2)` on the same word interoperates.
+ *
+ * {@linkcode futexWait} sleeps on a pool thread after a short spin, so it never blocks the event
+ * loop; it takes a timeout and an AbortSignal. {@linkcode futexWaitSync} blocks the calling
+ * thread (for Workers and tight loops).
+ *
+ * Like every futex, a wait can return "ok" without the word having changed (a spurious
+ * wake-up): always re-check the word in a loop. Aborting a wait wakes this process's waiters on
+ * that word with a wake bitset chosen at random per process, so waiters of other programs
+ * using plain `FUTEX_WAIT` may see one spurious wake-up.
+ *
+ * @example Sleep until a word changes
+ * ```ts
+ * import { futexWait, futexWake, SharedMemory } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 4 });
+ * const word = shm.int32();
+ * setTimeout(() => {
+ *   Atomics.store(word, 0, 1);
+ *   futexWake(word, 0);
+ * }, 10);
+ * while (Atomics.load(word, 0) === 0) {
+ *   await futexWait(word, 0, 0, { timeout: 5_000 });
+ * }
+ * console.log("woken with", Atomics.load(word, 0));
+ * ```
+ *
+ * @see {@link https://man7.org/linux/man-pages/man2/futex.2.html}
+ * @module
+ */
+
+import { E, FUTEX, SYS, TIMESPEC } from "../ffi/constants.ts";
+import { errno, libc } from "../ffi/load.ts";
+import { monotonicNs, writeTimespec } from "../ffi/util.ts";
+import { ErrnoError } from "./errors.ts";
+import { describe, validateInteger } from "./_validate.ts";
+import {
+  deadlineFor,
+  type Sleeper,
+  sleepCancellable,
+  validateWaitOptions,
+  type WaitOptions,
+} from "./_wait.ts";
+
+export type { WaitOptions } from "./_wait.ts";
+
+/** What a futex wait ended with. */
+export type FutexWaitResult = "ok" | "not-equal" | "timed-out";
+
+/** A 32-bit word array a futex can wait on. */
+export type FutexArray = Int32Array | Uint32Array;
+
+/** Wake bit for this process's waits; aborts wake only this bit (see module doc). */
+const WAIT_BIT = (1 << Math.floor(Math.random() * 32)) >>> 0;
+/** `INT_MAX`: wake every waiter. */
+const WAKE_ALL = 0x7fffffff;
+/** Tries on the calling thread before sleeping. */
+const SPINS = 64;
+
+function wordPointer(array: FutexArray, index: number): Deno.PointerObject {
+  if (!(array instanceof Int32Array || array instanceof Uint32Array)) {
+    throw new TypeError(`array must be an Int32Array or Uint32Array, got ${describe(array)}`);
+  }
+  if (array.length === 0) {
+    throw new TypeError("array is empty: its memory was closed or detached");
+  }
+  validateInteger(index, "index", 0, array.length - 1);
+  const p = Deno.UnsafePointer.of(array.subarray(index, index + 1));
+  if (p === null) throw new TypeError("array has no memory behind it");
+  return p;
+}
+
+function validateExpected(expected: unknown): number {
+  if (typeof expected !== "number" || !Number.isInteger(expected)) {
+    throw new TypeError(`expected must be an integer, got ${describe(expected)}`);
+  }
+  if (expected < -0x80000000 || expected > 0xffffffff) {
+    throw new RangeError(`expected must fit in 32 bits, got ${expected}`);
+  }
+  return expected >>> 0;
+}
+
+/**
+ * A {@linkcode Sleeper} on one futex word, for the wait core: sleeps until the word differs from
+ * the snapshot. Used by modules that wait on shared-memory state.
+ *
+ * @internal
+ */
+export function futexSleeper(array: FutexArray, index: number): Sleeper & {
+  /** The last pool-thread result: 0 when a FUTEX_WAKE ended the sleep, -1 otherwise. */
+  readonly lastResult: number;
+} {
+  const ptr = wordPointer(array, index);
+  const timespec = new BigInt64Array(2);
+  const words = new Uint32Array(array.buffer, array.byteOffset, array.length);
+  const { futex_wait_async, futex_wake } = libc();
+  let lastResult = 0;
+  return {
+    get lastResult() {
+      return lastResult;
+    },
+    snapshot: () => Atomics.load(words, index),
+    async sleep(token, deadline) {
+      let ts: BigInt64Array | null = null;
+      if (deadline !== undefined) {
+        writeTimespec(timespec, deadline);
+        ts = timespec;
+      }
+      lastResult = await futex_wait_async(
+        SYS.futex,
+        ptr,
+        FUTEX.WAIT_BITSET,
+        token >>> 0,
+        ts,
+        null,
+        WAIT_BIT,
+      );
+    },
+    interrupt() {
+      futex_wake(SYS.futex, ptr, FUTEX.WAKE_BITSET, WAKE_ALL, null, null, WAIT_BIT);
+    },
+  };
+}
+
+/**
+ * Waits, without blocking the event loop, while `array[index]` holds `expected`: until another
+ * thread or process calls {@linkcode futexWake} on the word, the timeout passes, or `signal`
+ * aborts. It spins briefly on this thread first, then sleeps on a pool thread.
+ *
+ * @param array a 32-bit view over shared memory
+ * @param index the word's index in `array`
+ * @param expected the value to sleep on (compared as 32 bits)
+ * @param options `timeout` in ms and `signal`
+ * @returns `"not-equal"` if the word did not hold `expected` at the start, `"timed-out"`, or
+ *   `"ok"` (woken, or the word changed; may be spurious: re-check the word)
+ * @throws {TypeError} for a bad array, index or expected value
+ * @throws {RangeError} for an index out of range or a negative timeout
+ * @throws the signal's reason when aborted
+ * @see {@link https://man7.org/linux/man-pages/man2/futex.2.html}
+ *
+ * @example Wait with a timeout
+ * ```ts
+ * import { futexWait, SharedMemory } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 4 });
+ * const result = await futexWait(shm.int32(), 0, 0, { timeout: 10 });
+ * console.log(result); // "timed-out"
+ * ```
+ */
+export async function futexWait(
+  array: FutexArray,
+  index: number,
+  expected: number,
+  options?: WaitOptions,
+): Promise<FutexWaitResult> {
+  const sleeper = futexSleeper(array, index);
+  const want = validateExpected(expected);
+  const { signal, timeout } = validateWaitOptions(options);
+  signal?.throwIfAborted();
+  if (sleeper.snapshot() !== want) return "not-equal";
+  for (let i = 0; i < SPINS; i++) {
+    if (sleeper.snapshot() !== want) return "ok";
+  }
+  if (timeout === 0) return "timed-out";
+  const deadline = deadlineFor(timeout);
+  for (;;) {
+    await sleepCancellable(sleeper, want, deadline, signal);
+    // Settled here, on this thread: a FUTEX_WAKE (0) or a changed word is "ok"; EINTR is
+    // retried; an unchanged word past the deadline is a timeout.
+    if (sleeper.lastResult === 0 || sleeper.snapshot() !== want) return "ok";
+    if (deadline !== undefined && monotonicNs() >= deadline) return "timed-out";
+  }
+}
+
+const syncTimespec = new BigInt64Array(TIMESPEC.size / 8);
+
+/**
+ * Blocks the calling thread while `array[index]` holds `expected`, until woken or the timeout
+ * passes. Use it in Workers or where blocking is the point; on the main thread prefer
+ * {@linkcode futexWait}.
+ *
+ * @param array a 32-bit view over shared memory
+ * @param index the word's index in `array`
+ * @param expected the value to sleep on
+ * @param timeout milliseconds at most (default: no limit)
+ * @returns `"ok"`, `"not-equal"` or `"timed-out"`, as {@linkcode futexWait}
+ * @throws {TypeError} / {RangeError} for bad arguments
+ * @throws {ErrnoError} for an unexpected failure of futex(2) (e.g. EFAULT)
+ * @see {@link https://man7.org/linux/man-pages/man2/futex.2.html}
+ *
+ * @example A wait that times out
+ * ```ts
+ * import { futexWaitSync, SharedMemory } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 4 });
+ * console.log(futexWaitSync(shm.int32(), 0, 0, 5)); // "timed-out"
+ * console.log(futexWaitSync(shm.int32(), 0, 7, 5)); // "not-equal"
+ * ```
+ */
+export function futexWaitSync(
+  array: FutexArray,
+  index: number,
+  expected: number,
+  timeout?: number,
+): FutexWaitResult {
+  const ptr = wordPointer(array, index);
+  const want = validateExpected(expected);
+  validateWaitOptions({ timeout });
+  const deadline = deadlineFor(timeout);
+  if (deadline !== undefined) writeTimespec(syncTimespec, deadline);
+  const { futex_wait_sync } = libc();
+  for (;;) {
+    const r = futex_wait_sync(
+      SYS.futex,
+      ptr,
+      FUTEX.WAIT_BITSET,
+      want,
+      deadline === undefined ? null : syncTimespec,
+      null,
+      FUTEX.BITSET_MATCH_ANY,
+    );
+    if (r === 0) return "ok";
+    const e = errno();
+    if (e === E.EAGAIN) return "not-equal";
+    if (e === E.ETIMEDOUT) return "timed-out";
+    if (e !== E.EINTR) throw new ErrnoError(e, "futex", { action: "wait on futex word" });
+  }
+}
+
+/**
+ * Wakes up to `count` waiters sleeping on `array[index]`, in this or any other process. Change
+ * the word first (with `Atomics.store`), then wake.
+ *
+ * @param array a 32-bit view over shared memory
+ * @param index the word's index in `array`
+ * @param count how many waiters to wake (default: all)
+ * @returns how many waiters were woken
+ * @throws {TypeError} / {RangeError} for bad arguments
+ * @throws {ErrnoError} if futex(2) fails (e.g. EFAULT)
+ * @see {@link https://man7.org/linux/man-pages/man2/futex.2.html}
+ *
+ * @example Wake nobody
+ * ```ts
+ * import { futexWake, SharedMemory } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 4 });
+ * console.log(futexWake(shm.int32(), 0)); // 0: nobody was waiting
+ * ```
+ */
+export function futexWake(array: FutexArray, index: number, count: number = Infinity): number {
+  const ptr = wordPointer(array, index);
+  if (count !== Infinity) validateInteger(count, "count", 1, WAKE_ALL);
+  const n = count === Infinity ? WAKE_ALL : count;
+  const r = libc().futex_wake(SYS.futex, ptr, FUTEX.WAKE, n, null, null, 0);
+  if (r < 0) throw new ErrnoError(errno(), "futex", { action: "wake futex waiters" });
+  return r;
+}
