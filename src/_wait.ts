@@ -10,8 +10,10 @@
  * @module
  */
 
-import { describe } from "./_validate.ts";
-import { monotonicNs } from "../ffi/util.ts";
+import { FUTEX, SYS } from "../ffi/constants.ts";
+import { libc } from "../ffi/load.ts";
+import { monotonicNs, writeTimespec } from "../ffi/util.ts";
+import { describe, validateInteger } from "./_validate.ts";
 
 /** Options every async wait in dipc accepts. */
 export interface WaitOptions {
@@ -135,4 +137,78 @@ export async function sleepCancellable(
     signal.removeEventListener("abort", onAbort);
   }
   signal.throwIfAborted();
+}
+
+/** A 32-bit word array a futex can wait on. */
+export type FutexArray = Int32Array | Uint32Array;
+
+/** Wake bit for this process's waits; aborts wake only this bit (see module doc). */
+const WAIT_BIT = (1 << Math.floor(Math.random() * 32)) >>> 0;
+/** `INT_MAX`: wake every waiter. */
+export const WAKE_ALL = 0x7fffffff;
+
+/** The address of `array[index]`, after checking both. */
+export function wordPointer(array: FutexArray, index: number): Deno.PointerObject {
+  if (!(array instanceof Int32Array || array instanceof Uint32Array)) {
+    throw new TypeError(`array must be an Int32Array or Uint32Array, got ${describe(array)}`);
+  }
+  if (array.length === 0) {
+    throw new TypeError("array is empty: its memory was closed or detached");
+  }
+  validateInteger(index, "index", 0, array.length - 1);
+  const p = Deno.UnsafePointer.of(array.subarray(index, index + 1));
+  if (p === null) throw new TypeError("array has no memory behind it");
+  return p;
+}
+
+/** Checks a futex value and returns it as the unsigned 32 bits the kernel compares. */
+export function validateExpected(expected: unknown): number {
+  if (typeof expected !== "number" || !Number.isInteger(expected)) {
+    throw new TypeError(`expected must be an integer, got ${describe(expected)}`);
+  }
+  if (expected < -0x80000000 || expected > 0xffffffff) {
+    throw new RangeError(`expected must fit in 32 bits, got ${expected}`);
+  }
+  return expected >>> 0;
+}
+
+/**
+ * A {@linkcode Sleeper} on one futex word in shared memory: sleeps on a pool thread until the
+ * word differs from the snapshot, another process wakes it, or the deadline passes. The pool
+ * thread only sleeps; what woke it is settled by the caller on its own thread.
+ */
+export function futexSleeper(array: FutexArray, index: number): Sleeper & {
+  /** The last pool-thread result: 0 when a FUTEX_WAKE ended the sleep, -1 otherwise. */
+  readonly lastResult: number;
+} {
+  const ptr = wordPointer(array, index);
+  const timespec = new BigInt64Array(2);
+  const words = new Uint32Array(array.buffer, array.byteOffset, array.length);
+  const { futex_wait_async, futex_wake } = libc();
+  let lastResult = 0;
+  return {
+    get lastResult(): number {
+      return lastResult;
+    },
+    snapshot: (): number => Atomics.load(words, index),
+    async sleep(token: number, deadline: bigint | undefined): Promise<void> {
+      let ts: BigInt64Array | null = null;
+      if (deadline !== undefined) {
+        writeTimespec(timespec, deadline);
+        ts = timespec;
+      }
+      lastResult = await futex_wait_async(
+        SYS.futex,
+        ptr,
+        FUTEX.WAIT_BITSET,
+        token >>> 0,
+        ts,
+        null,
+        WAIT_BIT,
+      );
+    },
+    interrupt(): void {
+      futex_wake(SYS.futex, ptr, FUTEX.WAKE_BITSET, WAKE_ALL, null, null, WAIT_BIT);
+    },
+  };
 }

@@ -23,7 +23,6 @@
  */
 
 import { errnoName, errnoText } from "../ffi/constants.ts";
-import { errno as readErrno } from "../ffi/load.ts";
 
 /** Options for {@linkcode ErrnoError}. */
 export interface ErrnoErrorOptions {
@@ -50,6 +49,8 @@ export class ErrnoError extends Error {
   readonly object: string | number | undefined;
 
   /**
+   * Builds the error for a failed call; use `lastError` inside dipc to read errno.
+   *
    * @param errno the errno number
    * @param syscall the C function that failed
    * @param options what was being done, and to what
@@ -70,26 +71,11 @@ export class ErrnoError extends Error {
   }
 }
 
-/**
- * Builds an {@linkcode ErrnoError} from the calling thread's errno. Call it immediately after
- * the failed synchronous call, with no FFI call in between.
- *
- * @internal
- */
-export function lastError(
-  syscall: string,
-  action?: string,
-  object?: string | number,
-): ErrnoError {
-  const options: ErrnoErrorOptions = {};
-  if (action !== undefined) options.action = action;
-  if (object !== undefined) options.object = object;
-  return new ErrnoError(readErrno(), syscall, options);
-}
-
 /** A handle was used after `close()`. */
 export class ClosedError extends Error {
   /**
+   * Builds the error for a closed handle.
+   *
    * @param what the handle, e.g. `shared memory "/jobs"`
    */
   constructor(what: string) {
@@ -112,13 +98,17 @@ export class ForeignOwnerError extends Error {
   readonly expected: number;
 
   /**
+   * Builds the error for a refused object.
+   *
    * @param object the object's name
    * @param owner its owner's uid
    * @param expected the effective uid of this process
    */
   constructor(object: string, owner: number, expected: number) {
     super(
-      `${JSON.stringify(object)} is owned by uid ${owner}, not by this process (uid ${expected}); ` +
+      `${
+        JSON.stringify(object)
+      } is owned by uid ${owner}, not by this process (uid ${expected}); ` +
         `pass allowForeignOwner: true if that is expected`,
     );
     this.name = "ForeignOwnerError";

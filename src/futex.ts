@@ -41,94 +41,26 @@ import { E, FUTEX, SYS, TIMESPEC } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { monotonicNs, writeTimespec } from "../ffi/util.ts";
 import { ErrnoError } from "./errors.ts";
-import { describe, validateInteger } from "./_validate.ts";
+import { validateInteger } from "./_validate.ts";
 import {
   deadlineFor,
-  type Sleeper,
+  type FutexArray,
+  futexSleeper,
   sleepCancellable,
+  validateExpected,
   validateWaitOptions,
   type WaitOptions,
+  WAKE_ALL,
+  wordPointer,
 } from "./_wait.ts";
 
-export type { WaitOptions } from "./_wait.ts";
+export type { FutexArray, WaitOptions } from "./_wait.ts";
 
 /** What a futex wait ended with. */
 export type FutexWaitResult = "ok" | "not-equal" | "timed-out";
 
-/** A 32-bit word array a futex can wait on. */
-export type FutexArray = Int32Array | Uint32Array;
-
-/** Wake bit for this process's waits; aborts wake only this bit (see module doc). */
-const WAIT_BIT = (1 << Math.floor(Math.random() * 32)) >>> 0;
-/** `INT_MAX`: wake every waiter. */
-const WAKE_ALL = 0x7fffffff;
 /** Tries on the calling thread before sleeping. */
 const SPINS = 64;
-
-function wordPointer(array: FutexArray, index: number): Deno.PointerObject {
-  if (!(array instanceof Int32Array || array instanceof Uint32Array)) {
-    throw new TypeError(`array must be an Int32Array or Uint32Array, got ${describe(array)}`);
-  }
-  if (array.length === 0) {
-    throw new TypeError("array is empty: its memory was closed or detached");
-  }
-  validateInteger(index, "index", 0, array.length - 1);
-  const p = Deno.UnsafePointer.of(array.subarray(index, index + 1));
-  if (p === null) throw new TypeError("array has no memory behind it");
-  return p;
-}
-
-function validateExpected(expected: unknown): number {
-  if (typeof expected !== "number" || !Number.isInteger(expected)) {
-    throw new TypeError(`expected must be an integer, got ${describe(expected)}`);
-  }
-  if (expected < -0x80000000 || expected > 0xffffffff) {
-    throw new RangeError(`expected must fit in 32 bits, got ${expected}`);
-  }
-  return expected >>> 0;
-}
-
-/**
- * A {@linkcode Sleeper} on one futex word, for the wait core: sleeps until the word differs from
- * the snapshot. Used by modules that wait on shared-memory state.
- *
- * @internal
- */
-export function futexSleeper(array: FutexArray, index: number): Sleeper & {
-  /** The last pool-thread result: 0 when a FUTEX_WAKE ended the sleep, -1 otherwise. */
-  readonly lastResult: number;
-} {
-  const ptr = wordPointer(array, index);
-  const timespec = new BigInt64Array(2);
-  const words = new Uint32Array(array.buffer, array.byteOffset, array.length);
-  const { futex_wait_async, futex_wake } = libc();
-  let lastResult = 0;
-  return {
-    get lastResult() {
-      return lastResult;
-    },
-    snapshot: () => Atomics.load(words, index),
-    async sleep(token, deadline) {
-      let ts: BigInt64Array | null = null;
-      if (deadline !== undefined) {
-        writeTimespec(timespec, deadline);
-        ts = timespec;
-      }
-      lastResult = await futex_wait_async(
-        SYS.futex,
-        ptr,
-        FUTEX.WAIT_BITSET,
-        token >>> 0,
-        ts,
-        null,
-        WAIT_BIT,
-      );
-    },
-    interrupt() {
-      futex_wake(SYS.futex, ptr, FUTEX.WAKE_BITSET, WAKE_ALL, null, null, WAIT_BIT);
-    },
-  };
-}
 
 /**
  * Waits, without blocking the event loop, while `array[index]` holds `expected`: until another

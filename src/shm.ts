@@ -33,7 +33,8 @@
 import { E, MAP, MAP_FAILED, O, PROT, S_IFMT, STAT } from "../ffi/constants.ts";
 import { errno, libc, librt } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
-import { ClosedError, ErrnoError, ForeignOwnerError, lastError } from "./errors.ts";
+import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { lastError } from "./_errno.ts";
 import { Mapping, type TypedArrayConstructor } from "./_mapping.ts";
 import {
   validateBoolean,

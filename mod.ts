@@ -1,0 +1,44 @@
+/**
+ * dipc: Unix inter-process communication for Deno, through libc via `Deno.dlopen`.
+ *
+ * This release has the foundation: POSIX shared memory ({@linkcode SharedMemory}), System V
+ * shared memory ({@linkcode SysVSharedMemory}, {@linkcode ftok}), futex wait and wake on
+ * shared words ({@linkcode futexWait}, {@linkcode futexWake}) and the error types
+ * ({@linkcode ErrnoError}). Everything needs `--allow-ffi`, which lets code call any C function
+ * and so bypasses Deno's sandbox entirely.
+ *
+ * @example Two processes' worth of shared memory in one
+ * ```ts
+ * import { futexWait, futexWake, SharedMemory } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 4096 });
+ * const flag = shm.int32(0, 1);
+ * queueMicrotask(() => {
+ *   shm.bytes.set(new TextEncoder().encode("ready"), 4);
+ *   Atomics.store(flag, 0, 1);
+ *   futexWake(flag, 0);
+ * });
+ * while (Atomics.load(flag, 0) === 0) await futexWait(flag, 0, 0);
+ * console.log(new TextDecoder().decode(shm.bytes.subarray(4, 9))); // "ready"
+ * ```
+ *
+ * @module
+ */
+
+export {
+  ClosedError,
+  ErrnoError,
+  type ErrnoErrorOptions,
+  ForeignOwnerError,
+} from "./src/errors.ts";
+export {
+  type FutexArray,
+  futexWait,
+  type FutexWaitResult,
+  futexWaitSync,
+  futexWake,
+  type WaitOptions,
+} from "./src/futex.ts";
+export * from "./src/shm.ts";
+export * from "./src/sysv_key.ts";
+export * from "./src/sysv_shm.ts";

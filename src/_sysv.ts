@@ -1,0 +1,58 @@
+/**
+ * Private helpers for the System V modules: key and id checks, `struct ipc_perm` reading and
+ * writing.
+ *
+ * @module
+ */
+
+import { IPC_PERM } from "../ffi/constants.ts";
+import type { OutStruct } from "../ffi/util.ts";
+import type { IpcPermissions } from "./sysv_key.ts";
+import { describe } from "./_validate.ts";
+
+/**
+ * Checks a System V key: an integer that fits `key_t`, given signed (-2^31..2^31-1) or as the
+ * unsigned value `ipcs` prints (up to 0xffffffff). Returns it as `key_t`.
+ */
+export function validateKey(key: unknown): number {
+  if (typeof key !== "number") throw new TypeError(`key must be a number, got ${describe(key)}`);
+  if (!Number.isInteger(key) || key < -0x80000000 || key > 0xffffffff) {
+    throw new RangeError(`key must be a 32-bit integer, got ${key}`);
+  }
+  return key | 0;
+}
+
+/** Checks a System V object id (shmid, msqid, semid): a non-negative `int`. */
+export function validateId(id: unknown): number {
+  if (typeof id !== "number") throw new TypeError(`id must be a number, got ${describe(id)}`);
+  if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) {
+    throw new RangeError(`id must be an integer 0..2147483647, got ${id}`);
+  }
+  return id;
+}
+
+/** Reads a `struct ipc_perm` at offset `base` of `out`. */
+export function readIpcPerm(out: OutStruct, base: number): IpcPermissions {
+  return {
+    key: out.i32(base + IPC_PERM.key),
+    uid: out.u32(base + IPC_PERM.uid),
+    gid: out.u32(base + IPC_PERM.gid),
+    cuid: out.u32(base + IPC_PERM.cuid),
+    cgid: out.u32(base + IPC_PERM.cgid),
+    mode: out.u16(base + IPC_PERM.mode) & 0o777,
+  };
+}
+
+/** Writes owner and mode into a `struct ipc_perm` before `IPC_SET`. */
+export function writeIpcPerm(
+  out: OutStruct,
+  base: number,
+  change: { uid?: number; gid?: number; mode?: number },
+): void {
+  if (change.uid !== undefined) out.setU32(base + IPC_PERM.uid, change.uid);
+  if (change.gid !== undefined) out.setU32(base + IPC_PERM.gid, change.gid);
+  if (change.mode !== undefined) {
+    const old = out.u16(base + IPC_PERM.mode);
+    out.setU16(base + IPC_PERM.mode, (old & ~0o777) | change.mode);
+  }
+}
