@@ -15,7 +15,9 @@
 import { futexWaitSync, futexWake, SharedMemory } from "../mod.ts";
 import { awaitCount, startChild } from "./_child.ts";
 
-const COUNTER = 0, GATE = 1, READY = 2; // word indexes
+const COUNTER = 0; // word 0: the shared counter
+const GATE = 1; // word 1: 0 until the parent lets both children start
+const READY = 2; // word 2: how many children are ready
 
 if (Deno.args[0] === "child") {
   const [, name, mode, n] = Deno.args;

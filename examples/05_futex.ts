@@ -16,7 +16,8 @@ import { futexWait, futexWake, SharedMemory } from "../mod.ts";
 import { awaitCount, show, startChild } from "./_child.ts";
 import { cpuUsage } from "node:process";
 
-const EVENT = 0, READY = 1;
+const EVENT = 0; // word 0: the event flag
+const READY = 1; // word 1: children ready
 
 /** User + system CPU time of this process in ms (getrusage, through node:process). */
 function cpuMs(): number {
@@ -28,7 +29,8 @@ if (Deno.args[0] === "child") {
   const [, name, how] = Deno.args;
   using shm = SharedMemory.open(name ?? "");
   const words = shm.int32();
-  const cpu0 = cpuMs(), t0 = performance.now();
+  const cpu0 = cpuMs();
+  const t0 = performance.now();
   Atomics.add(words, READY, 1);
   futexWake(words, READY);
   if (how === "poll") {
@@ -36,7 +38,8 @@ if (Deno.args[0] === "child") {
   } else {
     while (Atomics.load(words, EVENT) === 0) await futexWait(words, EVENT, 0);
   }
-  const waited = performance.now() - t0, cpu = cpuMs() - cpu0;
+  const waited = performance.now() - t0;
+  const cpu = cpuMs() - cpu0;
   console.log(
     `${how}: saw the event after ${waited.toFixed(0)} ms, using ${cpu.toFixed(1)} ms of CPU`,
   );

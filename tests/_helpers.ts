@@ -1,0 +1,233 @@
+/**
+ * Shared test helpers: leak-checked tests, running other programs (C, Python, util-linux,
+ * another Deno), and reading what the system reports about IPC objects.
+ *
+ * @module
+ */
+
+/** What a finished command left. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const decoder = new TextDecoder();
+
+/** Runs a program to completion and captures its output. */
+export async function run(
+  cmd: string,
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<RunResult> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: options.stdin === undefined ? "null" : "piped",
+    ...(options.env ? { env: options.env } : {}),
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(options.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Runs a program and throws with its stderr unless it exits 0; returns stdout. */
+export async function runOk(
+  cmd: string,
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<string> {
+  const r = await run(cmd, args, options);
+  if (r.code !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}:\n${r.stderr}${r.stdout}`);
+  }
+  return r.stdout;
+}
+
+/** Whether `cmd` can be run. */
+export function hasCommand(cmd: string): boolean {
+  return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
+    .outputSync().success;
+}
+
+/** The repository root, as a path. */
+export const ROOT: string = new URL("..", import.meta.url).pathname;
+
+/** The test helpers' scratch directory, made once per run. */
+let scratch: string | undefined;
+function scratchDir(): string {
+  return scratch ??= Deno.makeTempDirSync({ prefix: "dipc-test-" });
+}
+
+const compiled = new Map<string, string>();
+
+/** Whether gcc is here; C interop tests are skipped (visibly) without it. */
+export const HAVE_GCC: boolean = hasCommand("gcc");
+
+/**
+ * Compiles a C program once per run and returns the binary's path. Callers check
+ * {@linkcode HAVE_GCC} first.
+ */
+export async function compileC(name: string, source: string): Promise<string> {
+  const key = `${name}\0${source}`;
+  const done = compiled.get(key);
+  if (done) return done;
+  const dir = scratchDir();
+  await Deno.writeTextFile(`${dir}/${name}.c`, source);
+  await runOk("gcc", ["-O2", "-Wall", "-o", `${dir}/${name}`, `${dir}/${name}.c`, "-lrt"]);
+  compiled.set(key, `${dir}/${name}`);
+  return `${dir}/${name}`;
+}
+
+/** Debian's Python 3 (with Debian's packages); the one first on PATH may differ. */
+export const PYTHON: string = (() => {
+  try {
+    Deno.statSync("/usr/bin/python3");
+    return "/usr/bin/python3";
+  } catch {
+    return "python3";
+  }
+})();
+
+/** Whether Python 3 is here. */
+export const HAVE_PYTHON: boolean = hasCommand(PYTHON);
+
+/** Runs a Python snippet with arguments; throws unless it exits 0; returns stdout. */
+export function python(code: string, ...args: string[]): Promise<string> {
+  return runOk(PYTHON, ["-c", code, ...args]);
+}
+
+/**
+ * Runs a Deno script (a file under tests/fixtures or an absolute path) as a separate process
+ * with `--allow-ffi`, optionally under `setpriv` to drop privileges.
+ */
+export function runDeno(
+  script: string,
+  args: string[],
+  options: { setpriv?: string[]; allow?: string[] } = {},
+): Promise<RunResult> {
+  const deno = ["run", "--quiet", "--allow-ffi", ...(options.allow ?? []), script, ...args];
+  if (options.setpriv) return run("setpriv", [...options.setpriv, "--", Deno.execPath(), ...deno]);
+  return run(Deno.execPath(), deno);
+}
+
+/** A fresh POSIX IPC name no other test uses. */
+export function uniqueName(tag = "t"): string {
+  return `/dipc-test-${tag}-${crypto.randomUUID()}`;
+}
+
+/** The IPC objects of this user the system knows about: /dev/shm files and SysV ids. */
+export interface IpcSnapshot {
+  shm: Set<string>;
+  sysv: Set<string>;
+}
+
+const uid = Deno.uid() ?? 0;
+
+function sysvIds(kind: "shm" | "msg" | "sem"): string[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`/proc/sysvipc/${kind}`);
+  } catch {
+    return [];
+  }
+  // columns: key id perms ... uid gid cuid cgid ...; uid is column 8 for shm, 5 for msg/sem
+  return text.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/)).filter((c) =>
+    Number(c[kind === "shm" ? 7 : kind === "msg" ? 7 : 4]) === uid
+  ).map((c) => `${kind} id=${c[1]} key=${c[0]}`);
+}
+
+/** Reads what the system shows now. */
+export function snapshotIpc(): IpcSnapshot {
+  const shm = new Set<string>();
+  for (const e of Deno.readDirSync("/dev/shm")) shm.add(`/dev/shm/${e.name}`);
+  return { shm, sysv: new Set([...sysvIds("shm"), ...sysvIds("msg"), ...sysvIds("sem")]) };
+}
+
+/** Objects in `after` that were not in `before`. */
+export function newObjects(before: IpcSnapshot, after: IpcSnapshot): string[] {
+  return [
+    ...[...after.shm].filter((x) => !before.shm.has(x)),
+    ...[...after.sysv].filter((x) => !before.sysv.has(x)),
+  ];
+}
+
+/**
+ * A test that must leave no IPC object behind: it compares /dev/shm and /proc/sysvipc before
+ * and after, removes what it finds (so one leak does not fail every later test) and fails.
+ */
+export function ipcTest(
+  name: string,
+  fn: (t: Deno.TestContext) => void | Promise<void>,
+  options: { ignore?: boolean } = {},
+): void {
+  Deno.test({
+    name,
+    ignore: options.ignore ?? false,
+    async fn(t) {
+      const before = snapshotIpc();
+      let failure: unknown;
+      try {
+        await fn(t);
+      } catch (e) {
+        failure = e;
+      }
+      const leaked = newObjects(before, snapshotIpc());
+      for (const obj of leaked) await removeObject(obj);
+      if (failure !== undefined) throw failure;
+      if (leaked.length > 0) throw new Error(`test left IPC objects behind:\n${leaked.join("\n")}`);
+    },
+  });
+}
+
+async function removeObject(obj: string): Promise<void> {
+  if (obj.startsWith("/dev/shm/")) {
+    await run("rm", ["-f", obj]);
+    return;
+  }
+  const m = /^(shm|msg|sem) id=(\d+)/.exec(obj);
+  if (m) await run("ipcrm", [`-${m[1] === "shm" ? "m" : m[1] === "msg" ? "q" : "s"}`, m[2] ?? ""]);
+}
+
+/** Parses `ipcs -m` into rows keyed by shmid. */
+export async function ipcsShm(): Promise<
+  Map<number, { key: number; perms: number; bytes: number; nattch: number; owner: string }>
+> {
+  const out = await runOk("ipcs", ["-m"]);
+  const rows = new Map<
+    number,
+    { key: number; perms: number; bytes: number; nattch: number; owner: string }
+  >();
+  for (const line of out.split("\n")) {
+    const c = line.trim().split(/\s+/);
+    if (!c[0]?.startsWith("0x") || c.length < 6) continue;
+    rows.set(Number(c[1]), {
+      key: Number(c[0]) | 0,
+      owner: c[2] ?? "",
+      perms: parseInt(c[3] ?? "", 8),
+      bytes: Number(c[4]),
+      nattch: Number(c[5]),
+    });
+  }
+  return rows;
+}
+
+/** Runs `fn` and returns what it threw (fails if it did not throw). */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected an exception, but none was thrown");
+}
+
+/** Whether this process can drop capabilities with setpriv (root with CAP_SETPCAP). */
+export const CAN_DROP_CAPS: boolean = hasCommand("setpriv") &&
+  new Deno.Command("setpriv", { args: ["--bounding-set=-all", "--", "true"], stderr: "null" })
+    .outputSync().success;
