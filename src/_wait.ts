@@ -142,8 +142,27 @@ export async function sleepCancellable(
 /** A 32-bit word array a futex can wait on. */
 export type FutexArray = Int32Array | Uint32Array;
 
-/** Wake bit for this process's waits; aborts wake only this bit (see module doc). */
-const WAIT_BIT = (1 << Math.floor(Math.random() * 32)) >>> 0;
+/*
+ * Cancelling a sleep means waking it, and a wake cannot name a thread. So every sleep waits
+ * with FUTEX_WAIT_BITSET on one of 32 bits, the least used one in this process (starting at a
+ * random bit so that processes differ), and a cancel wakes only that bit. A sleep that returns
+ * from a wake while its bit was being interrupted is counted as spurious, not as a wake.
+ * Waiters elsewhere that share the bit, or that use plain FUTEX_WAIT, can see a spurious
+ * wake-up, which futex users must tolerate anyway.
+ */
+const bitUsers = new Uint32Array(32);
+const bitInterrupts = new Uint32Array(32);
+const bitBase = Math.floor(Math.random() * 32);
+
+function takeBit(): number {
+  let best = bitBase;
+  for (let i = 0; i < 32; i++) {
+    const b = (bitBase + i) % 32;
+    if ((bitUsers[b] ?? 0) < (bitUsers[best] ?? 0)) best = b;
+  }
+  bitUsers[best] = (bitUsers[best] ?? 0) + 1;
+  return best;
+}
 /** `INT_MAX`: wake every waiter. */
 export const WAKE_ALL = 0x7fffffff;
 
@@ -186,6 +205,7 @@ export function futexSleeper(array: FutexArray, index: number): Sleeper & {
   const words = new Uint32Array(array.buffer, array.byteOffset, array.length);
   const { futex_wait_async, futex_wake } = libc();
   let lastResult = 0;
+  let bit = -1;
   return {
     get lastResult(): number {
       return lastResult;
@@ -197,18 +217,28 @@ export function futexSleeper(array: FutexArray, index: number): Sleeper & {
         writeTimespec(timespec, deadline);
         ts = timespec;
       }
-      lastResult = await futex_wait_async(
-        SYS.futex,
-        ptr,
-        FUTEX.WAIT_BITSET,
-        token >>> 0,
-        ts,
-        null,
-        WAIT_BIT,
-      );
+      bit = takeBit();
+      const generation = bitInterrupts[bit];
+      try {
+        lastResult = await futex_wait_async(
+          SYS.futex,
+          ptr,
+          FUTEX.WAIT_BITSET,
+          token >>> 0,
+          ts,
+          null,
+          (1 << bit) >>> 0,
+        );
+        if (bitInterrupts[bit] !== generation) lastResult = -1;
+      } finally {
+        bitUsers[bit] = (bitUsers[bit] ?? 1) - 1;
+        bit = -1;
+      }
     },
     interrupt(): void {
-      futex_wake(SYS.futex, ptr, FUTEX.WAKE_BITSET, WAKE_ALL, null, null, WAIT_BIT);
+      if (bit < 0) return;
+      bitInterrupts[bit] = (bitInterrupts[bit] ?? 0) + 1;
+      futex_wake(SYS.futex, ptr, FUTEX.WAKE_BITSET, WAKE_ALL, null, null, (1 << bit) >>> 0);
     },
   };
 }
