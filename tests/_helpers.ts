@@ -169,7 +169,7 @@ export function ipcTest(
   Deno.test({
     name,
     ignore: options.ignore ?? false,
-    async fn(t) {
+    async fn(t): Promise<void> {
       const before = snapshotIpc();
       let failure: unknown;
       try {

@@ -1,0 +1,95 @@
+/**
+ * The whole check, as CI and the README run it: formatting, lint, type check, doc lint, the
+ * test suite, the doc examples, and a final look at /dev/shm and `ipcs` to prove the run left
+ * no IPC object behind. Ends with one line, `N passed, N failed`.
+ *
+ * Run: deno task ci
+ *
+ * @module
+ */
+
+import { ROOT } from "./examples.ts";
+
+interface Step {
+  name: string;
+  args: string[];
+  /** For test runs: read the counts from the runner's summary line. */
+  tests?: boolean;
+}
+
+const steps: Step[] = [
+  { name: "deno fmt --check", args: ["fmt", "--check"] },
+  { name: "deno lint", args: ["lint"] },
+  {
+    name: "deno check",
+    args: ["check", "mod.ts", "ffi/", "src/", "examples/", "tests/", "bench/", "tools/"],
+  },
+  { name: "deno doc --lint mod.ts", args: ["doc", "--lint", "mod.ts"] },
+  { name: "deno test", args: ["test", "-A", "tests/"], tests: true },
+  { name: "deno test --doc", args: ["test", "-A", "--doc", "mod.ts", "src/"], tests: true },
+];
+
+/** What `ipcs` and /dev/shm show now, as a set of lines naming objects. */
+async function ipcObjects(): Promise<Set<string>> {
+  const found = new Set<string>();
+  const ls = await new Deno.Command("ls", { args: ["-1", "/dev/shm"], stdout: "piped" }).output();
+  for (const name of new TextDecoder().decode(ls.stdout).split("\n")) {
+    if (name) found.add(`/dev/shm/${name}`);
+  }
+  const out = await new Deno.Command("ipcs", { stdout: "piped", stderr: "null" }).output();
+  let section = "";
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    if (line.startsWith("------")) section = line.replace(/-/g, "").trim();
+    const cols = line.trim().split(/\s+/);
+    if (cols[0]?.startsWith("0x")) found.add(`${section}: key ${cols[0]} id ${cols[1]}`);
+  }
+  return found;
+}
+
+let passed = 0;
+let failed = 0;
+const before = await ipcObjects();
+for (const step of steps) {
+  console.log(`\n=== ${step.name}`);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: step.args,
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const [out, err, status] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+    child.status,
+  ]);
+  const text = `${out}${err}`;
+  console.log(text.trimEnd());
+  if (!step.tests) {
+    if (status.success) passed++;
+    else failed++;
+    continue;
+  }
+  const summary = /(ok|FAILED) \| (\d+) passed.*?\| (\d+) failed/.exec(text);
+  if (!summary) {
+    console.log(`!! ${step.name}: no summary line from the test runner`);
+    failed++;
+    continue;
+  }
+  passed += Number(summary[2]);
+  failed += Number(summary[3]);
+  if (!status.success && Number(summary[3]) === 0) failed++;
+}
+
+console.log("\n=== IPC objects left behind");
+const left = [...await ipcObjects()].filter((o) => !before.has(o));
+if (left.length === 0) {
+  console.log("none: /dev/shm and ipcs show what they showed before the run");
+  passed++;
+} else {
+  console.log(`the run left ${left.length} object(s):\n${left.join("\n")}`);
+  failed++;
+}
+
+console.log(`\n${passed} passed, ${failed} failed`);
+Deno.exit(failed === 0 ? 0 : 1);
