@@ -60,7 +60,10 @@ Deno.test("the loader lists every library it tried when a group cannot be loaded
     "/nonexistent/libc.so.6",
     "libdipc-missing.so.1",
   ]);
-  assert.match(e.message, /tried:\n {2}\/nonexistent\/libc\.so\.6: .+\n {2}libdipc-missing\.so\.1: .+/);
+  assert.match(
+    e.message,
+    /tried:\n {2}\/nonexistent\/libc\.so\.6: .+\n {2}libdipc-missing\.so\.1: .+/,
+  );
 });
 
 Deno.test("the loader falls back to the next library when a symbol is missing", () => {
