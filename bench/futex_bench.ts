@@ -26,7 +26,7 @@ Deno.bench({
   group: "futex round trip",
   name: "futexWaitSync (blocking, like C)",
   baseline: true,
-  fn() {
+  fn(): void {
     const v = seq + 1;
     Atomics.store(w, 0, v);
     futexWake(w, 0, 1);
@@ -38,7 +38,7 @@ Deno.bench({
 Deno.bench({
   group: "futex round trip",
   name: "futexWait (async: spin, then pool thread)",
-  async fn() {
+  async fn(): Promise<void> {
     const v = seq + 1;
     Atomics.store(w, 0, v);
     futexWake(w, 0, 1);
@@ -50,7 +50,7 @@ Deno.bench({
 Deno.bench({
   group: "futex round trip",
   name: "busy poll on this side (no futex wait here)",
-  fn() {
+  fn(): void {
     const v = seq + 1;
     Atomics.store(w, 0, v);
     futexWake(w, 0, 1);

@@ -52,7 +52,7 @@ for (const [label, n] of SIZES) {
       group: `write ${label}`,
       name: `${name}: set(${label})`,
       baseline: name === "ordinary memory",
-      fn() {
+      fn(): void {
         dst.set(src);
       },
     });
@@ -63,7 +63,7 @@ for (const [label, n] of SIZES) {
       group: `read ${label}`,
       name: `${name}: copy out ${label}`,
       baseline: name === "ordinary memory",
-      fn() {
+      fn(): void {
         dst.set(from);
       },
     });
