@@ -39,6 +39,7 @@ export {
   futexWake,
   type WaitOptions,
 } from "./src/futex.ts";
+export * from "./src/mapped_memory.ts";
 export * from "./src/shm.ts";
 export * from "./src/sysv_key.ts";
 export * from "./src/sysv_shm.ts";

@@ -33,9 +33,9 @@
 import { E, MAP, MAP_FAILED, O, PROT, S_IFMT, STAT } from "../ffi/constants.ts";
 import { errno, libc, librt } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
-import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
-import { Mapping, type TypedArrayConstructor } from "./_mapping.ts";
+import { type DetachedRegion, MappedMemory } from "./mapped_memory.ts";
 import {
   validateBoolean,
   validateInteger,
@@ -43,8 +43,6 @@ import {
   validateOptions,
   validatePosixName,
 } from "./_validate.ts";
-
-export type { TypedArrayConstructor } from "./_mapping.ts";
 
 /** Largest size dipc accepts: the largest exact integer, far beyond what a machine maps. */
 export const MAX_SIZE: number = Number.MAX_SAFE_INTEGER;
@@ -114,7 +112,12 @@ function validateSize(size: unknown): number {
   return validateInteger(size, "size", 1, MAX_SIZE);
 }
 
-function mapFd(fd: number, size: number, readOnly: boolean, name: string): Mapping | undefined {
+function mapFd(
+  fd: number,
+  size: number,
+  readOnly: boolean,
+  name: string,
+): Deno.PointerObject | undefined {
   if (size === 0) return undefined;
   // A read-only handle maps privately and writable: a write through its view lands in a
   // copy-on-write page instead of faulting on a PROT_READ page and killing the process.
@@ -123,13 +126,11 @@ function mapFd(fd: number, size: number, readOnly: boolean, name: string): Mappi
   if (p === null || Deno.UnsafePointer.value(p) === MAP_FAILED) {
     throw lastError("mmap", "map shared memory", name);
   }
-  return new Mapping(p, size);
+  return p;
 }
 
-function unmap(mapping: Mapping | undefined): void {
-  if (mapping === undefined) return;
-  mapping.detach();
-  libc().munmap(mapping.pointer, BigInt(mapping.length));
+function unmap(region: DetachedRegion | undefined): void {
+  if (region !== undefined) libc().munmap(region.pointer, BigInt(region.length));
 }
 
 /**
@@ -137,15 +138,15 @@ function unmap(mapping: Mapping | undefined): void {
  *
  * @see {@link https://man7.org/linux/man-pages/man3/shm_open.3.html}
  */
-export class SharedMemory implements Disposable {
+export class SharedMemory extends MappedMemory {
   readonly #name: string;
   readonly #readOnly: boolean;
   readonly #created: boolean;
   #fd: number;
-  #mapping: Mapping | undefined;
   #unlinkOnClose = false;
 
   private constructor(name: string, fd: number, readOnly: boolean, created: boolean) {
+    super();
     this.#name = name;
     this.#fd = fd;
     this.#readOnly = readOnly;
@@ -214,12 +215,13 @@ export class SharedMemory implements Disposable {
       if (created) {
         shm.#check(libc().fchmod(fd, mode), "fchmod", "set the mode of shared memory");
         shm.#check(libc().ftruncate(fd, BigInt(size)), "ftruncate", "size shared memory");
-      } else if (!allowForeign) {
-        const owner = fstatFd(fd, name).uid;
-        const me = libc().geteuid();
-        if (owner !== me) throw new ForeignOwnerError(name, owner, me);
       }
-      shm.#mapping = mapFd(fd, created ? size : fstatFd(fd, name).size, readOnly, name);
+      const st = created ? undefined : fstatFd(fd, name);
+      if (st !== undefined && !allowForeign) {
+        const me = libc().geteuid();
+        if (st.uid !== me) throw new ForeignOwnerError(name, st.uid, me);
+      }
+      shm.#map(st?.size ?? size);
     } catch (e) {
       shm.close();
       if (created) librt().shm_unlink(cname);
@@ -312,9 +314,14 @@ export class SharedMemory implements Disposable {
     if (result !== 0) throw lastError(syscall, action, this.#name);
   }
 
-  #live(): Mapping | undefined {
-    if (this.#fd < 0) throw new ClosedError(`shared memory ${JSON.stringify(this.#name)}`);
-    return this.#mapping;
+  #map(size: number): void {
+    const p = mapFd(this.#fd, size, this.#readOnly, this.#name);
+    if (p !== undefined) this.setMapping(p, size);
+  }
+
+  /** The handle as messages name it. */
+  protected override get description(): string {
+    return `shared memory ${JSON.stringify(this.#name)}`;
   }
 
   /** The object's name, e.g. "/jobs". */
@@ -333,55 +340,8 @@ export class SharedMemory implements Disposable {
   }
 
   /** Whether {@linkcode SharedMemory.close} has been called. */
-  get closed(): boolean {
+  override get closed(): boolean {
     return this.#fd < 0;
-  }
-
-  /** The mapped size in bytes (0 once closed). */
-  get size(): number {
-    return this.#mapping?.length ?? 0;
-  }
-
-  /**
-   * The mapping as one zero-copy `Uint8Array`. Views made from it are detached (length 0) by
-   * `close()` and `resize()`.
-   *
-   * @throws {ClosedError} after close
-   */
-  get bytes(): Uint8Array<ArrayBuffer> {
-    return this.view(Uint8Array);
-  }
-
-  /**
-   * A typed view of the mapping, e.g. `view(Int32Array, 64, 4)` for four words at byte 64.
-   *
-   * @param ctor a typed-array constructor
-   * @param byteOffset where the view starts (a multiple of its element size)
-   * @param length number of elements (default: to the end)
-   * @returns a view sharing the mapped memory
-   * @throws {ClosedError} after close
-   * @throws {RangeError} for an offset or length outside the mapping
-   */
-  view<T extends ArrayBufferView>(
-    ctor: TypedArrayConstructor<T>,
-    byteOffset = 0,
-    length?: number,
-  ): T {
-    const m = this.#live();
-    if (m === undefined) return new ctor(new ArrayBuffer(0));
-    return m.view(ctor, byteOffset, length);
-  }
-
-  /**
-   * An `Int32Array` view, for `Atomics` and futex words.
-   *
-   * @param byteOffset where the view starts (a multiple of 4)
-   * @param length number of words (default: to the end)
-   * @returns the view
-   * @throws {ClosedError} after close
-   */
-  int32(byteOffset = 0, length?: number): Int32Array<ArrayBuffer> {
-    return this.view(Int32Array, byteOffset, length);
   }
 
   /**
@@ -396,12 +356,11 @@ export class SharedMemory implements Disposable {
    */
   resize(size: number): void {
     validateSize(size);
-    this.#live();
+    this.assertOpen();
     if (this.#readOnly) throw new TypeError("cannot resize read-only shared memory");
-    unmap(this.#mapping);
-    this.#mapping = undefined;
+    unmap(this.takeMapping());
     this.#check(libc().ftruncate(this.#fd, BigInt(size)), "ftruncate", "resize shared memory");
-    this.#mapping = mapFd(this.#fd, size, false, this.#name);
+    this.#map(size);
   }
 
   /**
@@ -412,7 +371,7 @@ export class SharedMemory implements Disposable {
    * @see {@link https://man7.org/linux/man-pages/man2/fstat.2.html}
    */
   stat(): SharedMemoryStat {
-    this.#live();
+    this.assertOpen();
     return fstatFd(this.#fd, this.#name);
   }
 
@@ -433,37 +392,22 @@ export class SharedMemory implements Disposable {
    * @throws {ClosedError} after close
    */
   get unsafeFd(): number {
-    this.#live();
+    this.assertOpen();
     return this.#fd;
-  }
-
-  /**
-   * The mapping's address, or null when the object is empty. Unsafe: valid until close/resize.
-   *
-   * @throws {ClosedError} after close
-   */
-  get unsafePointer(): Deno.PointerObject | null {
-    return this.#live()?.pointer ?? null;
   }
 
   /**
    * Detaches every view, unmaps and closes the descriptor. A temporary object is unlinked too.
    * Calling it again does nothing.
    */
-  close(): void {
+  override close(): void {
     if (this.#fd < 0) return;
-    unmap(this.#mapping);
-    this.#mapping = undefined;
+    unmap(this.takeMapping());
     libc().close(this.#fd);
     this.#fd = -1;
     if (this.#unlinkOnClose) {
       this.#unlinkOnClose = false;
       librt().shm_unlink(cString(this.#name));
     }
-  }
-
-  /** Same as {@linkcode SharedMemory.close}. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

@@ -30,9 +30,9 @@
 import { E, IPC, MAP_FAILED, SHM, SHMID_DS } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { OutStruct } from "../ffi/util.ts";
-import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
-import { Mapping, type TypedArrayConstructor } from "./_mapping.ts";
+import { MappedMemory } from "./mapped_memory.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import { readIpcPerm, validateId, validateKey, writeIpcPerm } from "./_sysv.ts";
 import { validateBoolean, validateInteger, validateMode, validateOptions } from "./_validate.ts";
@@ -117,12 +117,12 @@ function validatePermissionChange(change: unknown): SysVPermissionChange {
  *
  * @see {@link https://man7.org/linux/man-pages/man2/shmget.2.html}
  */
-export class SysVSharedMemory implements Disposable {
+export class SysVSharedMemory extends MappedMemory {
   readonly #id: number;
   readonly #key: number;
   readonly #readOnly: boolean;
   readonly #created: boolean;
-  #mapping: Mapping | undefined;
+  #attached = true;
   #removeOnClose = false;
 
   private constructor(
@@ -130,13 +130,15 @@ export class SysVSharedMemory implements Disposable {
     key: number,
     readOnly: boolean,
     created: boolean,
-    mapping: Mapping,
+    pointer: Deno.PointerObject,
+    size: number,
   ) {
+    super();
     this.#id = id;
     this.#key = key;
     this.#readOnly = readOnly;
     this.#created = created;
-    this.#mapping = mapping;
+    this.setMapping(pointer, size);
   }
 
   /**
@@ -321,14 +323,22 @@ export class SysVSharedMemory implements Disposable {
     if (p === null || Deno.UnsafePointer.value(p) === MAP_FAILED) {
       throw lastError("shmat", "attach System V shared memory", id);
     }
-    return new SysVSharedMemory(id, key ?? st.key, readOnly, created, new Mapping(p, st.size));
+    return new SysVSharedMemory(id, key ?? st.key, readOnly, created, p, st.size);
   }
 
-  #live(): Mapping {
-    if (this.#mapping === undefined) {
-      throw new ClosedError(`System V shared memory ${this.#id}`);
+  /** The handle as messages name it. */
+  protected override get description(): string {
+    return `System V shared memory ${this.#id}`;
+  }
+
+  /** A read-only attachment hands out no views: writing through one would kill the process. */
+  protected override assertViewable(): void {
+    if (this.#readOnly) {
+      throw new TypeError(
+        `System V shared memory ${this.#id} is attached read-only: a view could be written to ` +
+          `and crash the process; use read()`,
+      );
     }
-    return this.#mapping;
   }
 
   /** The segment id (shmid), as `ipcs -m` shows it. */
@@ -352,79 +362,8 @@ export class SysVSharedMemory implements Disposable {
   }
 
   /** Whether {@linkcode SysVSharedMemory.close} has been called. */
-  get closed(): boolean {
-    return this.#mapping === undefined;
-  }
-
-  /** Size of the segment in bytes (0 once closed). */
-  get size(): number {
-    return this.#mapping?.length ?? 0;
-  }
-
-  /**
-   * The attachment as a zero-copy `Uint8Array`; detached by `close()`.
-   *
-   * @throws {ClosedError} after close
-   * @throws {TypeError} for a read-only attachment (use `read()`)
-   */
-  get bytes(): Uint8Array<ArrayBuffer> {
-    return this.view(Uint8Array);
-  }
-
-  /**
-   * A typed view of the attachment.
-   *
-   * @param ctor a typed-array constructor
-   * @param byteOffset where the view starts (a multiple of its element size)
-   * @param length number of elements (default: to the end)
-   * @returns a view sharing the segment's memory
-   * @throws {ClosedError} after close
-   * @throws {TypeError} for a read-only attachment
-   */
-  view<T extends ArrayBufferView>(
-    ctor: TypedArrayConstructor<T>,
-    byteOffset = 0,
-    length?: number,
-  ): T {
-    const m = this.#live();
-    if (this.#readOnly) {
-      throw new TypeError(
-        `System V shared memory ${this.#id} is attached read-only: a view could be written to ` +
-          `and crash the process; use read()`,
-      );
-    }
-    return m.view(ctor, byteOffset, length);
-  }
-
-  /**
-   * An `Int32Array` view, for `Atomics` and futex words.
-   *
-   * @param byteOffset where the view starts (a multiple of 4)
-   * @param length number of words (default: to the end)
-   * @returns the view
-   * @throws {ClosedError} after close
-   * @throws {TypeError} for a read-only attachment
-   */
-  int32(byteOffset = 0, length?: number): Int32Array<ArrayBuffer> {
-    return this.view(Int32Array, byteOffset, length);
-  }
-
-  /**
-   * Copies `length` bytes from `offset` out of the segment (works on read-only attachments).
-   *
-   * @param offset first byte (default 0)
-   * @param length number of bytes (default: to the end)
-   * @returns a new array with the bytes
-   * @throws {ClosedError} after close
-   * @throws {RangeError} for a range outside the segment
-   */
-  read(offset = 0, length?: number): Uint8Array<ArrayBuffer> {
-    const m = this.#live();
-    validateInteger(offset, "offset", 0, m.length);
-    const n = length === undefined
-      ? m.length - offset
-      : validateInteger(length, "length", 0, m.length - offset);
-    return new Uint8Array(m.buffer, offset, n).slice();
+  override get closed(): boolean {
+    return !this.#attached;
   }
 
   /**
@@ -436,7 +375,7 @@ export class SysVSharedMemory implements Disposable {
    * @see {@link https://man7.org/linux/man-pages/man2/shmctl.2.html}
    */
   stat(): SysVSharedMemoryStat {
-    this.#live();
+    this.assertOpen();
     return statId(this.#id);
   }
 
@@ -450,7 +389,7 @@ export class SysVSharedMemory implements Disposable {
    */
   set(change: SysVPermissionChange): void {
     const c = validatePermissionChange(change);
-    this.#live();
+    this.assertOpen();
     const { shmctl } = libc();
     if (shmctl(this.#id, IPC.STAT, ds.clear().bytes) !== 0) {
       throw lastError("shmctl", "stat System V shared memory", this.#id);
@@ -468,38 +407,23 @@ export class SysVSharedMemory implements Disposable {
    * @throws {ErrnoError} EINVAL/EIDRM if already gone, EPERM
    */
   remove(): void {
-    this.#live();
+    this.assertOpen();
     this.#removeOnClose = false;
     SysVSharedMemory.remove(this.#id);
-  }
-
-  /**
-   * The attachment's address. Unsafe: valid until close.
-   *
-   * @throws {ClosedError} after close
-   */
-  get unsafePointer(): Deno.PointerObject {
-    return this.#live().pointer;
   }
 
   /**
    * Detaches every view, then the segment (`shmdt`); a temporary segment is also removed.
    * Calling it again does nothing.
    */
-  close(): void {
-    const m = this.#mapping;
-    if (m === undefined) return;
-    this.#mapping = undefined;
-    m.detach();
-    libc().shmdt(m.pointer);
+  override close(): void {
+    if (!this.#attached) return;
+    this.#attached = false;
+    const region = this.takeMapping();
+    if (region !== undefined) libc().shmdt(region.pointer);
     if (this.#removeOnClose) {
       this.#removeOnClose = false;
       libc().shmctl(this.#id, IPC.RMID, null);
     }
-  }
-
-  /** Same as {@linkcode SysVSharedMemory.close}. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

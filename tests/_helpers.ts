@@ -217,6 +217,16 @@ export async function ipcsShm(): Promise<
   return rows;
 }
 
+/**
+ * Skips the rest of a test visibly when `missing` names something absent: the reason shows as
+ * an ignored step in the report. Returns true when the caller should return.
+ */
+export async function skipIf(t: Deno.TestContext, missing: string | false): Promise<boolean> {
+  if (missing === false) return false;
+  await t.step({ name: `skipped: ${missing}`, ignore: true, fn: () => {} });
+  return true;
+}
+
 /** Runs `fn` and returns what it threw (fails if it did not throw). */
 export function thrown(fn: () => unknown): unknown {
   try {

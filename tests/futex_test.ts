@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { futexWait, futexWaitSync, futexWake, SharedMemory, SysVSharedMemory } from "../mod.ts";
-import { compileC, HAVE_GCC, ipcTest, ROOT, runDeno, runOk, thrown } from "./_helpers.ts";
+import { compileC, HAVE_GCC, ipcTest, ROOT, runDeno, runOk, skipIf, thrown } from "./_helpers.ts";
 
 const PEER = `${ROOT}tests/fixtures/futex_peer.ts`;
 
@@ -174,10 +174,7 @@ ipcTest("works on System V shared memory and Uint32Array words too", async () =>
 ipcTest(
   "interop: a C program sleeping in FUTEX_WAIT is woken by dipc, and wakes dipc",
   async (t) => {
-    if (!HAVE_GCC) {
-      await t.step({ name: "gcc not found", ignore: true, fn: () => {} });
-      return;
-    }
+    if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
     const peer = await compileC("futex_peer", FUTEX_C);
     using shm = SharedMemory.temporary({ size: 4096 });
     const w = shm.int32();

@@ -11,6 +11,7 @@ import {
   run,
   runDeno,
   runOk,
+  skipIf,
   thrown,
   uniqueName,
 } from "./_helpers.ts";
@@ -215,10 +216,9 @@ ipcTest("an object owned by another user is refused unless allowForeignOwner", a
 });
 
 ipcTest("permission denied is EACCES (checked without privileges)", async (t) => {
-  if (Deno.uid() !== 0 || !CAN_DROP_CAPS) {
-    t.step({ name: "needs root with setpriv to drop capabilities", ignore: true, fn: () => {} });
-    return;
-  }
+  const noCaps = (Deno.uid() !== 0 || !CAN_DROP_CAPS) &&
+    "needs root and setpriv to drop capabilities";
+  if (await skipIf(t, noCaps)) return;
   using a = SharedMemory.temporary({ size: 64, mode: 0o400 });
   const r = await runDeno(`${ROOT}tests/fixtures/shm_open.ts`, [a.name, "rw"], {
     setpriv: ["--bounding-set=-all"],
@@ -327,10 +327,7 @@ ipcTest("a size the system cannot map is a clear ErrnoError and leaves nothing",
 ipcTest(
   "interop: Python's multiprocessing.shared_memory reads what dipc wrote, and back",
   async (t) => {
-    if (!HAVE_PYTHON) {
-      await t.step({ name: "python3 not found", ignore: true, fn: () => {} });
-      return;
-    }
+    if (await skipIf(t, !HAVE_PYTHON && "python3 not found")) return;
     using a = SharedMemory.temporary({ size: 1024 });
     a.bytes.set(enc.encode("from deno\0"));
     // Python before 3.13 registers opened segments with its resource tracker, which would unlink
@@ -369,10 +366,7 @@ s.close()`,
 );
 
 ipcTest("interop: a C program reads what dipc wrote and dipc reads what C wrote", async (t) => {
-  if (!HAVE_GCC) {
-    await t.step({ name: "gcc not found", ignore: true, fn: () => {} });
-    return;
-  }
+  if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
   const peer = await compileC("shm_peer", SHM_C);
   using a = SharedMemory.temporary({ size: 4096 });
   a.bytes.set(enc.encode("written by deno\0"));

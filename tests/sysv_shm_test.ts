@@ -15,6 +15,7 @@ import {
   ipcTest,
   python,
   runOk,
+  skipIf,
   thrown,
 } from "./_helpers.ts";
 
@@ -224,10 +225,7 @@ ipcTest("interop: a segment made by ipcmk -M is opened by key", async () => {
 });
 
 ipcTest("interop: a C program reads what dipc wrote, and dipc what C wrote", async (t) => {
-  if (!HAVE_GCC) {
-    await t.step({ name: "gcc not found", ignore: true, fn: () => {} });
-    return;
-  }
+  if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
   const peer = await compileC("sysv_peer", SYSV_C);
   const [key, done] = await tempKey("C");
   try {
@@ -250,10 +248,7 @@ ipcTest("interop: a C program reads what dipc wrote, and dipc what C wrote", asy
 
 ipcTest("interop: Python's sysv_ipc attaches dipc's segment by key", async (t) => {
   const has = HAVE_PYTHON && (await python("import sysv_ipc").then(() => true, () => false));
-  if (!has) {
-    await t.step({ name: "python3-sysv-ipc not installed", ignore: true, fn: () => {} });
-    return;
-  }
+  if (await skipIf(t, !has && "python3-sysv-ipc not installed")) return;
   const [key, done] = await tempKey("P");
   try {
     using a = SysVSharedMemory.open(key, { create: true, exclusive: true, size: 256 });
