@@ -71,9 +71,14 @@ export function validateWaitOptions(options: unknown): WaitOptions {
 
 /** The absolute monotonic deadline for a timeout in ms, or undefined for none. */
 export function deadlineFor(timeout: number | undefined): bigint | undefined {
-  if (timeout === undefined || timeout === Infinity) return undefined;
+  // Beyond a century a deadline means nothing, and a timespec that large would overflow
+  // (the kernel answers EINVAL): treat it as no limit.
+  if (timeout === undefined || timeout >= MAX_TIMEOUT_MS) return undefined;
   return monotonicNs() + BigInt(Math.ceil(timeout * 1e6));
 }
+
+/** Timeouts from here on (100 years, in ms) mean "no limit". */
+const MAX_TIMEOUT_MS = 100 * 365.25 * 24 * 3600 * 1000;
 
 /**
  * Runs `attempt` until it returns something other than {@linkcode WOULD_BLOCK}, sleeping with

@@ -44,6 +44,14 @@ ipcTest("not-equal, timed-out and timeout 0 without sleeping", async () => {
   assert.equal(futexWaitSync(w, 0, 4), "not-equal");
   assert.equal(futexWaitSync(w, 0, 5, 5), "timed-out");
   assert.equal(futexWaitSync(w, 0, 5, 0), "timed-out");
+  // Absurdly long timeouts mean "no limit", not an overflowed timespec (EINVAL).
+  assert.equal(futexWaitSync(w, 0, 4, 1e22), "not-equal"); // 1e19 s: past 2^63 in a timespec
+  assert.equal(futexWaitSync(w, 0, 4, Number.MAX_SAFE_INTEGER), "not-equal");
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 5);
+  await assert.rejects(futexWait(w, 0, 5, { timeout: 1e300, signal: ac.signal }), {
+    name: "AbortError",
+  });
 });
 
 ipcTest("wake in the same process: the waiter returns ok and sees the new value", async () => {
