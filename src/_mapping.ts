@@ -8,6 +8,7 @@
  */
 
 import { describe, validateInteger } from "./_validate.ts";
+import { interruptSleepersOn } from "./_wait.ts";
 
 /** A typed-array constructor dipc can make views with. */
 export type TypedArrayConstructor<T extends ArrayBufferView> = {
@@ -53,8 +54,13 @@ export class Mapping {
     return new ctor(this.#buffer, byteOffset, n);
   }
 
-  /** Detaches the buffer and every view on it. Call before unmapping. */
+  /**
+   * Wakes this process's futex waits on the mapping, then detaches the buffer and every view on
+   * it. Call before unmapping.
+   */
   detach(): void {
-    if (!this.#buffer.detached) this.#buffer.transfer(0);
+    if (this.#buffer.detached) return;
+    interruptSleepersOn(this.#buffer);
+    this.#buffer.transfer(0);
   }
 }

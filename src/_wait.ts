@@ -144,6 +144,18 @@ export async function sleepCancellable(
   signal.throwIfAborted();
 }
 
+/** For each mapped buffer, how to interrupt the sleeps on its words. */
+const sleepersOn = new WeakMap<ArrayBufferLike, Set<() => void>>();
+
+/**
+ * Wakes every sleep in this process on words of `buffer`. Closing a mapping calls it before
+ * unmapping, so a pending wait ends (and then finds its memory closed) instead of sleeping on
+ * memory that is gone.
+ */
+export function interruptSleepersOn(buffer: ArrayBufferLike): void {
+  for (const interrupt of sleepersOn.get(buffer) ?? []) interrupt();
+}
+
 /** A 32-bit word array a futex can wait on. */
 export type FutexArray = Int32Array | Uint32Array;
 
@@ -211,6 +223,11 @@ export function futexSleeper(array: FutexArray, index: number): Sleeper & {
   const { futex_wait_async, futex_wake } = libc();
   let lastResult = 0;
   let bit = -1;
+  const interrupt = (): void => {
+    if (bit < 0) return;
+    bitInterrupts[bit] = (bitInterrupts[bit] ?? 0) + 1;
+    futex_wake(SYS.futex, ptr, FUTEX.WAKE_BITSET, WAKE_ALL, null, null, (1 << bit) >>> 0);
+  };
   return {
     get lastResult(): number {
       return lastResult;
@@ -224,6 +241,9 @@ export function futexSleeper(array: FutexArray, index: number): Sleeper & {
       }
       bit = takeBit();
       const generation = bitInterrupts[bit];
+      const sleepers = sleepersOn.get(array.buffer) ?? new Set();
+      sleepersOn.set(array.buffer, sleepers);
+      sleepers.add(interrupt);
       try {
         lastResult = await futex_wait_async(
           SYS.futex,
@@ -236,14 +256,11 @@ export function futexSleeper(array: FutexArray, index: number): Sleeper & {
         );
         if (bitInterrupts[bit] !== generation) lastResult = -1;
       } finally {
+        sleepers.delete(interrupt);
         bitUsers[bit] = (bitUsers[bit] ?? 1) - 1;
         bit = -1;
       }
     },
-    interrupt(): void {
-      if (bit < 0) return;
-      bitInterrupts[bit] = (bitInterrupts[bit] ?? 0) + 1;
-      futex_wake(SYS.futex, ptr, FUTEX.WAKE_BITSET, WAKE_ALL, null, null, (1 << bit) >>> 0);
-    },
+    interrupt,
   };
 }

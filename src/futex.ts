@@ -40,7 +40,7 @@
 import { E, FUTEX, SYS, TIMESPEC } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { monotonicNs, writeTimespec } from "../ffi/util.ts";
-import { ErrnoError } from "./errors.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
 import { validateInteger } from "./_validate.ts";
 import {
   deadlineFor,
@@ -75,6 +75,7 @@ const SPINS = 64;
  *   `"ok"` (woken, or the word changed; may be spurious: re-check the word)
  * @throws {TypeError} for a bad array, index or expected value
  * @throws {RangeError} for an index out of range or a negative timeout
+ * @throws {ClosedError} when the memory holding the word is closed during the wait
  * @throws the signal's reason when aborted
  * @see {@link https://man7.org/linux/man-pages/man2/futex.2.html}
  *
@@ -105,6 +106,7 @@ export async function futexWait(
   const deadline = deadlineFor(timeout);
   for (;;) {
     await sleepCancellable(sleeper, want, deadline, signal);
+    if (array.length === 0) throw new ClosedError("the memory of the futex word");
     // Settled here, on this thread: a FUTEX_WAKE (0) or a changed word is "ok"; EINTR is
     // retried; an unchanged word past the deadline is a timeout.
     if (sleeper.lastResult === 0 || sleeper.snapshot() !== want) return "ok";

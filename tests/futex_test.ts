@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { futexWait, futexWaitSync, futexWake, SharedMemory, SysVSharedMemory } from "../mod.ts";
+import {
+  ClosedError,
+  futexWait,
+  futexWaitSync,
+  futexWake,
+  SharedMemory,
+  SysVSharedMemory,
+} from "../mod.ts";
 import { compileC, HAVE_GCC, ipcTest, ROOT, runDeno, runOk, skipIf, thrown } from "./_helpers.ts";
 
 const PEER = `${ROOT}tests/fixtures/futex_peer.ts`;
@@ -141,6 +148,19 @@ ipcTest("abort before the call rejects at once; abort of one waiter leaves the o
   futexWake(w, 0);
   assert.equal(await b, "ok");
 });
+
+ipcTest(
+  "closing the memory ends a pending wait with ClosedError, leaving no pool thread",
+  async () => {
+    const shm = SharedMemory.temporary({ size: 64 });
+    const w = shm.int32();
+    const waits = [futexWait(w, 0, 0), futexWait(w, 1, 0), futexWait(w, 1, 0, { timeout: 60_000 })];
+    await new Promise((r) => setTimeout(r, 10)); // let them reach the pool threads
+    shm.close();
+    for (const p of waits) await assert.rejects(p, ClosedError);
+    // Deno's op sanitizer fails this test if a pool-thread futex call were still pending.
+  },
+);
 
 ipcTest("AbortSignal.timeout and many concurrent aborted waits", async () => {
   using shm = SharedMemory.temporary({ size: 64 });
