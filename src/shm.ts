@@ -221,6 +221,12 @@ export class SharedMemory extends MappedMemory {
         const me = libc().geteuid();
         if (st.uid !== me) throw new ForeignOwnerError(name, st.uid, me);
       }
+      if (st !== undefined && st.size === 0 && create && !readOnly) {
+        // Its creator has not sized it yet (shm_open and ftruncate are two calls): we were
+        // asked for this object at this size, so size it rather than map nothing.
+        shm.#check(libc().ftruncate(fd, BigInt(size)), "ftruncate", "size shared memory");
+        st.size = size;
+      }
       shm.#map(st?.size ?? size);
     } catch (e) {
       shm.close();

@@ -106,6 +106,26 @@ ipcTest("create without exclusive opens an existing object and keeps its size", 
   assert.equal(b.bytes[0], 7);
 });
 
+ipcTest(
+  "an existing object of size 0 (creator not done yet) is sized by create, not by open",
+  async () => {
+    const name = uniqueName("empty");
+    await runOk("touch", [`/dev/shm${name}`]); // what shm_open(O_CREAT) leaves before ftruncate
+    try {
+      using opened = SharedMemory.open(name);
+      assert.equal(opened.size, 0);
+      assert.equal(opened.bytes.length, 0);
+      assert.equal(opened.unsafePointer, null);
+      using created = SharedMemory.create(name, { size: 4096 });
+      assert.equal(created.created, false);
+      assert.equal(created.size, 4096);
+      assert.equal(created.stat().size, 4096);
+    } finally {
+      SharedMemory.unlink(name);
+    }
+  },
+);
+
 ipcTest("resize grows and shrinks, detaching old views", () => {
   using a = SharedMemory.temporary({ size: 4096 });
   const old = a.bytes;
