@@ -147,7 +147,7 @@ export function futexWaitSync(
 ): FutexWaitResult {
   const ptr = wordPointer(array, index);
   const want = validateExpected(expected);
-  validateWaitOptions({ timeout });
+  if (timeout !== undefined) validateWaitOptions({ timeout });
   const deadline = deadlineFor(timeout);
   if (deadline !== undefined) writeTimespec(syncTimespec, deadline);
   const { futex_wait_sync } = libc();
