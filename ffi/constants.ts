@@ -11,8 +11,46 @@
 /** The CPU architecture this process runs on, as dipc's tables know it. */
 export const ARCH: "x86_64" | "aarch64" = Deno.build.arch;
 
-/** True on x86_64, false on aarch64. */
-const X86 = ARCH === "x86_64";
+/**
+ * Everything that differs between the two architectures, side by side (the tests check both
+ * tables against each architecture's C headers).
+ */
+export const PER_ARCH = {
+  x86_64: {
+    O_NOFOLLOW: 0o400000,
+    SYS_futex: 202n,
+    SYS_gettid: 186n,
+    /** x86_64's own `struct stat`. */
+    STAT: {
+      size: 144,
+      st_mode: 24,
+      st_uid: 28,
+      st_gid: 32,
+      st_size: 48,
+      st_atim: 72,
+      st_mtim: 88,
+      st_ctim: 104,
+    },
+  },
+  aarch64: {
+    O_NOFOLLOW: 0o100000,
+    SYS_futex: 98n,
+    SYS_gettid: 178n,
+    /** The generic `struct stat`: st_mode comes before a 32-bit st_nlink. */
+    STAT: {
+      size: 128,
+      st_mode: 16,
+      st_uid: 24,
+      st_gid: 28,
+      st_size: 48,
+      st_atim: 72,
+      st_mtim: 88,
+      st_ctim: 104,
+    },
+  },
+} as const;
+
+const HERE = PER_ARCH[ARCH];
 
 /** `open(2)` flags (asm-generic/fcntl.h; O_NOFOLLOW differs on aarch64). */
 export const O = {
@@ -23,7 +61,7 @@ export const O = {
   EXCL: 0o200,
   TRUNC: 0o1000,
   NONBLOCK: 0o4000,
-  NOFOLLOW: X86 ? 0o400000 : 0o100000,
+  NOFOLLOW: HERE.O_NOFOLLOW,
   CLOEXEC: 0o2000000,
 } as const;
 
@@ -69,8 +107,8 @@ export const FUTEX = {
 
 /** Syscall numbers for the calls glibc has no wrapper for. */
 export const SYS = {
-  futex: X86 ? 202n : 98n,
-  gettid: X86 ? 186n : 178n,
+  futex: HERE.SYS_futex,
+  gettid: HERE.SYS_gettid,
 } as const;
 
 /** `clock_gettime(2)` clock ids. */
@@ -82,31 +120,8 @@ export const S_IFMT = 0o170000;
 /** `struct timespec`: two 64-bit words on both architectures. */
 export const TIMESPEC = { size: 16, tv_sec: 0, tv_nsec: 8 } as const;
 
-/**
- * `struct stat` offsets. x86_64 has its own layout; aarch64 uses the generic one, where st_mode
- * comes before a 32-bit st_nlink.
- */
-export const STAT = X86
-  ? {
-    size: 144,
-    st_mode: 24,
-    st_uid: 28,
-    st_gid: 32,
-    st_size: 48,
-    st_atim: 72,
-    st_mtim: 88,
-    st_ctim: 104,
-  } as const
-  : {
-    size: 128,
-    st_mode: 16,
-    st_uid: 24,
-    st_gid: 28,
-    st_size: 48,
-    st_atim: 72,
-    st_mtim: 88,
-    st_ctim: 104,
-  } as const;
+/** `struct stat` offsets on this architecture. */
+export const STAT: (typeof PER_ARCH)[keyof typeof PER_ARCH]["STAT"] = HERE.STAT;
 
 /**
  * `struct ipc_perm` offsets, the same on both 64-bit layouts. On x86_64 `mode` is an

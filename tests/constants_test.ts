@@ -1,0 +1,151 @@
+// ffi/constants.ts checked against the C headers: every flag, command, syscall number and
+// struct offset dipc uses becomes a _Static_assert, compiled for x86_64 with gcc and for
+// aarch64 with Debian's cross compiler. A wrong number is a compile error naming it.
+import assert from "node:assert/strict";
+import {
+  CLOCK,
+  FUTEX,
+  IPC,
+  IPC_PERM,
+  MAP,
+  O,
+  PER_ARCH,
+  PROT,
+  S_IFMT,
+  SHM,
+  SHMID_DS,
+  TIMESPEC,
+} from "../ffi/constants.ts";
+import { hasCommand, run, skipIf } from "./_helpers.ts";
+
+type Arch = keyof typeof PER_ARCH;
+
+function assertions(arch: Arch): string {
+  const a = PER_ARCH[arch];
+  const checks: Array<[string, number | bigint]> = [
+    ["O_RDONLY", O.RDONLY],
+    ["O_WRONLY", O.WRONLY],
+    ["O_RDWR", O.RDWR],
+    ["O_CREAT", O.CREAT],
+    ["O_EXCL", O.EXCL],
+    ["O_TRUNC", O.TRUNC],
+    ["O_NONBLOCK", O.NONBLOCK],
+    ["O_NOFOLLOW", a.O_NOFOLLOW],
+    ["O_CLOEXEC", O.CLOEXEC],
+    ["PROT_NONE", PROT.NONE],
+    ["PROT_READ", PROT.READ],
+    ["PROT_WRITE", PROT.WRITE],
+    ["MAP_SHARED", MAP.SHARED],
+    ["MAP_PRIVATE", MAP.PRIVATE],
+    ["IPC_PRIVATE", IPC.PRIVATE],
+    ["IPC_CREAT", IPC.CREAT],
+    ["IPC_EXCL", IPC.EXCL],
+    ["IPC_NOWAIT", IPC.NOWAIT],
+    ["IPC_RMID", IPC.RMID],
+    ["IPC_SET", IPC.SET],
+    ["IPC_STAT", IPC.STAT],
+    ["IPC_INFO", IPC.INFO],
+    ["SHM_RDONLY", SHM.RDONLY],
+    ["SHM_RND", SHM.RND],
+    ["SHM_REMAP", SHM.REMAP],
+    ["SHM_LOCK", SHM.LOCK],
+    ["SHM_UNLOCK", SHM.UNLOCK],
+    ["SHM_STAT", SHM.STAT],
+    ["SHM_INFO", SHM.INFO],
+    ["FUTEX_WAIT", FUTEX.WAIT],
+    ["FUTEX_WAKE", FUTEX.WAKE],
+    ["FUTEX_WAIT_BITSET", FUTEX.WAIT_BITSET],
+    ["FUTEX_WAKE_BITSET", FUTEX.WAKE_BITSET],
+    ["FUTEX_CLOCK_REALTIME", FUTEX.CLOCK_REALTIME],
+    ["FUTEX_BITSET_MATCH_ANY", FUTEX.BITSET_MATCH_ANY],
+    ["SYS_futex", a.SYS_futex],
+    ["SYS_gettid", a.SYS_gettid],
+    ["CLOCK_REALTIME", CLOCK.REALTIME],
+    ["CLOCK_MONOTONIC", CLOCK.MONOTONIC],
+    ["S_IFMT", S_IFMT],
+    ["sizeof(struct timespec)", TIMESPEC.size],
+    ["offsetof(struct timespec, tv_nsec)", TIMESPEC.tv_nsec],
+    ["sizeof(struct stat)", a.STAT.size],
+    ["offsetof(struct stat, st_mode)", a.STAT.st_mode],
+    ["offsetof(struct stat, st_uid)", a.STAT.st_uid],
+    ["offsetof(struct stat, st_gid)", a.STAT.st_gid],
+    ["offsetof(struct stat, st_size)", a.STAT.st_size],
+    ["offsetof(struct stat, st_atim)", a.STAT.st_atim],
+    ["offsetof(struct stat, st_mtim)", a.STAT.st_mtim],
+    ["offsetof(struct stat, st_ctim)", a.STAT.st_ctim],
+    ["sizeof(struct ipc_perm)", IPC_PERM.size],
+    ["offsetof(struct ipc_perm, __key)", IPC_PERM.key],
+    ["offsetof(struct ipc_perm, uid)", IPC_PERM.uid],
+    ["offsetof(struct ipc_perm, gid)", IPC_PERM.gid],
+    ["offsetof(struct ipc_perm, cuid)", IPC_PERM.cuid],
+    ["offsetof(struct ipc_perm, cgid)", IPC_PERM.cgid],
+    ["offsetof(struct ipc_perm, mode)", IPC_PERM.mode],
+    ["sizeof(struct shmid_ds)", SHMID_DS.size],
+    ["offsetof(struct shmid_ds, shm_perm)", SHMID_DS.shm_perm],
+    ["offsetof(struct shmid_ds, shm_segsz)", SHMID_DS.shm_segsz],
+    ["offsetof(struct shmid_ds, shm_atime)", SHMID_DS.shm_atime],
+    ["offsetof(struct shmid_ds, shm_dtime)", SHMID_DS.shm_dtime],
+    ["offsetof(struct shmid_ds, shm_ctime)", SHMID_DS.shm_ctime],
+    ["offsetof(struct shmid_ds, shm_cpid)", SHMID_DS.shm_cpid],
+    ["offsetof(struct shmid_ds, shm_lpid)", SHMID_DS.shm_lpid],
+    ["offsetof(struct shmid_ds, shm_nattch)", SHMID_DS.shm_nattch],
+  ];
+  return [
+    "#define _GNU_SOURCE",
+    ...["fcntl.h", "linux/futex.h", "stddef.h", "sys/ipc.h", "sys/mman.h", "sys/shm.h"]
+      .map((h) => `#include <${h}>`),
+    ...["sys/stat.h", "sys/syscall.h", "time.h"].map((h) => `#include <${h}>`),
+    ...checks.map(([expr, value]) =>
+      `_Static_assert((unsigned long long)(${expr}) == ${value}ULL, "${expr} is not ${value}");`
+    ),
+    // The ipc_perm mode is read as 16 bits: it must be at least that wide on both.
+    `_Static_assert(sizeof(((struct ipc_perm *)0)->mode) >= 2, "mode width");`,
+    `_Static_assert(sizeof(((struct shmid_ds *)0)->shm_nattch) == 8, "shm_nattch is 64-bit");`,
+    `_Static_assert(sizeof(((struct shmid_ds *)0)->shm_segsz) == 8, "shm_segsz is 64-bit");`,
+    `_Static_assert(sizeof(((struct stat *)0)->st_size) == 8, "st_size is 64-bit");`,
+    "",
+  ].join("\n");
+}
+
+async function compiles(compiler: string, arch: Arch): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "dipc-constants-" });
+  try {
+    await Deno.writeTextFile(`${dir}/check.c`, assertions(arch));
+    const r = await run(compiler, ["-c", "-o", `${dir}/check.o`, `${dir}/check.c`]);
+    assert.equal(r.code, 0, `${arch} constants disagree with the C headers:\n${r.stderr}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("x86_64 constants and struct layouts match the C headers", async (t) => {
+  const native = Deno.build.arch === "x86_64" && hasCommand("gcc") && "gcc";
+  const cross = hasCommand("x86_64-linux-gnu-gcc") && "x86_64-linux-gnu-gcc";
+  const compiler = native || cross;
+  if (await skipIf(t, !compiler && "no x86_64 C compiler")) return;
+  await compiles(compiler || "gcc", "x86_64");
+});
+
+Deno.test("aarch64 constants and struct layouts match the C headers", async (t) => {
+  const native = Deno.build.arch === "aarch64" && hasCommand("gcc") && "gcc";
+  const cross = hasCommand("aarch64-linux-gnu-gcc") && "aarch64-linux-gnu-gcc";
+  const compiler = native || cross;
+  const missing = !compiler && "no aarch64 C compiler (Debian: gcc-aarch64-linux-gnu)";
+  if (await skipIf(t, missing)) return;
+  await compiles(compiler || "gcc", "aarch64");
+});
+
+Deno.test("a wrong constant is caught: the check is not vacuous", async (t) => {
+  if (await skipIf(t, !hasCommand("gcc") && "gcc not found")) return;
+  const dir = await Deno.makeTempDir({ prefix: "dipc-constants-" });
+  try {
+    const wrong = assertions("x86_64") +
+      `_Static_assert(O_CREAT == ${O.CREAT + 1}, "deliberately wrong");\n`;
+    await Deno.writeTextFile(`${dir}/wrong.c`, wrong);
+    const r = await run("gcc", ["-c", "-o", `${dir}/wrong.o`, `${dir}/wrong.c`]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /deliberately wrong/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
