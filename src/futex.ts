@@ -13,9 +13,12 @@
  * thread (for Workers and tight loops).
  *
  * Like every futex, a wait can return "ok" without the word having changed (a spurious
- * wake-up): always re-check the word in a loop. Aborting a wait wakes this process's waiters on
- * that word with a wake bitset chosen at random per process, so waiters of other programs
- * using plain `FUTEX_WAIT` may see one spurious wake-up.
+ * wake-up): always re-check the word in a loop. A wait is cancelled (abort, or closing its
+ * memory) by waking it: each async wait sleeps on one of 32 wake bits (`FUTEX_WAIT_BITSET`),
+ * the least used in this process, and a cancel wakes only that bit. Other waiters on the word
+ * that share the bit, or that use plain `FUTEX_WAIT` (C programs), may then see one spurious
+ * wake-up. Keep the memory mapped while waits on it are pending: closing it ends them with
+ * {@linkcode ClosedError}.
  *
  * @example Sleep until a word changes
  * ```ts
