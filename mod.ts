@@ -1,10 +1,11 @@
 /**
  * dipc: Unix inter-process communication for Deno, through libc via `Deno.dlopen`.
  *
- * This release has the foundation: POSIX shared memory ({@linkcode SharedMemory}), System V
- * shared memory ({@linkcode SysVSharedMemory}, {@linkcode ftok}), futex wait and wake on
- * shared words ({@linkcode futexWait}, {@linkcode futexWake}) and the error types
- * ({@linkcode ErrnoError}). Everything needs `--allow-ffi`, which lets code call any C function
+ * Modules: POSIX shared memory ({@linkcode SharedMemory}), System V shared memory
+ * ({@linkcode SysVSharedMemory}, {@linkcode ftok}), futex wait and wake on shared words
+ * ({@linkcode futexWait}, {@linkcode futexWake}), fork-free child processes ({@linkcode spawn}),
+ * pipes ({@linkcode Pipe}), FIFOs ({@linkcode mkfifo}, {@linkcode openFifoReader}), signals
+ * ({@linkcode kill}, {@linkcode signals}) and the error types ({@linkcode ErrnoError}). Everything needs `--allow-ffi`, which lets code call any C function
  * and so bypasses Deno's sandbox entirely.
  *
  * @example Two processes' worth of shared memory in one
@@ -39,7 +40,11 @@ export {
   futexWake,
   type WaitOptions,
 } from "./src/futex.ts";
+export * from "./src/fifo.ts";
 export * from "./src/mapped_memory.ts";
+export * from "./src/pipe.ts";
 export * from "./src/shm.ts";
+export * from "./src/signal.ts";
+export * from "./src/spawn.ts";
 export * from "./src/sysv_key.ts";
 export * from "./src/sysv_shm.ts";

@@ -20,6 +20,7 @@ export const PER_ARCH = {
     O_NOFOLLOW: 0o400000,
     SYS_futex: 202n,
     SYS_gettid: 186n,
+    SYS_pidfd_open: 434n,
     /** x86_64's own `struct stat`. */
     STAT: {
       size: 144,
@@ -36,6 +37,7 @@ export const PER_ARCH = {
     O_NOFOLLOW: 0o100000,
     SYS_futex: 98n,
     SYS_gettid: 178n,
+    SYS_pidfd_open: 434n,
     /** The generic `struct stat`: st_mode comes before a 32-bit st_nlink. */
     STAT: {
       size: 128,
@@ -109,6 +111,7 @@ export const FUTEX = {
 export const SYS = {
   futex: HERE.SYS_futex,
   gettid: HERE.SYS_gettid,
+  pidfd_open: HERE.SYS_pidfd_open,
 } as const;
 
 /** `clock_gettime(2)` clock ids. */
@@ -142,6 +145,101 @@ export const SHMID_DS = {
   shm_lpid: 84,
   shm_nattch: 88,
 } as const;
+
+/** `fcntl(2)` commands and descriptor flags. */
+export const F = {
+  GETFD: 1,
+  SETFD: 2,
+  GETFL: 3,
+  SETFL: 4,
+  DUPFD_CLOEXEC: 1030,
+  SETPIPE_SZ: 1031,
+  GETPIPE_SZ: 1032,
+  FD_CLOEXEC: 1,
+} as const;
+
+/** `poll(2)` events and `struct pollfd` (int fd; short events; short revents). */
+export const POLL = {
+  IN: 0x1,
+  OUT: 0x4,
+  ERR: 0x8,
+  HUP: 0x10,
+  NVAL: 0x20,
+  size: 8,
+  fd: 0,
+  events: 4,
+  revents: 6,
+} as const;
+
+/** `eventfd(2)` and `inotify_init1(2)` flags, and the inotify event dipc watches for. */
+export const EFD = { NONBLOCK: 0o4000, CLOEXEC: 0o2000000 } as const;
+/** `inotify(7)` flags and events. */
+export const IN = { NONBLOCK: 0o4000, CLOEXEC: 0o2000000, OPEN: 0x20 } as const;
+
+/** `waitpid(2)` options. */
+export const WNOHANG = 1;
+
+/** `posix_spawnattr_setflags(3)` flags, and the sizes of the opaque spawn structs. */
+export const SPAWN = {
+  RESETIDS: 0x01,
+  SETPGROUP: 0x02,
+  SETSIGDEF: 0x04,
+  SETSIGMASK: 0x08,
+  SETSID: 0x80,
+  file_actions_size: 80,
+  attr_size: 336,
+} as const;
+
+/** `sigset_t` (1024 bits) and glibc's `struct sigaction` (same layout on both). */
+export const SIGSET_SIZE = 128;
+/** `struct sigaction`: handler, mask, flags, restorer. */
+export const SIGACTION = { size: 152, sa_handler: 0, sa_mask: 8, sa_flags: 136 } as const;
+/** `SIG_DFL` and `SIG_IGN` as handler values. */
+export const SIG_DFL = 0;
+/** Ignore the signal. */
+export const SIG_IGN = 1;
+
+/**
+ * Linux signal numbers. x86_64 and aarch64 share them (asm-generic numbering); glibc reserves
+ * 32 and 33, so realtime signals run from SIGRTMIN = 34 to SIGRTMAX = 64.
+ */
+export const SIGNALS = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGSTKFLT: 16,
+  SIGCHLD: 17,
+  SIGCONT: 18,
+  SIGSTOP: 19,
+  SIGTSTP: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGURG: 23,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGWINCH: 28,
+  SIGIO: 29,
+  SIGPWR: 30,
+  SIGSYS: 31,
+} as const;
+/** First and last realtime signal as glibc numbers them. */
+export const SIGRTMIN = 34;
+/** Last realtime signal. */
+export const SIGRTMAX = 64;
 
 /**
  * Every Linux errno: number, name and description (asm-generic/errno-base.h and errno.h, which
@@ -294,15 +392,19 @@ export const ERRNO: Readonly<Record<string, number>> = Object.freeze(
 export const E = {
   EPERM: 1,
   ENOENT: 2,
+  ESRCH: 3,
   EINTR: 4,
   EBADF: 9,
+  ECHILD: 10,
   EAGAIN: 11,
   ENOMEM: 12,
   EACCES: 13,
   EEXIST: 17,
   EINVAL: 22,
   ENOSPC: 28,
+  EPIPE: 32,
   ENAMETOOLONG: 36,
+  ENXIO: 6,
   EIDRM: 43,
   ETIMEDOUT: 110,
 } as const;

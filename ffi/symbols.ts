@@ -77,6 +77,102 @@ export const CORE = {
     result: "i32",
     nonblocking: true,
   },
+  /** int pipe2(int pipefd[2], int flags) */
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  /** ssize_t read(int fd, void *buf, size_t count): count as u32 (fast path); result's low 32 bits */
+  read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /** ssize_t read(int fd, void *buf, size_t count) on a raw address (mapped memory) */
+  read_ptr: { name: "read", parameters: ["i32", "pointer", "u32"], result: "i32" },
+  /** ssize_t write(int fd, const void *buf, size_t count): count as u32 (fast path) */
+  write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /** int fcntl(int fd, int cmd, int arg) */
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  /** int dup(int oldfd) */
+  dup: { parameters: ["i32"], result: "i32" },
+  /** int poll(struct pollfd *fds, nfds_t nfds, int timeout), on the calling thread */
+  poll: { parameters: ["buffer", "u32", "i32"], result: "i32" },
+  /** The same poll on a pool thread: it only waits for readiness; errno is not read. */
+  poll_async: {
+    name: "poll",
+    parameters: ["buffer", "u32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  /** int eventfd(unsigned int initval, int flags) */
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  /** int mkfifo(const char *pathname, mode_t mode) */
+  mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
+  /** int chmod(const char *pathname, mode_t mode) */
+  chmod: { parameters: ["buffer", "u32"], result: "i32" },
+  /** int unlink(const char *pathname) */
+  unlink: { parameters: ["buffer"], result: "i32" },
+  /** int inotify_init1(int flags) */
+  inotify_init1: { parameters: ["i32"], result: "i32" },
+  /** int inotify_add_watch(int fd, const char *pathname, uint32_t mask) */
+  inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /** int kill(pid_t pid, int sig) */
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+  /** int killpg(int pgrp, int sig) */
+  killpg: { parameters: ["i32", "i32"], result: "i32" },
+  /** int sigqueue(pid_t pid, int sig, const union sigval value): the union passed as its 64 bits */
+  sigqueue: { parameters: ["i32", "i32", "i64"], result: "i32" },
+  /** pid_t waitpid(pid_t pid, int *wstatus, int options), used with WNOHANG only */
+  waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  /** long syscall(SYS_pidfd_open, pid_t pid, unsigned int flags) */
+  pidfd_open: { name: "syscall", parameters: ["i64", "i32", "u32"], result: "i32" },
+  /** pid_t getpgid(pid_t pid) */
+  getpgid: { parameters: ["i32"], result: "i32" },
+  /** pid_t getsid(pid_t pid) */
+  getsid: { parameters: ["i32"], result: "i32" },
+  /**
+   * int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+   *                  const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+   * Returns an error number (not -1/errno).
+   */
+  posix_spawnp: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  /** int posix_spawn(…), the same without a PATH search (for paths with a "/") */
+  posix_spawn: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  /** int posix_spawn_file_actions_init(posix_spawn_file_actions_t *fa) */
+  posix_spawn_file_actions_init: { parameters: ["buffer"], result: "i32" },
+  /** int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *fa) */
+  posix_spawn_file_actions_destroy: { parameters: ["buffer"], result: "i32" },
+  /** int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int newfd) */
+  posix_spawn_file_actions_adddup2: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  /**
+   * int posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int fd,
+   *                                      const char *path, int oflag, mode_t mode)
+   */
+  posix_spawn_file_actions_addopen: {
+    parameters: ["buffer", "i32", "buffer", "i32", "u32"],
+    result: "i32",
+  },
+  /** int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *fa, const char *path) */
+  posix_spawn_file_actions_addchdir_np: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *fa, int from) */
+  posix_spawn_file_actions_addclosefrom_np: { parameters: ["buffer", "i32"], result: "i32" },
+  /** int posix_spawnattr_init(posix_spawnattr_t *attr) */
+  posix_spawnattr_init: { parameters: ["buffer"], result: "i32" },
+  /** int posix_spawnattr_destroy(posix_spawnattr_t *attr) */
+  posix_spawnattr_destroy: { parameters: ["buffer"], result: "i32" },
+  /** int posix_spawnattr_setflags(posix_spawnattr_t *attr, short flags) */
+  posix_spawnattr_setflags: { parameters: ["buffer", "i16"], result: "i32" },
+  /** int posix_spawnattr_setpgroup(posix_spawnattr_t *attr, pid_t pgroup) */
+  posix_spawnattr_setpgroup: { parameters: ["buffer", "i32"], result: "i32" },
+  /** int posix_spawnattr_setsigmask(posix_spawnattr_t *attr, const sigset_t *sigmask) */
+  posix_spawnattr_setsigmask: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** int posix_spawnattr_setsigdefault(posix_spawnattr_t *attr, const sigset_t *sigdefault) */
+  posix_spawnattr_setsigdefault: { parameters: ["buffer", "buffer"], result: "i32" },
+  /**
+   * int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact), used only
+   * to set SIG_IGN around a spawn so the child starts with a signal ignored.
+   */
+  sigaction: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**

@@ -1,0 +1,183 @@
+/**
+ * FIFOs (named pipes): a pipe with a name in the file system, so two unrelated processes can
+ * find it (seed 003). {@linkcode mkfifo} makes one (mode 0600 unless asked, set exactly);
+ * {@linkcode openFifoReader} and {@linkcode openFifoWriter} open its ends as
+ * {@linkcode PipeReader} and {@linkcode PipeWriter}, with the same `try…`, async and Web Streams
+ * forms as anonymous pipes.
+ *
+ * Opening never blocks the event loop. A reader opens at once and its reads wait until a writer
+ * comes and writes; end of stream is reported only once a writer has come and gone. A writer
+ * waits for a reader to appear without polling: it watches the FIFO with inotify for an open,
+ * then tries again, so `openFifoWriter` takes a timeout and an AbortSignal like every wait.
+ *
+ * @example Both ends in one process
+ * ```ts
+ * import { mkfifo, openFifoReader, openFifoWriter, removeFifo } from "@dipc/dipc";
+ *
+ * const path = `${await Deno.makeTempDir()}/fifo`;
+ * mkfifo(path);
+ * using reader = openFifoReader(path);
+ * using writer = await openFifoWriter(path, { timeout: 5_000 });
+ * await writer.write(new TextEncoder().encode("over the fifo"));
+ * writer.close();
+ * console.log(await reader.text()); // "over the fifo"
+ * removeFifo(path);
+ * ```
+ *
+ * @see {@link https://man7.org/linux/man-pages/man7/fifo.7.html}
+ * @module
+ */
+
+import { E, IN, O, POLL, S_IFMT, STAT } from "../ffi/constants.ts";
+import { errno, libc } from "../ffi/load.ts";
+import { cString, OutStruct } from "../ffi/util.ts";
+import { ErrnoError } from "./errors.ts";
+import { lastError } from "./_errno.ts";
+import { FdSleeper } from "./_fd.ts";
+import { PipeReader, PipeWriter } from "./pipe.ts";
+import { describe, validateMode, validateOptions } from "./_validate.ts";
+import {
+  TIMED_OUT,
+  validateWaitOptions,
+  type WaitOptions,
+  waitUntil,
+  WOULD_BLOCK,
+} from "./_wait.ts";
+
+const S_IFIFO = 0o010000;
+const statBuf = new OutStruct(STAT.size);
+
+function validatePath(path: unknown): string {
+  if (typeof path !== "string") throw new TypeError(`path must be a string, got ${describe(path)}`);
+  if (path.length === 0) throw new TypeError("path must not be empty");
+  if (path.includes("\0")) throw new TypeError("path must not contain a NUL character");
+  return path;
+}
+
+/**
+ * Makes a FIFO at `path` (`mkfifo(3)`), mode 0600 unless given, applied exactly (not masked by
+ * the umask).
+ *
+ * @param path where to make it
+ * @param options mode
+ * @throws {ErrnoError} EEXIST (something is there), ENOENT (no such directory), EACCES
+ * @see {@link https://man7.org/linux/man-pages/man3/mkfifo.3.html}
+ */
+export function mkfifo(path: string, options?: { mode?: number }): void {
+  validatePath(path);
+  const o = validateOptions<{ mode?: number }>(options);
+  const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
+  const c = cString(path);
+  if (libc().mkfifo(c, mode) !== 0) throw lastError("mkfifo", "make FIFO", path);
+  if (libc().chmod(c, mode) !== 0) throw lastError("chmod", "set the mode of FIFO", path);
+}
+
+/**
+ * Removes the FIFO at `path` (`unlink(2)`); open ends keep working.
+ *
+ * @param path the FIFO
+ * @throws {TypeError} when `path` is not a FIFO (nothing is removed)
+ * @throws {ErrnoError} ENOENT, EACCES
+ */
+export function removeFifo(path: string): void {
+  validatePath(path);
+  const st = Deno.lstatSync(path);
+  if (!st.isFifo) throw new TypeError(`${JSON.stringify(path)} is not a FIFO; not removed`);
+  if (libc().unlink(cString(path)) !== 0) throw lastError("unlink", "remove FIFO", path);
+}
+
+function openChecked(path: string, flags: number): number {
+  const fd = libc().open(cString(path), flags | O.NONBLOCK | O.CLOEXEC, 0);
+  if (fd < 0) return -errno();
+  if (
+    libc().fstat(fd, statBuf.clear().bytes) !== 0 ||
+    (statBuf.u32(STAT.st_mode) & S_IFMT) !== S_IFIFO
+  ) {
+    libc().close(fd);
+    throw new TypeError(`${JSON.stringify(path)} is not a FIFO`);
+  }
+  return fd;
+}
+
+/**
+ * Opens the read end of the FIFO at `path`. It opens at once, writer or not; reads wait for a
+ * writer's data, and `null` (end of stream) comes only after a writer has come and gone.
+ *
+ * @param path the FIFO
+ * @returns the read end
+ * @throws {TypeError} when `path` is not a FIFO
+ * @throws {ErrnoError} ENOENT, EACCES
+ * @see {@link https://man7.org/linux/man-pages/man7/fifo.7.html}
+ */
+export function openFifoReader(path: string): PipeReader {
+  validatePath(path);
+  const fd = openChecked(path, O.RDONLY);
+  if (fd < 0) throw new ErrnoError(-fd, "open", { action: "open FIFO for reading", object: path });
+  return new PipeReader(fd, `FIFO ${JSON.stringify(path)}`);
+}
+
+/**
+ * Opens the write end of the FIFO at `path` if a reader has it open now.
+ *
+ * @param path the FIFO
+ * @returns the write end, or null when no reader is there (ENXIO)
+ * @throws {TypeError} when `path` is not a FIFO
+ * @throws {ErrnoError} ENOENT, EACCES
+ */
+export function tryOpenFifoWriter(path: string): PipeWriter | null {
+  validatePath(path);
+  const fd = openChecked(path, O.WRONLY);
+  if (fd === -E.ENXIO) return null;
+  if (fd < 0) throw new ErrnoError(-fd, "open", { action: "open FIFO for writing", object: path });
+  return new PipeWriter(fd, `FIFO ${JSON.stringify(path)}`);
+}
+
+/**
+ * Opens the write end of the FIFO at `path`, waiting (without polling: inotify reports each
+ * open of the FIFO) until a reader has it open.
+ *
+ * @param path the FIFO
+ * @param options `signal` and `timeout` (ms)
+ * @returns the write end
+ * @throws {TypeError} when `path` is not a FIFO
+ * @throws {ErrnoError} ENOENT, EACCES
+ * @throws {DOMException} `TimeoutError` when no reader came in time
+ * @throws the signal's reason when aborted
+ */
+export async function openFifoWriter(path: string, options?: WaitOptions): Promise<PipeWriter> {
+  validatePath(path);
+  const opts = validateWaitOptions(options);
+  const first = tryOpenFifoWriter(path);
+  if (first) return first;
+  const L = libc();
+  const watch = L.inotify_init1(IN.NONBLOCK | IN.CLOEXEC);
+  if (watch < 0) throw lastError("inotify_init1", "watch FIFO", path);
+  const sleeper = new FdSleeper(watch, POLL.IN);
+  const events = new Uint8Array(4096);
+  try {
+    if (L.inotify_add_watch(watch, cString(path), IN.OPEN) < 0) {
+      throw lastError("inotify_add_watch", "watch FIFO", path);
+    }
+    const r = await waitUntil(
+      () => {
+        while (L.read(watch, events, events.length) > 0) {
+          /* drain: we only need "something opened" */
+        }
+        return tryOpenFifoWriter(path) ?? WOULD_BLOCK;
+      },
+      sleeper,
+      opts,
+      0,
+    );
+    if (r === TIMED_OUT) {
+      throw new DOMException(
+        `waiting for a reader of FIFO ${JSON.stringify(path)} timed out`,
+        "TimeoutError",
+      );
+    }
+    return r;
+  } finally {
+    sleeper.close();
+    L.close(watch);
+  }
+}

@@ -1,0 +1,459 @@
+/**
+ * Anonymous pipes: a one-way byte stream between processes (seed 003: one pipe is one
+ * direction). {@linkcode Pipe.create} makes both ends in this process; hand one to a child with
+ * {@linkcode spawn} (as its stdin, stdout or any descriptor number) and use the other here.
+ *
+ * Each end reads or writes with a synchronous `try…` form, an async form taking
+ * `{ signal, timeout }`, and Web Streams (`readable`, `writable`). Waiting never blocks the event
+ * loop and never holds data on a pool thread: a pool thread only polls for readiness, and the
+ * read itself happens on this thread, so a cancelled read has read nothing.
+ *
+ * Semantics are the kernel's: reads return what is there (at most the buffer's size); a read
+ * returns `null` (EOF) once every write end, in every process, is closed; writing when every
+ * read end is closed throws an {@linkcode ErrnoError} with code EPIPE (Deno ignores SIGPIPE, so
+ * the process lives). Writes of up to 4096 bytes (PIPE_BUF) are atomic. Both ends are
+ * close-on-exec: a child gets only what {@linkcode spawn} hands it.
+ *
+ * @example A pipe in one process
+ * ```ts
+ * import { Pipe } from "@dipc/dipc";
+ *
+ * using pipe = Pipe.create();
+ * await pipe.writer.write(new TextEncoder().encode("Hello Child Process!"));
+ * pipe.writer.close();
+ * console.log(await pipe.reader.text()); // "Hello Child Process!"
+ * ```
+ *
+ * @see {@link https://man7.org/linux/man-pages/man7/pipe.7.html}
+ * @module
+ */
+
+import { E, F, O, POLL } from "../ffi/constants.ts";
+import { errno, libc } from "../ffi/load.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
+import { lastError } from "./_errno.ts";
+import { FdSleeper, type HasFd, pollNow, setNonblocking } from "./_fd.ts";
+import { describe, validateInteger, validateOptions } from "./_validate.ts";
+import {
+  TIMED_OUT,
+  validateWaitOptions,
+  type WaitOptions,
+  waitUntil,
+  WOULD_BLOCK,
+} from "./_wait.ts";
+
+export type { HasFd } from "./_fd.ts";
+export type { WaitOptions } from "./_wait.ts";
+
+/** What a `try…` form returns when it would have to wait. */
+export const WOULD_BLOCK_RESULT = "would-block";
+
+/** Largest single read or write (the kernel's own cap, MAX_RW_COUNT, is just under 2 GiB). */
+const MAX_IO = 0x7ffff000;
+/** Chunk size of the Web Streams. */
+const STREAM_CHUNK = 65536;
+
+function timedOut(what: string): DOMException {
+  return new DOMException(`${what} timed out`, "TimeoutError");
+}
+
+function validateBuffer(buffer: unknown, what: string): Uint8Array {
+  if (!(buffer instanceof Uint8Array)) {
+    throw new TypeError(`${what} must be a Uint8Array, got ${describe(buffer)}`);
+  }
+  return buffer;
+}
+
+/** The sleeper that waits for an end to become ready, made on first use. */
+const sleepers = new WeakMap<PipeEnd, FdSleeper>();
+
+function sleeperOf(end: PipeEnd, events: number): FdSleeper {
+  let s = sleepers.get(end);
+  if (s === undefined) {
+    s = new FdSleeper(end.unsafeFd, events);
+    sleepers.set(end, s);
+  }
+  return s;
+}
+
+/** An end of a pipe or FIFO: a descriptor this object owns. */
+export abstract class PipeEnd implements HasFd, Disposable {
+  #fd: number;
+  readonly #label: string;
+
+  /**
+   * Takes ownership of `fd`.
+   *
+   * @param fd the descriptor
+   * @param label how messages name this end
+   */
+  protected constructor(fd: number, label: string) {
+    this.#fd = fd;
+    this.#label = label;
+  }
+
+  /** The descriptor, or ClosedError. */
+  protected liveFd(): number {
+    if (this.#fd < 0) throw new ClosedError(this.#label);
+    return this.#fd;
+  }
+
+  /** The end as messages name it. */
+  protected get label(): string {
+    return this.#label;
+  }
+
+  /**
+   * The descriptor. Unsafe: it stays owned by this object, which closes it.
+   *
+   * @throws {ClosedError} after close
+   */
+  get unsafeFd(): number {
+    return this.liveFd();
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /**
+   * The pipe's capacity in bytes (`F_GETPIPE_SZ`), 65536 by default on Linux.
+   *
+   * @throws {ClosedError} after close
+   */
+  get capacity(): number {
+    const n = libc().fcntl(this.liveFd(), F.GETPIPE_SZ, 0);
+    if (n < 0) throw lastError("fcntl", `read the capacity of ${this.#label}`);
+    return n;
+  }
+
+  /**
+   * Sets the pipe's capacity (`F_SETPIPE_SZ`); the kernel rounds up to a power-of-two number of
+   * pages, at most `/proc/sys/fs/pipe-max-size` for unprivileged processes.
+   *
+   * @param bytes the wanted capacity
+   * @returns the capacity the kernel set
+   * @throws {ErrnoError} EBUSY (less than what the pipe holds), EPERM (above the limit)
+   */
+  setCapacity(bytes: number): number {
+    validateInteger(bytes, "capacity", 1, 0x7fffffff);
+    const n = libc().fcntl(this.liveFd(), F.SETPIPE_SZ, bytes);
+    if (n < 0) throw lastError("fcntl", `set the capacity of ${this.#label} to`, bytes);
+    return n;
+  }
+
+  /** Closes this end (idempotent). Other processes' copies stay open. */
+  close(): void {
+    if (this.#fd < 0) return;
+    const sleeper = sleepers.get(this);
+    sleeper?.interrupt();
+    sleeper?.close();
+    sleepers.delete(this);
+    libc().close(this.#fd);
+    this.#fd = -1;
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** The read end of a pipe or FIFO. */
+export class PipeReader extends PipeEnd {
+  #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
+
+  /** @internal use {@linkcode Pipe.create}, {@linkcode openFifoReader} or `fromFd`. */
+  constructor(fd: number, label = "pipe read end") {
+    super(fd, label);
+  }
+
+  /**
+   * Adopts an open descriptor as a read end, e.g. one a parent handed down with
+   * {@linkcode spawn}'s `fds`. The descriptor is made non-blocking and is closed with this
+   * object.
+   *
+   * @param fd the descriptor number (e.g. 3)
+   * @returns the reader
+   * @throws {ErrnoError} EBADF when `fd` is not open
+   *
+   * @example In a child started with `fds: { 3: pipe.reader }`
+   * ```ts ignore
+   * import { PipeReader } from "@dipc/dipc";
+   *
+   * using input = PipeReader.fromFd(3);
+   * console.log(await input.text());
+   * ```
+   */
+  static fromFd(fd: number): PipeReader {
+    validateInteger(fd, "fd", 0, 0x7fffffff);
+    setNonblocking(fd, true, `descriptor ${fd}`);
+    return new PipeReader(fd, `descriptor ${fd}`);
+  }
+
+  /**
+   * Reads what is there now, without waiting.
+   *
+   * @param into where to put the bytes (at least one byte long)
+   * @returns the number of bytes read, `null` at end of stream, or `"would-block"`
+   * @throws {ClosedError} after close
+   * @throws {ErrnoError} on a read error (EIO, EBADF)
+   */
+  tryRead(into: Uint8Array): number | null | typeof WOULD_BLOCK_RESULT {
+    validateBuffer(into, "into");
+    if (into.length === 0) throw new RangeError("into must hold at least one byte");
+    const fd = this.liveFd();
+    const { read } = libc();
+    const n = Math.min(into.length, MAX_IO);
+    for (;;) {
+      const r = read(fd, into, n);
+      if (r > 0) return r;
+      if (r === 0) {
+        // 0 is EOF for a pipe whose writers are gone, but a FIFO whose first writer has not
+        // come yet also reads 0: only a hang-up (or data) reported by poll is a real end.
+        return (pollNow(fd, POLL.IN) & (POLL.HUP | POLL.IN)) !== 0 ? null : WOULD_BLOCK_RESULT;
+      }
+      const e = errno();
+      if (e === E.EAGAIN) return WOULD_BLOCK_RESULT;
+      if (e !== E.EINTR) throw new ErrnoError(e, "read", { action: `read from ${this.label}` });
+    }
+  }
+
+  /**
+   * Reads at least one byte, waiting if none is there yet.
+   *
+   * @param into where to put the bytes
+   * @param options `signal` and `timeout` (ms)
+   * @returns the number of bytes read, or `null` at end of stream
+   * @throws {ClosedError} after close
+   * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was read)
+   * @throws the signal's reason when aborted (nothing was read)
+   */
+  async read(into: Uint8Array, options?: WaitOptions): Promise<number | null> {
+    validateBuffer(into, "into");
+    const opts = validateWaitOptions(options);
+    const r = await waitUntil(
+      () => {
+        const n = this.tryRead(into);
+        return n === WOULD_BLOCK_RESULT ? WOULD_BLOCK : n;
+      },
+      sleeperOf(this, POLL.IN),
+      opts,
+    );
+    if (r === TIMED_OUT) throw timedOut(`read from ${this.label}`);
+    return r;
+  }
+
+  /**
+   * Reads until end of stream and returns everything.
+   *
+   * @param options `signal` and `timeout` (for each wait)
+   * @returns all the bytes
+   */
+  async bytes(options?: WaitOptions): Promise<Uint8Array<ArrayBuffer>> {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = new Uint8Array(STREAM_CHUNK);
+      const n = await this.read(buf, options);
+      if (n === null) break;
+      chunks.push(buf.subarray(0, n));
+      total += n;
+    }
+    const all = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
+    return all;
+  }
+
+  /**
+   * Reads until end of stream and decodes UTF-8.
+   *
+   * @param options `signal` and `timeout` (for each wait)
+   * @returns the text
+   */
+  async text(options?: WaitOptions): Promise<string> {
+    return new TextDecoder().decode(await this.bytes(options));
+  }
+
+  /**
+   * This end as a `ReadableStream` of chunks of up to 64 KiB; it closes at end of stream, and
+   * cancelling it closes this end.
+   */
+  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    return this.#readable ??= new ReadableStream<Uint8Array<ArrayBuffer>>({
+      pull: async (controller) => {
+        const buf = new Uint8Array(STREAM_CHUNK);
+        const n = await this.read(buf);
+        if (n === null) {
+          controller.close();
+          this.close();
+        } else controller.enqueue(buf.subarray(0, n));
+      },
+      cancel: () => this.close(),
+    });
+  }
+}
+
+/** The write end of a pipe or FIFO. */
+export class PipeWriter extends PipeEnd {
+  #writable: WritableStream<Uint8Array> | undefined;
+
+  /** @internal use {@linkcode Pipe.create}, {@linkcode openFifoWriter} or `fromFd`. */
+  constructor(fd: number, label = "pipe write end") {
+    super(fd, label);
+  }
+
+  /**
+   * Adopts an open descriptor as a write end (e.g. descriptor 3 handed down by a parent).
+   *
+   * @param fd the descriptor number
+   * @returns the writer
+   * @throws {ErrnoError} EBADF when `fd` is not open
+   *
+   * @example In a child started with `fds: { 3: pipe.writer }`
+   * ```ts ignore
+   * import { PipeWriter } from "@dipc/dipc";
+   *
+   * using out = PipeWriter.fromFd(3);
+   * await out.write(new TextEncoder().encode("done\n"));
+   * ```
+   */
+  static fromFd(fd: number): PipeWriter {
+    validateInteger(fd, "fd", 0, 0x7fffffff);
+    setNonblocking(fd, true, `descriptor ${fd}`);
+    return new PipeWriter(fd, `descriptor ${fd}`);
+  }
+
+  /**
+   * Writes as much of `data` as fits now, without waiting.
+   *
+   * @param data the bytes
+   * @returns how many bytes were written (possibly fewer than `data.length`), or `"would-block"`
+   * @throws {ErrnoError} EPIPE when no reader is left
+   * @throws {ClosedError} after close
+   */
+  tryWrite(data: Uint8Array): number | typeof WOULD_BLOCK_RESULT {
+    validateBuffer(data, "data");
+    const fd = this.liveFd();
+    if (data.length === 0) return 0;
+    const { write } = libc();
+    for (;;) {
+      const r = write(fd, data, Math.min(data.length, MAX_IO));
+      if (r >= 0) return r;
+      const e = errno();
+      if (e === E.EAGAIN) return WOULD_BLOCK_RESULT;
+      if (e !== E.EINTR) throw new ErrnoError(e, "write", { action: `write to ${this.label}` });
+    }
+  }
+
+  /**
+   * Writes all of `data`, waiting for room as needed.
+   *
+   * @param data the bytes
+   * @param options `signal` and `timeout` (ms, for the whole write)
+   * @throws {ErrnoError} EPIPE when no reader is left
+   * @throws {DOMException} `TimeoutError`; the bytes before it may have been written
+   * @throws the signal's reason when aborted; the bytes before it may have been written
+   */
+  async write(data: Uint8Array, options?: WaitOptions): Promise<void> {
+    validateBuffer(data, "data");
+    const opts = validateWaitOptions(options);
+    let at = 0;
+    while (at < data.length) {
+      const rest = data.subarray(at);
+      const r = await waitUntil(
+        () => {
+          const n = this.tryWrite(rest);
+          return n === WOULD_BLOCK_RESULT ? WOULD_BLOCK : n;
+        },
+        sleeperOf(this, POLL.OUT),
+        opts,
+      );
+      if (r === TIMED_OUT) throw timedOut(`write to ${this.label}`);
+      at += r;
+    }
+  }
+
+  /** This end as a `WritableStream`; closing the stream closes this end. */
+  get writable(): WritableStream<Uint8Array> {
+    return this.#writable ??= new WritableStream<Uint8Array>({
+      write: (chunk) => this.write(chunk),
+      close: () => this.close(),
+      abort: () => this.close(),
+    });
+  }
+}
+
+/** Options for {@linkcode Pipe.create}. */
+export interface PipeOptions {
+  /** Capacity in bytes (`F_SETPIPE_SZ`); default the kernel's 64 KiB. */
+  capacity?: number;
+}
+
+/**
+ * Both ends of a new anonymous pipe.
+ *
+ * @see {@link https://man7.org/linux/man-pages/man2/pipe.2.html}
+ */
+export class Pipe implements Disposable {
+  /** The read end. */
+  readonly reader: PipeReader;
+  /** The write end. */
+  readonly writer: PipeWriter;
+
+  private constructor(reader: PipeReader, writer: PipeWriter) {
+    this.reader = reader;
+    this.writer = writer;
+  }
+
+  /**
+   * Makes a pipe (`pipe2` with O_CLOEXEC and O_NONBLOCK).
+   *
+   * @param options capacity
+   * @returns both ends
+   * @throws {ErrnoError} EMFILE/ENFILE (too many descriptors), EPERM (capacity above the limit)
+   * @see {@link https://man7.org/linux/man-pages/man2/pipe.2.html}
+   *
+   * @example A bigger pipe
+   * ```ts
+   * import { Pipe } from "@dipc/dipc";
+   *
+   * using pipe = Pipe.create({ capacity: 1 << 20 });
+   * console.log(pipe.reader.capacity); // 1048576
+   * ```
+   */
+  static create(options?: PipeOptions): Pipe {
+    const o = validateOptions<PipeOptions>(options);
+    if (o.capacity !== undefined) validateInteger(o.capacity, "capacity", 1, 0x7fffffff);
+    const fds = new Int32Array(2);
+    if (libc().pipe2(new Uint8Array(fds.buffer), O.CLOEXEC | O.NONBLOCK) !== 0) {
+      throw lastError("pipe2", "make a pipe");
+    }
+    const pipe = new Pipe(new PipeReader(fds[0] ?? -1), new PipeWriter(fds[1] ?? -1));
+    if (o.capacity !== undefined) {
+      try {
+        pipe.writer.setCapacity(o.capacity);
+      } catch (e) {
+        pipe.close();
+        throw e;
+      }
+    }
+    return pipe;
+  }
+
+  /** Closes both ends (idempotent). */
+  close(): void {
+    this.reader.close();
+    this.writer.close();
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
