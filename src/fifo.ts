@@ -7,8 +7,9 @@
  *
  * Opening never blocks the event loop. A reader opens at once and its reads wait until a writer
  * comes and writes; end of stream is reported only once a writer has come and gone. A writer
- * waits for a reader to appear without polling: it watches the FIFO with inotify for an open,
- * then tries again, so `openFifoWriter` takes a timeout and an AbortSignal like every wait.
+ * waits for a reader to appear: it watches the FIFO with inotify for an open and also retries
+ * on a backoff of up to 50 ms (a reader inside a blocking open is invisible to inotify), and
+ * `openFifoWriter` takes a timeout and an AbortSignal like every wait.
  *
  * @example Both ends in one process
  * ```ts
@@ -30,21 +31,17 @@
 
 import { E, IN, O, POLL, S_IFMT, STAT } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
-import { cString, OutStruct } from "../ffi/util.ts";
+import { cString, monotonicNs, OutStruct } from "../ffi/util.ts";
 import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { FdSleeper } from "./_fd.ts";
 import { PipeReader, PipeWriter } from "./pipe.ts";
 import { describe, validateMode, validateOptions } from "./_validate.ts";
-import {
-  TIMED_OUT,
-  validateWaitOptions,
-  type WaitOptions,
-  waitUntil,
-  WOULD_BLOCK,
-} from "./_wait.ts";
+import { deadlineFor, sleepCancellable, validateWaitOptions, type WaitOptions } from "./_wait.ts";
 
 const S_IFIFO = 0o010000;
+/** Longest pause between two tries of a waiting writer. */
+const MAX_BACKOFF_MS = 50;
 const statBuf = new OutStruct(STAT.size);
 
 function validatePath(path: unknown): string {
@@ -133,8 +130,10 @@ export function tryOpenFifoWriter(path: string): PipeWriter | null {
 }
 
 /**
- * Opens the write end of the FIFO at `path`, waiting (without polling: inotify reports each
- * open of the FIFO) until a reader has it open.
+ * Opens the write end of the FIFO at `path`, waiting until a reader has it open. inotify
+ * reports each completed open of the FIFO, so a reader that opens non-blocking is seen at once;
+ * a reader still inside a blocking `open` (which waits for a writer) is found by retries spaced
+ * up to 50 ms apart.
  *
  * @param path the FIFO
  * @param options `signal` and `timeout` (ms)
@@ -158,24 +157,28 @@ export async function openFifoWriter(path: string, options?: WaitOptions): Promi
     if (L.inotify_add_watch(watch, cString(path), IN.OPEN) < 0) {
       throw lastError("inotify_add_watch", "watch FIFO", path);
     }
-    const r = await waitUntil(
-      () => {
-        while (L.read(watch, events, events.length) > 0) {
-          /* drain: we only need "something opened" */
-        }
-        return tryOpenFifoWriter(path) ?? WOULD_BLOCK;
-      },
-      sleeper,
-      opts,
-      0,
-    );
-    if (r === TIMED_OUT) {
-      throw new DOMException(
-        `waiting for a reader of FIFO ${JSON.stringify(path)} timed out`,
-        "TimeoutError",
-      );
+    const deadline = deadlineFor(opts.timeout);
+    // inotify reports an open once it has completed; a reader blocked in a blocking open (as
+    // `cat fifo` is, waiting for a writer) never completes it, so retry on a short backoff too.
+    for (let backoff = 1;; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {
+      while (L.read(watch, events, events.length) > 0) {
+        /* drain: only "something opened" counts */
+      }
+      const w = tryOpenFifoWriter(path);
+      if (w) {
+        return w;
+      }
+      const now = monotonicNs();
+      if (deadline !== undefined && now >= deadline) {
+        throw new DOMException(
+          `waiting for a reader of FIFO ${JSON.stringify(path)} timed out`,
+          "TimeoutError",
+        );
+      }
+      const slice = now + BigInt(backoff) * 1_000_000n;
+      const until = deadline !== undefined && deadline < slice ? deadline : slice;
+      await sleepCancellable(sleeper, 0, until, opts.signal);
     }
-    return r;
   } finally {
     sleeper.close();
     L.close(watch);

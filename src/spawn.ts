@@ -56,7 +56,13 @@ import { FdSleeper, type HasFd } from "./_fd.ts";
 import { PipeReader, PipeWriter } from "./pipe.ts";
 import { type SignalName, signalName, signalNumber } from "./signal.ts";
 import { describe, validateBoolean, validateInteger, validateOptions } from "./_validate.ts";
-import { TIMED_OUT, waitUntil, WOULD_BLOCK } from "./_wait.ts";
+import {
+  TIMED_OUT,
+  validateWaitOptions,
+  type WaitOptions,
+  waitUntil,
+  WOULD_BLOCK,
+} from "./_wait.ts";
 
 /** How a standard stream of the child is set up. */
 export type StdioOption = "inherit" | "null" | "piped" | HasFd;
@@ -138,7 +144,8 @@ export class ChildProcess implements AsyncDisposable {
   readonly stdout: PipeReader | null;
   /** Read end of the child's stderr when it is "piped". */
   readonly stderr: PipeReader | null;
-  readonly #pidfd: number;
+  #pidfd: number;
+  #pendingWaits = 0;
   readonly #statusBuf = new Int32Array(1);
   #exit: ChildStatus | undefined;
   #waiting: Promise<ChildStatus> | undefined;
@@ -162,7 +169,7 @@ export class ChildProcess implements AsyncDisposable {
       const r = libc().waitpid(this.pid, new Uint8Array(this.#statusBuf.buffer), WNOHANG);
       if (r === this.pid) {
         this.#exit = decodeStatus(this.#statusBuf[0] ?? 0);
-        libc().close(this.#pidfd);
+        if (this.#pendingWaits === 0) this.#closePidfd();
         return this.#exit;
       }
       if (r === 0) return undefined;
@@ -188,17 +195,35 @@ export class ChildProcess implements AsyncDisposable {
    * thread and reaps it here: no zombie is left, the event loop is never blocked.
    */
   get status(): Promise<ChildStatus> {
-    return this.#waiting ??= (async () => {
-      const done = this.#reap();
-      if (done) return done;
-      const sleeper = new FdSleeper(this.#pidfd, POLL.IN);
-      try {
-        const r = await waitUntil(() => this.#reap() ?? WOULD_BLOCK, sleeper, {}, 0);
-        return r as ChildStatus;
-      } finally {
-        sleeper.close();
+    return this.#waiting ??= this.wait();
+  }
+
+  /**
+   * Waits for the child to end, at most `timeout` ms or until `signal` aborts; the child is
+   * not touched when the wait gives up.
+   *
+   * @param options `signal` and `timeout`
+   * @returns how the child ended
+   * @throws {DOMException} `TimeoutError` when the timeout passes first
+   * @throws the signal's reason when aborted
+   */
+  async wait(options?: WaitOptions): Promise<ChildStatus> {
+    const opts = validateWaitOptions(options);
+    const done = this.#reap();
+    if (done) return done;
+    const sleeper = new FdSleeper(this.#pidfd, POLL.IN);
+    this.#pendingWaits++;
+    try {
+      const r = await waitUntil(() => this.#reap() ?? WOULD_BLOCK, sleeper, opts, 0);
+      if (r === TIMED_OUT) {
+        throw new DOMException(`waiting for process ${this.pid} timed out`, "TimeoutError");
       }
-    })();
+      return r;
+    } finally {
+      sleeper.close();
+      // The pidfd stays open while any wait polls it; the last one out closes it.
+      if (--this.#pendingWaits === 0 && this.#exit) this.#closePidfd();
+    }
   }
 
   /**
@@ -250,6 +275,12 @@ export class ChildProcess implements AsyncDisposable {
     }
     this.stdout?.close();
     this.stderr?.close();
+    this.#closePidfd();
+  }
+
+  #closePidfd(): void {
+    if (this.#pidfd >= 0) libc().close(this.#pidfd);
+    this.#pidfd = -1;
   }
 }
 

@@ -84,6 +84,11 @@ export async function compileC(name: string, source: string): Promise<string> {
   return `${dir}/${name}`;
 }
 
+/** Compiles tests/c/NAME.c once per run and returns the binary's path. */
+export function compileTestC(name: string): Promise<string> {
+  return compileC(name, Deno.readTextFileSync(`${ROOT}tests/c/${name}.c`));
+}
+
 /** Debian's Python 3 (with Debian's packages); the one first on PATH may differ. */
 export const PYTHON: string = (() => {
   try {
