@@ -8,7 +8,7 @@
  * @module
  */
 
-import { futexWait } from "../mod.ts";
+import { type ChildProcess, futexWait, spawn, type SpawnOptions } from "../mod.ts";
 
 /** Runs `deno run <flags> <script> <args>` and returns its standard output; throws on failure. */
 export async function runChild(
@@ -49,6 +49,21 @@ export async function awaitCount(words: Int32Array, index: number, n: number): P
     if (left <= 0) throw new Error(`children did not get ready (${r} of ${n})`);
     await futexWait(words, index, r, { timeout: left });
   }
+}
+
+/**
+ * Starts this same script again as a child with dipc's {@linkcode spawn}, so the child can be
+ * handed descriptors; the child gets `--allow-ffi` only.
+ */
+export function spawnSelf(
+  script: string,
+  args: string[],
+  options: SpawnOptions = {},
+): ChildProcess {
+  return spawn(Deno.execPath(), {
+    ...options,
+    args: ["run", "--quiet", "--allow-ffi", script, ...args],
+  });
 }
 
 /** Prints a child's output indented under a label. */

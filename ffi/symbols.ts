@@ -24,6 +24,8 @@ export const CORE = {
   ftruncate: { parameters: ["i32", "i64"], result: "i32" },
   /** int fstat(int fd, struct stat *buf) */
   fstat: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int lstat(const char *path, struct stat *buf) */
+  lstat: { parameters: ["buffer", "buffer"], result: "i32" },
   /** int fchmod(int fd, mode_t mode) */
   fchmod: { parameters: ["i32", "u32"], result: "i32" },
   /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset) */

@@ -78,9 +78,12 @@ export function mkfifo(path: string, options?: { mode?: number }): void {
  */
 export function removeFifo(path: string): void {
   validatePath(path);
-  const st = Deno.lstatSync(path);
-  if (!st.isFifo) throw new TypeError(`${JSON.stringify(path)} is not a FIFO; not removed`);
-  if (libc().unlink(cString(path)) !== 0) throw lastError("unlink", "remove FIFO", path);
+  const c = cString(path);
+  if (libc().lstat(c, statBuf.clear().bytes) !== 0) throw lastError("lstat", "remove FIFO", path);
+  if ((statBuf.u32(STAT.st_mode) & S_IFMT) !== S_IFIFO) {
+    throw new TypeError(`${JSON.stringify(path)} is not a FIFO; not removed`);
+  }
+  if (libc().unlink(c) !== 0) throw lastError("unlink", "remove FIFO", path);
 }
 
 function openChecked(path: string, flags: number): number {

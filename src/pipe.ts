@@ -211,8 +211,11 @@ export class PipeReader extends PipeEnd {
       if (r > 0) return r;
       if (r === 0) {
         // 0 is EOF for a pipe whose writers are gone, but a FIFO whose first writer has not
-        // come yet also reads 0: only a hang-up (or data) reported by poll is a real end.
-        return (pollNow(fd, POLL.IN) & (POLL.HUP | POLL.IN)) !== 0 ? null : WOULD_BLOCK_RESULT;
+        // come yet also reads 0: only a hang-up reported by poll is a real end. Data that
+        // arrived since the read is read, not mistaken for the end.
+        const ev = pollNow(fd, POLL.IN);
+        if (ev & POLL.IN) continue;
+        return ev & POLL.HUP ? null : WOULD_BLOCK_RESULT;
       }
       const e = errno();
       if (e === E.EAGAIN) return WOULD_BLOCK_RESULT;

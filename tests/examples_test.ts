@@ -33,12 +33,40 @@ const expectations: Record<string, (out: string) => void> = {
     assert.match(out, /\[poller\] poll: saw the event/);
     assert.match(out, /\[sleeper\] sleep: saw the event/);
   },
+  "06_pipe.ts": (out) => {
+    assert.match(out, /\[child\] 20 Hello Child Process!/);
+    assert.match(out, /child exited with code 0/);
+  },
+  "07_pipe_two_way.ts": (out) => {
+    for (let n = 1; n <= 5; n++) {
+      assert.match(out, new RegExp(`parent → child: ${n} +child → parent: ${n * n}$`, "m"));
+    }
+  },
+  "08_fifo.ts": (out) => {
+    assert.match(out, /\[client \d+\] server pid \d+ says: HELLO FIFO/);
+    assert.match(out, /\[client \d+\] server pid \d+ says: NAMED PIPES JOIN STRANGERS/);
+    assert.match(out, /served "named pipes join strangers"/);
+  },
+  "09_sum.ts": (out) => {
+    assert.match(out, /total: 50005000 \(expected 50005000\)/);
+    assert.equal(out.match(/^pid \d+: /gm)?.length, 10);
+  },
+  "10_signals.ts": (out) => {
+    assert.match(out, /worker: caught SIGINT/);
+    assert.match(out, /worker ended with code 0, signal null/);
+    assert.match(out, /after SIGINT it is still running/);
+    assert.match(out, /after SIGTERM: ended by SIGTERM/);
+  },
+  "11_process_group.ts": (out) => {
+    assert.match(out, /has 4 processes/);
+    assert.match(out, /the leader ended by SIGTERM; 0 processes left in the group/);
+  },
 };
 
 const examples = listExamples();
 
 Deno.test("every example has a title, a summary, a Run: line and an expectation here", () => {
-  assert.ok(examples.length >= 5);
+  assert.ok(examples.length >= 11);
   for (const ex of examples) {
     assert.ok(ex.title.length > 0 && ex.summary.length > 0, ex.file);
     assert.equal(ex.args[0], "run", ex.file);
