@@ -132,14 +132,16 @@ export const CORE = {
    * Returns an error number (not -1/errno).
    */
   posix_spawnp: {
-    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    parameters: ["buffer", "buffer", "buffer", "buffer", "pointer", "pointer"],
     result: "i32",
   },
   /** int posix_spawn(…), the same without a PATH search (for paths with a "/") */
   posix_spawn: {
-    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    parameters: ["buffer", "buffer", "buffer", "buffer", "pointer", "pointer"],
     result: "i32",
   },
+  /** extern char **environ: Deno gives the variable's address; read it at each use. */
+  environ: { type: "pointer" },
   /** int posix_spawn_file_actions_init(posix_spawn_file_actions_t *fa) */
   posix_spawn_file_actions_init: { parameters: ["buffer"], result: "i32" },
   /** int posix_spawn_file_actions_destroy(posix_spawn_file_actions_t *fa) */
