@@ -11,7 +11,7 @@ import { spawn } from "../mod.ts";
 
 Deno.bench({
   group: "spawn to exit",
-  name: "Deno.Command(\"true\").output()",
+  name: 'Deno.Command("true").output()',
   baseline: true,
   async fn(): Promise<void> {
     await new Deno.Command("true", { stdout: "null", stderr: "null" }).output();
@@ -20,7 +20,7 @@ Deno.bench({
 
 Deno.bench({
   group: "spawn to exit",
-  name: "dipc spawn(\"true\").status",
+  name: 'dipc spawn("true").status',
   async fn(): Promise<void> {
     await spawn("true", { stdout: "null", stderr: "null" }).status;
   },
@@ -28,7 +28,7 @@ Deno.bench({
 
 Deno.bench({
   group: "spawn to exit",
-  name: "dipc spawn(\"true\"), clearEnv",
+  name: 'dipc spawn("true"), clearEnv',
   async fn(): Promise<void> {
     await spawn("true", { stdout: "null", stderr: "null", clearEnv: true }).status;
   },
