@@ -27,6 +27,7 @@ import {
   TIMESPEC,
   WNOHANG,
 } from "../ffi/constants.ts";
+import { existsSync } from "node:fs";
 import { hasCommand, run, skipIf } from "./_helpers.ts";
 
 type Arch = keyof typeof PER_ARCH;
@@ -182,7 +183,9 @@ Deno.test("aarch64 constants and struct layouts match the C headers", async (t) 
   const native = Deno.build.arch === "aarch64" && hasCommand("gcc") && "gcc";
   const cross = hasCommand("aarch64-linux-gnu-gcc") && "aarch64-linux-gnu-gcc";
   const compiler = native || cross;
-  const missing = !compiler && "no aarch64 C compiler (Debian: gcc-aarch64-linux-gnu)";
+  const missing = !compiler ? "no aarch64 C compiler (Debian: gcc-aarch64-linux-gnu)" : !native &&
+    !existsSync("/usr/aarch64-linux-gnu/include/bits/wordsize.h") &&
+    "no aarch64 C library headers (Debian: libc6-dev-arm64-cross)";
   if (await skipIf(t, missing)) return;
   await compiles(compiler || "gcc", "aarch64");
 });
