@@ -7,7 +7,7 @@
  * end as descriptor 3 (what fork + dup2 would do). The child reads fd 3 and prints
  * "nbytes msg" exactly like the seed's printf("%d %s\n", nbytes, buf).
  *
- * Run: deno run --allow-ffi --allow-read --allow-env examples/06_pipe.ts
+ * Run: deno run --allow-ffi examples/06_pipe.ts
  *
  * @module
  */

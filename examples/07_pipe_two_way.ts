@@ -5,7 +5,7 @@
  * child → parent on the other. The child gets them as descriptors 3 (questions) and 4
  * (answers); the parent asks for five squares, one line at a time, waiting for each answer.
  *
- * Run: deno run --allow-ffi --allow-read --allow-env examples/07_pipe_two_way.ts
+ * Run: deno run --allow-ffi examples/07_pipe_two_way.ts
  *
  * @module
  */

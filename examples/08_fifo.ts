@@ -7,7 +7,7 @@
  * makes its own reply FIFO, sends "reply-path question" to the server and reads the answer
  * there. The parent here only starts the processes; they share no descriptor.
  *
- * Run: deno run --allow-ffi --allow-read --allow-write --allow-env examples/08_fifo.ts
+ * Run: deno run --allow-ffi --allow-read --allow-write examples/08_fifo.ts
  *
  * @module
  */

@@ -6,7 +6,7 @@
  * children with posix_spawn, gives each its range as arguments and its own pipe back as
  * descriptor 3, and adds up what comes back. 1 + 2 + … + 10000 = 50005000.
  *
- * Run: deno run --allow-ffi --allow-read --allow-env examples/09_sum.ts
+ * Run: deno run --allow-ffi examples/09_sum.ts
  *
  * @module
  */

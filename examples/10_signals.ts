@@ -6,7 +6,7 @@
  * dying mid-way (the default action). The second child is started with SIGINT ignored
  * (posix_spawn passes an ignored signal on): Ctrl-C would not stop it; SIGTERM does.
  *
- * Run: deno run --allow-ffi --allow-read --allow-env examples/10_signals.ts
+ * Run: deno run --allow-ffi examples/10_signals.ts
  *
  * @module
  */

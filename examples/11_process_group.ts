@@ -6,7 +6,7 @@
  * workers of its own; they inherit the group. One killpg(pgid, SIGTERM) reaches all four, as
  * `pgrep -g` shows before and after.
  *
- * Run: deno run --allow-ffi --allow-read --allow-env examples/11_process_group.ts
+ * Run: deno run --allow-ffi examples/11_process_group.ts
  *
  * @module
  */

@@ -92,7 +92,11 @@ export interface SpawnOptions {
   processGroup?: boolean | number;
   /** Start the child in a new session (`setsid`); it leads a new process group too. */
   newSession?: boolean;
-  /** Signals the child starts with ignored (SIG_IGN). */
+  /**
+   * Signals the child starts with ignored (SIG_IGN). An exec keeps only *ignored* dispositions,
+   * so this process ignores them itself for the moment of the spawn (microseconds) and then
+   * restores its own handlers: one of these signals arriving in that moment is lost here.
+   */
   ignoreSignals?: SignalName[];
   /** Signals blocked in the child at start (default: none). */
   blockSignals?: SignalName[];
