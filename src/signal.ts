@@ -9,8 +9,9 @@
  * sent with {@linkcode sigqueue} is therefore received by C programs (`sigwaitinfo`,
  * `SA_SIGINFO` handlers), not by Deno code; dipc does not pretend otherwise.
  *
- * To start a child with a signal ignored or at its default action, see {@linkcode spawn}'s
- * `ignoreSignals` and `defaultSignals`.
+ * A child started with {@linkcode spawn} begins with every signal at its default action (Deno
+ * itself ignores SIGPIPE, which a child would otherwise inherit) except those named in its
+ * `ignoreSignals`, and with the signals in `blockSignals` blocked.
  *
  * @example Catch SIGUSR1 sent to ourselves
  * ```ts

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { futexWait, futexWaitSync, futexWake, SharedMemory } from "../mod.ts";
+import { futexWait, futexWaitSync, futexWake, Pipe, SharedMemory, spawn } from "../mod.ts";
+import { receive, send } from "../bench/_io.ts";
 import { ROOT } from "./examples.ts";
 
 const REFERENCE = `${ROOT}../shared/reference`;
@@ -132,11 +133,123 @@ for (let rep = 0; rep < REPS; rep++) {
     record(mode, pct(t, 0.5), pct(t, 0.99));
   }
 }
-await Deno.remove(cDir, { recursive: true });
 const lat = (name: string): Latency => ({
   median: median(samples[name]?.medians ?? []),
   p99: median(samples[name]?.p99s ?? []),
 });
+
+// ---- pipes and spawn, measured like the C harness ----------------------------------------------
+const PEER = `${ROOT}bench/_pipe_peer.ts`;
+const peerArgs = (
+  mode: string,
+  size: number,
+  extra = "",
+): string[] => [
+  "run",
+  "--quiet",
+  "--allow-ffi",
+  PEER,
+  mode,
+  String(size),
+  ...(extra ? [extra] : []),
+];
+
+/** MB/s of `total` bytes sent in `size`-byte messages to a draining Deno child over a dipc pipe. */
+async function pipeThroughput(size: number, capacity: number, total: number): Promise<number> {
+  using data = Pipe.create({ capacity });
+  using done = Pipe.create();
+  await using child = spawn(Deno.execPath(), {
+    args: peerArgs("dipc-sink", size, String(total)),
+    fds: { 3: data.reader, 4: done.writer },
+  });
+  data.reader.close();
+  done.writer.close();
+  await new Promise((r) => setTimeout(r, 300)); // let the child start
+  const msg = new Uint8Array(size).fill(1);
+  const t0 = performance.now();
+  for (let sent = 0; sent < total; sent += size) {
+    const wait = send(data.writer, msg);
+    if (wait) await wait;
+  }
+  await done.reader.read(new Uint8Array(1), { timeout: 60_000 });
+  const seconds = (performance.now() - t0) / 1000;
+  data.writer.close();
+  await child.status;
+  return total / seconds / 1e6;
+}
+
+/** Sorted round-trip times (µs) of `n` messages echoed by a Deno child over two dipc pipes. */
+async function pipeRoundTrips(size: number, n: number): Promise<number[]> {
+  using down = Pipe.create({ capacity: 1 << 20 });
+  using up = Pipe.create({ capacity: 1 << 20 });
+  await using child = spawn(Deno.execPath(), {
+    args: peerArgs("dipc-echo", size),
+    fds: { 3: down.reader, 4: up.writer },
+  });
+  down.reader.close();
+  up.writer.close();
+  const msg = new Uint8Array(size).fill(2);
+  const back = new Uint8Array(size);
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const wait = send(down.writer, msg);
+    await receive(up.reader, back);
+    if (wait) await wait;
+    times.push((performance.now() - t0) * 1000);
+  }
+  down.writer.close();
+  await child.status;
+  return times.slice(Math.floor(n * 0.02)).sort((a, b) => a - b);
+}
+
+/** Sorted spawn-to-reaped times (µs) of `true`. */
+async function spawnTimes(how: "dipc" | "command", n: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    if (how === "dipc") await spawn("true", { stdout: "null", stderr: "null" }).status;
+    else await new Deno.Command("true", { stdout: "null", stderr: "null" }).output();
+    times.push((performance.now() - t0) * 1000);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+const pipeRows: Record<string, Record<number, number>> = {};
+const put = (row: string, size: number, v: number): void => {
+  (pipeRows[row] ??= {})[size] = v;
+};
+for (const [, size] of SIZES) {
+  const total = size === 64 ? 16 << 20 : 256 << 20;
+  const per: Record<string, number[]> = {};
+  for (let rep = 0; rep < REPS; rep++) {
+    if (haveC) {
+      for (const mech of ["pipe", "pipe1m"]) {
+        const [r] = results(await output(`${cDir}/ipcbench`, [mech, "thr", String(size), "1"]));
+        (per[`C ${mech}`] ??= []).push(Number(r?.MBps ?? r?.mbps ?? NaN));
+      }
+      const [l] = results(await output(`${cDir}/ipcbench`, ["pipe", "lat", String(size), "1"]));
+      (per["C lat"] ??= []).push(Number(l?.median_us));
+    }
+    (per["dipc 64k"] ??= []).push(await pipeThroughput(size, 65536, total));
+    (per["dipc 1m"] ??= []).push(await pipeThroughput(size, 1 << 20, total));
+    const rt = await pipeRoundTrips(size, size >= 1 << 20 ? 300 : size >= 65536 ? 3000 : 10_000);
+    (per["dipc lat"] ??= []).push(pct(rt, 0.5));
+  }
+  for (const [k, v] of Object.entries(per)) put(k, size, median(v));
+}
+const spawnLat = { dipc: NaN, command: NaN };
+{
+  const d: number[] = [];
+  const c: number[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    c.push(pct(await spawnTimes("command", 200), 0.5));
+    d.push(pct(await spawnTimes("dipc", 200), 0.5));
+  }
+  spawnLat.dipc = median(d);
+  spawnLat.command = median(c);
+}
+await Deno.remove(cDir, { recursive: true });
 
 // ---- report ----------------------------------------------------------------------------------
 const ratio = (a: number, b: number): string =>
@@ -198,3 +311,53 @@ if (haveC) {
   row("C `ipcbench shmspin lat 64` (both sides spin)", lat("shmspin"));
 }
 console.log(`\n(latency: median of ${REPS} alternating runs of each)`);
+
+const cell = (row: string, size: number, digits = 0): string => {
+  const v = pipeRows[row]?.[size];
+  return v === undefined || !Number.isFinite(v) ? "n/a" : fmt(v, digits);
+};
+const cellRatio = (a: string, b: string, size: number): string =>
+  ratio(pipeRows[a]?.[size] ?? NaN, pipeRows[b]?.[size] ?? NaN);
+console.log(
+  "\n| pipe throughput, MB/s (Deno child drains) | " + SIZES.map(([l]) => l).join(" | ") + " |",
+);
+console.log("|---|" + SIZES.map(() => "---:").join("|") + "|");
+console.log(
+  "| dipc pipe, 64 KiB capacity | " + SIZES.map(([, n]) => cell("dipc 64k", n)).join(" | ") + " |",
+);
+console.log(
+  "| C `ipcbench pipe thr` | " + SIZES.map(([, n]) => cell("C pipe", n)).join(" | ") + " |",
+);
+console.log(
+  "| **dipc ÷ C pipe** | " + SIZES.map(([, n]) => cellRatio("dipc 64k", "C pipe", n)).join(" | ") +
+    " |",
+);
+console.log(
+  "| dipc pipe, 1 MiB capacity | " + SIZES.map(([, n]) => cell("dipc 1m", n)).join(" | ") + " |",
+);
+console.log(
+  "| C `ipcbench pipe1m thr` | " + SIZES.map(([, n]) => cell("C pipe1m", n)).join(" | ") + " |",
+);
+console.log(
+  "| **dipc ÷ C pipe1m** | " +
+    SIZES.map(([, n]) => cellRatio("dipc 1m", "C pipe1m", n)).join(" | ") + " |",
+);
+console.log(
+  "\n| pipe round trip, median µs (Deno child echoes) | " + SIZES.map(([l]) => l).join(" | ") +
+    " |",
+);
+console.log("|---|" + SIZES.map(() => "---:").join("|") + "|");
+console.log("| dipc pipes | " + SIZES.map(([, n]) => cell("dipc lat", n, 1)).join(" | ") + " |");
+console.log(
+  "| C `ipcbench pipe lat` | " + SIZES.map(([, n]) => cell("C lat", n, 1)).join(" | ") + " |",
+);
+console.log(
+  "| dipc ÷ C | " + SIZES.map(([, n]) => cellRatio("dipc lat", "C lat", n)).join(" | ") + " |",
+);
+console.log("\n| spawn `true` to reaped, median µs | |\n|---|---:|");
+console.log(`| \`Deno.Command("true").output()\` | ${fmt(spawnLat.command, 0)} |`);
+console.log(`| dipc \`spawn("true").status\` | ${fmt(spawnLat.dipc, 0)} |`);
+console.log(`| dipc ÷ Deno.Command | ${fmt(spawnLat.dipc / spawnLat.command, 2)}× |`);
+console.log(
+  "\n(Deno.Command and Unix-socket baselines for pipes: `deno bench -A bench/pipe_bench.ts`)",
+);
