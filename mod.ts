@@ -42,9 +42,11 @@ export {
 } from "./src/futex.ts";
 export * from "./src/fifo.ts";
 export * from "./src/mapped_memory.ts";
+export * from "./src/mq.ts";
 export * from "./src/pipe.ts";
 export * from "./src/shm.ts";
 export * from "./src/signal.ts";
 export * from "./src/spawn.ts";
 export * from "./src/sysv_key.ts";
+export * from "./src/sysv_mq.ts";
 export * from "./src/sysv_shm.ts";

@@ -146,6 +146,44 @@ export const SHMID_DS = {
   shm_nattch: 88,
 } as const;
 
+/** `msgsnd(2)`/`msgrcv(2)` flags and `msgctl(2)` commands (linux/msg.h). */
+export const MSG = {
+  NOERROR: 0o10000,
+  EXCEPT: 0o20000,
+  COPY: 0o40000,
+  STAT: 11,
+  INFO: 12,
+} as const;
+
+/**
+ * `struct msqid_ds` offsets (64-bit layout, x86_64 and aarch64 alike): the times, then the
+ * byte count, message count, byte limit and the last sender's and receiver's pids.
+ */
+export const MSQID_DS = {
+  size: 120,
+  msg_perm: 0,
+  msg_stime: 48,
+  msg_rtime: 56,
+  msg_ctime: 64,
+  msg_cbytes: 72,
+  msg_qnum: 80,
+  msg_qbytes: 88,
+  msg_lspid: 96,
+  msg_lrpid: 100,
+} as const;
+
+/** The `long mtype` that starts every System V message buffer. */
+export const MTYPE_SIZE = 8;
+
+/** `struct mq_attr`: four `long`s and padding (the same on both). */
+export const MQ_ATTR = {
+  size: 64,
+  mq_flags: 0,
+  mq_maxmsg: 8,
+  mq_msgsize: 16,
+  mq_curmsgs: 24,
+} as const;
+
 /** `fcntl(2)` commands and descriptor flags. */
 export const F = {
   GETFD: 1,
@@ -406,6 +444,10 @@ export const E = {
   ENAMETOOLONG: 36,
   ENXIO: 6,
   EIDRM: 43,
+  E2BIG: 7,
+  ENOMSG: 42,
+  ENOSYS: 38,
+  EMSGSIZE: 90,
   ETIMEDOUT: 110,
 } as const;
 

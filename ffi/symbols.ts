@@ -45,6 +45,17 @@ export const CORE = {
   shmdt: { parameters: ["pointer"], result: "i32" },
   /** int shmctl(int shmid, int cmd, struct shmid_ds *buf) */
   shmctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
+  /** int msgget(key_t key, int msgflg) */
+  msgget: { parameters: ["i32", "i32"], result: "i32" },
+  /** int msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg): msgsz as u32 (fast path) */
+  msgsnd: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  /**
+   * ssize_t msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg): msgsz as u32,
+   * msgtyp as a BigInt (fast path); the result's low 32 bits (a message is at most 8 KiB here).
+   */
+  msgrcv: { parameters: ["i32", "buffer", "u32", "i64", "i32"], result: "i32" },
+  /** int msgctl(int msqid, int cmd, struct msqid_ds *buf) */
+  msgctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   /** int clock_gettime(clockid_t clockid, struct timespec *tp) */
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   /** uid_t geteuid(void) */
@@ -187,6 +198,26 @@ export const RT = {
   shm_open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   /** int shm_unlink(const char *name) */
   shm_unlink: { parameters: ["buffer"], result: "i32" },
+  /**
+   * mqd_t mq_open(const char *name, int oflag, mode_t mode, struct mq_attr *attr): variadic in
+   * C; the two optional arguments are integer and pointer, passed the same way either way on
+   * x86_64 and aarch64 Linux. attr may be NULL (the system's defaults).
+   */
+  mq_open: { parameters: ["buffer", "i32", "u32", "buffer"], result: "i32" },
+  /** int mq_unlink(const char *name) */
+  mq_unlink: { parameters: ["buffer"], result: "i32" },
+  /**
+   * int mq_send(mqd_t mqdes, const char *msg_ptr, size_t msg_len, unsigned int msg_prio):
+   * msg_len as u32 (fast path)
+   */
+  mq_send: { parameters: ["i32", "buffer", "u32", "u32"], result: "i32" },
+  /**
+   * ssize_t mq_receive(mqd_t mqdes, char *msg_ptr, size_t msg_len, unsigned int *msg_prio):
+   * msg_len as u32 (fast path), the result's low 32 bits
+   */
+  mq_receive: { parameters: ["i32", "buffer", "u32", "buffer"], result: "i32" },
+  /** int mq_getattr(mqd_t mqdes, struct mq_attr *attr) */
+  mq_getattr: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The symbol groups and the libraries tried for each, in order. */

@@ -8,7 +8,32 @@
 import { IPC_PERM } from "../ffi/constants.ts";
 import type { OutStruct } from "../ffi/util.ts";
 import type { IpcPermissions } from "./sysv_key.ts";
-import { describe } from "./_validate.ts";
+import { describe, validateInteger, validateMode, validateOptions } from "./_validate.ts";
+
+/** Owner and mode changes for a System V object's `IPC_SET`. */
+export interface SysVPermissionChange {
+  /** New owner uid. */
+  uid?: number;
+  /** New owner gid. */
+  gid?: number;
+  /** New permission bits. */
+  mode?: number;
+}
+
+/** Checks an owner/mode change before any call. */
+export function validatePermissionChange(change: unknown): SysVPermissionChange {
+  const c = validateOptions<SysVPermissionChange>(change, "change");
+  if (c.uid !== undefined) validateInteger(c.uid, "uid", 0, 0xfffffffe);
+  if (c.gid !== undefined) validateInteger(c.gid, "gid", 0, 0xfffffffe);
+  if (c.mode !== undefined) validateMode(c.mode);
+  return c;
+}
+
+/** A `time_t` field as a Date, or null when it is 0 (never). */
+export function seconds(out: OutStruct, offset: number): Date | null {
+  const s = out.u64(offset);
+  return s === 0 ? null : new Date(s * 1000);
+}
 
 /**
  * Checks a System V key: an integer that fits `key_t`, given signed (-2^31..2^31-1) or as the

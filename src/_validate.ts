@@ -75,6 +75,14 @@ export function validateOptions<T extends object>(options: unknown, what = "opti
   return options as T;
 }
 
+/** Throws unless `buffer` is a Uint8Array. */
+export function validateBuffer(buffer: unknown, what: string): Uint8Array {
+  if (!(buffer instanceof Uint8Array)) {
+    throw new TypeError(`${what} must be a Uint8Array, got ${describe(buffer)}`);
+  }
+  return buffer;
+}
+
 /** A short description of a value's type, for messages. */
 export function describe(value: unknown): string {
   if (value === null) return "null";

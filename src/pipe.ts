@@ -33,9 +33,10 @@ import { errno, libc } from "../ffi/load.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { FdSleeper, type HasFd, pollNow, setNonblocking } from "./_fd.ts";
-import { describe, validateInteger, validateOptions } from "./_validate.ts";
+import { validateBuffer, validateInteger, validateOptions } from "./_validate.ts";
 import {
   TIMED_OUT,
+  timedOut,
   validateWaitOptions,
   type WaitOptions,
   waitUntil,
@@ -52,17 +53,6 @@ export const WOULD_BLOCK_RESULT = "would-block";
 const MAX_IO = 0x7ffff000;
 /** Chunk size of the Web Streams. */
 const STREAM_CHUNK = 65536;
-
-function timedOut(what: string): DOMException {
-  return new DOMException(`${what} timed out`, "TimeoutError");
-}
-
-function validateBuffer(buffer: unknown, what: string): Uint8Array {
-  if (!(buffer instanceof Uint8Array)) {
-    throw new TypeError(`${what} must be a Uint8Array, got ${describe(buffer)}`);
-  }
-  return buffer;
-}
 
 /** The sleeper that waits for an end to become ready, made on first use. */
 const sleepers = new WeakMap<PipeEnd, FdSleeper>();

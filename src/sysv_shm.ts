@@ -34,7 +34,17 @@ import { ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { MappedMemory } from "./mapped_memory.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
-import { readIpcPerm, validateId, validateKey, writeIpcPerm } from "./_sysv.ts";
+import {
+  readIpcPerm,
+  seconds,
+  type SysVPermissionChange,
+  validateId,
+  validateKey,
+  validatePermissionChange,
+  writeIpcPerm,
+} from "./_sysv.ts";
+
+export type { SysVPermissionChange } from "./_sysv.ts";
 import { validateBoolean, validateInteger, validateMode, validateOptions } from "./_validate.ts";
 
 /** Options for {@linkcode SysVSharedMemory.open}. */
@@ -71,22 +81,7 @@ export interface SysVSharedMemoryStat extends IpcPermissions {
   changed: Date;
 }
 
-/** Owner and mode changes for {@linkcode SysVSharedMemory.set}. */
-export interface SysVPermissionChange {
-  /** New owner uid. */
-  uid?: number;
-  /** New owner gid. */
-  gid?: number;
-  /** New permission bits. */
-  mode?: number;
-}
-
 const ds = new OutStruct(SHMID_DS.size);
-
-function seconds(out: OutStruct, offset: number): Date | null {
-  const s = out.u64(offset);
-  return s === 0 ? null : new Date(s * 1000);
-}
 
 function statId(id: number): SysVSharedMemoryStat {
   if (libc().shmctl(id, IPC.STAT, ds.clear().bytes) !== 0) {
@@ -102,14 +97,6 @@ function statId(id: number): SysVSharedMemoryStat {
     detached: seconds(ds, SHMID_DS.shm_dtime),
     changed: seconds(ds, SHMID_DS.shm_ctime) ?? new Date(0),
   };
-}
-
-function validatePermissionChange(change: unknown): SysVPermissionChange {
-  const c = validateOptions<SysVPermissionChange>(change, "change");
-  if (c.uid !== undefined) validateInteger(c.uid, "uid", 0, 0xfffffffe);
-  if (c.gid !== undefined) validateInteger(c.gid, "gid", 0, 0xfffffffe);
-  if (c.mode !== undefined) validateMode(c.mode);
-  return c;
 }
 
 /**

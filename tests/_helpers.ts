@@ -126,7 +126,10 @@ export function uniqueName(tag = "t"): string {
   return `/dipc-test-${tag}-${crypto.randomUUID()}`;
 }
 
-/** The IPC objects of this user the system knows about: /dev/shm files and SysV ids. */
+/**
+ * The IPC objects of this user the system knows about: /dev/shm files, /dev/mqueue files (where
+ * mqueuefs is mounted) and SysV ids.
+ */
 export interface IpcSnapshot {
   shm: Set<string>;
   sysv: Set<string>;
@@ -151,6 +154,9 @@ function sysvIds(kind: "shm" | "msg" | "sem"): string[] {
 export function snapshotIpc(): IpcSnapshot {
   const shm = new Set<string>();
   for (const e of Deno.readDirSync("/dev/shm")) shm.add(`/dev/shm/${e.name}`);
+  if (HAVE_MQUEUE_FS) {
+    for (const e of Deno.readDirSync("/dev/mqueue")) shm.add(`/dev/mqueue/${e.name}`);
+  }
   return { shm, sysv: new Set([...sysvIds("shm"), ...sysvIds("msg"), ...sysvIds("sem")]) };
 }
 
@@ -190,8 +196,17 @@ export function ipcTest(
   });
 }
 
+/** Whether mqueuefs is mounted on /dev/mqueue, where POSIX queues show up as files. */
+export const HAVE_MQUEUE_FS: boolean = (() => {
+  try {
+    return / \/dev\/mqueue mqueue /.test(Deno.readTextFileSync("/proc/mounts"));
+  } catch {
+    return false;
+  }
+})();
+
 async function removeObject(obj: string): Promise<void> {
-  if (obj.startsWith("/dev/shm/")) {
+  if (obj.startsWith("/dev/shm/") || obj.startsWith("/dev/mqueue/")) {
     await run("rm", ["-f", obj]);
     return;
   }

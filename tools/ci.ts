@@ -36,6 +36,11 @@ async function ipcObjects(): Promise<Set<string>> {
   for (const name of new TextDecoder().decode(ls.stdout).split("\n")) {
     if (name) found.add(`/dev/shm/${name}`);
   }
+  try {
+    for (const e of Deno.readDirSync("/dev/mqueue")) found.add(`/dev/mqueue/${e.name}`);
+  } catch {
+    // not mounted: POSIX queues are then checked by the test suite's own snapshot
+  }
   const out = await new Deno.Command("ipcs", { stdout: "piped", stderr: "null" }).output();
   let section = "";
   for (const line of new TextDecoder().decode(out.stdout).split("\n")) {

@@ -1,0 +1,675 @@
+/**
+ * POSIX message queues: named mailboxes in the kernel (`/dev/mqueue`) that keep whole messages,
+ * each with a priority. Any process that knows the name (and has the permission) can send or
+ * receive; a receive takes the oldest message of the highest priority.
+ *
+ * {@linkcode MessageQueue.open} (or `create`) gives a handle with a synchronous `try…` form and
+ * an async form taking `{ signal, timeout }` for each direction, async iteration of received
+ * messages, the queue's attributes, and `unlink`. {@linkcode MessageQueue.temporary} picks a
+ * random name and unlinks the queue when disposed.
+ *
+ * Waiting: the queue's descriptor is pollable on Linux, so an async send or receive spins
+ * briefly on this thread, then has a pool thread *poll* the descriptor, and sends or receives
+ * on this thread once it is ready. A receive that times out or is aborted has taken nothing
+ * from the queue; a send that gives up has sent nothing.
+ *
+ * Safety: new queues are mode 0600, set exactly (the umask does not apply); `exclusive`
+ * creation fails with EEXIST; opening a queue owned by another user throws
+ * {@linkcode ForeignOwnerError} unless `allowForeignOwner` is set. A message longer than the
+ * queue's message size is refused with EMSGSIZE before anything is sent. The system's limits
+ * (`/proc/sys/fs/mqueue/msg_max` and `msgsize_max`, 10 messages of 8192 bytes by default for
+ * unprivileged processes) bound `maxMessages` and `messageSize`; asking for more fails with an
+ * EINVAL that names them.
+ *
+ * @example Send and receive with priorities
+ * ```ts
+ * import { MessageQueue } from "@dipc/dipc";
+ *
+ * using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 64 });
+ * const enc = new TextEncoder();
+ * q.trySend(enc.encode("routine"), 1);
+ * q.trySend(enc.encode("urgent"), 9);
+ * const first = await q.receive({ timeout: 1000 });
+ * console.log(new TextDecoder().decode(first.data), first.priority); // "urgent" 9
+ * ```
+ *
+ * @see {@link https://man7.org/linux/man-pages/man7/mq_overview.7.html}
+ * @module
+ */
+
+import { E, MQ_ATTR, O, POLL, STAT } from "../ffi/constants.ts";
+import { errno, libc, librt } from "../ffi/load.ts";
+import { cString, OutStruct } from "../ffi/util.ts";
+import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { lastError } from "./_errno.ts";
+import { FdSleeper, type HasFd, setNonblocking } from "./_fd.ts";
+import { WOULD_BLOCK_RESULT } from "./pipe.ts";
+import {
+  validateBoolean,
+  validateBuffer,
+  validateInteger,
+  validateMode,
+  validateOptions,
+  validatePosixName,
+} from "./_validate.ts";
+import {
+  TIMED_OUT,
+  timedOut,
+  validateWaitOptions,
+  type WaitOptions,
+  waitUntil,
+  WOULD_BLOCK,
+} from "./_wait.ts";
+
+/** Highest priority a message can have (`MQ_PRIO_MAX` - 1 on Linux). */
+export const MAX_PRIORITY = 32767;
+
+/** Options for {@linkcode MessageQueue.open}. */
+export interface MessageQueueOptions {
+  /** Create the queue if it does not exist (`O_CREAT`). */
+  create?: boolean;
+  /** With `create`: fail with EEXIST if it exists (`O_EXCL`). */
+  exclusive?: boolean;
+  /** Permission bits of a new queue (default 0o600), applied exactly. */
+  mode?: number;
+  /** With `create`: how many messages the queue holds (`mq_maxmsg`; default the system's). */
+  maxMessages?: number;
+  /** With `create`: the largest message in bytes (`mq_msgsize`; default the system's). */
+  messageSize?: number;
+  /** Open for receiving only (`O_RDONLY`). */
+  readOnly?: boolean;
+  /** Open for sending only (`O_WRONLY`). */
+  writeOnly?: boolean;
+  /** Accept an existing queue owned by another user (off by default: squatting defence). */
+  allowForeignOwner?: boolean;
+}
+
+/** Options for {@linkcode MessageQueue.temporary}. */
+export interface TemporaryMessageQueueOptions {
+  /** How many messages the queue holds (default the system's). */
+  maxMessages?: number;
+  /** The largest message in bytes (default the system's). */
+  messageSize?: number;
+  /** Permission bits (default 0o600). */
+  mode?: number;
+  /** Name prefix, without the leading "/" (default "dipc"). */
+  prefix?: string;
+}
+
+/** What `mq_getattr` reports. */
+export interface MessageQueueAttributes {
+  /** How many messages the queue holds at most. */
+  maxMessages: number;
+  /** The largest message in bytes. */
+  messageSize: number;
+  /** How many messages are in the queue now. */
+  currentMessages: number;
+  /**
+   * Whether this descriptor is non-blocking. dipc's own descriptors always are: its `try…`
+   * forms must never block, and its async forms wait by polling.
+   */
+  nonblocking: boolean;
+}
+
+/** A received message. */
+export interface QueueMessage {
+  /** The message's bytes (a copy; the caller owns it). */
+  data: Uint8Array<ArrayBuffer>;
+  /** Its priority, 0 to {@linkcode MAX_PRIORITY}. */
+  priority: number;
+}
+
+/** Options for {@linkcode MessageQueue.send}. */
+export interface MessageQueueSendOptions extends WaitOptions {
+  /** Priority, 0 (default) to {@linkcode MAX_PRIORITY}; higher is received first. */
+  priority?: number;
+}
+
+const attrBuf = new OutStruct(MQ_ATTR.size);
+const statBuf = new OutStruct(STAT.size);
+
+function validatePriority(priority: unknown): number {
+  return validateInteger(priority, "priority", 0, MAX_PRIORITY);
+}
+
+/** The system's limits for unprivileged queues, from /proc, read through FFI (no permission). */
+export function messageQueueLimits(): { maxMessages: number; messageSize: number } {
+  return {
+    maxMessages: readProcNumber("/proc/sys/fs/mqueue/msg_max"),
+    messageSize: readProcNumber("/proc/sys/fs/mqueue/msgsize_max"),
+  };
+}
+
+function readProcNumber(path: string): number {
+  const { open, read, close } = libc();
+  const fd = open(cString(path), O.RDONLY | O.CLOEXEC, 0);
+  if (fd < 0) return NaN;
+  const buf = new Uint8Array(32);
+  const n = read(fd, buf, buf.length);
+  close(fd);
+  return n > 0 ? Number(new TextDecoder().decode(buf.subarray(0, n)).trim()) : NaN;
+}
+
+/**
+ * A POSIX message queue opened by this process.
+ *
+ * @see {@link https://man7.org/linux/man-pages/man3/mq_open.3.html}
+ */
+export class MessageQueue implements HasFd, Disposable {
+  readonly #name: string;
+  readonly #created: boolean;
+  #fd: number;
+  #unlinkOnClose = false;
+  readonly #messageSize: number;
+  readonly #maxMessages: number;
+  /** Receives land here first; `tryReceive` copies out what it got. */
+  readonly #buf: Uint8Array<ArrayBuffer>;
+  readonly #prio = new Uint32Array(1);
+  readonly #prioBytes = new Uint8Array(this.#prio.buffer);
+  #lastPriority = 0;
+  #readSleeper: FdSleeper | undefined;
+  #writeSleeper: FdSleeper | undefined;
+
+  private constructor(name: string, fd: number, created: boolean) {
+    this.#name = name;
+    this.#fd = fd;
+    this.#created = created;
+    const a = getattr(fd, name);
+    this.#maxMessages = a.maxMessages;
+    this.#messageSize = a.messageSize;
+    this.#buf = new Uint8Array(Math.max(1, a.messageSize));
+  }
+
+  /**
+   * Opens the queue `name` ("/jobs"), creating it if `create` is set.
+   *
+   * @param name "/" followed by up to 254 bytes, with no other "/"
+   * @param options create, exclusive, mode, maxMessages, messageSize, readOnly, writeOnly,
+   *   allowForeignOwner
+   * @returns the open queue
+   * @throws {TypeError} / {RangeError} for a bad name or option
+   * @throws {ErrnoError} ENOENT (no such queue), EEXIST (exclusive and it exists), EACCES,
+   *   EINVAL (maxMessages or messageSize beyond the system's limits), EMFILE, ENOSPC
+   * @throws {ForeignOwnerError} when another user owns the queue
+   * @see {@link https://man7.org/linux/man-pages/man3/mq_open.3.html}
+   *
+   * @example Create exclusively, then open by name
+   * ```ts
+   * import { MessageQueue } from "@dipc/dipc";
+   *
+   * const name = `/dipc-doc-${crypto.randomUUID()}`;
+   * using a = MessageQueue.open(name, { create: true, exclusive: true, maxMessages: 5 });
+   * using b = MessageQueue.open(name, { readOnly: true });
+   * console.log(a.created, b.created, b.maxMessages); // true false 5
+   * a.unlink();
+   * ```
+   */
+  static open(name: string, options?: MessageQueueOptions): MessageQueue {
+    validatePosixName(name);
+    const o = validateOptions<MessageQueueOptions>(options);
+    const create = validateBoolean(o.create, "create");
+    const exclusive = validateBoolean(o.exclusive, "exclusive");
+    const readOnly = validateBoolean(o.readOnly, "readOnly");
+    const writeOnly = validateBoolean(o.writeOnly, "writeOnly");
+    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
+    if (exclusive && !create) throw new TypeError("exclusive needs create: true");
+    if (readOnly && writeOnly) throw new TypeError("readOnly and writeOnly exclude each other");
+    for (const k of ["mode", "maxMessages", "messageSize"] as const) {
+      if (!create && o[k] !== undefined) throw new TypeError(`${k} applies only with create`);
+    }
+    const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
+    const maxMessages = o.maxMessages === undefined
+      ? undefined
+      : validateInteger(o.maxMessages, "maxMessages", 1, 0x7fffffff);
+    const messageSize = o.messageSize === undefined
+      ? undefined
+      : validateInteger(o.messageSize, "messageSize", 1, 0x7fffffff);
+
+    const cname = cString(name);
+    const { mq_open, mq_unlink } = librt();
+    const access = (readOnly ? O.RDONLY : writeOnly ? O.WRONLY : O.RDWR) | O.NONBLOCK | O.CLOEXEC;
+    let attr: Uint8Array | null = null;
+    if (maxMessages !== undefined || messageSize !== undefined) {
+      // Both fields must be set; one left out takes the system's default for new queues.
+      const defaults = {
+        maxMessages: readProcNumber("/proc/sys/fs/mqueue/msg_default"),
+        messageSize: readProcNumber("/proc/sys/fs/mqueue/msgsize_default"),
+      };
+      const a = new OutStruct(MQ_ATTR.size);
+      const view = new DataView(a.bytes.buffer);
+      view.setBigInt64(
+        MQ_ATTR.mq_maxmsg,
+        BigInt(maxMessages ?? (defaults.maxMessages || 10)),
+        true,
+      );
+      view.setBigInt64(
+        MQ_ATTR.mq_msgsize,
+        BigInt(messageSize ?? (defaults.messageSize || 8192)),
+        true,
+      );
+      attr = a.bytes;
+    }
+    let fd = -1;
+    let created = false;
+    if (create) {
+      fd = mq_open(cname, access | O.CREAT | O.EXCL, mode, attr);
+      if (fd >= 0) created = true;
+      else {
+        const e = errno();
+        if (e === E.EINVAL && attr !== null) {
+          const limits = messageQueueLimits();
+          throw new ErrnoError(e, "mq_open", {
+            action:
+              `create a queue of ${maxMessages ?? "default"} messages × ${
+                messageSize ?? "default"
+              } bytes (the limits here: ${limits.maxMessages} × ${limits.messageSize}, ` +
+              `/proc/sys/fs/mqueue) named`,
+            object: name,
+          });
+        }
+        if (e !== E.EEXIST || exclusive) {
+          throw new ErrnoError(e, "mq_open", { action: "create message queue", object: name });
+        }
+      }
+    }
+    if (fd < 0) {
+      fd = mq_open(cname, access, 0, null);
+      if (fd < 0) throw lastError("mq_open", "open message queue", name);
+    }
+    try {
+      if (created) {
+        if (libc().fchmod(fd, mode) !== 0) {
+          throw lastError("fchmod", "set the mode of message queue", name);
+        }
+      } else if (!allowForeign) {
+        if (libc().fstat(fd, statBuf.clear().bytes) !== 0) {
+          throw lastError("fstat", "stat message queue", name);
+        }
+        const owner = statBuf.u32(STAT.st_uid);
+        const me = libc().geteuid();
+        if (owner !== me) throw new ForeignOwnerError(name, owner, me);
+      }
+      return new MessageQueue(name, fd, created);
+    } catch (e) {
+      libc().close(fd);
+      if (created) mq_unlink(cname);
+      throw e;
+    }
+  }
+
+  /**
+   * Creates the queue `name`: shorthand for `open(name, { ...options, create: true })`.
+   *
+   * @param name "/" followed by up to 254 bytes, with no other "/"
+   * @param options exclusive, mode, maxMessages, messageSize
+   * @returns the open queue
+   * @throws {ErrnoError} EEXIST with `exclusive`, EACCES, EINVAL (beyond the limits)
+   * @see {@link https://man7.org/linux/man-pages/man3/mq_open.3.html}
+   *
+   * @example Create and remove
+   * ```ts
+   * import { MessageQueue } from "@dipc/dipc";
+   *
+   * using q = MessageQueue.create(`/dipc-doc-${crypto.randomUUID()}`, { messageSize: 128 });
+   * console.log(q.messageSize); // 128
+   * q.unlink();
+   * ```
+   */
+  static create(
+    name: string,
+    options?: Omit<MessageQueueOptions, "create">,
+  ): MessageQueue {
+    return MessageQueue.open(name, { ...validateOptions(options), create: true });
+  }
+
+  /**
+   * Creates a queue with a fresh random name (exclusively) that is unlinked when closed or
+   * disposed: the leak-free choice for tests, examples and private hand-offs.
+   *
+   * @param options maxMessages, messageSize, mode, prefix
+   * @returns the open queue; its `name` can be passed to other processes
+   * @throws {ErrnoError} as {@linkcode MessageQueue.create}
+   *
+   * @example Temporary queue
+   * ```ts
+   * import { MessageQueue } from "@dipc/dipc";
+   *
+   * {
+   *   using q = MessageQueue.temporary({ maxMessages: 2 });
+   *   console.log(q.name.startsWith("/dipc-")); // true
+   * } // unlinked here
+   * ```
+   */
+  static temporary(options?: TemporaryMessageQueueOptions): MessageQueue {
+    const o = validateOptions<TemporaryMessageQueueOptions>(options);
+    const prefix = o.prefix ?? "dipc";
+    if (typeof prefix !== "string") throw new TypeError("prefix must be a string");
+    const name = `/${prefix}-${crypto.randomUUID()}`;
+    validatePosixName(name, "prefix + random suffix");
+    const opts: MessageQueueOptions = { create: true, exclusive: true };
+    if (o.mode !== undefined) opts.mode = o.mode;
+    if (o.maxMessages !== undefined) opts.maxMessages = o.maxMessages;
+    if (o.messageSize !== undefined) opts.messageSize = o.messageSize;
+    const q = MessageQueue.open(name, opts);
+    q.#unlinkOnClose = true;
+    return q;
+  }
+
+  /**
+   * Adopts an open queue descriptor, e.g. one a parent handed down with {@linkcode spawn}'s
+   * `fds`. The descriptor is made non-blocking and is closed with this object.
+   *
+   * @param fd the descriptor number (e.g. 3)
+   * @returns the queue
+   * @throws {ErrnoError} EBADF when `fd` is not an open message queue descriptor
+   */
+  static fromFd(fd: number): MessageQueue {
+    validateInteger(fd, "fd", 0, 0x7fffffff);
+    getattr(fd, `descriptor ${fd}`); // EBADF for anything but a queue
+    setNonblocking(fd, true, `descriptor ${fd}`);
+    return new MessageQueue(`descriptor ${fd}`, fd, false);
+  }
+
+  /**
+   * Removes the queue `name`. Processes that have it open keep using it; it is freed when the
+   * last one closes it.
+   *
+   * @param name the queue's name
+   * @throws {ErrnoError} ENOENT (no such queue), EACCES
+   * @see {@link https://man7.org/linux/man-pages/man3/mq_unlink.3.html}
+   *
+   * @example Remove by name
+   * ```ts
+   * import { MessageQueue } from "@dipc/dipc";
+   *
+   * const name = `/dipc-doc-${crypto.randomUUID()}`;
+   * MessageQueue.create(name).close();
+   * MessageQueue.unlink(name);
+   * ```
+   */
+  static unlink(name: string): void {
+    validatePosixName(name);
+    if (librt().mq_unlink(cString(name)) !== 0) {
+      throw lastError("mq_unlink", "unlink message queue", name);
+    }
+  }
+
+  #liveFd(): number {
+    if (this.#fd < 0) throw new ClosedError(`message queue ${JSON.stringify(this.#name)}`);
+    return this.#fd;
+  }
+
+  /** The queue's name, e.g. "/jobs" ("descriptor 3" for one adopted with `fromFd`). */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** Whether this handle created the queue. */
+  get created(): boolean {
+    return this.#created;
+  }
+
+  /** Whether {@linkcode MessageQueue.close} has been called. */
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /** The largest message the queue takes, in bytes (fixed when it was created). */
+  get messageSize(): number {
+    return this.#messageSize;
+  }
+
+  /** How many messages the queue holds at most (fixed when it was created). */
+  get maxMessages(): number {
+    return this.#maxMessages;
+  }
+
+  /** The priority of the message the last `tryReceiveInto`/`receiveInto` took. */
+  get lastPriority(): number {
+    return this.#lastPriority;
+  }
+
+  /**
+   * The descriptor (on Linux a queue is a file descriptor, so it can be polled or handed to a
+   * child with {@linkcode spawn}). Unsafe: it stays owned by this object.
+   *
+   * @throws {ClosedError} after close
+   */
+  get unsafeFd(): number {
+    return this.#liveFd();
+  }
+
+  /**
+   * What the system reports now: limits, current count, non-blocking flag.
+   *
+   * @returns the attributes
+   * @throws {ClosedError} after close
+   * @see {@link https://man7.org/linux/man-pages/man3/mq_getattr.3.html}
+   */
+  attributes(): MessageQueueAttributes {
+    return getattr(this.#liveFd(), this.#name);
+  }
+
+  /**
+   * Sends a message if there is room now.
+   *
+   * @param data the message, at most {@linkcode MessageQueue.messageSize} bytes (may be empty)
+   * @param priority 0 (default) to {@linkcode MAX_PRIORITY}
+   * @returns `true` when sent, `false` when the queue is full
+   * @throws {ErrnoError} EMSGSIZE (too long: nothing sent), EBADF (opened read-only)
+   * @throws {ClosedError} after close
+   * @see {@link https://man7.org/linux/man-pages/man3/mq_send.3.html}
+   */
+  trySend(data: Uint8Array, priority: number = 0): boolean {
+    validateBuffer(data, "data");
+    if (priority !== 0) validatePriority(priority);
+    const fd = this.#liveFd();
+    this.#checkSize(data.length);
+    // An empty Uint8Array reaches C as NULL, which mq_send accepts for a length of 0.
+    const { mq_send } = librt();
+    for (;;) {
+      if (mq_send(fd, data, data.length, priority) === 0) return true;
+      const e = errno();
+      if (e === E.EAGAIN) return false;
+      if (e !== E.EINTR) {
+        throw new ErrnoError(e, "mq_send", { action: "send to message queue", object: this.#name });
+      }
+    }
+  }
+
+  /**
+   * Sends a message, waiting for room while the queue is full.
+   *
+   * @param data the message, at most {@linkcode MessageQueue.messageSize} bytes
+   * @param options `priority`, `signal`, `timeout` (ms)
+   * @throws {ErrnoError} EMSGSIZE at once for a message that can never fit (nothing sent)
+   * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was sent)
+   * @throws the signal's reason when aborted (nothing was sent)
+   * @throws {ClosedError} after close, or when the queue is closed during the wait
+   */
+  async send(data: Uint8Array, options?: MessageQueueSendOptions): Promise<void> {
+    validateBuffer(data, "data");
+    const opts = validateWaitOptions(options) as MessageQueueSendOptions;
+    const priority = opts.priority === undefined ? 0 : validatePriority(opts.priority);
+    this.#liveFd();
+    this.#checkSize(data.length);
+    const r = await waitUntil(
+      () => this.trySend(data, priority) || WOULD_BLOCK,
+      this.#writeSleeper ??= new FdSleeper(this.#liveFd(), POLL.OUT),
+      opts,
+    );
+    if (r === TIMED_OUT) throw timedOut(`send to message queue ${JSON.stringify(this.#name)}`);
+  }
+
+  /**
+   * Takes the oldest message of the highest priority into `into`, if there is one now. The
+   * message's priority is then {@linkcode MessageQueue.lastPriority}. Allocates nothing.
+   *
+   * @param into at least {@linkcode MessageQueue.messageSize} bytes
+   * @returns the message's length, or `"would-block"` when the queue is empty
+   * @throws {RangeError} when `into` is shorter than the queue's message size
+   * @throws {ErrnoError} EBADF (opened write-only)
+   * @throws {ClosedError} after close
+   * @see {@link https://man7.org/linux/man-pages/man3/mq_receive.3.html}
+   */
+  tryReceiveInto(into: Uint8Array): number | typeof WOULD_BLOCK_RESULT {
+    validateBuffer(into, "into");
+    const fd = this.#liveFd();
+    if (into.length < this.#messageSize) {
+      throw new RangeError(
+        `into holds ${into.length} bytes; the queue's messages can be ${this.#messageSize}`,
+      );
+    }
+    const { mq_receive } = librt();
+    for (;;) {
+      const n = mq_receive(fd, into, into.length, this.#prioBytes);
+      if (n >= 0) {
+        this.#lastPriority = this.#prio[0] ?? 0;
+        return n;
+      }
+      const e = errno();
+      if (e === E.EAGAIN) return WOULD_BLOCK_RESULT;
+      if (e !== E.EINTR) {
+        throw new ErrnoError(e, "mq_receive", {
+          action: "receive from message queue",
+          object: this.#name,
+        });
+      }
+    }
+  }
+
+  /**
+   * Takes the oldest message of the highest priority, if there is one now.
+   *
+   * @returns the message (a copy) and its priority, or `"would-block"` when the queue is empty
+   * @throws {ErrnoError} EBADF (opened write-only)
+   * @throws {ClosedError} after close
+   */
+  tryReceive(): QueueMessage | typeof WOULD_BLOCK_RESULT {
+    const n = this.tryReceiveInto(this.#buf);
+    if (n === WOULD_BLOCK_RESULT) return n;
+    return { data: this.#buf.slice(0, n), priority: this.#lastPriority };
+  }
+
+  /**
+   * Receives into `into`, waiting while the queue is empty. A wait that is cancelled has taken
+   * nothing from the queue.
+   *
+   * @param into at least {@linkcode MessageQueue.messageSize} bytes
+   * @param options `signal` and `timeout` (ms)
+   * @returns the message's length (its priority is {@linkcode MessageQueue.lastPriority})
+   * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was taken)
+   * @throws the signal's reason when aborted (nothing was taken)
+   * @throws {ClosedError} after close, or when the queue is closed during the wait
+   */
+  async receiveInto(into: Uint8Array, options?: WaitOptions): Promise<number> {
+    validateBuffer(into, "into");
+    const opts = validateWaitOptions(options);
+    const r = await waitUntil(
+      () => {
+        const n = this.tryReceiveInto(into);
+        return n === WOULD_BLOCK_RESULT ? WOULD_BLOCK : n;
+      },
+      this.#readSleeper ??= new FdSleeper(this.#liveFd(), POLL.IN),
+      opts,
+    );
+    if (r === TIMED_OUT) {
+      throw timedOut(`receive from message queue ${JSON.stringify(this.#name)}`);
+    }
+    return r;
+  }
+
+  /**
+   * Receives a message, waiting while the queue is empty. A wait that is cancelled has taken
+   * nothing from the queue.
+   *
+   * @param options `signal` and `timeout` (ms)
+   * @returns the message (a copy) and its priority
+   * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was taken)
+   * @throws the signal's reason when aborted (nothing was taken)
+   * @throws {ClosedError} after close, or when the queue is closed during the wait
+   */
+  async receive(options?: WaitOptions): Promise<QueueMessage> {
+    const n = await this.receiveInto(this.#buf, options);
+    return { data: this.#buf.slice(0, n), priority: this.#lastPriority };
+  }
+
+  /**
+   * Received messages as an async iterator, until `signal` aborts (the loop then ends
+   * normally) or the queue is closed.
+   *
+   * @param options `signal`: ends the iteration
+   * @returns an async iterable of messages
+   */
+  async *messages(options?: { signal?: AbortSignal }): AsyncGenerator<QueueMessage, void> {
+    const { signal } = validateWaitOptions(options);
+    while (!signal?.aborted && !this.closed) {
+      try {
+        yield await this.receive(signal ? { signal } : {});
+      } catch (e) {
+        if (signal?.aborted || (e instanceof ClosedError && this.closed)) return;
+        throw e;
+      }
+    }
+  }
+
+  /** Same as {@linkcode MessageQueue.messages} with no options. */
+  [Symbol.asyncIterator](): AsyncGenerator<QueueMessage, void> {
+    return this.messages();
+  }
+
+  /**
+   * Removes the queue's name (as {@linkcode MessageQueue.unlink}); this handle stays usable
+   * until closed.
+   *
+   * @throws {ErrnoError} ENOENT if it was already removed
+   */
+  unlink(): void {
+    this.#unlinkOnClose = false;
+    MessageQueue.unlink(this.#name);
+  }
+
+  /**
+   * Closes the descriptor; a pending wait then rejects with {@linkcode ClosedError}. A
+   * temporary queue is unlinked too. Calling it again does nothing.
+   */
+  close(): void {
+    if (this.#fd < 0) return;
+    for (const s of [this.#readSleeper, this.#writeSleeper]) {
+      s?.interrupt();
+      s?.close();
+    }
+    libc().close(this.#fd);
+    this.#fd = -1;
+    if (this.#unlinkOnClose) {
+      this.#unlinkOnClose = false;
+      librt().mq_unlink(cString(this.#name));
+    }
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #checkSize(length: number): void {
+    if (length > this.#messageSize) {
+      throw new ErrnoError(E.EMSGSIZE, "mq_send", {
+        action: `send a ${length}-byte message (at most ${this.#messageSize}) to message queue`,
+        object: this.#name,
+      });
+    }
+  }
+}
+
+function getattr(fd: number, name: string): MessageQueueAttributes {
+  if (librt().mq_getattr(fd, attrBuf.clear().bytes) !== 0) {
+    throw lastError("mq_getattr", "read the attributes of message queue", name);
+  }
+  return {
+    maxMessages: attrBuf.u64(MQ_ATTR.mq_maxmsg),
+    messageSize: attrBuf.u64(MQ_ATTR.mq_msgsize),
+    currentMessages: attrBuf.u64(MQ_ATTR.mq_curmsgs),
+    nonblocking: (attrBuf.u64(MQ_ATTR.mq_flags) & O.NONBLOCK) !== 0,
+  };
+}

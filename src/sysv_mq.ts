@@ -1,0 +1,719 @@
+/**
+ * System V message queues: kernel queues found by a numeric key (from {@linkcode ftok}, an agreed
+ * number, or {@linkcode IPC_PRIVATE}), where every message carries a positive `type`. A receiver
+ * picks by type: 0 takes the first message, a positive type the first of that type, a negative
+ * type the first of the lowest type up to its absolute value; `except` takes the first of any
+ * *other* type. Types make one queue serve as many mailboxes (seed 002's indirect
+ * communication with addresses).
+ *
+ * Every operation has a synchronous `try…` form (`IPC_NOWAIT`) and an async form taking
+ * `{ signal, timeout }`. System V queues cannot be polled, and a `msgrcv` blocked on a pool
+ * thread can be neither called back nor cancelled without losing the message it takes, so an
+ * async wait tries on this thread (spinning about 100 µs), then sleeps on a timer (1 ms,
+ * doubling to 4 ms) and tries again. Only a try on this thread ever takes a message: a wait that
+ * is cancelled has taken nothing, and a queue removed while someone waits is reported within
+ * 4 ms as EIDRM or EINVAL. The cost is latency for a receiver that has been idle past the spin:
+ * up to 4 ms more than a blocking `msgrcv` would take. POSIX queues ({@linkcode MessageQueue})
+ * have no such cost.
+ *
+ * @example Types as addresses
+ * ```ts
+ * import { SysVMessageQueue } from "@dipc/dipc";
+ *
+ * using q = SysVMessageQueue.temporary();
+ * const enc = new TextEncoder();
+ * q.trySend(2, enc.encode("for P2"));
+ * q.trySend(1, enc.encode("for P1"));
+ * const m = await q.receive({ type: 1, timeout: 1000 });
+ * console.log(m.type, new TextDecoder().decode(m.data)); // 1 "for P1"
+ * ```
+ *
+ * @see {@link https://man7.org/linux/man-pages/man7/sysvipc.7.html}
+ * @module
+ */
+
+import { E, IPC, MSG, MSQID_DS, MTYPE_SIZE, O } from "../ffi/constants.ts";
+import { errno, libc } from "../ffi/load.ts";
+import { cString, OutStruct } from "../ffi/util.ts";
+import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { lastError } from "./_errno.ts";
+import { WOULD_BLOCK_RESULT } from "./pipe.ts";
+import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
+import {
+  readIpcPerm,
+  seconds,
+  type SysVPermissionChange,
+  validateId,
+  validateKey,
+  validatePermissionChange,
+  writeIpcPerm,
+} from "./_sysv.ts";
+import {
+  validateBoolean,
+  validateBuffer,
+  validateInteger,
+  validateMode,
+  validateOptions,
+} from "./_validate.ts";
+import {
+  TIMED_OUT,
+  timedOut,
+  TimerSleeper,
+  validateWaitOptions,
+  type WaitOptions,
+  waitUntil,
+  WOULD_BLOCK,
+} from "./_wait.ts";
+
+/** Largest message type (`long` on 64-bit Linux; dipc keeps to exact JS integers). */
+export const MAX_MESSAGE_TYPE: number = Number.MAX_SAFE_INTEGER;
+
+/** Options for {@linkcode SysVMessageQueue.open}. */
+export interface SysVMessageQueueOptions {
+  /** Create the queue if the key has none (`IPC_CREAT`). */
+  create?: boolean;
+  /** With `create`: fail with EEXIST if the key has a queue (`IPC_EXCL`). */
+  exclusive?: boolean;
+  /** Permission bits of a new queue (default 0o600). */
+  mode?: number;
+  /** Accept a queue owned by another user (off by default: squatting defence). */
+  allowForeignOwner?: boolean;
+}
+
+/** What `IPC_STAT` reports of a queue. */
+export interface SysVMessageQueueStat extends IpcPermissions {
+  /** Messages in the queue now (`msg_qnum`). */
+  messages: number;
+  /** Bytes in the queue now (`msg_cbytes`). */
+  bytes: number;
+  /** Most bytes the queue holds (`msg_qbytes`); it also caps the number of messages. */
+  maxBytes: number;
+  /** Pid of the last `msgsnd` (`msg_lspid`), 0 if none. */
+  lastSendPid: number;
+  /** Pid of the last `msgrcv` (`msg_lrpid`), 0 if none. */
+  lastReceivePid: number;
+  /** Last send, or null if never. */
+  sent: Date | null;
+  /** Last receive, or null if never. */
+  received: Date | null;
+  /** Last change (creation or `IPC_SET`). */
+  changed: Date;
+}
+
+/** Changes for {@linkcode SysVMessageQueue.set}: owner, mode and the byte limit. */
+export interface SysVMessageQueueChange extends SysVPermissionChange {
+  /** New `msg_qbytes`; above `/proc/sys/kernel/msgmnb` needs CAP_SYS_RESOURCE (else EPERM). */
+  maxBytes?: number;
+}
+
+/** Which message a receive takes. */
+export interface SysVReceiveOptions {
+  /**
+   * The type selector: 0 (default) the first message; > 0 the first of that type; < 0 the first
+   * of the lowest type that is at most its absolute value.
+   */
+  type?: number;
+  /** With a positive `type`: the first message of any *other* type (`MSG_EXCEPT`). */
+  except?: boolean;
+  /** Cut a message longer than the buffer to fit (`MSG_NOERROR`) instead of failing with E2BIG. */
+  truncate?: boolean;
+}
+
+/** A received message. */
+export interface SysVMessage {
+  /** Its type (positive). */
+  type: number;
+  /** Its bytes (a copy; the caller owns it). */
+  data: Uint8Array<ArrayBuffer>;
+}
+
+/** Spins of an async wait before its first timer sleep (about 100 µs of tries). */
+const SPINS = 256;
+
+const ds = new OutStruct(MSQID_DS.size);
+
+/** `/proc/sys/kernel/msgmax`: the largest message, read once (8192 by default). */
+let msgmaxCache: number | undefined;
+function msgmax(): number {
+  if (msgmaxCache !== undefined) return msgmaxCache;
+  const { open, read, close } = libc();
+  const fd = open(cString("/proc/sys/kernel/msgmax"), O.RDONLY | O.CLOEXEC, 0);
+  let value = 8192;
+  if (fd >= 0) {
+    const buf = new Uint8Array(32);
+    const n = read(fd, buf, buf.length);
+    close(fd);
+    const parsed = n > 0 ? Number(new TextDecoder().decode(buf.subarray(0, n)).trim()) : NaN;
+    if (Number.isInteger(parsed) && parsed > 0) value = parsed;
+  }
+  return msgmaxCache = value;
+}
+
+function statId(id: number): SysVMessageQueueStat {
+  if (libc().msgctl(id, IPC.STAT, ds.clear().bytes) !== 0) {
+    throw lastError("msgctl", "stat System V message queue", id);
+  }
+  return {
+    ...readIpcPerm(ds, MSQID_DS.msg_perm),
+    messages: ds.u64(MSQID_DS.msg_qnum),
+    bytes: ds.u64(MSQID_DS.msg_cbytes),
+    maxBytes: ds.u64(MSQID_DS.msg_qbytes),
+    lastSendPid: ds.i32(MSQID_DS.msg_lspid),
+    lastReceivePid: ds.i32(MSQID_DS.msg_lrpid),
+    sent: seconds(ds, MSQID_DS.msg_stime),
+    received: seconds(ds, MSQID_DS.msg_rtime),
+    changed: seconds(ds, MSQID_DS.msg_ctime) ?? new Date(0),
+  };
+}
+
+function validateType(type: unknown): number {
+  return validateInteger(type, "type", 1, MAX_MESSAGE_TYPE);
+}
+
+interface Selector {
+  type: bigint;
+  flags: number;
+}
+
+function validateSelector(options: unknown): Selector {
+  const o = validateOptions<SysVReceiveOptions>(options);
+  const type = o.type === undefined
+    ? 0
+    : validateInteger(o.type, "type", -MAX_MESSAGE_TYPE, MAX_MESSAGE_TYPE);
+  const except = validateBoolean(o.except, "except");
+  const truncate = validateBoolean(o.truncate, "truncate");
+  if (except && type <= 0) throw new TypeError("except needs a positive type");
+  return {
+    type: type === 0 ? 0n : BigInt(type),
+    flags: (except ? MSG.EXCEPT : 0) | (truncate ? MSG.NOERROR : 0),
+  };
+}
+
+const ANY: Selector = { type: 0n, flags: 0 };
+
+/**
+ * A System V message queue. The handle holds buffers, not a kernel resource: closing it only
+ * ends its use here; {@linkcode SysVMessageQueue.remove} removes the queue itself.
+ *
+ * @see {@link https://man7.org/linux/man-pages/man2/msgget.2.html}
+ */
+export class SysVMessageQueue implements Disposable {
+  readonly #id: number;
+  readonly #key: number;
+  readonly #created: boolean;
+  #closed = false;
+  #removeOnClose = false;
+  /** `long mtype` then up to msgmax bytes: what msgsnd and msgrcv read and write. */
+  readonly #msg: Uint8Array<ArrayBuffer>;
+  readonly #view: DataView;
+  #lastType = 0;
+  readonly #sleepers = new Set<TimerSleeper>();
+
+  private constructor(id: number, key: number, created: boolean) {
+    this.#id = id;
+    this.#key = key;
+    this.#created = created;
+    this.#msg = new Uint8Array(MTYPE_SIZE + msgmax());
+    this.#view = new DataView(this.#msg.buffer);
+  }
+
+  /**
+   * Gets the queue of `key`, creating it with `create`.
+   *
+   * @param key a key from {@linkcode ftok}, an agreed number, or {@linkcode IPC_PRIVATE}
+   *   (always a new queue)
+   * @param options create, exclusive, mode, allowForeignOwner
+   * @returns the queue
+   * @throws {TypeError} / {RangeError} for a bad key, mode or option
+   * @throws {ErrnoError} ENOENT (no queue for the key), EEXIST (exclusive), EACCES, ENOSPC (the
+   *   system's queue limit)
+   * @throws {ForeignOwnerError} when another user owns the queue
+   * @see {@link https://man7.org/linux/man-pages/man2/msgget.2.html}
+   *
+   * @example Create by key, get again by key
+   * ```ts
+   * import { SysVMessageQueue } from "@dipc/dipc";
+   *
+   * const key = 0x7d000000 + Math.floor(Math.random() * 0xffff);
+   * using a = SysVMessageQueue.open(key, { create: true, exclusive: true });
+   * using b = SysVMessageQueue.open(key);
+   * console.log(a.id === b.id, b.created); // true false
+   * a.remove();
+   * ```
+   */
+  static open(key: number, options?: SysVMessageQueueOptions): SysVMessageQueue {
+    const k = validateKey(key);
+    const o = validateOptions<SysVMessageQueueOptions>(options);
+    const create = validateBoolean(o.create, "create");
+    const exclusive = validateBoolean(o.exclusive, "exclusive");
+    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
+    const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
+    if (exclusive && !create) throw new TypeError("exclusive needs create: true");
+    if (!create && o.mode !== undefined) throw new TypeError("mode applies only with create");
+    if (k === IPC_PRIVATE && !create) {
+      throw new TypeError("IPC_PRIVATE always makes a new queue: pass create: true");
+    }
+    const { msgget } = libc();
+    let id = -1;
+    let created = false;
+    if (create) {
+      id = msgget(k, IPC.CREAT | IPC.EXCL | mode);
+      if (id >= 0) created = true;
+      else {
+        const e = errno();
+        if (e !== E.EEXIST || exclusive) {
+          throw new ErrnoError(e, "msgget", {
+            action: "create System V message queue with key",
+            object: k,
+          });
+        }
+      }
+    }
+    if (id < 0) {
+      id = msgget(k, 0);
+      if (id < 0) throw lastError("msgget", "get System V message queue with key", k);
+    }
+    if (!created && !allowForeign) SysVMessageQueue.#checkOwner(id);
+    return new SysVMessageQueue(id, k, created);
+  }
+
+  /**
+   * Uses the queue with id `id` (as `ipcs -q` lists it, or as another process passed it).
+   *
+   * @param id the msqid
+   * @param options allowForeignOwner
+   * @returns the queue
+   * @throws {ErrnoError} EINVAL (no such id), EIDRM (removed), EACCES
+   * @throws {ForeignOwnerError} when another user owns the queue
+   *
+   * @example By id
+   * ```ts
+   * import { SysVMessageQueue } from "@dipc/dipc";
+   *
+   * using a = SysVMessageQueue.temporary();
+   * using b = SysVMessageQueue.openId(a.id);
+   * b.trySend(1, new Uint8Array([42]));
+   * console.log(a.stat().messages); // 1
+   * ```
+   */
+  static openId(
+    id: number,
+    options?: Pick<SysVMessageQueueOptions, "allowForeignOwner">,
+  ): SysVMessageQueue {
+    validateId(id);
+    const o = validateOptions<SysVMessageQueueOptions>(options);
+    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
+    const st = statId(id);
+    if (!allowForeign) SysVMessageQueue.#checkOwner(id, st);
+    return new SysVMessageQueue(id, st.key, false);
+  }
+
+  /**
+   * Creates a new `IPC_PRIVATE` queue that is removed when this handle is closed or disposed.
+   * Other processes use it by {@linkcode SysVMessageQueue.id}.
+   *
+   * @param options mode
+   * @returns the queue
+   * @throws {ErrnoError} ENOSPC (the system's queue limit)
+   *
+   * @example Temporary queue
+   * ```ts
+   * import { SysVMessageQueue } from "@dipc/dipc";
+   *
+   * using q = SysVMessageQueue.temporary();
+   * console.log(q.key, q.stat().mode.toString(8)); // 0 "600"
+   * ```
+   */
+  static temporary(options?: { mode?: number }): SysVMessageQueue {
+    const o = validateOptions<{ mode?: number }>(options);
+    const opts: SysVMessageQueueOptions = { create: true };
+    if (o.mode !== undefined) opts.mode = o.mode;
+    const q = SysVMessageQueue.open(IPC_PRIVATE, opts);
+    q.#removeOnClose = true;
+    return q;
+  }
+
+  /**
+   * Removes the queue `id` at once (`IPC_RMID`): messages in it are discarded and waiting
+   * receivers and senders fail with EIDRM.
+   *
+   * @param id the msqid
+   * @throws {ErrnoError} EINVAL (no such id), EPERM (not owner or creator)
+   * @see {@link https://man7.org/linux/man-pages/man2/msgctl.2.html}
+   */
+  static remove(id: number): void {
+    validateId(id);
+    if (libc().msgctl(id, IPC.RMID, null) !== 0) {
+      throw lastError("msgctl", "remove System V message queue", id);
+    }
+  }
+
+  /**
+   * What `IPC_STAT` reports for the queue `id`.
+   *
+   * @param id the msqid
+   * @returns the queue's status
+   * @throws {ErrnoError} EINVAL (no such id), EACCES
+   * @see {@link https://man7.org/linux/man-pages/man2/msgctl.2.html}
+   */
+  static statId(id: number): SysVMessageQueueStat {
+    return statId(validateId(id));
+  }
+
+  /** The largest message this system takes, in bytes (`/proc/sys/kernel/msgmax`). */
+  static get maxMessageSize(): number {
+    return msgmax();
+  }
+
+  static #checkOwner(id: number, st: SysVMessageQueueStat = statId(id)): void {
+    const me = libc().geteuid();
+    if (st.uid !== me) throw new ForeignOwnerError(`System V msg queue ${id}`, st.uid, me);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError(`System V message queue ${this.#id}`);
+  }
+
+  /** The queue's id (msqid), as `ipcs -q` shows it. */
+  get id(): number {
+    return this.#id;
+  }
+
+  /** The key it was opened with (0 for `IPC_PRIVATE`). */
+  get key(): number {
+    return this.#key;
+  }
+
+  /** Whether this handle created the queue. */
+  get created(): boolean {
+    return this.#created;
+  }
+
+  /** Whether {@linkcode SysVMessageQueue.close} has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The type of the message the last `tryReceiveInto`/`receiveInto` took. */
+  get lastType(): number {
+    return this.#lastType;
+  }
+
+  /**
+   * What `IPC_STAT` reports now: counts, limit, pids, times, owner, mode.
+   *
+   * @returns the queue's status
+   * @throws {ClosedError} after close
+   * @throws {ErrnoError} EIDRM/EINVAL once the queue is removed
+   */
+  stat(): SysVMessageQueueStat {
+    this.#assertOpen();
+    return statId(this.#id);
+  }
+
+  /**
+   * Changes owner, mode or byte limit (`IPC_SET`).
+   *
+   * @param change uid, gid, mode, maxBytes
+   * @throws {ClosedError} after close
+   * @throws {ErrnoError} EPERM (not owner, or maxBytes above the limit), EIDRM
+   * @see {@link https://man7.org/linux/man-pages/man2/msgctl.2.html}
+   */
+  set(change: SysVMessageQueueChange): void {
+    const c = validatePermissionChange(change) as SysVMessageQueueChange;
+    if (c.maxBytes !== undefined) validateInteger(c.maxBytes, "maxBytes", 1, 0x7fffffff);
+    this.#assertOpen();
+    statId(this.#id); // fills `ds` with the current values
+    writeIpcPerm(ds, MSQID_DS.msg_perm, c);
+    if (c.maxBytes !== undefined) {
+      new DataView(ds.bytes.buffer).setBigUint64(MSQID_DS.msg_qbytes, BigInt(c.maxBytes), true);
+    }
+    if (libc().msgctl(this.#id, IPC.SET, ds.bytes) !== 0) {
+      throw lastError("msgctl", "change System V message queue", this.#id);
+    }
+  }
+
+  /**
+   * Sends a message if there is room now (`IPC_NOWAIT`).
+   *
+   * @param type a positive message type
+   * @param data the message, at most {@linkcode SysVMessageQueue.maxMessageSize} bytes (may be
+   *   empty)
+   * @returns `true` when sent, `false` when the queue is full
+   * @throws {ErrnoError} EMSGSIZE (longer than the system allows: nothing sent), EIDRM/EINVAL
+   *   (queue removed), EACCES
+   * @throws {ClosedError} after close
+   * @see {@link https://man7.org/linux/man-pages/man2/msgsnd.2.html}
+   */
+  trySend(type: number, data: Uint8Array): boolean {
+    validateType(type);
+    validateBuffer(data, "data");
+    this.#assertOpen();
+    this.#checkSize(data.length);
+    this.#view.setUint32(0, type % 0x1_0000_0000, true);
+    this.#view.setUint32(4, Math.floor(type / 0x1_0000_0000), true);
+    this.#msg.set(data, MTYPE_SIZE);
+    const { msgsnd } = libc();
+    for (;;) {
+      if (msgsnd(this.#id, this.#msg, data.length, IPC.NOWAIT) === 0) return true;
+      const e = errno();
+      if (e === E.EAGAIN) return false;
+      if (e !== E.EINTR) {
+        throw new ErrnoError(e, "msgsnd", {
+          action: "send to System V message queue",
+          object: this.#id,
+        });
+      }
+    }
+  }
+
+  /**
+   * Sends a message, waiting for room while the queue is full.
+   *
+   * @param type a positive message type
+   * @param data the message
+   * @param options `signal` and `timeout` (ms)
+   * @throws {ErrnoError} EMSGSIZE at once for a message that can never fit (longer than the
+   *   system allows or than the queue's byte limit): nothing sent; EIDRM when the queue is
+   *   removed during the wait
+   * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was sent)
+   * @throws the signal's reason when aborted (nothing was sent)
+   * @throws {ClosedError} after close, or when the handle is closed during the wait
+   */
+  async send(type: number, data: Uint8Array, options?: WaitOptions): Promise<void> {
+    validateType(type);
+    validateBuffer(data, "data");
+    const opts = validateWaitOptions(options);
+    if (this.trySend(type, data)) return;
+    const limit = statId(this.#id).maxBytes;
+    if (data.length > limit) {
+      throw new ErrnoError(E.EMSGSIZE, "msgsnd", {
+        action: `send a ${data.length}-byte message (the queue holds ${limit} bytes) to ` +
+          "System V message queue",
+        object: this.#id,
+      });
+    }
+    const r = await this.#wait(() => this.trySend(type, data) || WOULD_BLOCK, opts);
+    if (r === TIMED_OUT) throw timedOut(`send to System V message queue ${this.#id}`);
+  }
+
+  /**
+   * Takes a message into `into`, if one matching the selector is there now (`IPC_NOWAIT`). Its
+   * type is then {@linkcode SysVMessageQueue.lastType}. Allocates nothing.
+   *
+   * @param into where the message's bytes go
+   * @param options type selector, except, truncate
+   * @returns the message's length, or `"would-block"` when none matches now
+   * @throws {ErrnoError} E2BIG (longer than `into`, and not `truncate`: the message stays in the
+   *   queue), EIDRM/EINVAL (queue removed), EACCES
+   * @throws {ClosedError} after close
+   * @see {@link https://man7.org/linux/man-pages/man2/msgrcv.2.html}
+   */
+  tryReceiveInto(
+    into: Uint8Array,
+    options?: SysVReceiveOptions,
+  ): number | typeof WOULD_BLOCK_RESULT {
+    validateBuffer(into, "into");
+    const sel = options === undefined ? ANY : validateSelector(options);
+    this.#assertOpen();
+    const n = this.#receive(Math.min(into.length, this.#msg.length - MTYPE_SIZE), sel);
+    if (n !== WOULD_BLOCK_RESULT) into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
+    return n;
+  }
+
+  /**
+   * Takes a message, if one matching the selector is there now (`IPC_NOWAIT`).
+   *
+   * @param options type selector, except, truncate
+   * @returns the message (a copy) and its type, or `"would-block"`
+   * @throws {ErrnoError} EIDRM/EINVAL (queue removed), EACCES
+   * @throws {ClosedError} after close
+   */
+  tryReceive(options?: SysVReceiveOptions): SysVMessage | typeof WOULD_BLOCK_RESULT {
+    const sel = options === undefined ? ANY : validateSelector(options);
+    this.#assertOpen();
+    const n = this.#receive(this.#msg.length - MTYPE_SIZE, sel);
+    if (n === WOULD_BLOCK_RESULT) return n;
+    return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
+  }
+
+  /**
+   * Receives into `into`, waiting while no message matches. A wait that is cancelled has taken
+   * nothing.
+   *
+   * @param into where the message's bytes go
+   * @param options type selector, except, truncate, `signal`, `timeout` (ms)
+   * @returns the message's length (its type is {@linkcode SysVMessageQueue.lastType})
+   * @throws {ErrnoError} E2BIG (see `tryReceiveInto`), EIDRM/EINVAL when the queue is removed
+   * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was taken)
+   * @throws the signal's reason when aborted (nothing was taken)
+   * @throws {ClosedError} after close, or when the handle is closed during the wait
+   */
+  async receiveInto(
+    into: Uint8Array,
+    options?: SysVReceiveOptions & WaitOptions,
+  ): Promise<number> {
+    validateBuffer(into, "into");
+    const sel = validateSelector(options);
+    const opts = validateWaitOptions(options);
+    const size = Math.min(into.length, this.#msg.length - MTYPE_SIZE);
+    const r = await this.#wait(() => {
+      this.#assertOpen();
+      const n = this.#receive(size, sel);
+      if (n === WOULD_BLOCK_RESULT) return WOULD_BLOCK;
+      into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
+      return n;
+    }, opts);
+    if (r === TIMED_OUT) throw timedOut(`receive from System V message queue ${this.#id}`);
+    return r;
+  }
+
+  /**
+   * Receives a message, waiting while no message matches. A wait that is cancelled has taken
+   * nothing.
+   *
+   * @param options type selector, except, truncate, `signal`, `timeout` (ms)
+   * @returns the message (a copy) and its type
+   * @throws {ErrnoError} EIDRM/EINVAL when the queue is removed (also during the wait)
+   * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was taken)
+   * @throws the signal's reason when aborted (nothing was taken)
+   * @throws {ClosedError} after close, or when the handle is closed during the wait
+   */
+  async receive(options?: SysVReceiveOptions & WaitOptions): Promise<SysVMessage> {
+    const sel = validateSelector(options);
+    const opts = validateWaitOptions(options);
+    const size = this.#msg.length - MTYPE_SIZE;
+    const r = await this.#wait(() => {
+      this.#assertOpen();
+      const n = this.#receive(size, sel);
+      if (n === WOULD_BLOCK_RESULT) return WOULD_BLOCK;
+      return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
+    }, opts);
+    if (r === TIMED_OUT) throw timedOut(`receive from System V message queue ${this.#id}`);
+    return r;
+  }
+
+  /**
+   * A copy of the message at position `index` (0 = the oldest), left in the queue
+   * (`MSG_COPY`). Needs a kernel built with CONFIG_CHECKPOINT_RESTORE, as most are.
+   *
+   * @param index the message's position
+   * @returns the message, or null when the queue has no message at that position
+   * @throws {ErrnoError} ENOSYS (kernel without MSG_COPY), EIDRM/EINVAL, EACCES
+   * @throws {ClosedError} after close
+   * @see {@link https://man7.org/linux/man-pages/man2/msgrcv.2.html}
+   */
+  peek(index: number): SysVMessage | null {
+    validateInteger(index, "index", 0, 0x7fffffff);
+    this.#assertOpen();
+    const sel = { type: BigInt(index), flags: MSG.COPY };
+    const n = this.#receive(this.#msg.length - MTYPE_SIZE, sel);
+    if (n === WOULD_BLOCK_RESULT) return null;
+    return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
+  }
+
+  /**
+   * Received messages as an async iterator, until `signal` aborts (the loop then ends
+   * normally) or the handle is closed.
+   *
+   * @param options type selector, except, truncate, and `signal` to end the iteration
+   * @returns an async iterable of messages
+   */
+  async *messages(
+    options?: SysVReceiveOptions & { signal?: AbortSignal },
+  ): AsyncGenerator<SysVMessage, void> {
+    validateSelector(options);
+    const { signal } = validateWaitOptions(options);
+    while (!signal?.aborted && !this.#closed) {
+      try {
+        yield await this.receive(options);
+      } catch (e) {
+        if (signal?.aborted || (e instanceof ClosedError && this.#closed)) return;
+        throw e;
+      }
+    }
+  }
+
+  /** Same as {@linkcode SysVMessageQueue.messages} with no options. */
+  [Symbol.asyncIterator](): AsyncGenerator<SysVMessage, void> {
+    return this.messages();
+  }
+
+  /**
+   * Removes the queue (as {@linkcode SysVMessageQueue.remove}); this handle then only closes.
+   *
+   * @throws {ErrnoError} EINVAL (already removed), EPERM
+   */
+  remove(): void {
+    this.#assertOpen();
+    this.#removeOnClose = false;
+    SysVMessageQueue.remove(this.#id);
+  }
+
+  /**
+   * Ends this handle's use of the queue; pending waits reject with {@linkcode ClosedError}. A
+   * temporary queue is removed. The queue itself stays. Calling it again does nothing.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.#sleepers) s.interrupt();
+    if (this.#removeOnClose) {
+      this.#removeOnClose = false;
+      libc().msgctl(this.#id, IPC.RMID, null);
+    }
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** One `msgrcv` with IPC_NOWAIT into `#msg`: the length, or "would-block". */
+  #receive(size: number, sel: Selector): number | typeof WOULD_BLOCK_RESULT {
+    const { msgrcv } = libc();
+    for (;;) {
+      const n = msgrcv(this.#id, this.#msg, size, sel.type, sel.flags | IPC.NOWAIT);
+      if (n >= 0) {
+        this.#lastType = this.#view.getUint32(0, true) +
+          this.#view.getUint32(4, true) * 0x1_0000_0000;
+        return n;
+      }
+      const e = errno();
+      if (e === E.ENOMSG) return WOULD_BLOCK_RESULT;
+      if (e !== E.EINTR) {
+        throw new ErrnoError(e, "msgrcv", {
+          action: e === E.E2BIG
+            ? `receive a message longer than ${size} bytes (pass truncate, or a bigger buffer) ` +
+              "from System V message queue"
+            : "receive from System V message queue",
+          object: this.#id,
+        });
+      }
+    }
+  }
+
+  async #wait<T>(
+    attempt: () => T | typeof WOULD_BLOCK,
+    opts: WaitOptions,
+  ): Promise<T | typeof TIMED_OUT> {
+    const sleeper = new TimerSleeper();
+    this.#sleepers.add(sleeper);
+    try {
+      return await waitUntil(attempt, sleeper, opts, SPINS);
+    } finally {
+      this.#sleepers.delete(sleeper);
+    }
+  }
+
+  #checkSize(length: number): void {
+    const max = this.#msg.length - MTYPE_SIZE;
+    if (length > max) {
+      throw new ErrnoError(E.EMSGSIZE, "msgsnd", {
+        action: `send a ${length}-byte message (at most ${max}, /proc/sys/kernel/msgmax) to ` +
+          "System V message queue",
+        object: this.#id,
+      });
+    }
+  }
+}
