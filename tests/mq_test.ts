@@ -1,0 +1,400 @@
+// POSIX message queues against the kernel: creation and modes as the system reports them, C
+// peers on the same queue both ways, priorities, limits, would-block and EMSGSIZE, cancelled
+// receives that take nothing (under stress), 4 processes × 100,000 messages with checksums,
+// descriptor passing to a child, and bad input.
+import assert from "node:assert/strict";
+import {
+  ClosedError,
+  ErrnoError,
+  ForeignOwnerError,
+  MAX_PRIORITY,
+  MessageQueue,
+  messageQueueLimits,
+  spawn,
+} from "../mod.ts";
+import {
+  compileTestC,
+  HAVE_GCC,
+  HAVE_MQUEUE_FS,
+  ipcTest,
+  ROOT,
+  runDeno,
+  runOk,
+  skipIf,
+  thrown,
+  uniqueName,
+} from "./_helpers.ts";
+import { Tally } from "./_queue_check.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const SENDER = `${ROOT}tests/fixtures/mq_sender.ts`;
+
+ipcTest(
+  "create: mode 0600 exactly, exclusive, open existing, what C's mq_getattr reports",
+  async (t) => {
+    const name = uniqueName("mq");
+    using a = MessageQueue.create(name, { exclusive: true, maxMessages: 4, messageSize: 100 });
+    assert.equal(a.created, true);
+    assert.deepEqual(a.attributes(), {
+      maxMessages: 4,
+      messageSize: 100,
+      currentMessages: 0,
+      nonblocking: true,
+    });
+    const e = thrown(() => MessageQueue.create(name, { exclusive: true }));
+    assert.ok(e instanceof ErrnoError && e.code === "EEXIST" && e.syscall === "mq_open", `${e}`);
+    assert.match(e.message, new RegExp(`"${name}"`));
+    using b = MessageQueue.create(name); // not exclusive: opens the existing queue
+    assert.equal(b.created, false);
+    assert.equal(b.maxMessages, 4);
+    a.trySend(enc.encode("x"));
+    if (HAVE_MQUEUE_FS) {
+      const st = Deno.statSync(`/dev/mqueue${name}`);
+      assert.equal((st.mode ?? 0) & 0o777, 0o600);
+      assert.match(Deno.readTextFileSync(`/dev/mqueue${name}`), /^QSIZE:1 /);
+    }
+    if (await skipIf(t, !HAVE_GCC && "gcc not found")) return a.unlink();
+    const peer = await compileTestC("mq_peer");
+    const out = await runOk(peer, ["pmq-stat", name]);
+    assert.equal(out.trim(), `4 100 1 600 ${Deno.uid()}`);
+    a.unlink();
+    const gone = thrown(() => MessageQueue.open(name));
+    assert.ok(gone instanceof ErrnoError && gone.code === "ENOENT");
+  },
+);
+
+ipcTest("the umask does not widen or narrow the mode; other modes are exact too", () => {
+  using q = MessageQueue.temporary({ mode: 0o640 });
+  assert.ok(!q.closed);
+  if (HAVE_MQUEUE_FS) {
+    assert.equal((Deno.statSync(`/dev/mqueue${q.name}`).mode ?? 0) & 0o777, 0o640);
+  }
+});
+
+ipcTest("priorities: highest first, FIFO within a priority; empty messages", async () => {
+  using q = MessageQueue.temporary({ maxMessages: 8, messageSize: 16 });
+  const sent: Array<[string, number]> = [["a", 1], ["b", 5], ["c", 1], ["d", 0], ["e", 5], [
+    "",
+    MAX_PRIORITY,
+  ]];
+  for (const [s, p] of sent) assert.equal(q.trySend(enc.encode(s), p), true);
+  assert.equal(q.attributes().currentMessages, 6);
+  const got: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    const m = await q.receive({ timeout: 1000 });
+    got.push(`${dec.decode(m.data)}${m.priority}`);
+  }
+  assert.deepEqual(got, [`${MAX_PRIORITY}`, "b5", "e5", "a1", "c1", "d0"]);
+  assert.equal(q.tryReceive(), "would-block");
+});
+
+ipcTest("interop: C sends to dipc, dipc sends to C, dipc opens a queue C made", async (t) => {
+  if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+  const peer = await compileTestC("mq_peer");
+  using q = MessageQueue.temporary({ maxMessages: 10, messageSize: 64 });
+  await runOk(peer, ["pmq-send", q.name, "7", "from C", "twice"]);
+  const m1 = q.tryReceive();
+  assert.ok(m1 !== "would-block");
+  assert.deepEqual([dec.decode(m1.data), m1.priority], ["from C", 7]);
+  const into = new Uint8Array(64);
+  assert.equal(q.tryReceiveInto(into), 5);
+  assert.equal(dec.decode(into.subarray(0, 5)), "twice");
+  assert.equal(q.lastPriority, 7);
+
+  q.trySend(enc.encode("low"), 1);
+  q.trySend(enc.encode("high"), 30);
+  assert.equal(await runOk(peer, ["pmq-recv", q.name, "2"]), "30 4 high\n1 3 low\n");
+
+  const name = uniqueName("cmade");
+  await runOk(peer, ["pmq-create", name, "3", "40"]);
+  try {
+    using c = MessageQueue.open(name);
+    assert.equal(c.created, false);
+    assert.deepEqual([c.maxMessages, c.messageSize], [3, 40]);
+  } finally {
+    MessageQueue.unlink(name);
+  }
+});
+
+ipcTest("descriptor passing: a spawned C program receives from the queue as fd 3", async (t) => {
+  if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+  const peer = await compileTestC("mq_peer");
+  using q = MessageQueue.temporary({ maxMessages: 2, messageSize: 32 });
+  q.trySend(enc.encode("handed down"), 3);
+  await using child = spawn(peer, { args: ["pmq-fd", "3"], fds: { 3: q }, stdout: "piped" });
+  const { status, stdout } = await child.output();
+  assert.equal(status.code, 0);
+  assert.equal(dec.decode(stdout), "3 11 handed down\n");
+  assert.equal(q.attributes().nonblocking, true, "our descriptor keeps O_NONBLOCK");
+});
+
+ipcTest("full and empty: try forms say so, async forms wait, EMSGSIZE sends nothing", async () => {
+  using q = MessageQueue.temporary({ maxMessages: 2, messageSize: 8 });
+  assert.equal(q.tryReceive(), "would-block");
+  assert.equal(q.trySend(enc.encode("1")), true);
+  assert.equal(q.trySend(enc.encode("2")), true);
+  assert.equal(q.trySend(enc.encode("3")), false);
+  const big = thrown(() => q.trySend(new Uint8Array(9)));
+  assert.ok(big instanceof ErrnoError && big.code === "EMSGSIZE", `${big}`);
+  await assert.rejects(
+    q.send(new Uint8Array(9)),
+    (e) => e instanceof ErrnoError && e.code === "EMSGSIZE",
+  );
+  assert.equal(q.attributes().currentMessages, 2);
+  // A send waits for room; a receive frees one.
+  const pending = q.send(enc.encode("3"), { timeout: 10_000 });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(dec.decode((await q.receive()).data), "1");
+  await pending;
+  assert.deepEqual(
+    [dec.decode((await q.receive()).data), dec.decode((await q.receive()).data)],
+    ["2", "3"],
+  );
+  assert.equal(q.trySend(enc.encode("4")), true);
+  assert.equal(q.trySend(enc.encode("5")), true);
+  await assert.rejects(
+    q.send(enc.encode("6"), { timeout: 10 }),
+    (e) => e instanceof DOMException && e.name === "TimeoutError",
+  );
+  assert.equal(q.attributes().currentMessages, 2, "a send that timed out sent nothing");
+});
+
+ipcTest("limits: beyond /proc/sys/fs/mqueue is an EINVAL that names them", async (t) => {
+  const limits = messageQueueLimits();
+  assert.equal(
+    limits.maxMessages,
+    Number(Deno.readTextFileSync("/proc/sys/fs/mqueue/msg_max").trim()),
+  );
+  let e: unknown;
+  try {
+    MessageQueue.temporary({ maxMessages: limits.maxMessages + 1 }).close();
+  } catch (err) {
+    e = err;
+  }
+  if (await skipIf(t, e === undefined && "this process may exceed the limits (CAP_SYS_RESOURCE)")) {
+    return;
+  }
+  assert.ok(e instanceof ErrnoError && e.code === "EINVAL", `${e}`);
+  assert.match(e.message, new RegExp(`limits here: ${limits.maxMessages} × ${limits.messageSize}`));
+  const e2 = thrown(() => MessageQueue.temporary({ messageSize: limits.messageSize + 1 }));
+  assert.ok(e2 instanceof ErrnoError && e2.code === "EINVAL");
+  using ok = MessageQueue.temporary({
+    maxMessages: limits.maxMessages,
+    messageSize: limits.messageSize,
+  });
+  assert.equal(ok.messageSize, limits.messageSize);
+});
+
+ipcTest("timeouts and aborts of receive take nothing; closing ends a wait", async () => {
+  using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 8 });
+  await assert.rejects(
+    q.receive({ timeout: 5 }),
+    (e) => e instanceof DOMException && e.name === "TimeoutError",
+  );
+  assert.equal(await q.receive({ timeout: 0 }).catch((e) => e.name), "TimeoutError");
+  const ac = new AbortController();
+  const p = q.receive({ signal: ac.signal });
+  setTimeout(() => ac.abort(new Error("stop")), 10);
+  await assert.rejects(p, /stop/);
+  await assert.rejects(q.receive({ signal: AbortSignal.abort() }));
+  q.trySend(enc.encode("kept"));
+  assert.equal(dec.decode((await q.receive({ timeout: 1000 })).data), "kept");
+  const waiting = q.receive();
+  setTimeout(() => q.close(), 10);
+  await assert.rejects(waiting, ClosedError);
+  assert.ok(thrown(() => q.trySend(enc.encode("x"))) instanceof ClosedError);
+  assert.ok(thrown(() => q.attributes()) instanceof ClosedError);
+  assert.ok(thrown(() => q.unsafeFd) instanceof ClosedError);
+  q.close(); // again: nothing
+  assert.equal(q.closed, true);
+});
+
+ipcTest(
+  "stress: thousands of cancelled receives while a process sends; every message counted",
+  async () => {
+    using q = MessageQueue.temporary({ maxMessages: 10, messageSize: 128 });
+    const N = 3000;
+    const sender = runDeno(SENDER, ["posix", q.name, "0", String(N)]);
+    const tally = new Tally(1);
+    const buf = new Uint8Array(128);
+    let cancelled = 0;
+    let preAborted = 0;
+    for (let k = 0; tally.total < N; k++) {
+      const ac = new AbortController();
+      // Every fourth receive starts aborted (it must reject and take nothing); the others are
+      // aborted right after the call, in a microtask, or on the next timer: races every way.
+      const how = k % 4;
+      if (how === 0) {
+        ac.abort();
+        preAborted++;
+      }
+      const p = q.receiveInto(buf, { signal: ac.signal });
+      if (how === 1) ac.abort();
+      else if (how === 2) queueMicrotask(() => ac.abort());
+      else if (how === 3) setTimeout(() => ac.abort(), 0);
+      try {
+        const n = await p;
+        tally.add(buf.subarray(0, n));
+      } catch (e) {
+        if (!ac.signal.aborted) throw e;
+        cancelled++;
+      }
+    }
+    const r = await sender;
+    assert.equal(r.stdout.trim(), `sent ${N}`, r.stderr);
+    assert.equal(tally.total, N);
+    assert.equal(q.tryReceive(), "would-block", "nothing extra, nothing duplicated");
+    assert.ok(cancelled >= preAborted && preAborted >= N / 4, `${cancelled} cancelled`);
+  },
+);
+
+ipcTest(
+  "4 processes × 100,000 messages: nothing lost, duplicated, reordered or corrupt",
+  async () => {
+    using q = MessageQueue.temporary({ maxMessages: 10, messageSize: 128 });
+    const N = 100_000;
+    const senders = [0, 1, 2, 3].map((p) =>
+      runDeno(SENDER, ["posix", q.name, String(p), String(N)])
+    );
+    const tally = new Tally(4);
+    const buf = new Uint8Array(128);
+    while (tally.total < 4 * N) {
+      const got = q.tryReceiveInto(buf);
+      const n = got === "would-block" ? await q.receiveInto(buf, { timeout: 60_000 }) : got;
+      tally.add(buf.subarray(0, n));
+    }
+    for (const r of await Promise.all(senders)) {
+      assert.equal(
+        r.stdout.trim(),
+        `sent ${N}`,
+        r.stderr,
+      );
+    }
+    assert.deepEqual(tally.next, [N, N, N, N]);
+    assert.equal(q.tryReceive(), "would-block");
+  },
+);
+
+ipcTest("async iteration ends on abort; a read-only handle cannot send (EBADF)", async () => {
+  using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 8 });
+  using r = MessageQueue.open(q.name, { readOnly: true });
+  using w = MessageQueue.open(q.name, { writeOnly: true });
+  for (const s of ["a", "b", "c"]) w.trySend(enc.encode(s));
+  const ac = new AbortController();
+  const seen: string[] = [];
+  for await (const m of r.messages({ signal: ac.signal })) {
+    seen.push(dec.decode(m.data));
+    if (seen.length === 3) setTimeout(() => ac.abort(), 5);
+  }
+  assert.deepEqual(seen, ["a", "b", "c"]);
+  const e = thrown(() => r.trySend(enc.encode("x")));
+  assert.ok(e instanceof ErrnoError && e.code === "EBADF");
+  const e2 = thrown(() => w.tryReceive());
+  assert.ok(e2 instanceof ErrnoError && e2.code === "EBADF");
+});
+
+ipcTest("a queue owned by another user is refused unless allowForeignOwner", async (t) => {
+  const why = Deno.uid() !== 0
+    ? "needs root to give a queue away"
+    : !HAVE_MQUEUE_FS && "needs /dev/mqueue mounted to chown a queue";
+  if (await skipIf(t, why)) return;
+  using q = MessageQueue.temporary();
+  await runOk("chown", ["65534:65534", `/dev/mqueue${q.name}`]);
+  const e = thrown(() => MessageQueue.open(q.name));
+  assert.ok(e instanceof ForeignOwnerError && e.owner === 65534, `${e}`);
+  const e2 = thrown(() => MessageQueue.create(q.name));
+  assert.ok(e2 instanceof ForeignOwnerError, "create without exclusive must not adopt it");
+  using b = MessageQueue.open(q.name, { allowForeignOwner: true });
+  assert.equal(b.created, false);
+});
+
+ipcTest("unlink: by name and by handle; a temporary queue is gone after dispose", async () => {
+  let name: string;
+  {
+    using q = MessageQueue.temporary();
+    name = q.name;
+    using again = MessageQueue.open(name);
+    assert.equal(again.created, false);
+  }
+  assert.equal((thrown(() => MessageQueue.open(name)) as ErrnoError).code, "ENOENT");
+  const n2 = uniqueName("unl");
+  using q2 = MessageQueue.create(n2, { exclusive: true });
+  q2.unlink();
+  q2.trySend(enc.encode("still usable"));
+  assert.equal(dec.decode((await q2.receive()).data), "still usable");
+  assert.equal((thrown(() => q2.unlink()) as ErrnoError).code, "ENOENT");
+  assert.equal((thrown(() => MessageQueue.unlink(n2)) as ErrnoError).code, "ENOENT");
+});
+
+Deno.test("bad input on POSIX queues: every case throws before any system call", async (t) => {
+  // deno-lint-ignore no-explicit-any
+  const M = MessageQueue as any;
+  const cases: Array<[string, () => unknown, new (...a: never[]) => Error]> = [
+    ["name without /", () => MessageQueue.open("jobs"), TypeError],
+    ["name with another /", () => MessageQueue.open("/a/b"), TypeError],
+    ["name empty", () => MessageQueue.open(""), TypeError],
+    ["name only /", () => MessageQueue.open("/"), TypeError],
+    ["name with NUL", () => MessageQueue.open("/a\0b"), TypeError],
+    ["name over 255 bytes", () => MessageQueue.open("/" + "x".repeat(255)), RangeError],
+    ["name a number", () => M.open(5), TypeError],
+    ["options a string", () => M.open("/q", "create"), TypeError],
+    ["exclusive without create", () => MessageQueue.open("/q", { exclusive: true }), TypeError],
+    ["mode without create", () => MessageQueue.open("/q", { mode: 0o600 }), TypeError],
+    ["maxMessages without create", () => MessageQueue.open("/q", { maxMessages: 2 }), TypeError],
+    [
+      "readOnly and writeOnly",
+      () => MessageQueue.open("/q", { readOnly: true, writeOnly: true }),
+      TypeError,
+    ],
+    ["mode 0o1000", () => MessageQueue.temporary({ mode: 0o1000 }), RangeError],
+    ["mode negative", () => MessageQueue.temporary({ mode: -1 }), RangeError],
+    ["maxMessages 0", () => MessageQueue.temporary({ maxMessages: 0 }), RangeError],
+    ["maxMessages fractional", () => MessageQueue.temporary({ maxMessages: 1.5 }), RangeError],
+    ["messageSize NaN", () => MessageQueue.temporary({ messageSize: NaN }), RangeError],
+    ["messageSize a string", () => M.temporary({ messageSize: "8" }), TypeError],
+    ["create a boolean string", () => M.open("/q", { create: "yes" }), TypeError],
+    ["prefix with /", () => MessageQueue.temporary({ prefix: "a/b" }), TypeError],
+    ["unlink bad name", () => MessageQueue.unlink("nope"), TypeError],
+    ["fromFd negative", () => MessageQueue.fromFd(-1), RangeError],
+  ];
+  for (const [label, fn, type] of cases) {
+    await t.step(label, () => {
+      const e = thrown(fn);
+      assert.ok(e instanceof type, `${label}: got ${e}`);
+    });
+  }
+});
+
+ipcTest("bad input on a live queue", async (t) => {
+  using q = MessageQueue.temporary({ maxMessages: 2, messageSize: 16 });
+  // deno-lint-ignore no-explicit-any
+  const Q = q as any;
+  const cases: Array<[string, () => unknown, new (...a: never[]) => Error]> = [
+    ["send a string", () => Q.trySend("text"), TypeError],
+    ["send an ArrayBuffer", () => Q.trySend(new ArrayBuffer(4)), TypeError],
+    ["priority negative", () => q.trySend(new Uint8Array(1), -1), RangeError],
+    ["priority too high", () => q.trySend(new Uint8Array(1), MAX_PRIORITY + 1), RangeError],
+    ["priority fractional", () => q.trySend(new Uint8Array(1), 1.5), RangeError],
+    ["receive into too small", () => q.tryReceiveInto(new Uint8Array(15)), RangeError],
+    ["receive into a string", () => Q.tryReceiveInto("buf"), TypeError],
+    ["fromFd of a pipe", () => MessageQueue.fromFd(0), ErrnoError],
+  ];
+  for (const [label, fn, type] of cases) {
+    await t.step(label, () => assert.ok(thrown(fn) instanceof type, label));
+  }
+  for (
+    const [label, p] of [
+      ["send: timeout negative", () => q.send(new Uint8Array(1), { timeout: -1 })],
+      ["send: signal not an AbortSignal", () => Q.send(new Uint8Array(1), { signal: {} })],
+      ["receive: timeout a string", () => Q.receive({ timeout: "1" })],
+      ["receive: priority in wait options", () => Q.send(new Uint8Array(1), { priority: 1e6 })],
+    ] as const
+  ) {
+    await t.step(
+      label,
+      () => assert.rejects(p(), (e) => e instanceof TypeError || e instanceof RangeError),
+    );
+  }
+  assert.equal(q.attributes().currentMessages, 0, "no bad call sent anything");
+});
