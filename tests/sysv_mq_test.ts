@@ -1,0 +1,405 @@
+// System V message queues against the kernel: what ipcs and /proc report, a queue made by
+// ipcmk, C and Python (sysv_ipc) peers both ways, type selectors, MSG_COPY, IPC_SET, a removed
+// queue under a waiting receiver, cancelled receives that take nothing, 4 processes × 100,000
+// messages with checksums, and bad input.
+import assert from "node:assert/strict";
+import {
+  ClosedError,
+  ErrnoError,
+  ForeignOwnerError,
+  ftok,
+  IPC_PRIVATE,
+  SysVMessageQueue,
+} from "../mod.ts";
+import {
+  compileTestC,
+  HAVE_GCC,
+  HAVE_PYTHON,
+  ipcTest,
+  python,
+  ROOT,
+  run,
+  runDeno,
+  runOk,
+  skipIf,
+  thrown,
+} from "./_helpers.ts";
+import { Tally } from "./_queue_check.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const SENDER = `${ROOT}tests/fixtures/mq_sender.ts`;
+const randomKey = (): number => 0x6d000000 + Math.floor(Math.random() * 0xffffff);
+
+/** The `ipcs -q` row of `id`: key, owner, perms, used-bytes, messages. */
+async function ipcsRow(id: number): Promise<string[] | undefined> {
+  const out = await runOk("ipcs", ["-q"]);
+  return out.split("\n").map((l) => l.trim().split(/\s+/)).find((c) => c[1] === String(id));
+}
+
+const hasSysvIpc = HAVE_PYTHON &&
+  new Deno.Command("/usr/bin/python3", { args: ["-c", "import sysv_ipc"], stderr: "null" })
+    .outputSync().success;
+
+ipcTest("create by key: exclusive, open again, mode 0600, ipcs -q shows the counts", async () => {
+  const key = randomKey();
+  using a = SysVMessageQueue.open(key, { create: true, exclusive: true });
+  assert.equal(a.created, true);
+  const e = thrown(() => SysVMessageQueue.open(key, { create: true, exclusive: true }));
+  assert.ok(e instanceof ErrnoError && e.code === "EEXIST" && e.syscall === "msgget", `${e}`);
+  using b = SysVMessageQueue.open(key);
+  assert.equal(b.id, a.id);
+  assert.equal(b.created, false);
+  a.trySend(1, enc.encode("12345"));
+  a.trySend(2, enc.encode("678"));
+  const row = await ipcsRow(a.id);
+  assert.ok(row, "ipcs -q lists the queue");
+  assert.equal(Number(row[0]), key >>> 0);
+  assert.equal(row[3], "600");
+  assert.deepEqual([row[4], row[5]], ["8", "2"], "used-bytes and messages");
+  const st = a.stat();
+  assert.deepEqual([st.messages, st.bytes, st.mode, st.key], [2, 8, 0o600, key]);
+  assert.equal(st.lastSendPid, Deno.pid);
+  assert.ok(st.sent instanceof Date && st.received === null);
+  a.remove();
+  const gone = thrown(() => SysVMessageQueue.open(key));
+  assert.ok(gone instanceof ErrnoError && gone.code === "ENOENT");
+  assert.equal(await ipcsRow(a.id), undefined);
+});
+
+ipcTest("a queue made by ipcmk -Q is used by its key; ftok keys work", async () => {
+  const out = await runOk("ipcmk", ["-Q", "-p", "0600"]);
+  const id = Number(/(\d+)\s*$/.exec(out.trim())?.[1]);
+  assert.ok(Number.isInteger(id), out);
+  try {
+    const st = SysVMessageQueue.statId(id);
+    using q = SysVMessageQueue.open(st.key);
+    assert.equal(q.id, id);
+    q.trySend(4, enc.encode("via ipcmk"));
+    assert.equal((await ipcsRow(id))?.[5], "1");
+  } finally {
+    await runOk("ipcrm", ["-q", String(id)]);
+  }
+  const key = ftok(ROOT, Math.floor(Math.random() * 200) + 20);
+  using f = SysVMessageQueue.open(key, { create: true });
+  assert.equal(f.key, key);
+  f.remove();
+});
+
+ipcTest("type selectors: first, by type, lowest up to |n|, except; FIFO within a type", () => {
+  using q = SysVMessageQueue.temporary();
+  for (
+    const [t, s] of [[3, "c1"], [1, "a1"], [2, "b1"], [1, "a2"], [3, "c2"], [5, "e1"]] as const
+  ) {
+    assert.equal(q.trySend(t, enc.encode(s)), true);
+  }
+  const take = (o?: Parameters<typeof q.tryReceive>[0]): string => {
+    const m = q.tryReceive(o);
+    return m === "would-block" ? m : `${m.type}:${dec.decode(m.data)}`;
+  };
+  assert.equal(take({ type: 1 }), "1:a1");
+  assert.equal(take({ type: -2 }), "1:a2", "lowest type up to 2");
+  assert.equal(take({ type: 3, except: true }), "2:b1", "first message not of type 3");
+  assert.equal(take({ type: 4 }), "would-block");
+  assert.equal(take(), "3:c1", "type 0: the first message");
+  assert.equal(take({ type: -10 }), "3:c2");
+  assert.equal(take({ type: 5 }), "5:e1");
+  assert.equal(take(), "would-block");
+});
+
+ipcTest(
+  "E2BIG leaves the message queued; truncate cuts it; peek copies without taking",
+  async (t) => {
+    using q = SysVMessageQueue.temporary();
+    q.trySend(7, enc.encode("hello world"));
+    q.trySend(8, new Uint8Array(0));
+    const small = new Uint8Array(5);
+    const e = thrown(() => q.tryReceiveInto(small));
+    assert.ok(e instanceof ErrnoError && e.code === "E2BIG", `${e}`);
+    assert.equal(q.stat().messages, 2);
+    let peeked: ReturnType<typeof q.peek> | undefined;
+    try {
+      peeked = q.peek(1);
+    } catch (err) {
+      if (!(err instanceof ErrnoError && err.code === "ENOSYS")) throw err;
+    }
+    if (peeked !== undefined) {
+      assert.deepEqual(peeked, { type: 8, data: new Uint8Array(0) });
+      assert.equal(q.peek(2), null);
+      assert.equal(q.stat().messages, 2, "peek took nothing");
+    }
+    assert.equal(q.tryReceiveInto(small, { truncate: true }), 5);
+    assert.equal(dec.decode(small), "hello");
+    assert.equal(q.lastType, 7);
+    assert.equal(q.tryReceiveInto(small), 0);
+    assert.equal(q.lastType, 8);
+    await skipIf(t, peeked === undefined && "this kernel has no MSG_COPY (ENOSYS)");
+  },
+);
+
+ipcTest("interop: C sends to dipc and receives from dipc by type", async (t) => {
+  if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+  const peer = await compileTestC("mq_peer");
+  using q = SysVMessageQueue.temporary();
+  await runOk(peer, ["sysv-send", String(q.id), "42", "from C", "again"]);
+  const m = await q.receive({ type: 42, timeout: 1000 });
+  assert.deepEqual([m.type, dec.decode(m.data)], [42, "from C"]);
+  assert.equal(dec.decode((await q.receive({ timeout: 1000 })).data), "again");
+  q.trySend(1, enc.encode("one"));
+  q.trySend(2, enc.encode("two"));
+  assert.equal(await runOk(peer, ["sysv-recv", String(q.id), "2", "1"]), "2 3 two\n");
+  assert.equal(await runOk(peer, ["sysv-recv", String(q.id), "0", "1"]), "1 3 one\n");
+  // A C receiver blocked in msgrcv gets what dipc sends later.
+  const blocked = run(peer, ["sysv-recv", String(q.id), "9", "1"]);
+  await new Promise((r) => setTimeout(r, 50));
+  q.trySend(9, enc.encode("wake up"));
+  assert.equal((await blocked).stdout, "9 7 wake up\n");
+  assert.equal(q.stat().lastReceivePid !== Deno.pid, true);
+});
+
+ipcTest("interop: Python's sysv_ipc sends to and receives from dipc", async (t) => {
+  if (await skipIf(t, !hasSysvIpc && "Debian's python3-sysv-ipc is not installed")) return;
+  // sysv_ipc addresses queues by key: use a keyed queue for the round trip.
+  const key = randomKey();
+  using k = SysVMessageQueue.open(key, { create: true, exclusive: true });
+  try {
+    await python(
+      "import sys, sysv_ipc\nq = sysv_ipc.MessageQueue(int(sys.argv[1]))\n" +
+        "q.send(b'from python', type=3)\nq.send(bytes([0, 255, 1]), type=4)",
+      String(key),
+    );
+    const a = await k.receive({ timeout: 1000 });
+    assert.deepEqual([a.type, dec.decode(a.data)], [3, "from python"]);
+    const b = await k.receive({ type: 4, timeout: 1000 });
+    assert.deepEqual([...b.data], [0, 255, 1]);
+    k.trySend(6, enc.encode("to python"));
+    const out = await python(
+      "import sys, sysv_ipc\nq = sysv_ipc.MessageQueue(int(sys.argv[1]))\n" +
+        "m, t = q.receive(type=6)\nprint(t, m.decode())\nprint(q.current_messages, oct(q.mode))",
+      String(key),
+    );
+    assert.equal(out, "6 to python\n0 0o600\n");
+  } finally {
+    k.remove();
+  }
+});
+
+ipcTest(
+  "IPC_SET: mode and byte limit, as ipcs and stat report; beyond msgmnb is EPERM",
+  async () => {
+    using q = SysVMessageQueue.temporary();
+    q.set({ mode: 0o640, maxBytes: 1024 });
+    const st = q.stat();
+    assert.deepEqual([st.mode, st.maxBytes], [0o640, 1024]);
+    assert.equal((await ipcsRow(q.id))?.[3], "640");
+    // A message longer than the byte limit can never fit: EMSGSIZE at once, nothing sent.
+    await assert.rejects(
+      q.send(1, new Uint8Array(2000)),
+      (e) => e instanceof ErrnoError && e.code === "EMSGSIZE",
+    );
+    assert.equal(q.stat().messages, 0);
+    const msgmnb = Number(Deno.readTextFileSync("/proc/sys/kernel/msgmnb").trim());
+    try {
+      q.set({ maxBytes: msgmnb * 4 });
+      assert.equal(q.stat().maxBytes, msgmnb * 4, "allowed: this process has CAP_SYS_RESOURCE");
+    } catch (e) {
+      assert.ok(e instanceof ErrnoError && e.code === "EPERM", `${e}`);
+    }
+  },
+);
+
+ipcTest("full and empty: try forms say so, async forms wait, oversize is EMSGSIZE", async () => {
+  using q = SysVMessageQueue.temporary();
+  q.set({ maxBytes: 100 });
+  assert.equal(q.tryReceive(), "would-block");
+  assert.equal(q.trySend(1, new Uint8Array(60)), true);
+  assert.equal(q.trySend(1, new Uint8Array(60)), false, "60 + 60 > 100 bytes");
+  const big = thrown(() => q.trySend(1, new Uint8Array(SysVMessageQueue.maxMessageSize + 1)));
+  assert.ok(big instanceof ErrnoError && big.code === "EMSGSIZE", `${big}`);
+  const pending = q.send(2, new Uint8Array(60), { timeout: 10_000 });
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal((await q.receive({ timeout: 1000 })).type, 1);
+  await pending;
+  assert.equal((await q.receive({ timeout: 1000 })).type, 2);
+  q.trySend(3, new Uint8Array(60));
+  await assert.rejects(
+    q.send(4, new Uint8Array(60), { timeout: 10 }),
+    (e) => e instanceof DOMException && e.name === "TimeoutError",
+  );
+  assert.equal(q.stat().messages, 1, "a send that timed out sent nothing");
+});
+
+ipcTest("a receiver waiting on a queue that is removed learns it promptly", async () => {
+  const q = SysVMessageQueue.temporary();
+  const waiting = q.receive({ timeout: 60_000 });
+  setTimeout(() => SysVMessageQueue.remove(q.id), 20);
+  await assert.rejects(
+    waiting,
+    (e) => e instanceof ErrnoError && ["EIDRM", "EINVAL"].includes(e.code) && e.object === q.id,
+  );
+  q.close(); // its temporary removal finds nothing left: no error
+  assert.ok(thrown(() => q.stat()) instanceof ClosedError);
+});
+
+ipcTest("timeouts and aborts take nothing; closing the handle ends a wait", async () => {
+  using q = SysVMessageQueue.temporary();
+  await assert.rejects(q.receive({ timeout: 5 }), { name: "TimeoutError" });
+  const ac = new AbortController();
+  const p = q.receive({ signal: ac.signal, type: 3 });
+  setTimeout(() => ac.abort(new Error("stop")), 10);
+  await assert.rejects(p, /stop/);
+  q.trySend(3, enc.encode("kept"));
+  assert.equal(dec.decode((await q.receive({ timeout: 1000 })).data), "kept");
+  const waiting = q.receive();
+  setTimeout(() => q.close(), 10);
+  await assert.rejects(waiting, ClosedError);
+  assert.ok(thrown(() => q.trySend(1, new Uint8Array(1))) instanceof ClosedError);
+  assert.ok(thrown(() => q.tryReceive()) instanceof ClosedError);
+  assert.ok(thrown(() => q.remove()) instanceof ClosedError);
+  q.close();
+});
+
+ipcTest(
+  "stress: thousands of cancelled receives while a process sends; every message counted",
+  async () => {
+    using q = SysVMessageQueue.temporary();
+    const N = 3000;
+    const sender = runDeno(SENDER, ["sysv", String(q.id), "0", String(N)]);
+    const tally = new Tally(1);
+    const buf = new Uint8Array(128);
+    let cancelled = 0;
+    let preAborted = 0;
+    for (let k = 0; tally.total < N; k++) {
+      const ac = new AbortController();
+      const how = k % 4;
+      if (how === 0) {
+        ac.abort();
+        preAborted++;
+      }
+      const p = q.receiveInto(buf, { signal: ac.signal });
+      if (how === 1) ac.abort();
+      else if (how === 2) queueMicrotask(() => ac.abort());
+      else if (how === 3) setTimeout(() => ac.abort(), 0);
+      try {
+        const n = await p;
+        tally.add(buf.subarray(0, n));
+      } catch (e) {
+        if (!ac.signal.aborted) throw e;
+        cancelled++;
+      }
+    }
+    const r = await sender;
+    assert.equal(r.stdout.trim(), `sent ${N}`, r.stderr);
+    assert.equal(q.tryReceive(), "would-block", "nothing extra, nothing duplicated");
+    assert.ok(cancelled >= preAborted && preAborted >= N / 4, `${cancelled} cancelled`);
+  },
+);
+
+ipcTest(
+  "4 processes × 100,000 messages: nothing lost, duplicated, reordered or corrupt",
+  async () => {
+    using q = SysVMessageQueue.temporary();
+    const N = 100_000;
+    const senders = [0, 1, 2, 3].map((p) =>
+      runDeno(SENDER, ["sysv", String(q.id), String(p), String(N)])
+    );
+    const tally = new Tally(4);
+    const buf = new Uint8Array(128);
+    while (tally.total < 4 * N) {
+      const got = q.tryReceiveInto(buf);
+      const n = got === "would-block" ? await q.receiveInto(buf, { timeout: 60_000 }) : got;
+      tally.add(buf.subarray(0, n));
+    }
+    for (const r of await Promise.all(senders)) {
+      assert.equal(
+        r.stdout.trim(),
+        `sent ${N}`,
+        r.stderr,
+      );
+    }
+    assert.deepEqual(tally.next, [N, N, N, N]);
+    assert.equal(q.tryReceive(), "would-block");
+  },
+);
+
+ipcTest("a queue owned by another user is refused unless allowForeignOwner", async (t) => {
+  if (await skipIf(t, Deno.uid() !== 0 && "needs root to give a queue away")) return;
+  using q = SysVMessageQueue.open(randomKey(), { create: true, exclusive: true });
+  try {
+    q.set({ uid: 65534, gid: 65534 });
+    const e = thrown(() => SysVMessageQueue.open(q.key));
+    assert.ok(e instanceof ForeignOwnerError && e.owner === 65534, `${e}`);
+    assert.ok(thrown(() => SysVMessageQueue.openId(q.id)) instanceof ForeignOwnerError);
+    using b = SysVMessageQueue.openId(q.id, { allowForeignOwner: true });
+    assert.equal(b.stat().uid, 65534);
+  } finally {
+    q.remove();
+  }
+});
+
+Deno.test("bad input on System V queues: every case throws before any system call", async (t) => {
+  // deno-lint-ignore no-explicit-any
+  const S = SysVMessageQueue as any;
+  const cases: Array<[string, () => unknown, new (...a: never[]) => Error]> = [
+    ["key as string", () => S.open("1234"), TypeError],
+    ["key as bigint", () => S.open(1234n), TypeError],
+    ["key fractional", () => SysVMessageQueue.open(1.5), RangeError],
+    ["key NaN", () => SysVMessageQueue.open(NaN), RangeError],
+    ["key beyond 32 bits", () => SysVMessageQueue.open(2 ** 32), RangeError],
+    ["IPC_PRIVATE without create", () => SysVMessageQueue.open(IPC_PRIVATE), TypeError],
+    ["exclusive without create", () => SysVMessageQueue.open(1234, { exclusive: true }), TypeError],
+    ["mode without create", () => SysVMessageQueue.open(1234, { mode: 0o600 }), TypeError],
+    ["mode 0o1000", () => SysVMessageQueue.temporary({ mode: 0o1000 }), RangeError],
+    ["options a number", () => S.open(1234, 5), TypeError],
+    ["id negative", () => SysVMessageQueue.openId(-1), RangeError],
+    ["id as string", () => S.openId("3"), TypeError],
+    ["remove id fractional", () => SysVMessageQueue.remove(0.5), RangeError],
+    ["statId too large", () => SysVMessageQueue.statId(2 ** 31), RangeError],
+  ];
+  for (const [label, fn, type] of cases) {
+    await t.step(label, () => {
+      const e = thrown(fn);
+      assert.ok(e instanceof type, `${label}: got ${e}`);
+    });
+  }
+});
+
+ipcTest("bad input on a live queue", async (t) => {
+  using q = SysVMessageQueue.temporary();
+  // deno-lint-ignore no-explicit-any
+  const Q = q as any;
+  const cases: Array<[string, () => unknown, new (...a: never[]) => Error]> = [
+    ["send type 0", () => q.trySend(0, new Uint8Array(1)), RangeError],
+    ["send type negative", () => q.trySend(-3, new Uint8Array(1)), RangeError],
+    ["send type fractional", () => q.trySend(1.5, new Uint8Array(1)), RangeError],
+    ["send type beyond 2^53", () => q.trySend(2 ** 53, new Uint8Array(1)), RangeError],
+    ["send type as string", () => Q.trySend("1", new Uint8Array(1)), TypeError],
+    ["send data a string", () => Q.trySend(1, "text"), TypeError],
+    ["send data an array", () => Q.trySend(1, [1, 2]), TypeError],
+    ["receive type fractional", () => q.tryReceive({ type: 0.5 }), RangeError],
+    ["receive except without a positive type", () => q.tryReceive({ except: true }), TypeError],
+    ["receive truncate a string", () => Q.tryReceive({ truncate: "yes" }), TypeError],
+    ["receive into a string", () => Q.tryReceiveInto("buf"), TypeError],
+    ["peek index negative", () => q.peek(-1), RangeError],
+    ["set mode 0o7777", () => q.set({ mode: 0o7777 }), RangeError],
+    ["set maxBytes 0", () => q.set({ maxBytes: 0 }), RangeError],
+    ["set not an object", () => Q.set(5), TypeError],
+  ];
+  for (const [label, fn, type] of cases) {
+    await t.step(label, () => assert.ok(thrown(fn) instanceof type, `${label}: ${thrown(fn)}`));
+  }
+  for (
+    const [label, p] of [
+      ["send: timeout negative", () => q.send(1, new Uint8Array(1), { timeout: -1 })],
+      ["receive: signal not an AbortSignal", () => Q.receive({ signal: {} })],
+      ["receive: type as string", () => Q.receive({ type: "1" })],
+    ] as const
+  ) {
+    await t.step(
+      label,
+      () => assert.rejects(p(), (e) => e instanceof TypeError || e instanceof RangeError),
+    );
+  }
+  assert.equal(q.stat().messages, 0, "no bad call sent anything");
+  assert.equal(q.stat().mode, 0o600);
+});
