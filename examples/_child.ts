@@ -70,3 +70,20 @@ export function spawnSelf(
 export function show(label: string, text: string): void {
   for (const line of text.trimEnd().split("\n")) console.log(`  [${label}] ${line}`);
 }
+
+/**
+ * Runs this same script again as a child with dipc's {@linkcode spawn} (so the parent needs
+ * only `--allow-ffi`) and returns its standard output; throws if it fails.
+ */
+export async function runSelf(
+  script: string,
+  args: string[],
+  options: SpawnOptions = {},
+): Promise<string> {
+  await using child = spawnSelf(script, args, { ...options, stdout: "piped" });
+  const { status, stdout } = await child.output();
+  if (!status.success) {
+    throw new Error(`child ${args.join(" ")} ended with ${status.code ?? status.signal}`);
+  }
+  return new TextDecoder().decode(stdout);
+}

@@ -61,12 +61,53 @@ const expectations: Record<string, (out: string) => void> = {
     assert.match(out, /has 4 processes/);
     assert.match(out, /the leader ended by SIGTERM; 0 processes left in the group/);
   },
+  "12_sysv_mq.ts": (out) => {
+    assert.match(out, /\[A\] msgsnd type 1 "hello B, from A" with IPC_NOWAIT: sent/);
+    assert.match(out, /\[A\] pid \d+ exits; msqid \d+ holds 2 messages/);
+    assert.match(out, /\[B\] msqid \d+: msgrcv type 1 got "hello B, from A"/);
+    assert.match(out, /the parent takes what B left: type 2/);
+  },
+  "13_mailbox.ts": (out) => {
+    // Part 1: six messages, each received once, by either child.
+    const part1 = out.slice(0, out.indexOf("2. "));
+    for (let i = 1; i <= 6; i++) {
+      assert.equal(part1.match(new RegExp(`got "message ${i}"`, "g"))?.length, 1, `message ${i}`);
+    }
+    // Part 2: within each receiver, priorities never rise.
+    const part2 = out.slice(out.indexOf("2. "), out.indexOf("3. "));
+    for (const p of ["P2", "P3"]) {
+      const prios = [...part2.matchAll(new RegExp(`${p} got "[^"]+" \\(priority (\\d+)\\)`, "g"))]
+        .map((m) => Number(m[1]));
+      assert.deepEqual(prios, [...prios].sort((a, b) => b - a), `${p}: ${prios}`);
+    }
+    assert.match(part2, /got "alarm" \(priority 9\)/);
+    // Part 3: addressed delivery.
+    assert.match(out, /P2 got "for P2 #1" \(type 2\)/);
+    assert.match(out, /P3 got "for P3 #2" \(type 3\)/);
+    assert.doesNotMatch(out, /P2 got "for P3|P3 got "for P2/);
+  },
+  "14_direct_indirect.ts": (out) => {
+    assert.match(out, /P2 did "task for P2"\n.*P3 did "task for P3"/);
+    const counts = /P2 did (\d+), P3 did (\d+)/.exec(out);
+    assert.ok(counts, out);
+    assert.equal(Number(counts[1]) + Number(counts[2]), 6);
+    for (let i = 1; i <= 6; i++) assert.match(out, new RegExp(`did "task ${i}"`));
+  },
+  "15_blocking.ts": (out) => {
+    assert.match(out, /non-blocking receive, empty queue: "would-block"/);
+    assert.match(out, /blocking receive, empty queue: waited \d+ ms, got "hello from pid \d+"/);
+    assert.match(out, /non-blocking send, full queue \(2 of 2\): false/);
+    assert.match(out, /blocking send, full queue: waited \d+ ms/);
+    assert.match(out, /100 ms timeout, full queue: TimeoutError/);
+    assert.match(out, /held afterwards: two, three, would-block/);
+    assert.match(out, /full queue → false, receive type 2 .* → "would-block"/);
+  },
 };
 
 const examples = listExamples();
 
 Deno.test("every example has a title, a summary, a Run: line and an expectation here", () => {
-  assert.ok(examples.length >= 11);
+  assert.ok(examples.length >= 15);
   for (const ex of examples) {
     assert.ok(ex.title.length > 0 && ex.summary.length > 0, ex.file);
     assert.equal(ex.args[0], "run", ex.file);
