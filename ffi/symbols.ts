@@ -104,10 +104,14 @@ export const CORE = {
   dup: { parameters: ["i32"], result: "i32" },
   /** int poll(struct pollfd *fds, nfds_t nfds, int timeout), on the calling thread */
   poll: { parameters: ["buffer", "u32", "i32"], result: "i32" },
-  /** The same poll on a pool thread: it only waits for readiness; errno is not read. */
-  poll_async: {
-    name: "poll",
-    parameters: ["buffer", "u32", "i32"],
+  /**
+   * int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo_p,
+   *           const sigset_t *sigmask) on a pool thread: it only waits for readiness (or for a
+   * relative timeout with nanosecond precision; NULL = none); errno is not read.
+   */
+  ppoll_async: {
+    name: "ppoll",
+    parameters: ["buffer", "u32", "buffer", "pointer"],
     result: "i32",
     nonblocking: true,
   },

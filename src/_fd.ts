@@ -5,30 +5,47 @@
  * @module
  */
 
-import { E, EFD, F, O, POLL } from "../ffi/constants.ts";
+import { E, EFD, F, O, POLL, TIMESPEC } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
-import { monotonicNs } from "../ffi/util.ts";
+import { monotonicNs, writeTimespec } from "../ffi/util.ts";
 import { lastError } from "./_errno.ts";
 import type { Sleeper } from "./_wait.ts";
+
+/** Sleeps of a backoff schedule, in nanoseconds: the first, and the longest. */
+export interface Backoff {
+  /** The first sleep. */
+  firstNs: bigint;
+  /** The longest sleep; each sleep doubles the one before up to this. */
+  maxNs: bigint;
+}
 
 /**
  * A {@linkcode Sleeper} that waits until `fd` is ready for `events` (POLLIN or POLLOUT). The
  * pool thread only polls; the caller's next try does the I/O. Each sleeper owns an eventfd that
- * `interrupt()` signals: poll watches it too, so a cancel always lands, even one that comes
+ * `interrupt()` signals: ppoll watches it too, so a cancel always lands, even one that comes
  * before the pool thread starts polling.
+ *
+ * With `fd` -1 (which poll ignores) and a `backoff`, it is a sleeper for objects that cannot be
+ * polled at all (System V queues): each sleep lasts the next step of the schedule, 50 µs
+ * doubling to 2 ms say, and ends at once on `interrupt()`.
  */
 export class FdSleeper implements Sleeper {
   readonly #fd: number;
   readonly #events: number;
+  readonly #backoff: Backoff | undefined;
+  #nextNs: bigint;
   readonly #fds = new Uint8Array(2 * POLL.size);
   readonly #view = new DataView(this.#fds.buffer);
+  readonly #timeout = new BigInt64Array(TIMESPEC.size / 8);
   readonly #one = new BigUint64Array([1n]);
   readonly #drain = new BigUint64Array(1);
   #eventfd = -1;
 
-  constructor(fd: number, events: number) {
+  constructor(fd: number, events: number, backoff?: Backoff) {
     this.#fd = fd;
     this.#events = events;
+    this.#backoff = backoff;
+    this.#nextNs = backoff?.firstNs ?? 0n;
   }
 
   snapshot(): number {
@@ -36,7 +53,7 @@ export class FdSleeper implements Sleeper {
   }
 
   async sleep(_token: number, deadline: bigint | undefined): Promise<void> {
-    const { eventfd, poll_async, read } = libc();
+    const { eventfd, ppoll_async, read } = libc();
     if (this.#eventfd < 0) {
       this.#eventfd = eventfd(0, EFD.NONBLOCK | EFD.CLOEXEC);
       if (this.#eventfd < 0) throw lastError("eventfd", "make a wake-up descriptor");
@@ -45,12 +62,19 @@ export class FdSleeper implements Sleeper {
     this.#view.setInt16(POLL.events, this.#events, true);
     this.#view.setInt32(POLL.size + POLL.fd, this.#eventfd, true);
     this.#view.setInt16(POLL.size + POLL.events, POLL.IN, true);
-    let timeout = -1;
-    if (deadline !== undefined) {
-      const ms = Number((deadline - monotonicNs()) / 1_000_000n) + 1;
-      timeout = Math.max(0, Math.min(ms, 0x7fffffff));
+    let ns: bigint | undefined;
+    if (this.#backoff !== undefined) {
+      ns = this.#nextNs;
+      const doubled = this.#nextNs * 2n;
+      this.#nextNs = doubled < this.#backoff.maxNs ? doubled : this.#backoff.maxNs;
     }
-    await poll_async(this.#fds, 2, timeout);
+    if (deadline !== undefined) {
+      const left = deadline - monotonicNs();
+      const rest = left > 0n ? left : 0n;
+      if (ns === undefined || rest < ns) ns = rest;
+    }
+    if (ns !== undefined) writeTimespec(this.#timeout, ns);
+    await ppoll_async(this.#fds, 2, ns === undefined ? null : this.#timeout, null);
     read(this.#eventfd, new Uint8Array(this.#drain.buffer), 8); // consume a pending interrupt
   }
 

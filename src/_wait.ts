@@ -50,47 +50,6 @@ export function timedOut(what: string): DOMException {
   return new DOMException(`${what} timed out`, "TimeoutError");
 }
 
-/**
- * A {@linkcode Sleeper} for objects the kernel offers no way to wait on without taking data
- * (System V message queues and semaphores cannot be polled, and a `msgrcv` blocked on a pool
- * thread can be neither called back nor cancelled). It sleeps on a timer, starting at 1 ms and
- * doubling up to 4 ms while nothing changes; the caller's next try on its own thread does the
- * work. A change is therefore seen within 4 ms at worst, an interrupt at once. Callers spin
- * first (see {@linkcode waitUntil}'s `spins`), so a busy exchange rarely reaches the timer.
- */
-export class TimerSleeper implements Sleeper {
-  #delay = TIMER_MIN_MS;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #wake: (() => void) | undefined;
-
-  snapshot(): number {
-    return 0;
-  }
-
-  sleep(_token: number, deadline: bigint | undefined): Promise<void> {
-    let ms = this.#delay;
-    this.#delay = Math.min(this.#delay * 2, TIMER_MAX_MS);
-    if (deadline !== undefined) {
-      const left = Number(deadline - monotonicNs()) / 1e6;
-      ms = Math.max(0, Math.min(ms, Math.ceil(left)));
-    }
-    return new Promise((resolve) => {
-      this.#wake = resolve;
-      this.#timer = setTimeout(() => this.interrupt(), ms);
-    });
-  }
-
-  interrupt(): void {
-    clearTimeout(this.#timer);
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-}
-
-const TIMER_MIN_MS = 1;
-const TIMER_MAX_MS = 4;
-
 /** Tries made on the calling thread before sleeping. */
 export const DEFAULT_SPINS = 64;
 

@@ -9,12 +9,13 @@
  * Every operation has a synchronous `try…` form (`IPC_NOWAIT`) and an async form taking
  * `{ signal, timeout }`. System V queues cannot be polled, and a `msgrcv` blocked on a pool
  * thread can be neither called back nor cancelled without losing the message it takes, so an
- * async wait tries on this thread (spinning about 100 µs), then sleeps on a timer (1 ms,
- * doubling to 4 ms) and tries again. Only a try on this thread ever takes a message: a wait that
- * is cancelled has taken nothing, and a queue removed while someone waits is reported within
- * 4 ms as EIDRM or EINVAL. The cost is latency for a receiver that has been idle past the spin:
- * up to 4 ms more than a blocking `msgrcv` would take. POSIX queues ({@linkcode MessageQueue})
- * have no such cost.
+ * async wait tries on this thread (spinning about 100 µs), then sleeps on a pool thread for
+ * 50 µs, 100 µs, … doubling to 2 ms, trying again on this thread after each sleep. Only a try on
+ * this thread ever takes a message: a wait that is cancelled has taken nothing (an abort or
+ * `close()` ends a sleep at once), and a queue removed while someone waits is reported within
+ * 2 ms as EIDRM or EINVAL. The cost is latency for a receiver that has been idle past the spin:
+ * up to 2 ms more than a blocking `msgrcv` would take, and a few dozen wake-ups a second while
+ * it waits. POSIX queues ({@linkcode MessageQueue}) can be polled and have no such cost.
  *
  * @example Types as addresses
  * ```ts
@@ -37,6 +38,7 @@ import { errno, libc } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
 import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
+import { type Backoff, FdSleeper } from "./_fd.ts";
 import { WOULD_BLOCK_RESULT } from "./pipe.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
@@ -58,7 +60,6 @@ import {
 import {
   TIMED_OUT,
   timedOut,
-  TimerSleeper,
   validateWaitOptions,
   type WaitOptions,
   waitUntil,
@@ -127,8 +128,10 @@ export interface SysVMessage {
   data: Uint8Array<ArrayBuffer>;
 }
 
-/** Spins of an async wait before its first timer sleep (about 100 µs of tries). */
+/** Spins of an async wait before its first sleep (about 100 µs of tries). */
 const SPINS = 256;
+/** Sleeps between tries: 50 µs, doubling to 2 ms. */
+const BACKOFF: Backoff = { firstNs: 50_000n, maxNs: 2_000_000n };
 
 const ds = new OutStruct(MSQID_DS.size);
 
@@ -207,7 +210,7 @@ export class SysVMessageQueue implements Disposable {
   readonly #msg: Uint8Array<ArrayBuffer>;
   readonly #view: DataView;
   #lastType = 0;
-  readonly #sleepers = new Set<TimerSleeper>();
+  readonly #sleepers = new Set<FdSleeper>();
 
   private constructor(id: number, key: number, created: boolean) {
     this.#id = id;
@@ -697,12 +700,13 @@ export class SysVMessageQueue implements Disposable {
     attempt: () => T | typeof WOULD_BLOCK,
     opts: WaitOptions,
   ): Promise<T | typeof TIMED_OUT> {
-    const sleeper = new TimerSleeper();
+    const sleeper = new FdSleeper(-1, 0, BACKOFF);
     this.#sleepers.add(sleeper);
     try {
       return await waitUntil(attempt, sleeper, opts, SPINS);
     } finally {
       this.#sleepers.delete(sleeper);
+      sleeper.close();
     }
   }
 

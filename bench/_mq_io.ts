@@ -1,0 +1,163 @@
+// One face for both queue kinds in the benchmarks: try first, wait only when needed. System V
+// messages go with type 1 and are received by type 0 (the first).
+import { MessageQueue, SysVMessageQueue } from "../mod.ts";
+
+/** A queue as the benchmark loops use it. */
+export interface Endpoint {
+  /** Sends now, or returns false when full. */
+  trySend(msg: Uint8Array): boolean;
+  /** Sends, waiting for room. */
+  send(msg: Uint8Array): Promise<void>;
+  /** The length received now, or null when empty. */
+  tryReceive(into: Uint8Array): number | null;
+  /** Receives, waiting for a message. */
+  receive(into: Uint8Array): Promise<number>;
+  /** Closes the handle. */
+  close(): void;
+}
+
+/** Wraps a POSIX or System V queue. */
+export function endpoint(q: MessageQueue | SysVMessageQueue): Endpoint {
+  if (q instanceof MessageQueue) {
+    return {
+      trySend: (m) => q.trySend(m),
+      send: (m) => q.send(m, { timeout: 60_000 }),
+      tryReceive: (b) => {
+        const n = q.tryReceiveInto(b);
+        return n === "would-block" ? null : n;
+      },
+      receive: (b) => q.receiveInto(b, { timeout: 60_000 }),
+      close: () => q.close(),
+    };
+  }
+  return {
+    trySend: (m) => q.trySend(1, m),
+    send: (m) => q.send(1, m, { timeout: 60_000 }),
+    tryReceive: (b) => {
+      const n = q.tryReceiveInto(b);
+      return n === "would-block" ? null : n;
+    },
+    receive: (b) => q.receiveInto(b, { timeout: 60_000 }),
+    close: () => q.close(),
+  };
+}
+
+const PEER = new URL("./_mq_peer.ts", import.meta.url).pathname;
+const PIPE_PEER = new URL("./_pipe_peer.ts", import.meta.url).pathname;
+
+/** The sizes the queue benchmarks use: up to the machine's 8 KiB message limit. */
+export const QUEUE_SIZES: Array<[string, number]> = [["64 B", 64], ["4 KiB", 4096], [
+  "8 KiB",
+  8192,
+]];
+
+/** Bytes sent per throughput iteration. */
+const BATCH = 256 << 10;
+
+/** A new queue of `kind` for messages of `size` bytes, and its address for the peer. */
+function makeQueue(kind: "posix" | "sysv", size: number): [Endpoint, string, () => void] {
+  if (kind === "posix") {
+    const q = MessageQueue.temporary({ maxMessages: 10, messageSize: size });
+    return [endpoint(q), q.name, () => q.close()];
+  }
+  const q = SysVMessageQueue.temporary();
+  return [endpoint(q), String(q.id), () => q.close()];
+}
+
+function startPeer(kind: string, args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-ffi", PEER, kind, ...args],
+  }).spawn();
+}
+
+/**
+ * Registers throughput and round-trip benchmarks for one queue kind at every size, with Deno's
+ * Unix sockets (a Deno peer) as the baseline of each group.
+ */
+export async function queueBenches(kind: "posix" | "sysv", label: string): Promise<void> {
+  const cleanup: Array<() => void> = [];
+  const dir = await Deno.makeTempDir({ prefix: "dipc-bench-" });
+  globalThis.addEventListener("unload", () => {
+    for (const c of cleanup) c();
+    Deno.removeSync(dir, { recursive: true });
+  });
+  for (const [sizeLabel, size] of QUEUE_SIZES) {
+    const msg = new Uint8Array(size).fill(3);
+    const back = new Uint8Array(size);
+    const perBatch = BATCH / size;
+    {
+      const [q, address, close] = makeQueue(kind, size);
+      startPeer(kind, ["sink", address]);
+      cleanup.push(() => {
+        q.trySend(new Uint8Array(0));
+        close();
+      });
+      Deno.bench({
+        group: `${label} throughput ${sizeLabel}`,
+        name: `dipc ${label}`,
+        async fn(): Promise<void> {
+          for (let i = 0; i < perBatch; i++) if (!q.trySend(msg)) await q.send(msg);
+        },
+      });
+    }
+    {
+      const [down, downAddress, closeDown] = makeQueue(kind, size);
+      const [up, upAddress, closeUp] = makeQueue(kind, size);
+      startPeer(kind, ["echo", downAddress, upAddress]);
+      cleanup.push(() => {
+        down.trySend(new Uint8Array(0));
+        closeDown();
+        closeUp();
+      });
+      Deno.bench({
+        group: `${label} round trip ${sizeLabel}`,
+        name: `dipc ${label}`,
+        async fn(): Promise<void> {
+          if (!down.trySend(msg)) await down.send(msg);
+          if (up.tryReceive(back) === null) await up.receive(back);
+        },
+      });
+    }
+    for (const mode of ["sink", "echo"]) {
+      const path = `${dir}/${kind}-${mode}-${size}.sock`;
+      const listener = Deno.listen({ transport: "unix", path });
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--quiet",
+          "--allow-read",
+          "--allow-write",
+          "--allow-net",
+          PIPE_PEER,
+          `unix-${mode}`,
+          String(size),
+          path,
+        ],
+      }).spawn();
+      const conn = await listener.accept();
+      cleanup.push(() => conn.close());
+      const write = async (): Promise<void> => {
+        let at = 0;
+        while (at < size) at += await conn.write(msg.subarray(at));
+      };
+      Deno.bench({
+        group: `${label} ${mode === "sink" ? "throughput" : "round trip"} ${sizeLabel}`,
+        name: "Deno Unix socket",
+        baseline: true,
+        async fn(): Promise<void> {
+          if (mode === "sink") {
+            for (let i = 0; i < perBatch; i++) await write();
+            return;
+          }
+          await write();
+          let got = 0;
+          while (got < size) {
+            const n = await conn.read(back.subarray(got));
+            if (n === null) throw new Error("peer closed");
+            got += n;
+          }
+        },
+      });
+    }
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * POSIX message queues between two processes: throughput (256 KiB per iteration in messages of
+ * the group's size, into a queue of 10 that a Deno child drains) and round trip (a message to a
+ * child that echoes it on a second queue), at 64 B, 4 KiB and 8 KiB (this machine's message
+ * size limit), against Deno's Unix sockets (the baseline). C's `pmq` figures come from
+ * `deno task bench:c`.
+ *
+ * Run: deno bench -A bench/mq_bench.ts
+ *
+ * @module
+ */
+
+import { queueBenches } from "./_mq_io.ts";
+
+await queueBenches("posix", "POSIX mq");
