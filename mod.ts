@@ -5,7 +5,8 @@
  * ({@linkcode SysVSharedMemory}, {@linkcode ftok}), futex wait and wake on shared words
  * ({@linkcode futexWait}, {@linkcode futexWake}), fork-free child processes ({@linkcode spawn}),
  * pipes ({@linkcode Pipe}), FIFOs ({@linkcode mkfifo}, {@linkcode openFifoReader}), signals
- * ({@linkcode kill}, {@linkcode signals}) and the error types ({@linkcode ErrnoError}). Everything needs `--allow-ffi`, which lets code call any C function
+ * ({@linkcode kill}, {@linkcode signals}), message queues ({@linkcode MessageQueue},
+ * {@linkcode SysVMessageQueue}) and the error types ({@linkcode ErrnoError}). Everything needs `--allow-ffi`, which lets code call any C function
  * and so bypasses Deno's sandbox entirely.
  *
  * @example Two processes' worth of shared memory in one

@@ -214,7 +214,7 @@ ipcTest(
   "stress: thousands of cancelled receives while a process sends; every message counted",
   async () => {
     using q = MessageQueue.temporary({ maxMessages: 10, messageSize: 128 });
-    const N = 3000;
+    const N = 6000;
     const sender = runDeno(SENDER, ["posix", q.name, "0", String(N)]);
     const tally = new Tally(1);
     const buf = new Uint8Array(128);

@@ -263,7 +263,7 @@ ipcTest(
   "stress: thousands of cancelled receives while a process sends; every message counted",
   async () => {
     using q = SysVMessageQueue.temporary();
-    const N = 3000;
+    const N = 6000;
     const sender = runDeno(SENDER, ["sysv", String(q.id), "0", String(N)]);
     const tally = new Tally(1);
     const buf = new Uint8Array(128);

@@ -40,14 +40,18 @@ ipcTest(
     const child = runDeno(`${ROOT}tests/fixtures/producer.ts`, [shm.name, String(produced)]);
     let taken = 0;
     let aborted = 0;
+    let preAborted = 0;
     let finished = false;
     child.finally(() => finished = true);
     const sleeper = futexSleeper(w, 0);
-    while (!finished || Atomics.load(w, 0) > 0) {
-      // Every third wait is cancelled almost at once; it must not have taken an item.
+    for (let k = 0; !finished || Atomics.load(w, 0) > 0; k++) {
+      // Every fourth wait starts aborted and every fourth is aborted in a microtask, racing the
+      // producer; a cancelled wait must not have taken an item.
       const ac = new AbortController();
-      const cancel = taken % 3 === 0 && aborted < 3000;
-      if (cancel) queueMicrotask(() => ac.abort());
+      if (k % 4 === 0 && preAborted < 2000) {
+        ac.abort();
+        preAborted++;
+      } else if (k % 4 === 1) queueMicrotask(() => ac.abort());
       try {
         const r = await waitUntil(() => take(w), sleeper, { signal: ac.signal, timeout: 50 }, 0);
         if (r !== TIMED_OUT) taken++;
@@ -60,6 +64,6 @@ ipcTest(
     assert.equal(r.code, 0, r.stderr);
     assert.equal(Atomics.load(w, 1), produced);
     assert.equal(taken + Atomics.load(w, 0), produced, "every item taken exactly once");
-    assert.ok(aborted >= 1000, `only ${aborted} waits were cancelled`);
+    assert.ok(aborted >= preAborted && preAborted >= 1000, `${aborted} cancelled`);
   },
 );

@@ -12,7 +12,17 @@
  * @module
  */
 
-import { futexWait, futexWaitSync, futexWake, Pipe, SharedMemory, spawn } from "../mod.ts";
+import {
+  futexWait,
+  futexWaitSync,
+  futexWake,
+  MessageQueue,
+  Pipe,
+  SharedMemory,
+  spawn,
+  SysVMessageQueue,
+} from "../mod.ts";
+import { type Endpoint, endpoint } from "../bench/_mq_io.ts";
 import { receive, send } from "../bench/_io.ts";
 import { ROOT } from "./examples.ts";
 
@@ -249,6 +259,90 @@ const spawnLat = { dipc: NaN, command: NaN };
   spawnLat.dipc = median(d);
   spawnLat.command = median(c);
 }
+
+// ---- message queues, measured like the C harness ------------------------------------------------
+const MQ_PEER = `${ROOT}bench/_mq_peer.ts`;
+const QUEUE_SIZES: Array<[string, number]> = [["64 B", 64], ["4 KiB", 4096], ["8 KiB", 8192]];
+type QueueKind = "posix" | "sysv";
+
+function newQueue(kind: QueueKind, size: number): [Endpoint, string, () => void] {
+  if (kind === "posix") {
+    const q = MessageQueue.temporary({ maxMessages: 10, messageSize: size });
+    return [endpoint(q), q.name, () => q.close()];
+  }
+  const q = SysVMessageQueue.temporary();
+  return [endpoint(q), String(q.id), () => q.close()];
+}
+
+function mqPeer(kind: QueueKind, args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-ffi", MQ_PEER, kind, ...args],
+  }).spawn();
+}
+
+/** MB/s of `total` bytes in `size`-byte messages to a Deno child draining a dipc queue. */
+async function queueThroughput(kind: QueueKind, size: number, total: number): Promise<number> {
+  const [q, address, close] = newQueue(kind, size);
+  const [done, doneAddress, closeDone] = newQueue(kind, 8);
+  try {
+    const child = mqPeer(kind, ["sink", address, doneAddress, String(total)]);
+    await new Promise((r) => setTimeout(r, 300)); // let the child start
+    const msg = new Uint8Array(size).fill(1);
+    const t0 = performance.now();
+    for (let sent = 0; sent < total; sent += size) if (!q.trySend(msg)) await q.send(msg);
+    await done.receive(new Uint8Array(8));
+    const seconds = (performance.now() - t0) / 1000;
+    await q.send(new Uint8Array(0));
+    await child.status;
+    return total / seconds / 1e6;
+  } finally {
+    close();
+    closeDone();
+  }
+}
+
+/** Sorted round-trip times (µs) of `n` messages echoed by a Deno child over two dipc queues. */
+async function queueRoundTrips(kind: QueueKind, size: number, n: number): Promise<number[]> {
+  const [down, downAddress, closeDown] = newQueue(kind, size);
+  const [up, upAddress, closeUp] = newQueue(kind, size);
+  try {
+    const child = mqPeer(kind, ["echo", downAddress, upAddress]);
+    const msg = new Uint8Array(size).fill(2);
+    const back = new Uint8Array(size);
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      if (!down.trySend(msg)) await down.send(msg);
+      if (up.tryReceive(back) === null) await up.receive(back);
+      times.push((performance.now() - t0) * 1000);
+    }
+    await down.send(new Uint8Array(0));
+    await child.status;
+    return times.slice(Math.floor(n * 0.02)).sort((a, b) => a - b);
+  } finally {
+    closeDown();
+    closeUp();
+  }
+}
+
+const queueRows: Record<string, Record<number, number>> = {};
+for (const [, size] of QUEUE_SIZES) {
+  const per: Record<string, number[]> = {};
+  const add = (k: string, v: number): void => void (per[k] ??= []).push(v);
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const [kind, mech] of [["posix", "pmq"], ["sysv", "sysvmq"]] as const) {
+      if (haveC) {
+        const [t] = results(await output(`${cDir}/ipcbench`, [mech, "thr", String(size), "1"]));
+        add(`C ${mech} thr`, Number(t?.MBps ?? t?.mbps ?? NaN));
+        const [l] = results(await output(`${cDir}/ipcbench`, [mech, "lat", String(size), "1"]));
+        add(`C ${mech} lat`, Number(l?.median_us));
+      }
+      add(`dipc ${mech} thr`, await queueThroughput(kind, size, size === 64 ? 8 << 20 : 64 << 20));
+      add(`dipc ${mech} lat`, pct(await queueRoundTrips(kind, size, 5000), 0.5));
+    }
+  }
+  for (const [k, v] of Object.entries(per)) (queueRows[k] ??= {})[size] = median(v);
+}
 await Deno.remove(cDir, { recursive: true });
 
 // ---- report ----------------------------------------------------------------------------------
@@ -361,3 +455,25 @@ console.log(`| dipc ÷ Deno.Command | ${fmt(spawnLat.dipc / spawnLat.command, 2)
 console.log(
   "\n(Deno.Command and Unix-socket baselines for pipes: `deno bench -A bench/pipe_bench.ts`)",
 );
+
+const qcell = (row: string, size: number, digits = 0): string => {
+  const v = queueRows[row]?.[size];
+  return v === undefined || !Number.isFinite(v) ? "n/a" : fmt(v, digits);
+};
+const qratio = (a: string, b: string, size: number): string =>
+  ratio(queueRows[a]?.[size] ?? NaN, queueRows[b]?.[size] ?? NaN);
+const qline = (label: string, cells: (size: number) => string): void =>
+  console.log(`| ${label} | ` + QUEUE_SIZES.map(([, n]) => cells(n)).join(" | ") + " |");
+console.log(
+  "\n| message queues (Deno child on the other end) | " + QUEUE_SIZES.map(([l]) => l).join(" | ") +
+    " |",
+);
+console.log("|---|" + QUEUE_SIZES.map(() => "---:").join("|") + "|");
+for (const [mech, name] of [["pmq", "POSIX mq"], ["sysvmq", "System V mq"]] as const) {
+  qline(`dipc ${name} throughput, MB/s`, (n) => qcell(`dipc ${mech} thr`, n));
+  qline(`C \`ipcbench ${mech} thr\`, MB/s`, (n) => qcell(`C ${mech} thr`, n));
+  qline(`**dipc ÷ C throughput**`, (n) => qratio(`dipc ${mech} thr`, `C ${mech} thr`, n));
+  qline(`dipc ${name} round trip, median µs`, (n) => qcell(`dipc ${mech} lat`, n, 1));
+  qline(`C \`ipcbench ${mech} lat\`, median µs`, (n) => qcell(`C ${mech} lat`, n, 1));
+  qline(`dipc ÷ C round trip`, (n) => qratio(`dipc ${mech} lat`, `C ${mech} lat`, n));
+}
