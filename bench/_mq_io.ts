@@ -54,8 +54,8 @@ export const QUEUE_SIZES: Array<[string, number]> = [["64 B", 64], ["4 KiB", 409
 /** Bytes sent per throughput iteration. */
 const BATCH = 256 << 10;
 
-/** A new queue of `kind` for messages of `size` bytes, and its address for the peer. */
-function makeQueue(kind: "posix" | "sysv", size: number): [Endpoint, string, () => void] {
+/** A new queue of `kind` for messages of `size` bytes, its address for the peer, and its close. */
+export function makeQueue(kind: "posix" | "sysv", size: number): [Endpoint, string, () => void] {
   if (kind === "posix") {
     const q = MessageQueue.temporary({ maxMessages: 10, messageSize: size });
     return [endpoint(q), q.name, () => q.close()];
@@ -64,7 +64,8 @@ function makeQueue(kind: "posix" | "sysv", size: number): [Endpoint, string, () 
   return [endpoint(q), String(q.id), () => q.close()];
 }
 
-function startPeer(kind: string, args: string[]): Deno.ChildProcess {
+/** Starts bench/_mq_peer.ts with `args`. */
+export function startPeer(kind: string, args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", "--allow-ffi", PEER, kind, ...args],
   }).spawn();

@@ -17,18 +17,15 @@ import {
   HAVE_GCC,
   HAVE_MQUEUE_FS,
   ipcTest,
-  ROOT,
-  runDeno,
   runOk,
   skipIf,
   thrown,
   uniqueName,
 } from "./_helpers.ts";
-import { Tally } from "./_queue_check.ts";
+import { fromFourSenders, receiveWithCancels } from "./_queue_check.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const SENDER = `${ROOT}tests/fixtures/mq_sender.ts`;
 
 ipcTest(
   "create: mode 0600 exactly, exclusive, open existing, what C's mq_getattr reports",
@@ -214,38 +211,8 @@ ipcTest(
   "stress: thousands of cancelled receives while a process sends; every message counted",
   async () => {
     using q = MessageQueue.temporary({ maxMessages: 10, messageSize: 128 });
-    const N = 6000;
-    const sender = runDeno(SENDER, ["posix", q.name, "0", String(N)]);
-    const tally = new Tally(1);
-    const buf = new Uint8Array(128);
-    let cancelled = 0;
-    let preAborted = 0;
-    for (let k = 0; tally.total < N; k++) {
-      const ac = new AbortController();
-      // Every fourth receive starts aborted (it must reject and take nothing); the others are
-      // aborted right after the call, in a microtask, or on the next timer: races every way.
-      const how = k % 4;
-      if (how === 0) {
-        ac.abort();
-        preAborted++;
-      }
-      const p = q.receiveInto(buf, { signal: ac.signal });
-      if (how === 1) ac.abort();
-      else if (how === 2) queueMicrotask(() => ac.abort());
-      else if (how === 3) setTimeout(() => ac.abort(), 0);
-      try {
-        const n = await p;
-        tally.add(buf.subarray(0, n));
-      } catch (e) {
-        if (!ac.signal.aborted) throw e;
-        cancelled++;
-      }
-    }
-    const r = await sender;
-    assert.equal(r.stdout.trim(), `sent ${N}`, r.stderr);
-    assert.equal(tally.total, N);
+    await receiveWithCancels("posix", q.name, (b, o) => q.receiveInto(b, o), 6000);
     assert.equal(q.tryReceive(), "would-block", "nothing extra, nothing duplicated");
-    assert.ok(cancelled >= preAborted && preAborted >= N / 4, `${cancelled} cancelled`);
   },
 );
 
@@ -253,25 +220,7 @@ ipcTest(
   "4 processes × 100,000 messages: nothing lost, duplicated, reordered or corrupt",
   async () => {
     using q = MessageQueue.temporary({ maxMessages: 10, messageSize: 128 });
-    const N = 100_000;
-    const senders = [0, 1, 2, 3].map((p) =>
-      runDeno(SENDER, ["posix", q.name, String(p), String(N)])
-    );
-    const tally = new Tally(4);
-    const buf = new Uint8Array(128);
-    while (tally.total < 4 * N) {
-      const got = q.tryReceiveInto(buf);
-      const n = got === "would-block" ? await q.receiveInto(buf, { timeout: 60_000 }) : got;
-      tally.add(buf.subarray(0, n));
-    }
-    for (const r of await Promise.all(senders)) {
-      assert.equal(
-        r.stdout.trim(),
-        `sent ${N}`,
-        r.stderr,
-      );
-    }
-    assert.deepEqual(tally.next, [N, N, N, N]);
+    await fromFourSenders("posix", q.name, q, 100_000);
     assert.equal(q.tryReceive(), "would-block");
   },
 );

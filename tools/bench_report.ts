@@ -12,17 +12,8 @@
  * @module
  */
 
-import {
-  futexWait,
-  futexWaitSync,
-  futexWake,
-  MessageQueue,
-  Pipe,
-  SharedMemory,
-  spawn,
-  SysVMessageQueue,
-} from "../mod.ts";
-import { type Endpoint, endpoint } from "../bench/_mq_io.ts";
+import { futexWait, futexWaitSync, futexWake, Pipe, SharedMemory, spawn } from "../mod.ts";
+import { makeQueue, startPeer } from "../bench/_mq_io.ts";
 import { receive, send } from "../bench/_io.ts";
 import { ROOT } from "./examples.ts";
 
@@ -261,31 +252,15 @@ const spawnLat = { dipc: NaN, command: NaN };
 }
 
 // ---- message queues, measured like the C harness ------------------------------------------------
-const MQ_PEER = `${ROOT}bench/_mq_peer.ts`;
 const QUEUE_SIZES: Array<[string, number]> = [["64 B", 64], ["4 KiB", 4096], ["8 KiB", 8192]];
 type QueueKind = "posix" | "sysv";
 
-function newQueue(kind: QueueKind, size: number): [Endpoint, string, () => void] {
-  if (kind === "posix") {
-    const q = MessageQueue.temporary({ maxMessages: 10, messageSize: size });
-    return [endpoint(q), q.name, () => q.close()];
-  }
-  const q = SysVMessageQueue.temporary();
-  return [endpoint(q), String(q.id), () => q.close()];
-}
-
-function mqPeer(kind: QueueKind, args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--allow-ffi", MQ_PEER, kind, ...args],
-  }).spawn();
-}
-
 /** MB/s of `total` bytes in `size`-byte messages to a Deno child draining a dipc queue. */
 async function queueThroughput(kind: QueueKind, size: number, total: number): Promise<number> {
-  const [q, address, close] = newQueue(kind, size);
-  const [done, doneAddress, closeDone] = newQueue(kind, 8);
+  const [q, address, close] = makeQueue(kind, size);
+  const [done, doneAddress, closeDone] = makeQueue(kind, 8);
   try {
-    const child = mqPeer(kind, ["sink", address, doneAddress, String(total)]);
+    const child = startPeer(kind, ["sink", address, doneAddress, String(total)]);
     await new Promise((r) => setTimeout(r, 300)); // let the child start
     const msg = new Uint8Array(size).fill(1);
     const t0 = performance.now();
@@ -303,10 +278,10 @@ async function queueThroughput(kind: QueueKind, size: number, total: number): Pr
 
 /** Sorted round-trip times (µs) of `n` messages echoed by a Deno child over two dipc queues. */
 async function queueRoundTrips(kind: QueueKind, size: number, n: number): Promise<number[]> {
-  const [down, downAddress, closeDown] = newQueue(kind, size);
-  const [up, upAddress, closeUp] = newQueue(kind, size);
+  const [down, downAddress, closeDown] = makeQueue(kind, size);
+  const [up, upAddress, closeUp] = makeQueue(kind, size);
   try {
-    const child = mqPeer(kind, ["echo", downAddress, upAddress]);
+    const child = startPeer(kind, ["echo", downAddress, upAddress]);
     const msg = new Uint8Array(size).fill(2);
     const back = new Uint8Array(size);
     const times: number[] = [];
