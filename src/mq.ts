@@ -623,8 +623,12 @@ export class MessageQueue implements HasFd, Disposable {
    * until closed.
    *
    * @throws {ErrnoError} ENOENT if it was already removed
+   * @throws {TypeError} for a queue adopted with `fromFd`, which has no name
    */
   unlink(): void {
+    if (!this.#name.startsWith("/")) {
+      throw new TypeError(`a queue adopted with fromFd (${this.#name}) has no name to unlink`);
+    }
     this.#unlinkOnClose = false;
     MessageQueue.unlink(this.#name);
   }

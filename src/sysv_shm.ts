@@ -43,9 +43,9 @@ import {
   validatePermissionChange,
   writeIpcPerm,
 } from "./_sysv.ts";
+import { validateBoolean, validateInteger, validateMode, validateOptions } from "./_validate.ts";
 
 export type { SysVPermissionChange } from "./_sysv.ts";
-import { validateBoolean, validateInteger, validateMode, validateOptions } from "./_validate.ts";
 
 /** Options for {@linkcode SysVSharedMemory.open}. */
 export interface SysVSharedMemoryOptions {

@@ -17,6 +17,7 @@ import {
   HAVE_GCC,
   HAVE_MQUEUE_FS,
   ipcTest,
+  ROOT,
   runOk,
   skipIf,
   thrown,
@@ -124,6 +125,24 @@ ipcTest("descriptor passing: a spawned C program receives from the queue as fd 3
   assert.equal(status.code, 0);
   assert.equal(dec.decode(stdout), "3 11 handed down\n");
   assert.equal(q.attributes().nonblocking, true, "our descriptor keeps O_NONBLOCK");
+});
+
+ipcTest("descriptor passing: a Deno child adopts the queue with fromFd(3)", async () => {
+  using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 48 });
+  q.trySend(enc.encode("to the child"), 2);
+  const script = `import { MessageQueue } from "${ROOT}mod.ts";
+    using q = MessageQueue.fromFd(3);
+    const m = q.tryReceive();
+    const got = m === "would-block" ? m : new TextDecoder().decode(m.data) + " " + m.priority;
+    q.trySend(new TextEncoder().encode(got + " / size " + q.messageSize), 4);
+    try { q.unlink(); } catch (e) { q.trySend(new TextEncoder().encode(e.name)); }`;
+  await using child = spawn(Deno.execPath(), { args: ["eval", script], fds: { 3: q } });
+  assert.equal((await child.status).code, 0);
+  const reply = q.tryReceive();
+  assert.ok(reply !== "would-block");
+  assert.deepEqual([dec.decode(reply.data), reply.priority], ["to the child 2 / size 48", 4]);
+  const err = q.tryReceive();
+  assert.ok(err !== "would-block" && dec.decode(err.data) === "TypeError");
 });
 
 ipcTest("full and empty: try forms say so, async forms wait, EMSGSIZE sends nothing", async () => {
