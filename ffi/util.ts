@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CLOCK, TIMESPEC } from "./constants.ts";
+import { CLOCK, O, TIMESPEC } from "./constants.ts";
 import { libc } from "./load.ts";
 
 const encoder = new TextEncoder();
@@ -75,6 +75,10 @@ export class OutStruct {
   setU32(offset: number, value: number): void {
     this.#view.setUint32(offset, value, true);
   }
+  /** Writes a 64-bit field (`long`, `size_t`) at `offset`. */
+  setU64(offset: number, value: number): void {
+    this.#view.setBigUint64(offset, BigInt(value), true);
+  }
   /** Writes an `unsigned short` at `offset`. */
   setU16(offset: number, value: number): void {
     this.#view.setUint16(offset, value, true);
@@ -85,6 +89,20 @@ export class OutStruct {
     const nsec = this.#view.getBigInt64(offset + TIMESPEC.tv_nsec, true);
     return new Date(Number(sec) * 1000 + Math.floor(Number(nsec) / 1e6));
   }
+}
+
+/**
+ * The number in a /proc file such as `/proc/sys/kernel/msgmax`, read through FFI (so it needs
+ * no `--allow-read`); NaN when the file cannot be read.
+ */
+export function readProcNumber(path: string): number {
+  const { open, read, close } = libc();
+  const fd = open(cString(path), O.RDONLY | O.CLOEXEC, 0);
+  if (fd < 0) return NaN;
+  const buf = new Uint8Array(32);
+  const n = read(fd, buf, buf.length);
+  close(fd);
+  return n > 0 ? Number(decoder.decode(buf.subarray(0, n)).trim()) : NaN;
 }
 
 const clockBuf = new BigInt64Array(2);

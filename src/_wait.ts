@@ -50,6 +50,26 @@ export function timedOut(what: string): DOMException {
   return new DOMException(`${what} timed out`, "TimeoutError");
 }
 
+/**
+ * Yields what `receive` returns, one after another, until `signal` aborts or `isClosed()` says
+ * the source was closed: then the iteration ends normally. Any other error ends it with that
+ * error. A receive cut short by the abort has taken nothing (the waits guarantee it).
+ */
+export async function* receiveUntilStopped<T>(
+  receive: () => Promise<T>,
+  signal: AbortSignal | undefined,
+  isClosed: () => boolean,
+): AsyncGenerator<T, void> {
+  while (!signal?.aborted && !isClosed()) {
+    try {
+      yield await receive();
+    } catch (e) {
+      if (signal?.aborted || isClosed()) return;
+      throw e;
+    }
+  }
+}
+
 /** Tries made on the calling thread before sleeping. */
 export const DEFAULT_SPINS = 64;
 

@@ -39,7 +39,7 @@
 
 import { E, MQ_ATTR, O, POLL, STAT } from "../ffi/constants.ts";
 import { errno, libc, librt } from "../ffi/load.ts";
-import { cString, OutStruct } from "../ffi/util.ts";
+import { cString, OutStruct, readProcNumber } from "../ffi/util.ts";
 import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { FdSleeper, type HasFd, setNonblocking } from "./_fd.ts";
@@ -53,6 +53,7 @@ import {
   validatePosixName,
 } from "./_validate.ts";
 import {
+  receiveUntilStopped,
   TIMED_OUT,
   timedOut,
   validateWaitOptions,
@@ -140,16 +141,6 @@ export function messageQueueLimits(): { maxMessages: number; messageSize: number
   };
 }
 
-function readProcNumber(path: string): number {
-  const { open, read, close } = libc();
-  const fd = open(cString(path), O.RDONLY | O.CLOEXEC, 0);
-  if (fd < 0) return NaN;
-  const buf = new Uint8Array(32);
-  const n = read(fd, buf, buf.length);
-  close(fd);
-  return n > 0 ? Number(new TextDecoder().decode(buf.subarray(0, n)).trim()) : NaN;
-}
-
 /**
  * A POSIX message queue opened by this process.
  *
@@ -231,21 +222,14 @@ export class MessageQueue implements HasFd, Disposable {
     let attr: Uint8Array | null = null;
     if (maxMessages !== undefined || messageSize !== undefined) {
       // Both fields must be set; one left out takes the system's default for new queues.
-      const defaults = {
-        maxMessages: readProcNumber("/proc/sys/fs/mqueue/msg_default"),
-        messageSize: readProcNumber("/proc/sys/fs/mqueue/msgsize_default"),
-      };
       const a = new OutStruct(MQ_ATTR.size);
-      const view = new DataView(a.bytes.buffer);
-      view.setBigInt64(
+      a.setU64(
         MQ_ATTR.mq_maxmsg,
-        BigInt(maxMessages ?? (defaults.maxMessages || 10)),
-        true,
+        maxMessages ?? (readProcNumber("/proc/sys/fs/mqueue/msg_default") || 10),
       );
-      view.setBigInt64(
+      a.setU64(
         MQ_ATTR.mq_msgsize,
-        BigInt(messageSize ?? (defaults.messageSize || 8192)),
-        true,
+        messageSize ?? (readProcNumber("/proc/sys/fs/mqueue/msgsize_default") || 8192),
       );
       attr = a.bytes;
     }
@@ -601,16 +585,13 @@ export class MessageQueue implements HasFd, Disposable {
    * @param options `signal`: ends the iteration
    * @returns an async iterable of messages
    */
-  async *messages(options?: { signal?: AbortSignal }): AsyncGenerator<QueueMessage, void> {
+  messages(options?: { signal?: AbortSignal }): AsyncGenerator<QueueMessage, void> {
     const { signal } = validateWaitOptions(options);
-    while (!signal?.aborted && !this.closed) {
-      try {
-        yield await this.receive(signal ? { signal } : {});
-      } catch (e) {
-        if (signal?.aborted || (e instanceof ClosedError && this.closed)) return;
-        throw e;
-      }
-    }
+    return receiveUntilStopped(
+      () => this.receive(signal ? { signal } : {}),
+      signal,
+      () => this.closed,
+    );
   }
 
   /** Same as {@linkcode MessageQueue.messages} with no options. */

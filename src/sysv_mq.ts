@@ -33,9 +33,9 @@
  * @module
  */
 
-import { E, IPC, MSG, MSQID_DS, MTYPE_SIZE, O } from "../ffi/constants.ts";
+import { E, IPC, MSG, MSQID_DS, MTYPE_SIZE } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
-import { cString, OutStruct } from "../ffi/util.ts";
+import { OutStruct, readProcNumber } from "../ffi/util.ts";
 import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { type Backoff, FdSleeper } from "./_fd.ts";
@@ -58,6 +58,7 @@ import {
   validateOptions,
 } from "./_validate.ts";
 import {
+  receiveUntilStopped,
   TIMED_OUT,
   timedOut,
   validateWaitOptions,
@@ -138,18 +139,11 @@ const ds = new OutStruct(MSQID_DS.size);
 /** `/proc/sys/kernel/msgmax`: the largest message, read once (8192 by default). */
 let msgmaxCache: number | undefined;
 function msgmax(): number {
-  if (msgmaxCache !== undefined) return msgmaxCache;
-  const { open, read, close } = libc();
-  const fd = open(cString("/proc/sys/kernel/msgmax"), O.RDONLY | O.CLOEXEC, 0);
-  let value = 8192;
-  if (fd >= 0) {
-    const buf = new Uint8Array(32);
-    const n = read(fd, buf, buf.length);
-    close(fd);
-    const parsed = n > 0 ? Number(new TextDecoder().decode(buf.subarray(0, n)).trim()) : NaN;
-    if (Number.isInteger(parsed) && parsed > 0) value = parsed;
+  if (msgmaxCache === undefined) {
+    const n = readProcNumber("/proc/sys/kernel/msgmax");
+    msgmaxCache = Number.isInteger(n) && n > 0 ? n : 8192;
   }
-  return msgmaxCache = value;
+  return msgmaxCache;
 }
 
 function statId(id: number): SysVMessageQueueStat {
@@ -429,7 +423,7 @@ export class SysVMessageQueue implements Disposable {
     statId(this.#id); // fills `ds` with the current values
     writeIpcPerm(ds, MSQID_DS.msg_perm, c);
     if (c.maxBytes !== undefined) {
-      new DataView(ds.bytes.buffer).setBigUint64(MSQID_DS.msg_qbytes, BigInt(c.maxBytes), true);
+      ds.setU64(MSQID_DS.msg_qbytes, c.maxBytes);
     }
     if (libc().msgctl(this.#id, IPC.SET, ds.bytes) !== 0) {
       throw lastError("msgctl", "change System V message queue", this.#id);
@@ -628,19 +622,12 @@ export class SysVMessageQueue implements Disposable {
    * @param options type selector, except, truncate, and `signal` to end the iteration
    * @returns an async iterable of messages
    */
-  async *messages(
+  messages(
     options?: SysVReceiveOptions & { signal?: AbortSignal },
   ): AsyncGenerator<SysVMessage, void> {
     validateSelector(options);
     const { signal } = validateWaitOptions(options);
-    while (!signal?.aborted && !this.#closed) {
-      try {
-        yield await this.receive(options);
-      } catch (e) {
-        if (signal?.aborted || (e instanceof ClosedError && this.#closed)) return;
-        throw e;
-      }
-    }
+    return receiveUntilStopped(() => this.receive(options), signal, () => this.#closed);
   }
 
   /** Same as {@linkcode SysVMessageQueue.messages} with no options. */

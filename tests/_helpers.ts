@@ -102,6 +102,11 @@ export const PYTHON: string = (() => {
 /** Whether Python 3 is here. */
 export const HAVE_PYTHON: boolean = hasCommand(PYTHON);
 
+/** Whether Debian's Python has `sysv_ipc` (package python3-sysv-ipc). */
+export const HAVE_SYSV_IPC: boolean = HAVE_PYTHON &&
+  new Deno.Command(PYTHON, { args: ["-c", "import sysv_ipc"], stderr: "null" }).outputSync()
+    .success;
+
 /** Runs a Python snippet with arguments; throws unless it exits 0; returns stdout. */
 export function python(code: string, ...args: string[]): Promise<string> {
   return runOk(PYTHON, ["-c", code, ...args]);

@@ -10,7 +10,7 @@ import {
 import {
   compileC,
   HAVE_GCC,
-  HAVE_PYTHON,
+  HAVE_SYSV_IPC,
   ipcsShm,
   ipcTest,
   python,
@@ -247,8 +247,7 @@ ipcTest("interop: a C program reads what dipc wrote, and dipc what C wrote", asy
 });
 
 ipcTest("interop: Python's sysv_ipc attaches dipc's segment by key", async (t) => {
-  const has = HAVE_PYTHON && (await python("import sysv_ipc").then(() => true, () => false));
-  if (await skipIf(t, !has && "python3-sysv-ipc not installed")) return;
+  if (await skipIf(t, !HAVE_SYSV_IPC && "python3-sysv-ipc not installed")) return;
   const [key, done] = await tempKey("P");
   try {
     using a = SysVSharedMemory.open(key, { create: true, exclusive: true, size: 256 });
