@@ -18,11 +18,14 @@ if (Deno.args[0] === "worker") {
   const stop = new AbortController();
   let ticks = 0;
   const work = setInterval(() => ticks++, 5);
+  // Listening starts with the iterator's first next(): only then is it safe to say "ready".
+  const incoming = signals(["SIGINT"], { signal: stop.signal });
+  const first = incoming.next();
   console.log("worker: running; send SIGINT to stop me");
-  for await (const sig of signals(["SIGINT"], { signal: stop.signal })) {
+  for (let r = await first; !r.done; r = await incoming.next()) {
     clearInterval(work);
     console.log(
-      `worker: caught ${sig} after ${ticks > 0 ? "some" : "no"} work; saving and exiting`,
+      `worker: caught ${r.value} after ${ticks > 0 ? "some" : "no"} work; saving and exiting`,
     );
     stop.abort();
   }

@@ -198,7 +198,9 @@ const UNLISTENABLE = new Set<SignalName>([
 /**
  * Receives signals as an async iterator of their names, until `signal` aborts (the loop then
  * ends normally). Signals that come while the loop body runs are queued, none dropped (though
- * the kernel itself merges repeats of a standard signal that is still pending).
+ * the kernel itself merges repeats of a standard signal that is still pending). Listening
+ * starts with the iterator's first `next()` (a `for await` makes that call at once): tell
+ * other processes you are ready only after it, or a signal may meet its default action.
  *
  * @param which the signals to receive, e.g. `["SIGINT", "SIGTERM"]`
  * @param options `signal`: an AbortSignal that ends the iteration
