@@ -51,3 +51,5 @@ export * from "./src/spawn.ts";
 export * from "./src/sysv_key.ts";
 export * from "./src/sysv_mq.ts";
 export * from "./src/sysv_shm.ts";
+export * from "./src/semaphore.ts";
+export * from "./src/sysv_sem.ts";

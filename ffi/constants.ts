@@ -21,6 +21,11 @@ export const PER_ARCH = {
     SYS_futex: 202n,
     SYS_gettid: 186n,
     SYS_pidfd_open: 434n,
+    /** `pthread_mutex_t` and `pthread_mutexattr_t` sizes. */
+    PTHREAD_MUTEX_SIZE: 40,
+    PTHREAD_MUTEXATTR_SIZE: 4,
+    /** `struct semid_ds`: x86_64 pads each time with a reserved word. */
+    SEMID_DS: { size: 104, sem_perm: 0, sem_otime: 48, sem_ctime: 64, sem_nsems: 80 },
     /** x86_64's own `struct stat`. */
     STAT: {
       size: 144,
@@ -38,6 +43,9 @@ export const PER_ARCH = {
     SYS_futex: 98n,
     SYS_gettid: 178n,
     SYS_pidfd_open: 434n,
+    PTHREAD_MUTEX_SIZE: 48,
+    PTHREAD_MUTEXATTR_SIZE: 8,
+    SEMID_DS: { size: 88, sem_perm: 0, sem_otime: 48, sem_ctime: 56, sem_nsems: 64 },
     /** The generic `struct stat`: st_mode comes before a 32-bit st_nlink. */
     STAT: {
       size: 128,
@@ -84,6 +92,41 @@ export const IPC = {
   SET: 1,
   STAT: 2,
   INFO: 3,
+} as const;
+
+/** `semop(2)` flags and `semctl(2)` commands (linux/sem.h). */
+export const SEM = {
+  UNDO: 0x1000,
+  GETPID: 11,
+  GETVAL: 12,
+  GETALL: 13,
+  GETNCNT: 14,
+  GETZCNT: 15,
+  SETVAL: 16,
+  SETALL: 17,
+  STAT: 18,
+  INFO: 19,
+  /** The largest value a System V semaphore holds (SEMVMX). */
+  VALUE_MAX: 32767,
+} as const;
+
+/** `struct sembuf`: sem_num, sem_op and sem_flg, three shorts. */
+export const SEMBUF = { size: 6, sem_num: 0, sem_op: 2, sem_flg: 4 } as const;
+
+/** `struct semid_ds` offsets for this architecture. */
+export const SEMID_DS: (typeof PER_ARCH)[keyof typeof PER_ARCH]["SEMID_DS"] = HERE.SEMID_DS;
+
+/** POSIX semaphores and pthread mutexes: sizes and attribute values. */
+export const PTHREAD = {
+  /** `sizeof(sem_t)`, the same on both; it must be 8-byte aligned. */
+  SEM_SIZE: 32,
+  MUTEX_SIZE: HERE.PTHREAD_MUTEX_SIZE,
+  MUTEXATTR_SIZE: HERE.PTHREAD_MUTEXATTR_SIZE,
+  PROCESS_SHARED: 1,
+  MUTEX_ROBUST: 1,
+  MUTEX_ERRORCHECK: 2,
+  /** The largest value of a POSIX semaphore (SEM_VALUE_MAX, INT_MAX on Linux). */
+  SEM_VALUE_MAX: 0x7fffffff,
 } as const;
 
 /** `shmat(2)` flags and `shmctl(2)` commands. */
@@ -449,6 +492,13 @@ export const E = {
   ENOSYS: 38,
   EMSGSIZE: 90,
   ETIMEDOUT: 110,
+  EBUSY: 16,
+  EDEADLK: 35,
+  ERANGE: 34,
+  EOVERFLOW: 75,
+  EFBIG: 27,
+  EOWNERDEAD: 130,
+  ENOTRECOVERABLE: 131,
 } as const;
 
 /** The name of an errno number ("EEXIST"), or `"E?<n>"` for a number Linux does not define. */

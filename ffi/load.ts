@@ -9,7 +9,7 @@
  * @module
  */
 
-import { CORE, GROUPS, RT } from "./symbols.ts";
+import { CORE, GROUPS, PTHREAD, RT } from "./symbols.ts";
 
 /** One library tried for a group, and why it was not used. */
 export interface LoadAttempt {
@@ -71,6 +71,13 @@ export function libc(): Deno.DynamicLibrary<typeof CORE>["symbols"] {
 /** The POSIX realtime symbols (shm_open, …), opened on first use. */
 export function librt(): Deno.DynamicLibrary<typeof RT>["symbols"] {
   return rt ??= openGroup("rt", GROUPS.rt.libraries, GROUPS.rt.symbols);
+}
+
+let pthread: Deno.DynamicLibrary<typeof PTHREAD>["symbols"] | undefined;
+
+/** POSIX semaphores and pthread mutexes (sem_open, pthread_mutex_lock, …), opened on first use. */
+export function libpthread(): Deno.DynamicLibrary<typeof PTHREAD>["symbols"] {
+  return pthread ??= openGroup("pthread", GROUPS.pthread.libraries, GROUPS.pthread.symbols);
 }
 
 let errnoView: Deno.UnsafePointerView | undefined;

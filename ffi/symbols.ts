@@ -90,6 +90,22 @@ export const CORE = {
     result: "i32",
     nonblocking: true,
   },
+  /** int semget(key_t key, int nsems, int semflg) */
+  semget: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  /** int semop(int semid, struct sembuf *sops, size_t nsops): nsops as u32 (fast path) */
+  semop: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /**
+   * int semtimedop(int semid, struct sembuf *sops, size_t nsops, const struct timespec *timeout)
+   * on the calling thread (a relative timeout; NULL = none)
+   */
+  semtimedop: { parameters: ["i32", "buffer", "u32", "buffer"], result: "i32" },
+  /**
+   * int semctl(int semid, int semnum, int cmd, ...) with an `int` fourth argument (SETVAL) or
+   * none: variadic in C; an int and a pointer travel the same way on x86_64 and aarch64 Linux.
+   */
+  semctl_int: { name: "semctl", parameters: ["i32", "i32", "i32", "i32"], result: "i32" },
+  /** The same with a pointer fourth argument (IPC_STAT/IPC_SET buffers, GETALL/SETALL arrays). */
+  semctl_ptr: { name: "semctl", parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   /** int pipe2(int pipefd[2], int flags) */
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   /** ssize_t read(int fd, void *buf, size_t count): count as u32 (fast path); result's low 32 bits */
@@ -224,8 +240,66 @@ export const RT = {
   mq_getattr: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
+/**
+ * POSIX semaphores and pthread mutexes: in `libc.so.6` since glibc 2.34, in `libpthread.so.0`
+ * before. `pthread_*` functions return an error number instead of setting errno.
+ */
+export const PTHREAD = {
+  /** sem_t *sem_open(const char *name, int oflag, mode_t mode, unsigned int value): SEM_FAILED is NULL */
+  sem_open: { parameters: ["buffer", "i32", "u32", "u32"], result: "pointer" },
+  /** int sem_close(sem_t *sem) */
+  sem_close: { parameters: ["pointer"], result: "i32" },
+  /** int sem_unlink(const char *name) */
+  sem_unlink: { parameters: ["buffer"], result: "i32" },
+  /** int sem_init(sem_t *sem, int pshared, unsigned int value) */
+  sem_init: { parameters: ["pointer", "i32", "u32"], result: "i32" },
+  /** int sem_destroy(sem_t *sem) */
+  sem_destroy: { parameters: ["pointer"], result: "i32" },
+  /** int sem_post(sem_t *sem) */
+  sem_post: { parameters: ["pointer"], result: "i32" },
+  /** int sem_trywait(sem_t *sem) */
+  sem_trywait: { parameters: ["pointer"], result: "i32" },
+  /** int sem_getvalue(sem_t *sem, int *sval) */
+  sem_getvalue: { parameters: ["pointer", "buffer"], result: "i32" },
+  /**
+   * int sem_clockwait(sem_t *sem, clockid_t clockid, const struct timespec *abstime), on the
+   * calling thread (it blocks; errno is reliable)
+   */
+  sem_clockwait: { parameters: ["pointer", "i32", "buffer"], result: "i32" },
+  /** int sem_wait(sem_t *sem), on the calling thread */
+  sem_wait: { parameters: ["pointer"], result: "i32" },
+  /** int pthread_mutexattr_init(pthread_mutexattr_t *attr) */
+  pthread_mutexattr_init: { parameters: ["buffer"], result: "i32" },
+  /** int pthread_mutexattr_destroy(pthread_mutexattr_t *attr) */
+  pthread_mutexattr_destroy: { parameters: ["buffer"], result: "i32" },
+  /** int pthread_mutexattr_setpshared(pthread_mutexattr_t *attr, int pshared) */
+  pthread_mutexattr_setpshared: { parameters: ["buffer", "i32"], result: "i32" },
+  /** int pthread_mutexattr_setrobust(pthread_mutexattr_t *attr, int robustness) */
+  pthread_mutexattr_setrobust: { parameters: ["buffer", "i32"], result: "i32" },
+  /** int pthread_mutexattr_settype(pthread_mutexattr_t *attr, int type) */
+  pthread_mutexattr_settype: { parameters: ["buffer", "i32"], result: "i32" },
+  /** int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attr) */
+  pthread_mutex_init: { parameters: ["pointer", "buffer"], result: "i32" },
+  /** int pthread_mutex_destroy(pthread_mutex_t *mutex) */
+  pthread_mutex_destroy: { parameters: ["pointer"], result: "i32" },
+  /** int pthread_mutex_lock(pthread_mutex_t *mutex), on the calling thread (owned by it) */
+  pthread_mutex_lock: { parameters: ["pointer"], result: "i32" },
+  /** int pthread_mutex_trylock(pthread_mutex_t *mutex) */
+  pthread_mutex_trylock: { parameters: ["pointer"], result: "i32" },
+  /**
+   * int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clockid,
+   *                             const struct timespec *abstime), on the calling thread
+   */
+  pthread_mutex_clocklock: { parameters: ["pointer", "i32", "buffer"], result: "i32" },
+  /** int pthread_mutex_unlock(pthread_mutex_t *mutex) */
+  pthread_mutex_unlock: { parameters: ["pointer"], result: "i32" },
+  /** int pthread_mutex_consistent(pthread_mutex_t *mutex) */
+  pthread_mutex_consistent: { parameters: ["pointer"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
 /** The symbol groups and the libraries tried for each, in order. */
 export const GROUPS = {
   core: { symbols: CORE, libraries: ["libc.so.6"] },
   rt: { symbols: RT, libraries: ["libc.so.6", "librt.so.1"] },
+  pthread: { symbols: PTHREAD, libraries: ["libc.so.6", "libpthread.so.0"] },
 } as const;

@@ -96,13 +96,22 @@ export class OutStruct {
  * no `--allow-read`); NaN when the file cannot be read.
  */
 export function readProcNumber(path: string): number {
+  return readProcNumbers(path)[0] ?? NaN;
+}
+
+/**
+ * The whitespace-separated numbers of a /proc file such as `/proc/sys/kernel/sem`, read
+ * through FFI; empty when the file cannot be read.
+ */
+export function readProcNumbers(path: string): number[] {
   const { open, read, close } = libc();
   const fd = open(cString(path), O.RDONLY | O.CLOEXEC, 0);
-  if (fd < 0) return NaN;
-  const buf = new Uint8Array(32);
+  if (fd < 0) return [];
+  const buf = new Uint8Array(128);
   const n = read(fd, buf, buf.length);
   close(fd);
-  return n > 0 ? Number(decoder.decode(buf.subarray(0, n)).trim()) : NaN;
+  if (n <= 0) return [];
+  return decoder.decode(buf.subarray(0, n)).trim().split(/\s+/).map(Number);
 }
 
 const clockBuf = new BigInt64Array(2);

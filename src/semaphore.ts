@@ -1,0 +1,593 @@
+/**
+ * POSIX semaphores shared between processes: named ones (`sem_open`, visible as
+ * `/dev/shm/sem.NAME`) and unnamed ones living in shared memory (`sem_init` with `pshared`).
+ * They are glibc's own `sem_t`, so a C program calling `sem_wait`/`sem_post` on the same
+ * semaphore interoperates.
+ *
+ * A semaphore counts units: {@linkcode Semaphore.post} adds one, a wait takes one and sleeps
+ * while there is none. With an initial value of 1 it is a binary semaphore (a lock that any
+ * process may release); with N it admits N holders at once (seed 003).
+ *
+ * {@linkcode Semaphore.wait} never blocks the event loop: it tries `sem_trywait` on this
+ * thread, spins briefly, then sleeps on a pool thread on the semaphore's futex word *without
+ * taking a unit there*. Only `sem_trywait`, run on this thread, takes units, so a wait that
+ * times out or is aborted has taken nothing. (The sleep registers as a waiter the way glibc's
+ * own `sem_wait` does, so `sem_post` from any process wakes it; this relies on glibc's 64-bit
+ * `sem_t` layout, which the tests check.) {@linkcode Semaphore.acquire} returns a permit for
+ * `using`, released when the scope ends.
+ *
+ * Safety: new named semaphores are mode 0600, set exactly (the umask does not apply);
+ * `exclusive` creation fails with EEXIST; opening one owned by another user throws
+ * {@linkcode ForeignOwnerError} unless `allowForeignOwner` is set. Closing detaches the
+ * semaphore's memory before unmapping it: use after close throws {@linkcode ClosedError}.
+ *
+ * @example At most two holders at once
+ * ```ts
+ * import { Semaphore } from "@dipc/dipc";
+ *
+ * using sem = Semaphore.temporary({ value: 2 });
+ * {
+ *   using a = await sem.acquire();
+ *   using b = await sem.acquire();
+ *   console.log(sem.value, sem.tryAcquire()); // 0 undefined
+ * }
+ * console.log(sem.value); // 2: both permits were released
+ * ```
+ *
+ * @see {@link https://man7.org/linux/man-pages/man7/sem_overview.7.html}
+ * @module
+ */
+
+import { CLOCK, E, O, PTHREAD, STAT } from "../ffi/constants.ts";
+import { errno, libc, libpthread } from "../ffi/load.ts";
+import { cString, OutStruct, writeTimespec } from "../ffi/util.ts";
+import { futexWake } from "./futex.ts";
+import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { lastError } from "./_errno.ts";
+import { Mapping } from "./_mapping.ts";
+import type { MappedMemory } from "./mapped_memory.ts";
+import { Slot } from "./_slot.ts";
+import {
+  validateBoolean,
+  validateInteger,
+  validateMode,
+  validateOptions,
+  validatePosixName,
+} from "./_validate.ts";
+import {
+  deadlineFor,
+  futexSleeper,
+  type Sleeper,
+  TIMED_OUT,
+  timedOut,
+  validateWaitOptions,
+  type WaitOptions,
+  waitUntil,
+  WOULD_BLOCK,
+} from "./_wait.ts";
+
+/** The largest value a POSIX semaphore holds (`SEM_VALUE_MAX`). */
+export const SEM_VALUE_MAX: number = PTHREAD.SEM_VALUE_MAX;
+
+/** Bytes an unnamed semaphore takes in shared memory (`sizeof(sem_t)`); align it to 8. */
+export const SEMAPHORE_SIZE: number = PTHREAD.SEM_SIZE;
+
+/** Options for {@linkcode Semaphore.open}. */
+export interface SemaphoreOptions {
+  /** Create the semaphore if it does not exist (`O_CREAT`). */
+  create?: boolean;
+  /** With `create`: fail with EEXIST if it exists (`O_EXCL`). */
+  exclusive?: boolean;
+  /** Permission bits for a new semaphore (default 0o600), applied exactly. */
+  mode?: number;
+  /** Initial value of a new semaphore (default 0); an existing one keeps its value. */
+  value?: number;
+  /** Accept an existing semaphore owned by another user (off by default). */
+  allowForeignOwner?: boolean;
+}
+
+/** Options for {@linkcode Semaphore.temporary}. */
+export interface TemporarySemaphoreOptions {
+  /** Initial value (default 0). */
+  value?: number;
+  /** Permission bits (default 0o600). */
+  mode?: number;
+  /** Name prefix, without the leading "/" (default "dipc"). */
+  prefix?: string;
+}
+
+/**
+ * Looks this many times before sleeping: a hand-off from another process usually lands within
+ * them, and a pool-thread sleep costs more than the spin.
+ */
+const SPINS = 400;
+
+/** glibc's 64-bit `sem_t`: the value in word 0, the number of sleepers in word 1. */
+const VALUE = 0;
+const NWAITERS = 1;
+/** Word 2 holds FUTEX_PRIVATE_FLAG (128) for a semaphore that is not process-shared. */
+const PRIVATE = 2;
+
+/** Named semaphores are files `/dev/shm/sem.NAME`: the prefix eats 4 of NAME_MAX's bytes. */
+const NAME_ROOM = 251;
+
+const statBuf = new OutStruct(STAT.size);
+const valueOut = new Int32Array(1);
+const deadlineBuf = new BigInt64Array(2);
+
+/** A unit taken from a semaphore; `release()` (or the end of a `using` scope) gives it back. */
+export class SemaphorePermit implements Disposable {
+  #semaphore: Semaphore | undefined;
+
+  /** @internal */
+  constructor(semaphore: Semaphore) {
+    this.#semaphore = semaphore;
+  }
+
+  /** Whether the unit has been given back. */
+  get released(): boolean {
+    return this.#semaphore === undefined;
+  }
+
+  /**
+   * Gives the unit back (`sem_post`); calling it again does nothing.
+   *
+   * @throws {ClosedError} when the semaphore was closed first
+   */
+  release(): void {
+    const s = this.#semaphore;
+    this.#semaphore = undefined;
+    s?.post();
+  }
+
+  /** Same as `release()`. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/**
+ * A POSIX semaphore, named or in shared memory.
+ *
+ * @see {@link https://man7.org/linux/man-pages/man7/sem_overview.7.html}
+ */
+export class Semaphore implements Disposable {
+  readonly #name: string | undefined;
+  readonly #created: boolean;
+  readonly #words: Int32Array;
+  readonly #mapping: Mapping | undefined;
+  readonly #slot: Slot | undefined;
+  readonly #pointer: Deno.PointerObject;
+  readonly #sleeper: Sleeper;
+  #closed = false;
+  #unlinkOnClose = false;
+
+  private constructor(
+    pointer: Deno.PointerObject,
+    where: { name: string; created: boolean } | { slot: Slot },
+  ) {
+    this.#pointer = pointer;
+    if ("slot" in where) {
+      this.#name = undefined;
+      this.#created = false;
+      this.#slot = where.slot;
+      this.#mapping = undefined;
+      this.#words = where.slot.words;
+    } else {
+      this.#name = where.name;
+      this.#created = where.created;
+      this.#slot = undefined;
+      this.#mapping = new Mapping(pointer, PTHREAD.SEM_SIZE);
+      this.#words = this.#mapping.view(Int32Array);
+    }
+    this.#sleeper = semaphoreSleeper(this.#words);
+  }
+
+  /**
+   * Opens the named semaphore `name` ("/jobs"), creating it if `create` is set.
+   *
+   * @param name "/" followed by up to 250 bytes, with no other "/"
+   * @param options create, exclusive, mode, value, allowForeignOwner
+   * @returns the open semaphore
+   * @throws {TypeError} / {RangeError} for a bad name, value, mode or option
+   * @throws {ErrnoError} ENOENT (no such semaphore), EEXIST (exclusive and it exists), EACCES
+   * @throws {ForeignOwnerError} when another user owns the semaphore
+   * @see {@link https://man7.org/linux/man-pages/man3/sem_open.3.html}
+   *
+   * @example Create exclusively, open by name, remove
+   * ```ts
+   * import { Semaphore } from "@dipc/dipc";
+   *
+   * const name = `/dipc-doc-${crypto.randomUUID()}`;
+   * using a = Semaphore.open(name, { create: true, exclusive: true, value: 1 });
+   * using b = Semaphore.open(name);
+   * console.log(a.created, b.created, b.value); // true false 1
+   * Semaphore.unlink(name);
+   * ```
+   */
+  static open(name: string, options?: SemaphoreOptions): Semaphore {
+    validatePosixName(name);
+    if (new TextEncoder().encode(name).length > NAME_ROOM) {
+      throw new RangeError(`a semaphore name is at most ${NAME_ROOM} bytes long`);
+    }
+    const o = validateOptions<SemaphoreOptions>(options);
+    const create = validateBoolean(o.create, "create");
+    const exclusive = validateBoolean(o.exclusive, "exclusive");
+    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
+    const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
+    const value = o.value === undefined ? 0 : validateInteger(o.value, "value", 0, SEM_VALUE_MAX);
+    if (exclusive && !create) throw new TypeError("exclusive needs create: true");
+    if (!create && (o.mode !== undefined || o.value !== undefined)) {
+      throw new TypeError("mode and value apply only with create");
+    }
+    const cname = cString(name);
+    const { sem_open, sem_close, sem_unlink } = libpthread();
+    let p: Deno.PointerValue = null;
+    let created = false;
+    if (create) {
+      p = sem_open(cname, O.CREAT | O.EXCL | O.RDWR, mode, value);
+      if (p !== null) created = true;
+      else {
+        const e = errno();
+        if (e !== E.EEXIST || exclusive) {
+          throw new ErrnoError(e, "sem_open", { action: "create semaphore", object: name });
+        }
+      }
+    }
+    if (p === null) {
+      p = sem_open(cname, O.RDWR, 0, 0);
+      if (p === null) throw lastError("sem_open", "open semaphore", name);
+    }
+    const file = cString(`/dev/shm/sem.${name.slice(1)}`);
+    try {
+      if (created) {
+        // sem_open applies the umask: set the mode exactly, as for every dipc object.
+        if (libc().chmod(file, mode) !== 0) throw lastError("chmod", "set the mode of", name);
+      } else if (!allowForeign) {
+        if (libc().lstat(file, statBuf.clear().bytes) !== 0) {
+          throw lastError("lstat", "check the owner of semaphore", name);
+        }
+        const owner = statBuf.u32(STAT.st_uid);
+        const me = libc().geteuid();
+        if (owner !== me) throw new ForeignOwnerError(name, owner, me);
+      }
+    } catch (e) {
+      sem_close(p);
+      if (created) sem_unlink(cname);
+      throw e;
+    }
+    return new Semaphore(p, { name, created });
+  }
+
+  /**
+   * Creates a named semaphore with a fresh random name (exclusively) that is unlinked when
+   * closed or disposed.
+   *
+   * @param options value, mode, prefix
+   * @returns the semaphore; its `name` can be passed to other processes
+   * @throws {ErrnoError} as {@linkcode Semaphore.open}
+   *
+   * @example A temporary binary semaphore
+   * ```ts
+   * import { Semaphore } from "@dipc/dipc";
+   *
+   * using sem = Semaphore.temporary({ value: 1 });
+   * console.log(sem.tryWait(), sem.tryWait()); // true false
+   * ```
+   */
+  static temporary(options?: TemporarySemaphoreOptions): Semaphore {
+    const o = validateOptions<TemporarySemaphoreOptions>(options);
+    const prefix = o.prefix ?? "dipc";
+    if (typeof prefix !== "string") throw new TypeError("prefix must be a string");
+    const opts: SemaphoreOptions = { create: true, exclusive: true };
+    if (o.value !== undefined) opts.value = o.value;
+    if (o.mode !== undefined) opts.mode = o.mode;
+    const sem = Semaphore.open(`/${prefix}-${crypto.randomUUID()}`, opts);
+    sem.#unlinkOnClose = true;
+    return sem;
+  }
+
+  /**
+   * Removes the named semaphore `name`. Processes that have it open keep using it.
+   *
+   * @param name the semaphore's name
+   * @throws {ErrnoError} ENOENT (no such semaphore), EACCES
+   * @see {@link https://man7.org/linux/man-pages/man3/sem_unlink.3.html}
+   *
+   * @example Remove by name
+   * ```ts
+   * import { Semaphore } from "@dipc/dipc";
+   *
+   * const name = `/dipc-doc-${crypto.randomUUID()}`;
+   * Semaphore.open(name, { create: true }).close();
+   * Semaphore.unlink(name);
+   * ```
+   */
+  static unlink(name: string): void {
+    validatePosixName(name);
+    if (libpthread().sem_unlink(cString(name)) !== 0) {
+      throw lastError("sem_unlink", "unlink semaphore", name);
+    }
+  }
+
+  /**
+   * Initialises an unnamed, process-shared semaphore (`sem_init` with `pshared` 1) at
+   * `offset` in shared memory. Do it once, before other processes use it; they attach with
+   * {@linkcode Semaphore.at}.
+   *
+   * @param memory the shared memory to hold it ({@linkcode SEMAPHORE_SIZE} bytes)
+   * @param offset its byte offset, a multiple of 8
+   * @param value the initial value (default 0)
+   * @returns the semaphore
+   * @throws {TypeError} / {RangeError} for bad memory, offset or value
+   * @throws {ClosedError} when the memory is closed
+   * @see {@link https://man7.org/linux/man-pages/man3/sem_init.3.html}
+   *
+   * @example A semaphore inside shared memory
+   * ```ts
+   * import { Semaphore, SharedMemory } from "@dipc/dipc";
+   *
+   * using shm = SharedMemory.temporary({ size: 64 });
+   * using sem = Semaphore.init(shm, 0, 3);
+   * using again = Semaphore.at(shm, 0); // as another process would
+   * console.log(again.value); // 3
+   * ```
+   */
+  static init(memory: MappedMemory, offset: number, value = 0): Semaphore {
+    const slot = new Slot(memory, offset, PTHREAD.SEM_SIZE, 8, "semaphore");
+    validateInteger(value, "value", 0, SEM_VALUE_MAX);
+    const p = slot.pointer();
+    if (libpthread().sem_init(p, 1, value) !== 0) {
+      throw lastError("sem_init", "initialise semaphore at offset", offset);
+    }
+    return new Semaphore(p, { slot });
+  }
+
+  /**
+   * Uses the unnamed semaphore that another process (or C program) initialised at `offset`.
+   *
+   * @param memory the shared memory holding it
+   * @param offset its byte offset, a multiple of 8
+   * @returns the semaphore
+   * @throws {TypeError} for a semaphore that is not process-shared (`pshared` 0)
+   * @throws {RangeError} / {ClosedError} as {@linkcode Semaphore.init}
+   *
+   * @example Attach
+   * ```ts
+   * import { Semaphore, SharedMemory } from "@dipc/dipc";
+   *
+   * using shm = SharedMemory.temporary({ size: 64 });
+   * Semaphore.init(shm, 32, 1).close();
+   * using sem = Semaphore.at(shm, 32);
+   * console.log(sem.tryWait()); // true
+   * ```
+   */
+  static at(memory: MappedMemory, offset: number): Semaphore {
+    const slot = new Slot(memory, offset, PTHREAD.SEM_SIZE, 8, "semaphore");
+    if (Atomics.load(slot.words, PRIVATE) !== 0) {
+      throw new TypeError(
+        `the semaphore at offset ${offset} is not process-shared (sem_init with pshared 0)`,
+      );
+    }
+    return new Semaphore(slot.pointer(), { slot });
+  }
+
+  /** The name of a named semaphore; undefined for one in shared memory. */
+  get name(): string | undefined {
+    return this.#name;
+  }
+
+  /** Whether this handle created the named semaphore. */
+  get created(): boolean {
+    return this.#created;
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get #description(): string {
+    return this.#name === undefined
+      ? `semaphore at offset ${this.#slot?.offset}`
+      : `semaphore ${JSON.stringify(this.#name)}`;
+  }
+
+  #ptr(): Deno.PointerObject {
+    if (this.#closed) throw new ClosedError(this.#description);
+    if (this.#words.length === 0) throw new ClosedError(`the memory of the ${this.#description}`);
+    return this.#pointer;
+  }
+
+  /**
+   * The current value (`sem_getvalue`): how many units are free. 0 when some are waiting.
+   *
+   * @throws {ClosedError} after close
+   */
+  get value(): number {
+    if (libpthread().sem_getvalue(this.#ptr(), valueOut) !== 0) {
+      throw lastError("sem_getvalue", "read", this.#description);
+    }
+    return valueOut[0] ?? 0;
+  }
+
+  /**
+   * Adds a unit and wakes one waiter (`sem_post`), in any process.
+   *
+   * @throws {ErrnoError} EOVERFLOW when the value is already {@linkcode SEM_VALUE_MAX}
+   * @throws {ClosedError} after close
+   */
+  post(): void {
+    if (libpthread().sem_post(this.#ptr()) !== 0) {
+      throw lastError("sem_post", "post", this.#description);
+    }
+  }
+
+  /**
+   * Takes a unit if one is free now (`sem_trywait`).
+   *
+   * @returns true if a unit was taken
+   * @throws {ClosedError} after close
+   */
+  tryWait(): boolean {
+    const { sem_trywait } = libpthread();
+    for (;;) {
+      if (sem_trywait(this.#ptr()) === 0) return true;
+      const e = errno();
+      if (e === E.EAGAIN) return false;
+      if (e !== E.EINTR) throw new ErrnoError(e, "sem_trywait", { object: this.#description });
+    }
+  }
+
+  /**
+   * Takes a unit, waiting without blocking the event loop while there is none.
+   *
+   * @param options `timeout` in ms and `signal`
+   * @throws {DOMException} TimeoutError when the timeout passes (no unit was taken)
+   * @throws the signal's reason when aborted (no unit was taken)
+   * @throws {ClosedError} when closed before or during the wait
+   *
+   * @example Wait with a timeout
+   * ```ts
+   * import { Semaphore } from "@dipc/dipc";
+   *
+   * using sem = Semaphore.temporary();
+   * await sem.wait({ timeout: 10 }).catch((e) => console.log(e.name)); // TimeoutError
+   * ```
+   */
+  async wait(options?: WaitOptions): Promise<void> {
+    const opts = validateWaitOptions(options);
+    this.#ptr();
+    let taken = false;
+    try {
+      const r = await waitUntil(
+        () => this.tryWait() ? true : WOULD_BLOCK,
+        this.#sleeper,
+        opts,
+        SPINS,
+      );
+      if (this.#closed) throw new ClosedError(this.#description);
+      if (r === TIMED_OUT) throw timedOut(`wait on ${this.#description}`);
+      taken = true;
+    } finally {
+      // A wake-up that sem_post meant for one sleeper may have ended this wait just as it was
+      // cancelled: pass it on, so a sleeper elsewhere does not keep sleeping on a free unit.
+      if (!taken && this.#words.length !== 0 && Atomics.load(this.#words, VALUE) > 0) {
+        futexWake(this.#words, VALUE, 1);
+      }
+    }
+  }
+
+  /**
+   * Takes a unit, blocking this thread while there is none (`sem_clockwait` on
+   * `CLOCK_MONOTONIC`). For Workers and scripts where blocking is the point.
+   *
+   * @param timeout milliseconds at most (default: no limit)
+   * @returns true if a unit was taken, false when the timeout passed
+   * @throws {ClosedError} after close
+   */
+  waitSync(timeout?: number): boolean {
+    if (timeout !== undefined) validateWaitOptions({ timeout });
+    const deadline = deadlineFor(timeout);
+    const { sem_clockwait, sem_wait } = libpthread();
+    if (deadline !== undefined) writeTimespec(deadlineBuf, deadline);
+    for (;;) {
+      const r = deadline === undefined
+        ? sem_wait(this.#ptr())
+        : sem_clockwait(this.#ptr(), CLOCK.MONOTONIC, deadlineBuf);
+      if (r === 0) return true;
+      const e = errno();
+      if (e === E.ETIMEDOUT) return false;
+      if (e !== E.EINTR) throw new ErrnoError(e, "sem_clockwait", { object: this.#description });
+    }
+  }
+
+  /**
+   * Takes a unit as a permit that gives it back when released or disposed.
+   *
+   * @param options `timeout` in ms and `signal`, as {@linkcode Semaphore.wait}
+   * @returns the permit
+   *
+   * @example A critical section
+   * ```ts
+   * import { Semaphore } from "@dipc/dipc";
+   *
+   * using sem = Semaphore.temporary({ value: 1 });
+   * {
+   *   using _permit = await sem.acquire({ timeout: 1000 });
+   *   // only one process at a time runs here
+   * }
+   * ```
+   */
+  async acquire(options?: WaitOptions): Promise<SemaphorePermit> {
+    await this.wait(options);
+    return new SemaphorePermit(this);
+  }
+
+  /**
+   * Takes a unit now as a permit, or returns undefined when none is free.
+   *
+   * @returns the permit, or undefined
+   */
+  tryAcquire(): SemaphorePermit | undefined {
+    return this.tryWait() ? new SemaphorePermit(this) : undefined;
+  }
+
+  /**
+   * Removes this named semaphore's name; it lives on while open.
+   *
+   * @throws {TypeError} for a semaphore in shared memory (it has no name)
+   * @throws {ErrnoError} ENOENT when the name is already gone
+   */
+  unlink(): void {
+    if (this.#name === undefined) throw new TypeError("a semaphore in shared memory has no name");
+    Semaphore.unlink(this.#name);
+    this.#unlinkOnClose = false;
+  }
+
+  /**
+   * Closes the handle (`sem_close` for a named semaphore, after detaching its memory; nothing
+   * for one in shared memory, which lives as long as that memory). Pending waits end with
+   * {@linkcode ClosedError}. Calling it again does nothing. The semaphore itself lives on in
+   * the system until unlinked (a temporary one is unlinked here).
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sleeper.interrupt();
+    if (this.#mapping !== undefined) {
+      this.#mapping.detach();
+      libpthread().sem_close(this.#pointer);
+    }
+    if (this.#unlinkOnClose && this.#name !== undefined) {
+      libpthread().sem_unlink(cString(this.#name));
+    }
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Sleeps on the semaphore's value word while it is 0, registered in the waiter count exactly
+ * as glibc's `sem_wait` registers, so that `sem_post` issues a futex wake. The sleep takes
+ * nothing: the caller's `sem_trywait` does.
+ */
+function semaphoreSleeper(words: Int32Array): Sleeper {
+  const inner = futexSleeper(words, VALUE);
+  return {
+    snapshot: () => words.length === 0 ? 0 : inner.snapshot(),
+    async sleep(token: number, deadline: bigint | undefined): Promise<void> {
+      if (words.length === 0) return;
+      Atomics.add(words, NWAITERS, 1);
+      try {
+        await inner.sleep(token, deadline);
+      } finally {
+        if (words.length !== 0) Atomics.sub(words, NWAITERS, 1);
+      }
+    },
+    interrupt: () => inner.interrupt(),
+  };
+}

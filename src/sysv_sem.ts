@@ -1,0 +1,809 @@
+/**
+ * System V semaphore sets: arrays of counters found by a numeric key (from {@linkcode ftok}, an
+ * agreed number, or {@linkcode IPC_PRIVATE}), changed by `semop` calls that apply several
+ * operations to several semaphores *atomically*: all of them happen, or none does and the call
+ * waits. An operation adds to a semaphore (`op > 0`), takes from it, waiting while the value is
+ * too small (`op < 0`), or waits until it is zero (`op === 0`).
+ *
+ * `undo: true` on an operation (`SEM_UNDO`) makes the kernel reverse it when this process
+ * exits, however it exits: a process killed while holding a semaphore gives it back. That is
+ * System V's answer to owner death, and POSIX semaphores have nothing like it.
+ *
+ * **Safe initialisation.** `semget` creates a set with every value 0, and setting the values is
+ * a second call: a process that opens the set between the two sees it uninitialised (the classic
+ * race, Stevens, UNP vol. 2 §11.2). dipc's creator makes the set exclusively, sets the values,
+ * then runs one `semop` (+1 and −1 on semaphore 0, a net change of nothing). The kernel sets
+ * `sem_otime` on the first `semop` only, so an opener that did not create the set waits until
+ * `sem_otime` is not 0 before using it: the set it gets is always initialised. If the creator
+ * dies between the calls, openers fail after `readyTimeout` instead of hanging.
+ *
+ * Waits: every operation has a synchronous `try` form (`IPC_NOWAIT`), an async form taking
+ * `{ signal, timeout }`, and a blocking `opSync` (`semtimedop` on this thread, as C does). System
+ * V semaphores cannot be polled and a `semop` blocked on a pool thread cannot be called back,
+ * so the async form tries on this thread (spinning about 100 µs), then sleeps 50 µs, 100 µs, …
+ * doubling to 2 ms between tries. Only a try on this thread changes the set: a cancelled wait
+ * has changed nothing. The cost is up to 2 ms more latency for a waiter idle past the spin;
+ * {@linkcode Semaphore} (POSIX) wakes at once.
+ *
+ * @example Take two resources at once, or neither
+ * ```ts
+ * import { SysVSemaphoreSet } from "@dipc/dipc";
+ *
+ * using set = SysVSemaphoreSet.temporary({ count: 2, initial: [1, 1] });
+ * await set.op([{ index: 0, op: -1 }, { index: 1, op: -1 }], { timeout: 1000 });
+ * console.log(set.getAll()); // [0, 0]
+ * console.log(set.tryOp([{ index: 0, op: -1 }])); // false: nothing free
+ * set.op([{ index: 0, op: 1 }, { index: 1, op: 1 }]);
+ * ```
+ *
+ * @see {@link https://man7.org/linux/man-pages/man7/sysvipc.7.html}
+ * @module
+ */
+
+import { E, IPC, SEM, SEMBUF, SEMID_DS, TIMESPEC } from "../ffi/constants.ts";
+import { errno, libc } from "../ffi/load.ts";
+import { OutStruct, readProcNumbers } from "../ffi/util.ts";
+import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { lastError } from "./_errno.ts";
+import { type Backoff, FdSleeper } from "./_fd.ts";
+import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
+import {
+  readIpcPerm,
+  seconds,
+  type SysVPermissionChange,
+  validateId,
+  validateKey,
+  validatePermissionChange,
+  writeIpcPerm,
+} from "./_sysv.ts";
+import {
+  describe,
+  validateBoolean,
+  validateInteger,
+  validateMode,
+  validateOptions,
+} from "./_validate.ts";
+import {
+  deadlineFor,
+  TIMED_OUT,
+  timedOut,
+  validateWaitOptions,
+  type WaitOptions,
+  waitUntil,
+  WOULD_BLOCK,
+} from "./_wait.ts";
+import { monotonicNs } from "../ffi/util.ts";
+
+/** The largest value a System V semaphore holds (`SEMVMX`). */
+export const SYSV_SEM_VALUE_MAX: number = SEM.VALUE_MAX;
+
+/** One operation of a `semop` call. */
+export interface SemaphoreOperation {
+  /** Which semaphore of the set (0-based). */
+  index: number;
+  /** Add this much (> 0), take this much, waiting while too little is there (< 0), or wait for 0. */
+  op: number;
+  /** Reverse this operation when the process exits (`SEM_UNDO`). */
+  undo?: boolean;
+}
+
+/** Options for {@linkcode SysVSemaphoreSet.open}. */
+export interface SysVSemaphoreSetOptions {
+  /** Create the set if the key has none (`IPC_CREAT`). Needs `count`. */
+  create?: boolean;
+  /** With `create`: fail with EEXIST if the key has a set (`IPC_EXCL`). */
+  exclusive?: boolean;
+  /** How many semaphores a new set has; an existing set must have at least this many. */
+  count?: number;
+  /** Initial values of a new set: one for all, or one per semaphore (default 0). */
+  initial?: number | number[];
+  /** Permission bits of a new set (default 0o600). */
+  mode?: number;
+  /** Accept a set owned by another user (off by default: squatting defence). */
+  allowForeignOwner?: boolean;
+  /**
+   * How long to wait, in ms, for another process's new set to be initialised (default 1000).
+   * Only a creator that died mid-way makes this wait run out. `0` accepts the set as it is,
+   * even one that was never operated on (as `ipcmk -S` leaves it).
+   */
+  readyTimeout?: number;
+}
+
+/** What `IPC_STAT` reports of a set. */
+export interface SysVSemaphoreSetStat extends IpcPermissions {
+  /** Number of semaphores (`sem_nsems`). */
+  count: number;
+  /** Last `semop`, or null if none yet (the set is then not initialised). */
+  operated: Date | null;
+  /** Last change (creation, `IPC_SET`, `SETVAL`/`SETALL`). */
+  changed: Date;
+}
+
+/** Spins of an async wait before its first sleep (about 100 µs of tries). */
+const SPINS = 256;
+/** Sleeps between tries: 50 µs, doubling to 2 ms. */
+const BACKOFF: Backoff = { firstNs: 50_000n, maxNs: 2_000_000n };
+
+const ds = new OutStruct(SEMID_DS.size);
+const timeoutBuf = new BigInt64Array(TIMESPEC.size / 8);
+
+/** `/proc/sys/kernel/sem`: SEMMSL (semaphores a set), SEMMNS, SEMOPM (operations a call), SEMMNI. */
+function limits(): { perSet: number; perCall: number } {
+  const [msl, , opm] = readProcNumbers("/proc/sys/kernel/sem");
+  return {
+    perSet: Number.isInteger(msl) && (msl ?? 0) > 0 ? msl as number : 32000,
+    perCall: Number.isInteger(opm) && (opm ?? 0) > 0 ? opm as number : 500,
+  };
+}
+
+function statId(id: number): SysVSemaphoreSetStat {
+  if (libc().semctl_ptr(id, 0, IPC.STAT, ds.clear().bytes) < 0) {
+    throw lastError("semctl", "stat System V semaphore set", id);
+  }
+  return {
+    ...readIpcPerm(ds, SEMID_DS.sem_perm),
+    count: ds.u64(SEMID_DS.sem_nsems),
+    operated: seconds(ds, SEMID_DS.sem_otime),
+    changed: seconds(ds, SEMID_DS.sem_ctime) ?? new Date(0),
+  };
+}
+
+function validateValue(value: unknown, what: string): number {
+  return validateInteger(value, what, 0, SEM.VALUE_MAX);
+}
+
+/**
+ * A System V semaphore set. The handle holds buffers, not a kernel resource: closing it only
+ * ends its use here; {@linkcode SysVSemaphoreSet.remove} removes the set itself.
+ *
+ * @see {@link https://man7.org/linux/man-pages/man2/semop.2.html}
+ */
+export class SysVSemaphoreSet implements Disposable {
+  readonly #id: number;
+  readonly #key: number;
+  readonly #count: number;
+  readonly #created: boolean;
+  #closed = false;
+  #removeOnClose = false;
+  readonly #sleepers = new Set<FdSleeper>();
+  /** A reusable `struct sembuf[]` for the common one-operation call. */
+  readonly #one = new OutStruct(SEMBUF.size);
+
+  private constructor(id: number, key: number, count: number, created: boolean) {
+    this.#id = id;
+    this.#key = key;
+    this.#count = count;
+    this.#created = created;
+  }
+
+  /**
+   * Gets the set of `key`, creating and initialising it with `create`.
+   *
+   * @param key a key from {@linkcode ftok}, an agreed number, or {@linkcode IPC_PRIVATE}
+   * @param options create, exclusive, count, initial, mode, allowForeignOwner, readyTimeout
+   * @returns the set, initialised
+   * @throws {TypeError} / {RangeError} for a bad key, count, value, mode or option
+   * @throws {ErrnoError} ENOENT (no set for the key), EEXIST (exclusive), EINVAL (the existing
+   *   set has fewer than `count` semaphores), EACCES, ENOSPC (the system's limits)
+   * @throws {ForeignOwnerError} when another user owns the set
+   * @throws {DOMException} TimeoutError when another process's new set stays uninitialised
+   * @see {@link https://man7.org/linux/man-pages/man2/semget.2.html}
+   *
+   * @example Create by key, get again by key
+   * ```ts
+   * import { SysVSemaphoreSet } from "@dipc/dipc";
+   *
+   * const key = 0x7e000000 + Math.floor(Math.random() * 0xffff);
+   * using a = SysVSemaphoreSet.open(key, { create: true, exclusive: true, count: 3, initial: 1 });
+   * using b = SysVSemaphoreSet.open(key);
+   * console.log(b.count, b.getAll()); // 3 [1, 1, 1]
+   * a.remove();
+   * ```
+   */
+  static open(key: number, options?: SysVSemaphoreSetOptions): SysVSemaphoreSet {
+    const k = validateKey(key);
+    const o = validateOptions<SysVSemaphoreSetOptions>(options);
+    const create = validateBoolean(o.create, "create");
+    const exclusive = validateBoolean(o.exclusive, "exclusive");
+    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
+    const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
+    const readyTimeout = o.readyTimeout === undefined ? 1000 : o.readyTimeout;
+    validateWaitOptions({ timeout: readyTimeout });
+    const { perSet } = limits();
+    const count = o.count === undefined ? 0 : validateInteger(o.count, "count", 1, perSet);
+    if (exclusive && !create) throw new TypeError("exclusive needs create: true");
+    if (create && o.count === undefined) throw new TypeError("create needs a count");
+    if (!create && (o.mode !== undefined || o.initial !== undefined)) {
+      throw new TypeError("mode and initial apply only with create");
+    }
+    const initial = create ? validateInitial(o.initial, count) : [];
+    if (k === IPC_PRIVATE && !create) {
+      throw new TypeError("IPC_PRIVATE always makes a new set: pass create: true");
+    }
+    const { semget } = libc();
+    let id = -1;
+    if (create) {
+      id = semget(k, count, IPC.CREAT | IPC.EXCL | mode);
+      if (id >= 0) {
+        const set = new SysVSemaphoreSet(id, k, count, true);
+        try {
+          set.#initialise(initial);
+        } catch (e) {
+          libc().semctl_int(id, 0, IPC.RMID, 0);
+          throw e;
+        }
+        return set;
+      }
+      const e = errno();
+      if (e !== E.EEXIST || exclusive) {
+        throw new ErrnoError(e, "semget", {
+          action: "create System V semaphore set with key",
+          object: k,
+        });
+      }
+    }
+    id = semget(k, count, 0);
+    if (id < 0) throw lastError("semget", "get System V semaphore set with key", k);
+    const st = awaitInitialised(id, readyTimeout);
+    if (!allowForeign) checkOwner(id, st);
+    return new SysVSemaphoreSet(id, k, st.count, false);
+  }
+
+  /**
+   * Uses the set with id `id` (as `ipcs -s` lists it, or as another process passed it).
+   *
+   * @param id the semid
+   * @param options allowForeignOwner, readyTimeout
+   * @returns the set
+   * @throws {ErrnoError} EINVAL (no such id), EIDRM (removed), EACCES
+   * @throws {ForeignOwnerError} when another user owns the set
+   *
+   * @example By id
+   * ```ts
+   * import { SysVSemaphoreSet } from "@dipc/dipc";
+   *
+   * using a = SysVSemaphoreSet.temporary({ count: 1 });
+   * using b = SysVSemaphoreSet.openId(a.id);
+   * b.post(0);
+   * console.log(a.get(0)); // 1
+   * ```
+   */
+  static openId(
+    id: number,
+    options?: Pick<SysVSemaphoreSetOptions, "allowForeignOwner" | "readyTimeout">,
+  ): SysVSemaphoreSet {
+    validateId(id);
+    const o = validateOptions<SysVSemaphoreSetOptions>(options);
+    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
+    const readyTimeout = o.readyTimeout === undefined ? 1000 : o.readyTimeout;
+    validateWaitOptions({ timeout: readyTimeout });
+    const st = awaitInitialised(id, readyTimeout);
+    if (!allowForeign) checkOwner(id, st);
+    return new SysVSemaphoreSet(id, st.key, st.count, false);
+  }
+
+  /**
+   * Creates a new `IPC_PRIVATE` set that is removed when this handle is closed or disposed.
+   * Other processes use it by {@linkcode SysVSemaphoreSet.id}.
+   *
+   * @param options count (default 1), initial, mode
+   * @returns the set
+   * @throws {ErrnoError} ENOSPC (the system's limits)
+   *
+   * @example A private set of four
+   * ```ts
+   * import { SysVSemaphoreSet } from "@dipc/dipc";
+   *
+   * using set = SysVSemaphoreSet.temporary({ count: 4, initial: [1, 2, 3, 4] });
+   * console.log(set.getAll()); // [1, 2, 3, 4]
+   * ```
+   */
+  static temporary(
+    options?: Pick<SysVSemaphoreSetOptions, "count" | "initial" | "mode">,
+  ): SysVSemaphoreSet {
+    const o = validateOptions<SysVSemaphoreSetOptions>(options);
+    const opts: SysVSemaphoreSetOptions = { create: true, count: o.count ?? 1 };
+    if (o.initial !== undefined) opts.initial = o.initial;
+    if (o.mode !== undefined) opts.mode = o.mode;
+    const set = SysVSemaphoreSet.open(IPC_PRIVATE, opts);
+    set.#removeOnClose = true;
+    return set;
+  }
+
+  /**
+   * Removes the set `id` at once (`IPC_RMID`): waiting processes fail with EIDRM.
+   *
+   * @param id the semid
+   * @throws {ErrnoError} EINVAL (no such id), EPERM (not owner or creator)
+   */
+  static remove(id: number): void {
+    validateId(id);
+    if (libc().semctl_int(id, 0, IPC.RMID, 0) < 0) {
+      throw lastError("semctl", "remove System V semaphore set", id);
+    }
+  }
+
+  /**
+   * What `IPC_STAT` reports for the set `id`.
+   *
+   * @param id the semid
+   * @returns the set's status
+   * @throws {ErrnoError} EINVAL (no such id), EACCES
+   */
+  static statId(id: number): SysVSemaphoreSetStat {
+    return statId(validateId(id));
+  }
+
+  /** The system's limits: semaphores a set (SEMMSL) and operations a call (SEMOPM). */
+  static get limits(): { perSet: number; perCall: number } {
+    return limits();
+  }
+
+  /** The set's id (semid), as `ipcs -s` shows it. */
+  get id(): number {
+    return this.#id;
+  }
+
+  /** The key it was opened with (0 for `IPC_PRIVATE`). */
+  get key(): number {
+    return this.#key;
+  }
+
+  /** How many semaphores the set has. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Whether this handle created the set. */
+  get created(): boolean {
+    return this.#created;
+  }
+
+  /** Whether {@linkcode SysVSemaphoreSet.close} has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError(`System V semaphore set ${this.#id}`);
+  }
+
+  #index(index: unknown): number {
+    return validateInteger(index, "index", 0, this.#count - 1);
+  }
+
+  /**
+   * Applies all `operations` at once if they can all proceed now (`semop` with `IPC_NOWAIT`).
+   *
+   * @param operations up to {@linkcode SysVSemaphoreSet.limits}.perCall operations
+   * @returns true if applied; false if one would have had to wait (nothing was changed)
+   * @throws {TypeError} / {RangeError} for bad operations
+   * @throws {ErrnoError} ERANGE (a value would pass the maximum), EIDRM/EINVAL (the set was
+   *   removed), EACCES
+   * @throws {ClosedError} after close
+   * @see {@link https://man7.org/linux/man-pages/man2/semop.2.html}
+   */
+  tryOp(operations: readonly SemaphoreOperation[]): boolean {
+    return this.#semop(this.#encode(operations, true), operations.length);
+  }
+
+  /**
+   * Applies all `operations` at once, waiting (without blocking the event loop) until they can.
+   *
+   * @param operations the operations
+   * @param options `timeout` in ms and `signal`
+   * @throws {DOMException} TimeoutError when the timeout passes (nothing was changed)
+   * @throws the signal's reason when aborted (nothing was changed)
+   * @throws {ErrnoError} EIDRM/EINVAL when the set is removed, ERANGE, EACCES
+   * @throws {ClosedError} when closed before or during the wait
+   *
+   * @example Wait for zero
+   * ```ts
+   * import { SysVSemaphoreSet } from "@dipc/dipc";
+   *
+   * using set = SysVSemaphoreSet.temporary({ count: 1, initial: 1 });
+   * setTimeout(() => set.tryOp([{ index: 0, op: -1 }]), 10);
+   * await set.op([{ index: 0, op: 0 }], { timeout: 1000 }); // returns once the value is 0
+   * ```
+   */
+  async op(operations: readonly SemaphoreOperation[], options?: WaitOptions): Promise<void> {
+    const sops = this.#encode(operations, true);
+    const opts = validateWaitOptions(options);
+    const n = operations.length;
+    if (this.#semop(sops, n)) return;
+    const sleeper = new FdSleeper(-1, 0, BACKOFF);
+    this.#sleepers.add(sleeper);
+    try {
+      const r = await waitUntil(() => this.#semop(sops, n) || WOULD_BLOCK, sleeper, opts, SPINS);
+      if (r === TIMED_OUT) throw timedOut(`semop on System V semaphore set ${this.#id}`);
+    } finally {
+      this.#sleepers.delete(sleeper);
+      sleeper.close();
+    }
+  }
+
+  /**
+   * Applies all `operations` at once, blocking this thread until they can (`semtimedop`), as a
+   * C program would. For Workers and scripts where blocking is the point.
+   *
+   * @param operations the operations
+   * @param timeout milliseconds at most (default: no limit)
+   * @returns true if applied, false when the timeout passed
+   * @throws {ErrnoError} EIDRM when the set is removed, ERANGE, EACCES
+   * @throws {ClosedError} after close
+   */
+  opSync(operations: readonly SemaphoreOperation[], timeout?: number): boolean {
+    const sops = this.#encode(operations, false);
+    if (timeout !== undefined) validateWaitOptions({ timeout });
+    const deadline = deadlineFor(timeout);
+    const { semtimedop } = libc();
+    for (;;) {
+      let ts: BigInt64Array | null = null;
+      if (deadline !== undefined) {
+        const left = deadline - monotonicNs();
+        if (left <= 0n) return this.#semop(this.#encode(operations, true), operations.length);
+        timeoutBuf[0] = left / 1_000_000_000n;
+        timeoutBuf[1] = left % 1_000_000_000n;
+        ts = timeoutBuf;
+      }
+      if (semtimedop(this.#id, sops, operations.length, ts) === 0) return true;
+      const e = errno();
+      if (e === E.EAGAIN) return false;
+      if (e !== E.EINTR) throw this.#error(e);
+    }
+  }
+
+  /**
+   * Takes 1 from semaphore `index`, waiting while it is 0 (a P / down / wait operation).
+   *
+   * @param index which semaphore (default 0)
+   * @param options `undo` (reverse on exit), `timeout`, `signal`
+   */
+  async wait(index = 0, options?: WaitOptions & { undo?: boolean }): Promise<void> {
+    const undo = validateBoolean(options?.undo, "undo");
+    const wait: WaitOptions = {};
+    if (options?.signal !== undefined) wait.signal = options.signal;
+    if (options?.timeout !== undefined) wait.timeout = options.timeout;
+    await this.op([{ index, op: -1, undo }], wait);
+  }
+
+  /**
+   * Takes 1 from semaphore `index` if it is above 0 now.
+   *
+   * @param index which semaphore (default 0)
+   * @param options `undo`
+   * @returns true if taken
+   */
+  tryWait(index = 0, options?: { undo?: boolean }): boolean {
+    const undo = validateBoolean(options?.undo, "undo");
+    return this.#single(index, -1, undo, true);
+  }
+
+  /**
+   * Adds 1 to semaphore `index` (a V / up / signal operation).
+   *
+   * @param index which semaphore (default 0)
+   * @param options `undo` (pair it with an `undo` wait)
+   * @throws {ErrnoError} ERANGE at the maximum value
+   */
+  post(index = 0, options?: { undo?: boolean }): void {
+    const undo = validateBoolean(options?.undo, "undo");
+    this.#single(index, 1, undo, true);
+  }
+
+  /**
+   * Takes 1 from semaphore `index` with `SEM_UNDO`, as a permit that gives it back when
+   * released or disposed, and that the kernel gives back if this process dies first.
+   *
+   * @param index which semaphore (default 0)
+   * @param options `timeout` and `signal`
+   * @returns the permit
+   *
+   * @example A section one process at a time, safe against crashes
+   * ```ts
+   * import { SysVSemaphoreSet } from "@dipc/dipc";
+   *
+   * using set = SysVSemaphoreSet.temporary({ count: 1, initial: 1 });
+   * {
+   *   using _permit = await set.acquire(0, { timeout: 1000 });
+   *   console.log(set.get(0)); // 0
+   * }
+   * console.log(set.get(0)); // 1
+   * ```
+   */
+  async acquire(index = 0, options?: WaitOptions): Promise<SysVSemaphorePermit> {
+    await this.wait(index, { ...validateWaitOptions(options), undo: true });
+    return new SysVSemaphorePermit(this, index);
+  }
+
+  /**
+   * The value of semaphore `index` (`GETVAL`).
+   *
+   * @param index which semaphore
+   * @returns its value
+   */
+  get(index: number): number {
+    return this.#ctl(this.#index(index), SEM.GETVAL, "read semaphore value of");
+  }
+
+  /**
+   * Sets semaphore `index` to `value` (`SETVAL`); undo records for it are cleared in every
+   * process, and waiters that can now proceed do.
+   *
+   * @param index which semaphore
+   * @param value 0..{@linkcode SYSV_SEM_VALUE_MAX}
+   */
+  set(index: number, value: number): void {
+    const i = this.#index(index);
+    const v = validateValue(value, "value");
+    this.#assertOpen();
+    if (libc().semctl_int(this.#id, i, SEM.SETVAL, v) < 0) {
+      throw lastError("semctl", "set a semaphore value of System V semaphore set", this.#id);
+    }
+  }
+
+  /**
+   * Every value (`GETALL`).
+   *
+   * @returns the values, one per semaphore
+   */
+  getAll(): number[] {
+    this.#assertOpen();
+    const values = new Uint16Array(this.#count);
+    if (libc().semctl_ptr(this.#id, 0, SEM.GETALL, new Uint8Array(values.buffer)) < 0) {
+      throw lastError("semctl", "read the values of System V semaphore set", this.#id);
+    }
+    return Array.from(values);
+  }
+
+  /**
+   * Sets every value at once (`SETALL`).
+   *
+   * @param values one per semaphore
+   */
+  setAll(values: readonly number[]): void {
+    const v = validateInitial(values, this.#count);
+    this.#assertOpen();
+    const buf = Uint16Array.from(v);
+    if (libc().semctl_ptr(this.#id, 0, SEM.SETALL, new Uint8Array(buf.buffer)) < 0) {
+      throw lastError("semctl", "set the values of System V semaphore set", this.#id);
+    }
+  }
+
+  /**
+   * The pid of the last process that operated on semaphore `index` (`GETPID`), 0 if none.
+   *
+   * @param index which semaphore
+   */
+  lastPid(index: number): number {
+    return this.#ctl(this.#index(index), SEM.GETPID, "read the last pid of");
+  }
+
+  /**
+   * How many processes wait for semaphore `index` to increase (`GETNCNT`).
+   *
+   * @param index which semaphore
+   */
+  waitingCount(index: number): number {
+    return this.#ctl(this.#index(index), SEM.GETNCNT, "count waiters of");
+  }
+
+  /**
+   * How many processes wait for semaphore `index` to become zero (`GETZCNT`).
+   *
+   * @param index which semaphore
+   */
+  zeroWaitingCount(index: number): number {
+    return this.#ctl(this.#index(index), SEM.GETZCNT, "count zero-waiters of");
+  }
+
+  /**
+   * What `IPC_STAT` reports now.
+   *
+   * @returns the set's status
+   * @throws {ErrnoError} EIDRM/EINVAL once the set is removed
+   */
+  stat(): SysVSemaphoreSetStat {
+    this.#assertOpen();
+    return statId(this.#id);
+  }
+
+  /**
+   * Changes owner or mode (`IPC_SET`).
+   *
+   * @param change uid, gid, mode
+   * @throws {ErrnoError} EPERM (not owner or creator), EIDRM
+   */
+  setPermissions(change: SysVPermissionChange): void {
+    const c = validatePermissionChange(change);
+    this.#assertOpen();
+    const { semctl_ptr } = libc();
+    if (semctl_ptr(this.#id, 0, IPC.STAT, ds.clear().bytes) < 0) {
+      throw lastError("semctl", "stat System V semaphore set", this.#id);
+    }
+    writeIpcPerm(ds, SEMID_DS.sem_perm, c);
+    if (semctl_ptr(this.#id, 0, IPC.SET, ds.bytes) < 0) {
+      throw lastError("semctl", "change System V semaphore set", this.#id);
+    }
+  }
+
+  /**
+   * Removes the set now (`IPC_RMID`); waiters everywhere fail with EIDRM.
+   *
+   * @throws {ErrnoError} EINVAL (already removed), EPERM
+   */
+  remove(): void {
+    this.#assertOpen();
+    this.#removeOnClose = false;
+    SysVSemaphoreSet.remove(this.#id);
+  }
+
+  /**
+   * Ends this handle's use of the set; pending waits reject with {@linkcode ClosedError}. A
+   * temporary set is removed. Calling it again does nothing.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of this.#sleepers) s.interrupt();
+    if (this.#removeOnClose) {
+      this.#removeOnClose = false;
+      libc().semctl_int(this.#id, 0, IPC.RMID, 0);
+    }
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** @internal The permit's release: +1 with the same undo flag as its wait. */
+  releasePermit(index: number): void {
+    this.#single(index, 1, true, true);
+  }
+
+  #initialise(initial: number[]): void {
+    const { semctl_ptr } = libc();
+    const values = Uint16Array.from(initial);
+    if (semctl_ptr(this.#id, 0, SEM.SETALL, new Uint8Array(values.buffer)) < 0) {
+      throw lastError("semctl", "initialise System V semaphore set", this.#id);
+    }
+    // One semop with no net effect sets sem_otime: the sign, for openers, that the values are
+    // in place. (+1 then −1, or −1 then +1 at the maximum, never waits.)
+    const first = (initial[0] ?? 0) < SEM.VALUE_MAX ? 1 : -1;
+    const sops = this.#encode([{ index: 0, op: first }, { index: 0, op: -first }], true);
+    this.#semop(sops, 2);
+  }
+
+  #single(index: number, op: number, undo: boolean, noWait: boolean): boolean {
+    const i = this.#index(index);
+    const b = this.#one;
+    b.setU16(SEMBUF.sem_num, i);
+    b.setU16(SEMBUF.sem_op, op & 0xffff);
+    b.setU16(SEMBUF.sem_flg, (undo ? SEM.UNDO : 0) | (noWait ? IPC.NOWAIT : 0));
+    return this.#semop(b.bytes, 1);
+  }
+
+  /** One `semop`: true if applied, false on EAGAIN (IPC_NOWAIT and it would wait). */
+  #semop(sops: Uint8Array, n: number): boolean {
+    this.#assertOpen();
+    const { semop } = libc();
+    for (;;) {
+      if (semop(this.#id, sops, n) === 0) return true;
+      const e = errno();
+      if (e === E.EAGAIN) return false;
+      if (e !== E.EINTR) throw this.#error(e);
+    }
+  }
+
+  #error(e: number): ErrnoError {
+    return new ErrnoError(e, "semop", {
+      action: e === E.ERANGE
+        ? "add beyond the maximum value (32767) in System V semaphore set"
+        : e === E.EFBIG
+        ? "operate on a semaphore index beyond System V semaphore set"
+        : "operate on System V semaphore set",
+      object: this.#id,
+    });
+  }
+
+  #ctl(index: number, cmd: number, action: string): number {
+    this.#assertOpen();
+    const r = libc().semctl_int(this.#id, index, cmd, 0);
+    if (r < 0) throw lastError("semctl", `${action} System V semaphore set`, this.#id);
+    return r;
+  }
+
+  /** Checks operations and packs them as `struct sembuf[]`. */
+  #encode(operations: unknown, noWait: boolean): Uint8Array<ArrayBuffer> {
+    if (!Array.isArray(operations)) {
+      throw new TypeError(`operations must be an array, got ${describe(operations)}`);
+    }
+    const { perCall } = limits();
+    if (operations.length === 0) throw new RangeError("operations must not be empty");
+    if (operations.length > perCall) {
+      throw new RangeError(
+        `at most ${perCall} operations a call (/proc/sys/kernel/sem SEMOPM), got ${operations.length}`,
+      );
+    }
+    const out = new OutStruct(SEMBUF.size * operations.length);
+    operations.forEach((o: unknown, n: number) => {
+      const op = validateOptions<SemaphoreOperation>(o, `operations[${n}]`);
+      const i = this.#index(op.index);
+      const delta = validateInteger(op.op, `operations[${n}].op`, -SEM.VALUE_MAX, SEM.VALUE_MAX);
+      const undo = validateBoolean(op.undo, `operations[${n}].undo`);
+      const at = n * SEMBUF.size;
+      out.setU16(at + SEMBUF.sem_num, i);
+      out.setU16(at + SEMBUF.sem_op, delta & 0xffff);
+      out.setU16(at + SEMBUF.sem_flg, (undo ? SEM.UNDO : 0) | (noWait ? IPC.NOWAIT : 0));
+    });
+    return out.bytes;
+  }
+}
+
+/** A unit taken with `SEM_UNDO`; `release()` (or the end of a `using` scope) gives it back. */
+export class SysVSemaphorePermit implements Disposable {
+  #set: SysVSemaphoreSet | undefined;
+  readonly #index: number;
+
+  /** @internal */
+  constructor(set: SysVSemaphoreSet, index: number) {
+    this.#set = set;
+    this.#index = index;
+  }
+
+  /** Whether the unit has been given back. */
+  get released(): boolean {
+    return this.#set === undefined;
+  }
+
+  /** Gives the unit back; calling it again does nothing. */
+  release(): void {
+    const s = this.#set;
+    this.#set = undefined;
+    s?.releasePermit(this.#index);
+  }
+
+  /** Same as `release()`. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+function validateInitial(initial: unknown, count: number): number[] {
+  if (initial === undefined) return new Array(count).fill(0);
+  if (typeof initial === "number") return new Array(count).fill(validateValue(initial, "initial"));
+  if (!Array.isArray(initial)) {
+    throw new TypeError(`initial must be a number or an array, got ${describe(initial)}`);
+  }
+  if (initial.length !== count) {
+    throw new RangeError(`initial has ${initial.length} values for ${count} semaphores`);
+  }
+  return initial.map((v, i) => validateValue(v, `initial[${i}]`));
+}
+
+function checkOwner(id: number, st: SysVSemaphoreSetStat): void {
+  const me = libc().geteuid();
+  if (st.uid !== me) throw new ForeignOwnerError(`System V semaphore set ${id}`, st.uid, me);
+}
+
+const pause = new Uint8Array(0);
+
+/**
+ * Waits (blocking, in 1 ms steps) until the set has seen its first `semop`: its creator has set
+ * the values. Most sets are ready at the first look.
+ */
+function awaitInitialised(id: number, timeout: number): SysVSemaphoreSetStat {
+  const deadline = deadlineFor(timeout);
+  for (;;) {
+    const st = statId(id);
+    if (st.operated !== null || timeout === 0) return st;
+    if (deadline !== undefined && monotonicNs() >= deadline) {
+      throw timedOut(
+        `System V semaphore set ${id} was created but not initialised within ${timeout} ms ` +
+          "(its creator may have died between semget and its first semop); waiting for it",
+      );
+    }
+    libc().poll(pause, 0, 1);
+  }
+}
