@@ -53,3 +53,5 @@ export * from "./src/sysv_mq.ts";
 export * from "./src/sysv_shm.ts";
 export * from "./src/semaphore.ts";
 export * from "./src/sysv_sem.ts";
+export * from "./src/mutex.ts";
+export * from "./src/pthread_mutex.ts";

@@ -139,3 +139,31 @@ export function offsetPointer(
   if (p === null) throw new RangeError("pointer offset produced NULL");
   return p;
 }
+
+/** What `/proc/PID/stat` says of a process that liveness checks need. */
+export interface ProcStat {
+  /** The state letter: R, S, D, Z (zombie: dead, not yet reaped), X, T, … */
+  state: string;
+  /** Start time in clock ticks since boot, modulo 2^32 (tells a reused pid from its first owner). */
+  startTime: number;
+}
+
+const statBytes = new Uint8Array(1024);
+
+/**
+ * Reads `/proc/PID/stat` through FFI (no `--allow-read` needed); undefined when there is no such
+ * process.
+ */
+export function readProcStat(pid: number): ProcStat | undefined {
+  const { open, read, close } = libc();
+  const fd = open(cString(`/proc/${pid}/stat`), O.RDONLY | O.CLOEXEC, 0);
+  if (fd < 0) return undefined;
+  const n = read(fd, statBytes, statBytes.length);
+  close(fd);
+  if (n <= 0) return undefined;
+  const text = decoder.decode(statBytes.subarray(0, n));
+  // The command name (field 2) is in parentheses and may hold anything, ")" included.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const start = Number(fields[19]);
+  return { state: fields[0] ?? "?", startTime: Number.isFinite(start) ? start % 2 ** 32 : 0 };
+}

@@ -1,0 +1,262 @@
+/**
+ * A C-compatible mutex: glibc's own `pthread_mutex_t` in shared memory, initialised
+ * `PTHREAD_PROCESS_SHARED` and `PTHREAD_MUTEX_ROBUST` (and error-checking), so that C programs
+ * and dipc lock the same mutex (seed 000's `pthread_mutexattr_setpshared`).
+ *
+ * **The trade-off.** A pthread mutex is owned by the *thread* that locked it, and glibc checks
+ * it: only that thread may unlock, and the kernel's robust list that reports a dead owner is
+ * per thread. So every lock here is taken *synchronously on the calling thread*, never on a
+ * pool thread: {@linkcode PthreadMutex.lockSync} blocks the thread like C does (fine in a
+ * Worker, or for short critical sections), and the async {@linkcode PthreadMutex.lock} tries
+ * on this thread between futex sleeps on a pool thread, so the event loop keeps running. Unlock
+ * from the same thread (the guard does). For locks only Deno processes take, prefer
+ * {@linkcode SharedMutex}, which is owned by the process and cheaper to wait on.
+ *
+ * **Owner death** is the kernel's robust-futex protocol: when a holder dies, the kernel marks
+ * the mutex and the next locker gets EOWNERDEAD, reported as `ownerDied: true`. Call
+ * `markConsistent()` (`pthread_mutex_consistent`) after repairing the data; unlocking without
+ * it leaves the mutex not recoverable (ENOTRECOVERABLE for everyone), as in C.
+ *
+ * @example Lock, then unlock with `using`
+ * ```ts
+ * import { PthreadMutex, SharedMemory } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 64 });
+ * const mutex = PthreadMutex.init(shm, 0);
+ * {
+ *   using guard = mutex.lockSync();
+ *   console.log(guard.ownerDied, mutex.tryLock()); // false undefined
+ * }
+ * using again = await mutex.lock({ timeout: 1000 });
+ * console.log(again.held); // true
+ * ```
+ *
+ * @see {@link https://man7.org/linux/man-pages/man3/pthread_mutexattr_setrobust.3.html}
+ * @module
+ */
+
+import { CLOCK, E, PTHREAD } from "../ffi/constants.ts";
+import { libpthread } from "../ffi/load.ts";
+import { writeTimespec } from "../ffi/util.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
+import type { MappedMemory } from "./mapped_memory.ts";
+import { Slot } from "./_slot.ts";
+import { futexWait } from "./futex.ts";
+import { deadlineFor, timedOut, validateWaitOptions, type WaitOptions } from "./_wait.ts";
+import { monotonicNs } from "../ffi/util.ts";
+
+/** Bytes a {@linkcode PthreadMutex} takes (`sizeof(pthread_mutex_t)`: 40 on x86_64, 48 on aarch64). */
+export const PTHREAD_MUTEX_SIZE: number = PTHREAD.MUTEX_SIZE;
+
+/** The robust-futex bits of the lock word (linux/futex.h). */
+const FUTEX_WAITERS = 0x80000000 | 0;
+/** Spins of the async lock before its first sleep. */
+const SPINS = 200;
+/** The async lock re-tries at least this often, in ms, even without a wake-up. */
+const SLICE_MS = 50;
+
+const deadlineBuf = new BigInt64Array(2);
+
+/** The guard of a held {@linkcode PthreadMutex}; unlock it on the thread that locked it. */
+export class PthreadMutexGuard implements Disposable {
+  #mutex: PthreadMutex | undefined;
+  readonly #ownerDied: boolean;
+
+  /** @internal */
+  constructor(mutex: PthreadMutex, ownerDied: boolean) {
+    this.#mutex = mutex;
+    this.#ownerDied = ownerDied;
+  }
+
+  /** True when the previous holder died holding it (EOWNERDEAD): repair, then markConsistent. */
+  get ownerDied(): boolean {
+    return this.#ownerDied;
+  }
+
+  /** Whether this guard still holds the mutex. */
+  get held(): boolean {
+    return this.#mutex !== undefined;
+  }
+
+  /**
+   * Declares the data repaired after an owner death (`pthread_mutex_consistent`).
+   *
+   * @throws {ErrnoError} EINVAL when the mutex is not in the owner-died state
+   */
+  markConsistent(): void {
+    if (this.#mutex === undefined) throw new ClosedError("this mutex guard (already unlocked)");
+    this.#mutex.call("pthread_mutex_consistent", "mark consistent");
+  }
+
+  /**
+   * Unlocks (`pthread_mutex_unlock`); calling it again does nothing.
+   *
+   * @throws {ErrnoError} EPERM when called from another thread than the one that locked
+   */
+  unlock(): void {
+    const m = this.#mutex;
+    if (m === undefined) return;
+    m.call("pthread_mutex_unlock", "unlock");
+    this.#mutex = undefined;
+  }
+
+  /** Same as `unlock()`. */
+  [Symbol.dispose](): void {
+    this.unlock();
+  }
+}
+
+/**
+ * A process-shared, robust `pthread_mutex_t` in shared memory.
+ */
+export class PthreadMutex {
+  readonly #slot: Slot;
+
+  private constructor(slot: Slot) {
+    this.#slot = slot;
+  }
+
+  /**
+   * Initialises a `pthread_mutex_t` at `offset` of `memory` with `PTHREAD_PROCESS_SHARED`,
+   * `PTHREAD_MUTEX_ROBUST` and `PTHREAD_MUTEX_ERRORCHECK` (a relock from the same thread fails
+   * with EDEADLK instead of hanging). Do it once; other processes and C programs then use it.
+   *
+   * @param memory shared memory with {@linkcode PTHREAD_MUTEX_SIZE} bytes at `offset`
+   * @param offset a multiple of 8
+   * @returns the mutex
+   * @throws {TypeError} / {RangeError} for bad memory or offset
+   * @throws {ErrnoError} from `pthread_mutex_init`
+   */
+  static init(memory: MappedMemory, offset: number): PthreadMutex {
+    const slot = new Slot(memory, offset, PTHREAD.MUTEX_SIZE, 8, "pthread mutex");
+    const lib = libpthread();
+    const attr = new Uint8Array(PTHREAD.MUTEXATTR_SIZE);
+    const check = (r: number, call: string): void => {
+      if (r !== 0) {
+        throw new ErrnoError(r, call, { action: "initialise pthread mutex at", object: offset });
+      }
+    };
+    check(lib.pthread_mutexattr_init(attr), "pthread_mutexattr_init");
+    try {
+      check(
+        lib.pthread_mutexattr_setpshared(attr, PTHREAD.PROCESS_SHARED),
+        "pthread_mutexattr_setpshared",
+      );
+      check(
+        lib.pthread_mutexattr_setrobust(attr, PTHREAD.MUTEX_ROBUST),
+        "pthread_mutexattr_setrobust",
+      );
+      check(
+        lib.pthread_mutexattr_settype(attr, PTHREAD.MUTEX_ERRORCHECK),
+        "pthread_mutexattr_settype",
+      );
+      check(lib.pthread_mutex_init(slot.pointer(), attr), "pthread_mutex_init");
+    } finally {
+      lib.pthread_mutexattr_destroy(attr);
+    }
+    return new PthreadMutex(slot);
+  }
+
+  /**
+   * Uses the `pthread_mutex_t` another process (or a C program) initialised at `offset`. It must
+   * be process-shared; dipc cannot check that from outside, and a private mutex will not
+   * work across processes.
+   *
+   * @param memory the shared memory
+   * @param offset a multiple of 8
+   * @returns the mutex
+   */
+  static at(memory: MappedMemory, offset: number): PthreadMutex {
+    return new PthreadMutex(new Slot(memory, offset, PTHREAD.MUTEX_SIZE, 8, "pthread mutex"));
+  }
+
+  /**
+   * Locks if free now (`pthread_mutex_trylock`), or takes it over from a dead owner.
+   *
+   * @returns the guard, or undefined when it is held (by another thread, or by this one)
+   * @throws {ErrnoError} ENOTRECOVERABLE, or EINVAL for memory that holds no mutex
+   */
+  tryLock(): PthreadMutexGuard | undefined {
+    const r = libpthread().pthread_mutex_trylock(this.#slot.pointer());
+    // EDEADLK: this thread holds it (another task of this process, in async code): busy too.
+    if (r === E.EBUSY || r === E.EDEADLK) return undefined;
+    return this.#guard(r, "pthread_mutex_trylock");
+  }
+
+  /**
+   * Locks, blocking this thread (`pthread_mutex_lock`, or `pthread_mutex_clocklock` on
+   * `CLOCK_MONOTONIC` with a timeout), exactly as C does.
+   *
+   * @param timeout milliseconds at most (default: no limit)
+   * @returns the guard
+   * @throws {DOMException} TimeoutError when the timeout passes
+   * @throws {ErrnoError} EDEADLK (this thread holds it), ENOTRECOVERABLE
+   */
+  lockSync(timeout?: number): PthreadMutexGuard {
+    if (timeout !== undefined) validateWaitOptions({ timeout });
+    const deadline = deadlineFor(timeout);
+    const lib = libpthread();
+    const p = this.#slot.pointer();
+    if (deadline === undefined) return this.#guard(lib.pthread_mutex_lock(p), "pthread_mutex_lock");
+    writeTimespec(deadlineBuf, deadline);
+    const r = lib.pthread_mutex_clocklock(p, CLOCK.MONOTONIC, deadlineBuf);
+    if (r === E.ETIMEDOUT) throw timedOut(`lock of the ${this.#what}`);
+    return this.#guard(r, "pthread_mutex_clocklock");
+  }
+
+  /**
+   * Locks without blocking the event loop: tries on this thread, sleeping between tries on the
+   * mutex's futex word on a pool thread (woken by the holder's unlock, or by the kernel when
+   * the holder dies). The lock is always taken on this thread.
+   *
+   * @param options `timeout` in ms and `signal`
+   * @returns the guard
+   * @throws {DOMException} TimeoutError when the timeout passes (not locked)
+   * @throws the signal's reason when aborted (not locked)
+   * @throws {ErrnoError} ENOTRECOVERABLE
+   */
+  async lock(options?: WaitOptions): Promise<PthreadMutexGuard> {
+    const { signal, timeout } = validateWaitOptions(options);
+    signal?.throwIfAborted();
+    for (let i = 0; i < SPINS; i++) {
+      const g = this.tryLock();
+      if (g !== undefined) return g;
+      if (timeout === 0) throw timedOut(`lock of the ${this.#what}`);
+    }
+    const deadline = deadlineFor(timeout);
+    const w = this.#slot.words;
+    for (;;) {
+      const g = this.tryLock();
+      if (g !== undefined) return g;
+      // Ask the holder's unlock to wake us: set FUTEX_WAITERS, as glibc's own waiters do.
+      let v = Atomics.load(w, 0);
+      if (v !== 0 && (v & FUTEX_WAITERS) === 0) {
+        const seen = Atomics.compareExchange(w, 0, v, v | FUTEX_WAITERS);
+        v = seen === v ? v | FUTEX_WAITERS : seen;
+      }
+      if (v === 0) continue;
+      const left = deadline === undefined ? Infinity : Number(deadline - monotonicNs()) / 1e6;
+      if (left <= 0) throw timedOut(`lock of the ${this.#what}`);
+      const wait: WaitOptions = { timeout: Math.min(left, SLICE_MS) };
+      if (signal !== undefined) wait.signal = signal;
+      await futexWait(w, 0, v, wait);
+      if (w.length === 0) this.#slot.pointer();
+    }
+  }
+
+  get #what(): string {
+    return `pthread mutex at offset ${this.#slot.offset}`;
+  }
+
+  #guard(r: number, call: string): PthreadMutexGuard {
+    if (r === 0) return new PthreadMutexGuard(this, false);
+    if (r === E.EOWNERDEAD) return new PthreadMutexGuard(this, true);
+    throw new ErrnoError(r, call, { action: "lock", object: this.#what });
+  }
+
+  /** @internal Calls an unlock-side pthread function on the mutex; throws its error number. */
+  call(name: "pthread_mutex_unlock" | "pthread_mutex_consistent", action: string): void {
+    const r = libpthread()[name](this.#slot.pointer());
+    if (r !== 0) throw new ErrnoError(r, name, { action, object: this.#what });
+  }
+}
