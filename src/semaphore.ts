@@ -105,8 +105,12 @@ const SPINS = 400;
 /** glibc's 64-bit `sem_t`: the value in word 0, the number of sleepers in word 1. */
 const VALUE = 0;
 const NWAITERS = 1;
-/** Word 2 holds FUTEX_PRIVATE_FLAG (128) for a semaphore that is not process-shared. */
+/**
+ * Word 2 is the flag glibc XORs into its futex operations: FUTEX_PRIVATE_FLAG (128) for a
+ * process-shared semaphore, which cancels the private flag; 0 for a private one.
+ */
 const PRIVATE = 2;
+const SHARED_FLAG = 128;
 
 /** Named semaphores are files `/dev/shm/sem.NAME`: the prefix eats 4 of NAME_MAX's bytes. */
 const NAME_ROOM = 251;
@@ -364,7 +368,7 @@ export class Semaphore implements Disposable {
    */
   static at(memory: MappedMemory, offset: number): Semaphore {
     const slot = new Slot(memory, offset, PTHREAD.SEM_SIZE, 8, "semaphore");
-    if (Atomics.load(slot.words, PRIVATE) !== 0) {
+    if (Atomics.load(slot.words, PRIVATE) !== SHARED_FLAG) {
       throw new TypeError(
         `the semaphore at offset ${offset} is not process-shared (sem_init with pshared 0)`,
       );
