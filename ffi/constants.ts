@@ -260,6 +260,9 @@ export const IN = { NONBLOCK: 0o4000, CLOEXEC: 0o2000000, OPEN: 0x20 } as const;
 /** `waitpid(2)` options. */
 export const WNOHANG = 1;
 
+/** `struct rusage` (the same on both): two `struct timeval`s first, then 14 `long`s. */
+export const RUSAGE = { size: 144, ru_utime: 0, ru_stime: 16, tv_usec: 8 } as const;
+
 /** `posix_spawnattr_setflags(3)` flags, and the sizes of the opaque spawn structs. */
 export const SPAWN = {
   RESETIDS: 0x01,

@@ -149,6 +149,11 @@ export const CORE = {
   killpg: { parameters: ["i32", "i32"], result: "i32" },
   /** int sigqueue(pid_t pid, int sig, const union sigval value): the union passed as its 64 bits */
   sigqueue: { parameters: ["i32", "i32", "i64"], result: "i32" },
+  /**
+   * pid_t wait4(pid_t pid, int *wstatus, int options, struct rusage *rusage), used with WNOHANG
+   * only: reaps the child and reports the CPU time it used
+   */
+  wait4: { parameters: ["i32", "buffer", "i32", "buffer"], result: "i32" },
   /** pid_t waitpid(pid_t pid, int *wstatus, int options), used with WNOHANG only */
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   /** long syscall(SYS_pidfd_open, pid_t pid, unsigned int flags) */

@@ -15,7 +15,7 @@
  *
  * A program that cannot be started (ENOENT, EACCES, ENOEXEC) throws {@linkcode ErrnoError} from
  * `spawn` itself. {@linkcode ChildProcess.status} waits without blocking the event loop: a pool
- * thread polls the child's pidfd and the child is reaped here with `waitpid(WNOHANG)`.
+ * thread polls the child's pidfd and the child is reaped here with `wait4(WNOHANG)`, which also reports the CPU time it used.
  *
  * Needs only `--allow-ffi`: the environment is read from `environ` through FFI, as the child
  * inherits it.
@@ -40,6 +40,7 @@ import {
   F,
   O,
   POLL,
+  RUSAGE,
   SIG_IGN,
   SIGACTION,
   SIGNALS,
@@ -50,7 +51,7 @@ import {
   WNOHANG,
 } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
-import { cString } from "../ffi/util.ts";
+import { cString, OutStruct } from "../ffi/util.ts";
 import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { FdSleeper, type HasFd } from "./_fd.ts";
@@ -114,6 +115,11 @@ export interface ChildStatus {
   signal: string | null;
   /** Whether it dumped core. */
   coreDumped: boolean;
+  /**
+   * CPU time the child used, in milliseconds, as `wait4` reports it: `user` in its own code,
+   * `system` in the kernel on its behalf (its reaped children included).
+   */
+  cpuTime: { user: number; system: number };
 }
 
 /** What {@linkcode ChildProcess.output} collects. */
@@ -128,13 +134,21 @@ export interface ChildOutput {
 
 const O_ACCMODE = 3;
 
-function decodeStatus(w: number): ChildStatus {
+function decodeStatus(w: number, usage: OutStruct): ChildStatus {
+  const ms = (at: number): number => usage.u64(at) * 1000 + usage.u64(at + RUSAGE.tv_usec) / 1000;
+  const cpuTime = { user: ms(RUSAGE.ru_utime), system: ms(RUSAGE.ru_stime) };
   const sig = w & 0x7f;
   if (sig === 0) {
     const code = (w >> 8) & 0xff;
-    return { success: code === 0, code, signal: null, coreDumped: false };
+    return { success: code === 0, code, signal: null, coreDumped: false, cpuTime };
   }
-  return { success: false, code: null, signal: signalName(sig), coreDumped: (w & 0x80) !== 0 };
+  return {
+    success: false,
+    code: null,
+    signal: signalName(sig),
+    coreDumped: (w & 0x80) !== 0,
+    cpuTime,
+  };
 }
 
 /** A started child process. */
@@ -171,16 +185,22 @@ export class ChildProcess implements AsyncDisposable {
   #reap(): ChildStatus | undefined {
     if (this.#exit) return this.#exit;
     for (;;) {
-      const r = libc().waitpid(this.pid, new Uint8Array(this.#statusBuf.buffer), WNOHANG);
+      const usage = new OutStruct(RUSAGE.size);
+      const r = libc().wait4(
+        this.pid,
+        new Uint8Array(this.#statusBuf.buffer),
+        WNOHANG,
+        usage.bytes,
+      );
       if (r === this.pid) {
-        this.#exit = decodeStatus(this.#statusBuf[0] ?? 0);
+        this.#exit = decodeStatus(this.#statusBuf[0] ?? 0, usage);
         if (this.#pendingWaits === 0) this.#closePidfd();
         return this.#exit;
       }
       if (r === 0) return undefined;
       const e = errno();
       if (e !== E.EINTR) {
-        throw new ErrnoError(e, "waitpid", { action: "wait for process", object: this.pid });
+        throw new ErrnoError(e, "wait4", { action: "wait for process", object: this.pid });
       }
     }
   }

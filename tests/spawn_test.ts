@@ -82,8 +82,9 @@ ipcTest("cwd, exit codes, and deaths by signal are reported right", async () => 
   }
   for (const code of [0, 1, 42, 255]) {
     await using child = spawn("sh", { args: ["-c", `exit ${code}`] });
-    const st = await child.status;
+    const { cpuTime, ...st } = await child.status;
     assert.deepEqual(st, { success: code === 0, code, signal: null, coreDumped: false });
+    assert.ok(cpuTime.user >= 0 && cpuTime.system >= 0);
   }
   for (const sig of ["SIGTERM", "SIGKILL", "SIGUSR1"] as const) {
     await using child = spawn("sleep", { args: ["30"] });
@@ -101,6 +102,19 @@ ipcTest("cwd, exit codes, and deaths by signal are reported right", async () => 
   assert.ok(e instanceof ErrnoError && e.code === "ENOENT", "a bad cwd fails at spawn");
 });
 
+ipcTest(
+  "wait4 reports the CPU time a child used: a busy child has seconds, a sleeper none",
+  async () => {
+    await using busy = spawn("sh", {
+      args: ["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"],
+    });
+    await using idle = spawn("sleep", { args: ["0.2"] });
+    const [b, s] = [await busy.status, await idle.status];
+    assert.ok(b.cpuTime.user + b.cpuTime.system > 20, `busy used ${JSON.stringify(b.cpuTime)}`);
+    assert.ok(s.cpuTime.user + s.cpuTime.system < b.cpuTime.user + b.cpuTime.system);
+  },
+);
+
 ipcTest("no zombie is left: reaped after status, killed and reaped on dispose", async () => {
   let pid: number;
   {
@@ -108,12 +122,8 @@ ipcTest("no zombie is left: reaped after status, killed and reaped on dispose", 
     pid = child.pid;
     await child.status;
     assert.equal(procStat(pid), null, "reaped: /proc has no entry");
-    assert.deepEqual(child.tryStatus(), {
-      success: true,
-      code: 0,
-      signal: null,
-      coreDumped: false,
-    });
+    const { cpuTime: _, ...st } = child.tryStatus() ?? { cpuTime: 0 };
+    assert.deepEqual(st, { success: true, code: 0, signal: null, coreDumped: false });
     const late = thrown(() => child.kill());
     assert.ok(late instanceof ErrnoError && late.code === "ESRCH");
   }
