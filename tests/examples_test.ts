@@ -102,12 +102,45 @@ const expectations: Record<string, (out: string) => void> = {
     assert.match(out, /held afterwards: two, three, would-block/);
     assert.match(out, /full queue → false, receive type 2 .* → "would-block"/);
   },
+  "16_race_fixed.ts": (out) => {
+    assert.match(out, /unprotected +expected \d+, got \d+, lost \d+/);
+    for (const fix of ["mutex", "semaphore", "atomics"]) {
+      const m = new RegExp(`${fix} +expected (\\d+), got (\\d+), lost 0 `).exec(out);
+      assert.ok(m && m[1] === m[2], `${fix} loses nothing`);
+    }
+  },
+  "17_counting_semaphore.ts": (out) => {
+    assert.equal((out.match(/ enters /g) ?? []).length, 10);
+    assert.equal((out.match(/ leaves /g) ?? []).length, 10);
+    assert.match(out, /at most [123] inside at once \(limit 3\); semaphore value now 3/);
+    assert.doesNotMatch(out, /\([4-9] inside\)/);
+  },
+  "18_monitor_buffer.ts": (out) => {
+    const sums = [...out.matchAll(/consumer \d: 200 items, sum (\d+)/g)].map((m) => Number(m[1]));
+    const [a = 0, b = 0] = sums;
+    assert.equal(sums.length, 2);
+    assert.match(out, /summing to 239800; consumers took 239800/);
+    assert.equal(a + b, 239800, "the consumers' own sums add up");
+    assert.match(out, /and 0 items are left/);
+  },
+  "19_owner_death.ts": (out) => {
+    assert.equal((out.match(/child killed: SIGKILL/g) ?? []).length, 2);
+    assert.equal((out.match(/next locker: ownerDied true/g) ?? []).length, 2);
+    assert.equal((out.match(/A=900 B=1100 \(total 2000\)/g) ?? []).length, 2);
+    assert.match(out, /SharedMutex state: consistent/);
+  },
+  "20_polling_vs_interrupts.ts": (out) => {
+    const cpu = [...out.matchAll(/(poller|sleeper) +CPU time +(\d+) ms/g)].map((m) => Number(m[2]));
+    const [poller = 0, sleeper = 0] = cpu;
+    assert.equal(cpu.length, 2);
+    assert.ok(poller > sleeper, "busy polling costs more CPU than sleeping");
+  },
 };
 
 const examples = listExamples();
 
 Deno.test("every example has a title, a summary, a Run: line and an expectation here", () => {
-  assert.ok(examples.length >= 15);
+  assert.ok(examples.length >= 20);
   for (const ex of examples) {
     assert.ok(ex.title.length > 0 && ex.summary.length > 0, ex.file);
     assert.equal(ex.args[0], "run", ex.file);
