@@ -14,6 +14,7 @@
 
 import { futexWait, futexWaitSync, futexWake, Pipe, SharedMemory, spawn } from "../mod.ts";
 import { makeQueue, startPeer } from "../bench/_mq_io.ts";
+import { startPingPong, type SyncKind } from "../bench/_sync_io.ts";
 import { receive, send } from "../bench/_io.ts";
 import { ROOT } from "./examples.ts";
 
@@ -318,6 +319,43 @@ for (const [, size] of QUEUE_SIZES) {
   }
   for (const [k, v] of Object.entries(per)) (queueRows[k] ??= {})[size] = median(v);
 }
+// ---- semaphores and mutexes: ping-pong round trips, measured like the C harness ---------------
+/** Each round trip timed (µs), the first 2% dropped, sorted. */
+async function syncRoundTrips(kind: SyncKind, sync: boolean, n: number): Promise<number[]> {
+  const pp = await startPingPong(kind);
+  try {
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      if (sync) pp.roundTripSync();
+      else await pp.roundTrip();
+      times.push((performance.now() - t0) * 1000);
+    }
+    return times.slice(Math.floor(n * 0.02)).sort((a, b) => a - b);
+  } finally {
+    pp.close();
+  }
+}
+const SYNC_ROWS: Array<[string, SyncKind, boolean]> = [
+  ["psem sync", "psem", true],
+  ["psem async", "psem", false],
+  ["sysv sync", "sysv", true],
+  ["sysv async", "sysv", false],
+  ["monitor", "monitor", false],
+];
+for (let rep = 0; rep < REPS; rep++) {
+  if (haveC) {
+    for (const mech of ["shmsem", "shmfutex"]) {
+      const [r] = results(await output(`${cDir}/ipcbench`, [mech, "lat", "64", "1"]));
+      record(`sync ${mech}`, Number(r?.median_us), Number(r?.p99_us));
+    }
+  }
+  for (const [name, kind, sync] of SYNC_ROWS) {
+    const t = await syncRoundTrips(kind, sync, kind === "sysv" && !sync ? 5_000 : 15_000);
+    record(name, pct(t, 0.5), pct(t, 0.99));
+  }
+}
+
 await Deno.remove(cDir, { recursive: true });
 
 // ---- report ----------------------------------------------------------------------------------
@@ -380,6 +418,27 @@ if (haveC) {
   row("C `ipcbench shmspin lat 64` (both sides spin)", lat("shmspin"));
 }
 console.log(`\n(latency: median of ${REPS} alternating runs of each)`);
+
+console.log(
+  "\n| semaphore and mutex round trips between two processes | median µs | p99 µs | ÷ C shmsem | ÷ C shmfutex |",
+);
+console.log("|---|---:|---:|---:|---:|");
+const syncRow = (label: string, name: string): void => {
+  const l = lat(name);
+  const c = (mech: string): string => ratio(l.median, lat(`sync ${mech}`).median);
+  console.log(
+    `| ${label} | ${fmt(l.median, 2)} | ${fmt(l.p99, 2)} | ${c("shmsem")} | ${c("shmfutex")} |`,
+  );
+};
+syncRow("dipc POSIX semaphore: `waitSync` ⇄ `waitSync` (both block, like C)", "psem sync");
+syncRow("dipc POSIX semaphore: `await wait()` ⇄ `waitSync`", "psem async");
+syncRow("dipc System V set: `opSync` ⇄ `opSync`", "sysv sync");
+syncRow("dipc System V set: `await wait()` ⇄ `opSync`", "sysv async");
+syncRow("dipc monitor hand-off: SharedMutex + SharedCondition, async ⇄ async", "monitor");
+if (haveC) {
+  syncRow("C `ipcbench shmsem lat 64` (sem_post ⇄ sem_wait)", "sync shmsem");
+  syncRow("C `ipcbench shmfutex lat 64` (futex wake ⇄ wait)", "sync shmfutex");
+}
 
 const cell = (row: string, size: number, digits = 0): string => {
   const v = pipeRows[row]?.[size];

@@ -1,0 +1,28 @@
+// The answering side of bench/_sync_io.ts: usage _sync_peer.ts KIND SHM SYSV_ID. Runs until
+// killed, or exits after 60 s without a ping (benchmarks of other groups run in between).
+import { Semaphore, SharedCondition, SharedMemory, SharedMutex, SysVSemaphoreSet } from "../mod.ts";
+import { LAYOUT } from "./_sync_io.ts";
+
+const [kind, name = "", id = "0"] = Deno.args;
+using shm = SharedMemory.open(name);
+const w = shm.int32();
+using ab = Semaphore.at(shm, LAYOUT.semAB);
+using ba = Semaphore.at(shm, LAYOUT.semBA);
+using set = SysVSemaphoreSet.openId(Number(id));
+const mutex = SharedMutex.at(shm, LAYOUT.mutex);
+const cond = SharedCondition.at(shm, LAYOUT.cond);
+Atomics.store(w, LAYOUT.ready, 1);
+if (kind === "psem") {
+  while (ab.waitSync(60_000)) ba.post();
+} else if (kind === "sysv") {
+  while (set.opSync([{ index: 0, op: -1 }], 60_000)) set.post(1);
+} else {
+  let turn = 2;
+  for (;;) {
+    using g = await mutex.lock();
+    while (w[LAYOUT.turn] !== turn) await cond.wait(g, { timeout: 60_000 });
+    w[LAYOUT.turn] = turn + 1;
+    turn += 2;
+    cond.notify();
+  }
+}
