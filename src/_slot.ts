@@ -58,6 +58,21 @@ export class Slot {
     this.#what = what;
   }
 
+  /**
+   * Checks that word `index` holds `magic`, the mark its `init` left: an object that was never
+   * initialised here is refused instead of misread.
+   *
+   * @throws {TypeError} when it does not
+   */
+  expectMagic(index: number, magic: number): this {
+    if (Atomics.load(this.words, index) !== magic) {
+      throw new TypeError(
+        `no initialised ${this.#what} at offset ${this.offset} (its init() makes one)`,
+      );
+    }
+    return this;
+  }
+
   /** Whether the memory holding the object has been closed. */
   get gone(): boolean {
     return this.words.length === 0;

@@ -49,7 +49,7 @@
  * @module
  */
 
-import { readProcStat } from "../ffi/util.ts";
+import { monotonicNs, readProcStat } from "../ffi/util.ts";
 import { libc } from "../ffi/load.ts";
 import { E } from "../ffi/constants.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
@@ -57,7 +57,6 @@ import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot } from "./_slot.ts";
 import { futexWait, futexWaitSync, futexWake } from "./futex.ts";
 import { deadlineFor, timedOut, validateWaitOptions, type WaitOptions } from "./_wait.ts";
-import { monotonicNs } from "../ffi/util.ts";
 import { validateInteger, validateOptions } from "./_validate.ts";
 
 /** Bytes a {@linkcode SharedMutex} takes in shared memory (align it to 4). */
@@ -289,11 +288,9 @@ export class SharedMutex {
    * ```
    */
   static at(memory: MappedMemory, offset: number): SharedMutex {
-    const slot = new Slot(memory, offset, MUTEX_SIZE, 4, "mutex");
-    if (Atomics.load(slot.words, MAGIC) !== MUTEX_MAGIC) {
-      throw new TypeError(`no initialised mutex at offset ${offset} (SharedMutex.init makes one)`);
-    }
-    return new SharedMutex(slot);
+    return new SharedMutex(
+      new Slot(memory, offset, MUTEX_SIZE, 4, "mutex").expectMagic(MAGIC, MUTEX_MAGIC),
+    );
   }
 
   /** The holder's pid, or 0 when free. */
@@ -493,11 +490,9 @@ export class SharedCondition {
    * @throws {TypeError} when no initialised condition is there
    */
   static at(memory: MappedMemory, offset: number): SharedCondition {
-    const slot = new Slot(memory, offset, CONDITION_SIZE, 4, "condition");
-    if (Atomics.load(slot.words, 1) !== CONDITION_MAGIC) {
-      throw new TypeError(`no initialised condition at offset ${offset}`);
-    }
-    return new SharedCondition(slot);
+    return new SharedCondition(
+      new Slot(memory, offset, CONDITION_SIZE, 4, "condition").expectMagic(1, CONDITION_MAGIC),
+    );
   }
 
   /**

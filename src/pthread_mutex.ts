@@ -37,13 +37,12 @@
 
 import { CLOCK, E, PTHREAD } from "../ffi/constants.ts";
 import { libpthread } from "../ffi/load.ts";
-import { writeTimespec } from "../ffi/util.ts";
+import { monotonicNs, writeTimespec } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot } from "./_slot.ts";
 import { futexWait } from "./futex.ts";
 import { deadlineFor, timedOut, validateWaitOptions, type WaitOptions } from "./_wait.ts";
-import { monotonicNs } from "../ffi/util.ts";
 
 /** Bytes a {@linkcode PthreadMutex} takes (`sizeof(pthread_mutex_t)`: 40 on x86_64, 48 on aarch64). */
 export const PTHREAD_MUTEX_SIZE: number = PTHREAD.MUTEX_SIZE;

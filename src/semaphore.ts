@@ -40,7 +40,7 @@
 
 import { CLOCK, E, O, PTHREAD, STAT } from "../ffi/constants.ts";
 import { errno, libc, libpthread } from "../ffi/load.ts";
-import { cString, OutStruct, writeTimespec } from "../ffi/util.ts";
+import { byteLength, cString, OutStruct, writeTimespec } from "../ffi/util.ts";
 import { futexWake } from "./futex.ts";
 import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
@@ -119,29 +119,32 @@ const statBuf = new OutStruct(STAT.size);
 const valueOut = new Int32Array(1);
 const deadlineBuf = new BigInt64Array(2);
 
-/** A unit taken from a semaphore; `release()` (or the end of a `using` scope) gives it back. */
+/**
+ * A unit taken from a semaphore (POSIX or System V); `release()`, or the end of a `using`
+ * scope, gives it back exactly once.
+ */
 export class SemaphorePermit implements Disposable {
-  #semaphore: Semaphore | undefined;
+  #give: (() => void) | undefined;
 
-  /** @internal */
-  constructor(semaphore: Semaphore) {
-    this.#semaphore = semaphore;
+  /** @internal Made by `acquire()`; `give` returns the unit. */
+  constructor(give: () => void) {
+    this.#give = give;
   }
 
   /** Whether the unit has been given back. */
   get released(): boolean {
-    return this.#semaphore === undefined;
+    return this.#give === undefined;
   }
 
   /**
-   * Gives the unit back (`sem_post`); calling it again does nothing.
+   * Gives the unit back; calling it again does nothing.
    *
    * @throws {ClosedError} when the semaphore was closed first
    */
   release(): void {
-    const s = this.#semaphore;
-    this.#semaphore = undefined;
-    s?.post();
+    const give = this.#give;
+    this.#give = undefined;
+    give?.();
   }
 
   /** Same as `release()`. */
@@ -211,7 +214,7 @@ export class Semaphore implements Disposable {
    */
   static open(name: string, options?: SemaphoreOptions): Semaphore {
     validatePosixName(name);
-    if (new TextEncoder().encode(name).length > NAME_ROOM) {
+    if (byteLength(name) > NAME_ROOM) {
       throw new RangeError(`a semaphore name is at most ${NAME_ROOM} bytes long`);
     }
     const o = validateOptions<SemaphoreOptions>(options);
@@ -525,7 +528,7 @@ export class Semaphore implements Disposable {
    */
   async acquire(options?: WaitOptions): Promise<SemaphorePermit> {
     await this.wait(options);
-    return new SemaphorePermit(this);
+    return new SemaphorePermit(() => this.post());
   }
 
   /**
@@ -534,7 +537,7 @@ export class Semaphore implements Disposable {
    * @returns the permit, or undefined
    */
   tryAcquire(): SemaphorePermit | undefined {
-    return this.tryWait() ? new SemaphorePermit(this) : undefined;
+    return this.tryWait() ? new SemaphorePermit(() => this.post()) : undefined;
   }
 
   /**

@@ -42,9 +42,10 @@
 
 import { E, IPC, SEM, SEMBUF, SEMID_DS, TIMESPEC } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
-import { OutStruct, readProcNumbers } from "../ffi/util.ts";
+import { monotonicNs, OutStruct, readProcNumbers } from "../ffi/util.ts";
 import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
+import { SemaphorePermit } from "./semaphore.ts";
 import { type Backoff, FdSleeper } from "./_fd.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
@@ -72,7 +73,6 @@ import {
   waitUntil,
   WOULD_BLOCK,
 } from "./_wait.ts";
-import { monotonicNs } from "../ffi/util.ts";
 
 /** The largest value a System V semaphore holds (`SEMVMX`). */
 export const SYSV_SEM_VALUE_MAX: number = SEM.VALUE_MAX;
@@ -511,9 +511,10 @@ export class SysVSemaphoreSet implements Disposable {
    * console.log(set.get(0)); // 1
    * ```
    */
-  async acquire(index = 0, options?: WaitOptions): Promise<SysVSemaphorePermit> {
+  async acquire(index = 0, options?: WaitOptions): Promise<SemaphorePermit> {
     await this.wait(index, { ...validateWaitOptions(options), undo: true });
-    return new SysVSemaphorePermit(this, index);
+    // +1 with SEM_UNDO too: the two undo adjustments cancel out.
+    return new SemaphorePermit(() => this.#single(index, 1, true, true));
   }
 
   /**
@@ -657,11 +658,6 @@ export class SysVSemaphoreSet implements Disposable {
     this.close();
   }
 
-  /** @internal The permit's release: +1 with the same undo flag as its wait. */
-  releasePermit(index: number): void {
-    this.#single(index, 1, true, true);
-  }
-
   #initialise(initial: number[]): void {
     const { semctl_ptr } = libc();
     const values = Uint16Array.from(initial);
@@ -738,35 +734,6 @@ export class SysVSemaphoreSet implements Disposable {
       out.setU16(at + SEMBUF.sem_flg, (undo ? SEM.UNDO : 0) | (noWait ? IPC.NOWAIT : 0));
     });
     return out.bytes;
-  }
-}
-
-/** A unit taken with `SEM_UNDO`; `release()` (or the end of a `using` scope) gives it back. */
-export class SysVSemaphorePermit implements Disposable {
-  #set: SysVSemaphoreSet | undefined;
-  readonly #index: number;
-
-  /** @internal */
-  constructor(set: SysVSemaphoreSet, index: number) {
-    this.#set = set;
-    this.#index = index;
-  }
-
-  /** Whether the unit has been given back. */
-  get released(): boolean {
-    return this.#set === undefined;
-  }
-
-  /** Gives the unit back; calling it again does nothing. */
-  release(): void {
-    const s = this.#set;
-    this.#set = undefined;
-    s?.releasePermit(this.#index);
-  }
-
-  /** Same as `release()`. */
-  [Symbol.dispose](): void {
-    this.release();
   }
 }
 

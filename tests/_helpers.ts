@@ -266,3 +266,16 @@ export function thrown(fn: () => unknown): unknown {
 export const CAN_DROP_CAPS: boolean = hasCommand("setpriv") &&
   new Deno.Command("setpriv", { args: ["--bounding-set=-all", "--", "true"], stderr: "null" })
     .outputSync().success;
+
+/** The first line a child writes to its piped stdout (read as it comes; the rest is left). */
+export async function firstLine(child: Deno.ChildProcess): Promise<string> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  reader.releaseLock();
+  return text.trim();
+}

@@ -13,7 +13,7 @@ import {
   SharedMemory,
   SharedMutex,
 } from "../mod.ts";
-import { ipcTest, ROOT, runDeno, thrown } from "./_helpers.ts";
+import { firstLine, ipcTest, ROOT, runDeno, thrown } from "./_helpers.ts";
 
 const CHILD = `${ROOT}tests/fixtures/sync_child.ts`;
 
@@ -22,18 +22,6 @@ function spawnChild(...args: string[]): Deno.ChildProcess {
     args: ["run", "--allow-ffi", CHILD, ...args],
     stdout: "piped",
   }).spawn();
-}
-
-async function firstLine(child: Deno.ChildProcess): Promise<string> {
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  reader.releaseLock();
-  return text.trim();
 }
 
 ipcTest("exact count from 4 processes and 3 tasks here, 3,000 locks each", async () => {

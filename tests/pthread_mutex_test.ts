@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { ErrnoError, PTHREAD_MUTEX_SIZE, PthreadMutex, SharedMemory } from "../mod.ts";
 import {
   compileTestC,
+  firstLine,
   HAVE_GCC,
   ipcTest,
   ROOT,
@@ -15,18 +16,6 @@ import {
 } from "./_helpers.ts";
 
 const CHILD = `${ROOT}tests/fixtures/sync_child.ts`;
-
-async function firstLine(child: Deno.ChildProcess): Promise<string> {
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  reader.releaseLock();
-  return text.trim();
-}
 
 ipcTest("2 C processes and 2 Deno processes count under one pthread mutex: exact", async (t) => {
   if (await skipIf(t, !HAVE_GCC && "gcc is not installed")) return;

@@ -13,6 +13,7 @@ import {
 } from "../mod.ts";
 import {
   compileTestC,
+  firstLine,
   HAVE_GCC,
   HAVE_SYSV_IPC,
   ipcTest,
@@ -37,19 +38,6 @@ async function ipcsRow(id: number): Promise<string[] | undefined> {
 async function until(check: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 20_000 && !check(); i++) await new Promise((r) => setTimeout(r, 1));
   assert.ok(check(), `gave up waiting for ${what}`);
-}
-
-/** A line from a child's stdout, read as it comes. */
-async function firstLine(child: Deno.ChildProcess): Promise<string> {
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  reader.releaseLock();
-  return text.trim();
 }
 
 ipcTest("create by key: exclusive, initial values, mode 0600, ipcs -s shows it", async () => {
