@@ -137,11 +137,9 @@ function msLeft(deadline: bigint | undefined): number {
 class Waiter {
   checkHolder = false;
   previous: Look | undefined;
-  #words: Int32Array | undefined;
 
   /** Sets the waiters bit on a held lock; the value to sleep on, or 0 when it came free. */
   next(w: Int32Array): number {
-    this.#words = w;
     if (this.checkHolder) {
       this.previous = { value: Atomics.load(w, LOCK), start: Atomics.load(w, START) };
       this.checkHolder = false;
@@ -156,7 +154,7 @@ class Waiter {
   /** Records how a slice ended. */
   slept(result: "ok" | "not-equal" | "timed-out"): void {
     if (result === "timed-out") this.checkHolder = true;
-    else if (this.#words !== undefined) this.previous = undefined;
+    else this.previous = undefined; // the lock moved: start the holder check afresh
   }
 }
 
