@@ -25,7 +25,7 @@
  * recoverable*: every later lock fails with ENOTRECOVERABLE instead of handing out data nobody
  * vouched for (POSIX robust-mutex semantics). A holder is never declared dead while it runs.
  * All processes using a mutex must share a pid namespace (one container), since the pid is how
- * they know each other.
+ * they know each other. Without `/proc`, only a holder whose pid is gone (ESRCH) counts as dead.
  *
  * Waits are cancellable with `{ signal, timeout }` and give nothing up when cancelled: a wait
  * that is aborted has not taken the lock.
@@ -50,7 +50,7 @@
  */
 
 import { monotonicNs, readProcStat } from "../ffi/util.ts";
-import { libc } from "../ffi/load.ts";
+import { errno, libc } from "../ffi/load.ts";
 import { E } from "../ffi/constants.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
@@ -94,13 +94,14 @@ const CONDITION_SPINS = 2000;
 /** Looks at the lock this many times before sleeping (a hand-off usually lands within them). */
 const SPINS = 400;
 
-let self: { pid: number; start: number } | undefined;
+let self: { pid: number; start: number; proc: boolean } | undefined;
 
-/** This process's pid and start time, read once. */
-function me(): { pid: number; start: number } {
+/** This process's pid and start time, read once, and whether `/proc` can be read at all. */
+function me(): { pid: number; start: number; proc: boolean } {
   if (self === undefined) {
     const pid = libc().getpid();
-    self = { pid, start: readProcStat(pid)?.startTime ?? 0 };
+    const st = readProcStat(pid);
+    self = { pid, start: st?.startTime ?? 0, proc: st !== undefined };
   }
   return self;
 }
@@ -112,7 +113,11 @@ function me(): { pid: number; start: number } {
  * time just after taking the lock, so one look can catch the word between the two.
  */
 function holderDead(pid: number, start: number, confirmed: boolean): boolean | "suspect" {
-  if (pid === me().pid) return false;
+  const { pid: mine, proc } = me();
+  if (pid === mine) return false;
+  // Without /proc (not mounted), only kill(pid, 0) can tell: ESRCH means no such process. A
+  // zombie or a reused pid then looks alive: waiters wait rather than steal a live lock.
+  if (!proc) return libc().kill(pid, 0) !== 0 && errno() === E.ESRCH;
   const st = readProcStat(pid);
   if (st === undefined || st.state === "Z" || st.state === "X") return true;
   if (st.startTime === start) return false;
