@@ -123,7 +123,10 @@ export function monotonicNs(): bigint {
   return (clockBuf[0] ?? 0n) * 1_000_000_000n + (clockBuf[1] ?? 0n);
 }
 
-/** Writes an absolute `CLOCK_MONOTONIC` deadline into a `struct timespec` buffer. */
+/**
+ * Writes nanoseconds into a `struct timespec`: an absolute `CLOCK_MONOTONIC` deadline, or a
+ * relative timeout for the calls that take one.
+ */
 export function writeTimespec(into: BigInt64Array, ns: bigint): void {
   into[0] = ns / 1_000_000_000n;
   into[1] = ns % 1_000_000_000n;

@@ -102,6 +102,11 @@ export function deadlineFor(timeout: number | undefined): bigint | undefined {
   return monotonicNs() + BigInt(Math.ceil(timeout * 1e6));
 }
 
+/** Milliseconds left before an absolute deadline (Infinity for none; 0 or less once passed). */
+export function msLeft(deadline: bigint | undefined): number {
+  return deadline === undefined ? Infinity : Number(deadline - monotonicNs()) / 1e6;
+}
+
 /** Timeouts from here on (100 years, in ms) mean "no limit". */
 const MAX_TIMEOUT_MS = 100 * 365.25 * 24 * 3600 * 1000;
 

@@ -49,14 +49,14 @@
  * @module
  */
 
-import { monotonicNs, readProcStat } from "../ffi/util.ts";
+import { readProcStat } from "../ffi/util.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { E } from "../ffi/constants.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot } from "./_slot.ts";
 import { futexWait, futexWaitSync, futexWake } from "./futex.ts";
-import { deadlineFor, timedOut, validateWaitOptions, type WaitOptions } from "./_wait.ts";
+import { deadlineFor, msLeft, timedOut, validateWaitOptions, type WaitOptions } from "./_wait.ts";
 import { validateInteger, validateOptions } from "./_validate.ts";
 
 /** Bytes a {@linkcode SharedMutex} takes in shared memory (align it to 4). */
@@ -112,7 +112,7 @@ function me(): { pid: number; start: number; proc: boolean } {
  * believed only when `confirmed` (seen twice, a slice apart): a new holder writes its start
  * time just after taking the lock, so one look can catch the word between the two.
  */
-function holderDead(pid: number, start: number, confirmed: boolean): boolean | "suspect" {
+function holderDead(pid: number, start: number, confirmed: boolean): boolean {
   const { pid: mine, proc } = me();
   if (pid === mine) return false;
   // Without /proc (not mounted), only kill(pid, 0) can tell: ESRCH means no such process. A
@@ -121,18 +121,13 @@ function holderDead(pid: number, start: number, confirmed: boolean): boolean | "
   const st = readProcStat(pid);
   if (st === undefined || st.state === "Z" || st.state === "X") return true;
   if (st.startTime === start) return false;
-  return confirmed ? true : "suspect";
+  return confirmed;
 }
 
 /** The lock and start-time words as a holder check saw them. */
 interface Look {
   value: number;
   start: number;
-}
-
-/** Milliseconds to an absolute deadline (Infinity for none). */
-function msLeft(deadline: bigint | undefined): number {
-  return deadline === undefined ? Infinity : Number(deadline - monotonicNs()) / 1e6;
 }
 
 /**
@@ -415,7 +410,7 @@ export class SharedMutex {
     const holderStart = Atomics.load(w, START);
     const confirmed = previous !== undefined && previous.value === v &&
       previous.start === holderStart;
-    if (holderDead(v & PID_MASK, holderStart, confirmed) !== true) return undefined;
+    if (!holderDead(v & PID_MASK, holderStart, confirmed)) return undefined;
     if (Atomics.compareExchange(w, LOCK, v, pid | (v & WAITERS)) !== v) return undefined;
     return this.#acquired(start, true);
   }
@@ -685,16 +680,9 @@ export class Monitor<C extends string> {
     offset: number,
     options: MonitorOptions<C>,
   ): Monitor<C> {
-    const o = validateMonitorOptions<C>(options);
-    new Slot(memory, offset, Monitor.size(o), 4, "monitor");
-    const mutex = SharedMutex.init(memory, offset);
-    const conditions = new Map<C, SharedCondition>();
-    o.conditions.forEach((c, i) => {
-      conditions.set(c, SharedCondition.init(memory, offset + MUTEX_SIZE + i * CONDITION_SIZE));
-    });
-    const dataOffset = offset + MUTEX_SIZE + o.conditions.length * CONDITION_SIZE;
-    memory.bytes.fill(0, dataOffset, dataOffset + o.dataBytes);
-    return new Monitor(mutex, conditions, memory, dataOffset, o.dataBytes);
+    const monitor = Monitor.#layOut(memory, offset, options, "init");
+    memory.bytes.fill(0, monitor.#dataOffset, monitor.#dataOffset + monitor.#dataBytes);
+    return monitor;
   }
 
   /**
@@ -711,12 +699,22 @@ export class Monitor<C extends string> {
     offset: number,
     options: MonitorOptions<C>,
   ): Monitor<C> {
+    return Monitor.#layOut(memory, offset, options, "at");
+  }
+
+  /** The mutex, then the conditions, then the data: made (`init`) or attached to (`at`). */
+  static #layOut<C extends string>(
+    memory: MappedMemory,
+    offset: number,
+    options: MonitorOptions<C>,
+    how: "init" | "at",
+  ): Monitor<C> {
     const o = validateMonitorOptions<C>(options);
-    new Slot(memory, offset, Monitor.size(o), 4, "monitor");
-    const mutex = SharedMutex.at(memory, offset);
+    new Slot(memory, offset, Monitor.size(o), 4, "monitor"); // checks the whole block fits
+    const mutex = SharedMutex[how](memory, offset);
     const conditions = new Map<C, SharedCondition>();
     o.conditions.forEach((c, i) => {
-      conditions.set(c, SharedCondition.at(memory, offset + MUTEX_SIZE + i * CONDITION_SIZE));
+      conditions.set(c, SharedCondition[how](memory, offset + MUTEX_SIZE + i * CONDITION_SIZE));
     });
     const dataOffset = offset + MUTEX_SIZE + o.conditions.length * CONDITION_SIZE;
     return new Monitor(mutex, conditions, memory, dataOffset, o.dataBytes);

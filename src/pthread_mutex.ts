@@ -37,12 +37,12 @@
 
 import { CLOCK, E, PTHREAD } from "../ffi/constants.ts";
 import { libpthread } from "../ffi/load.ts";
-import { monotonicNs, writeTimespec } from "../ffi/util.ts";
+import { writeTimespec } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot } from "./_slot.ts";
 import { futexWait } from "./futex.ts";
-import { deadlineFor, timedOut, validateWaitOptions, type WaitOptions } from "./_wait.ts";
+import { deadlineFor, msLeft, timedOut, validateWaitOptions, type WaitOptions } from "./_wait.ts";
 
 /** Bytes a {@linkcode PthreadMutex} takes (`sizeof(pthread_mutex_t)`: 40 on x86_64, 48 on aarch64). */
 export const PTHREAD_MUTEX_SIZE: number = PTHREAD.MUTEX_SIZE;
@@ -234,7 +234,7 @@ export class PthreadMutex {
         v = seen === v ? v | FUTEX_WAITERS : seen;
       }
       if (v === 0) continue;
-      const left = deadline === undefined ? Infinity : Number(deadline - monotonicNs()) / 1e6;
+      const left = msLeft(deadline);
       if (left <= 0) throw timedOut(`lock of the ${this.#what}`);
       const wait: WaitOptions = { timeout: Math.min(left, SLICE_MS) };
       if (signal !== undefined) wait.signal = signal;

@@ -42,7 +42,7 @@
 
 import { E, IPC, SEM, SEMBUF, SEMID_DS, TIMESPEC } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
-import { monotonicNs, OutStruct, readProcNumbers } from "../ffi/util.ts";
+import { monotonicNs, OutStruct, readProcNumbers, writeTimespec } from "../ffi/util.ts";
 import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { SemaphorePermit } from "./semaphore.ts";
@@ -127,13 +127,20 @@ const BACKOFF: Backoff = { firstNs: 50_000n, maxNs: 2_000_000n };
 const ds = new OutStruct(SEMID_DS.size);
 const timeoutBuf = new BigInt64Array(TIMESPEC.size / 8);
 
-/** `/proc/sys/kernel/sem`: SEMMSL (semaphores a set), SEMMNS, SEMOPM (operations a call), SEMMNI. */
+/**
+ * `/proc/sys/kernel/sem`: SEMMSL (semaphores a set), SEMMNS, SEMOPM (operations a call), SEMMNI;
+ * read once (every `tryOp` checks against it).
+ */
+let limitsCache: { perSet: number; perCall: number } | undefined;
 function limits(): { perSet: number; perCall: number } {
-  const [msl, , opm] = readProcNumbers("/proc/sys/kernel/sem");
-  return {
-    perSet: Number.isInteger(msl) && (msl ?? 0) > 0 ? msl as number : 32000,
-    perCall: Number.isInteger(opm) && (opm ?? 0) > 0 ? opm as number : 500,
-  };
+  if (limitsCache === undefined) {
+    const [msl, , opm] = readProcNumbers("/proc/sys/kernel/sem");
+    limitsCache = {
+      perSet: Number.isInteger(msl) && (msl ?? 0) > 0 ? msl as number : 32000,
+      perCall: Number.isInteger(opm) && (opm ?? 0) > 0 ? opm as number : 500,
+    };
+  }
+  return limitsCache;
 }
 
 function statId(id: number): SysVSemaphoreSetStat {
@@ -336,7 +343,7 @@ export class SysVSemaphoreSet implements Disposable {
 
   /** The system's limits: semaphores a set (SEMMSL) and operations a call (SEMOPM). */
   static get limits(): { perSet: number; perCall: number } {
-    return limits();
+    return { ...limits() };
   }
 
   /** The set's id (semid), as `ipcs -s` shows it. */
@@ -442,8 +449,7 @@ export class SysVSemaphoreSet implements Disposable {
       if (deadline !== undefined) {
         const left = deadline - monotonicNs();
         if (left <= 0n) return this.#semop(this.#encode(operations, true), operations.length);
-        timeoutBuf[0] = left / 1_000_000_000n;
-        timeoutBuf[1] = left % 1_000_000_000n;
+        writeTimespec(timeoutBuf, left); // semtimedop takes a relative timeout
         ts = timeoutBuf;
       }
       if (semtimedop(this.#id, sops, operations.length, ts) === 0) return true;
@@ -461,10 +467,7 @@ export class SysVSemaphoreSet implements Disposable {
    */
   async wait(index = 0, options?: WaitOptions & { undo?: boolean }): Promise<void> {
     const undo = validateBoolean(options?.undo, "undo");
-    const wait: WaitOptions = {};
-    if (options?.signal !== undefined) wait.signal = options.signal;
-    if (options?.timeout !== undefined) wait.timeout = options.timeout;
-    await this.op([{ index, op: -1, undo }], wait);
+    await this.op([{ index, op: -1, undo }], options); // op reads only signal and timeout
   }
 
   /**

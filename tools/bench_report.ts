@@ -74,6 +74,21 @@ const mbps = (group: string, prefix: string, bytes: number): number => {
   return bytes / ns * 1e3; // bytes per ns = GB/s; × 1000 = MB/s
 };
 
+/**
+ * Times `n` round trips one by one, as the C harness does, and returns them in µs, sorted, with
+ * the first 2% (warm-up) dropped. A synchronous `once` is not awaited, so it pays no microtask.
+ */
+async function timeEach(n: number, once: () => void | Promise<void>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const pending = once();
+    if (pending) await pending;
+    times.push((performance.now() - t0) * 1000);
+  }
+  return times.slice(Math.floor(n * 0.02)).sort((a, b) => a - b);
+}
+
 // ---- futex round trip, measured like the C harness -------------------------------------------
 async function roundTrips(mode: "sync" | "async" | "spin", n: number): Promise<number[]> {
   using shm = SharedMemory.temporary({ size: 64 });
@@ -82,27 +97,35 @@ async function roundTrips(mode: "sync" | "async" | "spin", n: number): Promise<n
     args: ["run", "--allow-ffi", `${ROOT}bench/_futex_peer.ts`, shm.name],
   }).spawn();
   while (Atomics.load(w, 1) === 0) await futexWait(w, 1, 0, { timeout: 10_000 });
-  const times: number[] = [];
   let seq = 0;
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
+  const ping = (): number => {
     const v = seq + 1;
     Atomics.store(w, 0, v);
     futexWake(w, 0, 1);
-    if (mode === "sync") {
-      for (let x = Atomics.load(w, 0); x === v; x = Atomics.load(w, 0)) futexWaitSync(w, 0, v);
-    } else if (mode === "async") {
-      for (let x = Atomics.load(w, 0); x === v; x = Atomics.load(w, 0)) await futexWait(w, 0, v);
-    } else {
-      while (Atomics.load(w, 0) === v) { /* spin */ }
-    }
     seq = v + 1;
-    times.push((performance.now() - t0) * 1000);
-  }
+    return v;
+  };
+  // Only the async mode awaits: the blocking and spinning modes stay synchronous, like C.
+  const times = await timeEach(
+    n,
+    mode === "async"
+      ? async () => {
+        const v = ping();
+        for (let x = Atomics.load(w, 0); x === v; x = Atomics.load(w, 0)) await futexWait(w, 0, v);
+      }
+      : () => {
+        const v = ping();
+        if (mode === "sync") {
+          for (let x = Atomics.load(w, 0); x === v; x = Atomics.load(w, 0)) futexWaitSync(w, 0, v);
+        } else {
+          while (Atomics.load(w, 0) === v) { /* spin */ }
+        }
+      },
+  );
   Atomics.store(w, 0, -2); // even and never answered: the peer times out and exits
   peer.kill();
   await peer.status;
-  return times.slice(Math.floor(n * 0.02)).sort((a, b) => a - b);
+  return times;
 }
 const pct = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
@@ -192,17 +215,14 @@ async function pipeRoundTrips(size: number, n: number): Promise<number[]> {
   up.writer.close();
   const msg = new Uint8Array(size).fill(2);
   const back = new Uint8Array(size);
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
+  const times = await timeEach(n, async () => {
     const wait = send(down.writer, msg);
     await receive(up.reader, back);
     if (wait) await wait;
-    times.push((performance.now() - t0) * 1000);
-  }
+  });
   down.writer.close();
   await child.status;
-  return times.slice(Math.floor(n * 0.02)).sort((a, b) => a - b);
+  return times;
 }
 
 /** Sorted spawn-to-reaped times (µs) of `true`. */
@@ -285,16 +305,13 @@ async function queueRoundTrips(kind: QueueKind, size: number, n: number): Promis
     const child = startPeer(kind, ["echo", downAddress, upAddress]);
     const msg = new Uint8Array(size).fill(2);
     const back = new Uint8Array(size);
-    const times: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
+    const times = await timeEach(n, async () => {
       if (!down.trySend(msg)) await down.send(msg);
       if (up.tryReceive(back) === null) await up.receive(back);
-      times.push((performance.now() - t0) * 1000);
-    }
+    });
     await down.send(new Uint8Array(0));
     await child.status;
-    return times.slice(Math.floor(n * 0.02)).sort((a, b) => a - b);
+    return times;
   } finally {
     closeDown();
     closeUp();
@@ -324,14 +341,7 @@ for (const [, size] of QUEUE_SIZES) {
 async function syncRoundTrips(kind: SyncKind, sync: boolean, n: number): Promise<number[]> {
   const pp = await startPingPong(kind);
   try {
-    const times: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      if (sync) pp.roundTripSync();
-      else await pp.roundTrip();
-      times.push((performance.now() - t0) * 1000);
-    }
-    return times.slice(Math.floor(n * 0.02)).sort((a, b) => a - b);
+    return await timeEach(n, sync ? pp.roundTripSync : pp.roundTrip);
   } finally {
     pp.close();
   }
