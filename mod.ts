@@ -55,3 +55,4 @@ export * from "./src/semaphore.ts";
 export * from "./src/sysv_sem.ts";
 export * from "./src/mutex.ts";
 export * from "./src/pthread_mutex.ts";
+export * from "./src/ring.ts";

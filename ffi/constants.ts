@@ -502,6 +502,7 @@ export const E = {
   EFBIG: 27,
   EOWNERDEAD: 130,
   ENOTRECOVERABLE: 131,
+  ECONNRESET: 104,
 } as const;
 
 /** The name of an errno number ("EEXIST"), or `"E?<n>"` for a number Linux does not define. */

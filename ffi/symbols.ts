@@ -62,6 +62,8 @@ export const CORE = {
   geteuid: { parameters: [], result: "u32" },
   /** pid_t getpid(void) */
   getpid: { parameters: [], result: "i32" },
+  /** int sched_yield(void) */
+  sched_yield: { parameters: [], result: "i32" },
   /**
    * long syscall(SYS_futex, uint32_t *uaddr, int futex_op, uint32_t val,
    *              const struct timespec *timeout, uint32_t *uaddr2, uint32_t val3)

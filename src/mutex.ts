@@ -49,12 +49,11 @@
  * @module
  */
 
-import { readProcStat } from "../ffi/util.ts";
-import { errno, libc } from "../ffi/load.ts";
 import { E } from "../ffi/constants.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot } from "./_slot.ts";
+import { me, processGone } from "./_liveness.ts";
 import { futexWait, futexWaitSync, futexWake } from "./futex.ts";
 import { deadlineFor, msLeft, timedOut, validateWaitOptions, type WaitOptions } from "./_wait.ts";
 import { validateInteger, validateOptions } from "./_validate.ts";
@@ -93,36 +92,6 @@ const CONDITION_SPINS = 2000;
 
 /** Looks at the lock this many times before sleeping (a hand-off usually lands within them). */
 const SPINS = 400;
-
-let self: { pid: number; start: number; proc: boolean } | undefined;
-
-/** This process's pid and start time, read once, and whether `/proc` can be read at all. */
-function me(): { pid: number; start: number; proc: boolean } {
-  if (self === undefined) {
-    const pid = libc().getpid();
-    const st = readProcStat(pid);
-    self = { pid, start: st?.startTime ?? 0, proc: st !== undefined };
-  }
-  return self;
-}
-
-/**
- * Whether the process that wrote `lock` and `start` is certainly gone: no such pid, a zombie,
- * or a pid now used by a process that started at another time. A start time that disagrees is
- * believed only when `confirmed` (seen twice, a slice apart): a new holder writes its start
- * time just after taking the lock, so one look can catch the word between the two.
- */
-function holderDead(pid: number, start: number, confirmed: boolean): boolean {
-  const { pid: mine, proc } = me();
-  if (pid === mine) return false;
-  // Without /proc (not mounted), only kill(pid, 0) can tell: ESRCH means no such process. A
-  // zombie or a reused pid then looks alive: waiters wait rather than steal a live lock.
-  if (!proc) return libc().kill(pid, 0) !== 0 && errno() === E.ESRCH;
-  const st = readProcStat(pid);
-  if (st === undefined || st.state === "Z" || st.state === "X") return true;
-  if (st.startTime === start) return false;
-  return confirmed;
-}
 
 /** The lock and start-time words as a holder check saw them. */
 interface Look {
@@ -410,7 +379,7 @@ export class SharedMutex {
     const holderStart = Atomics.load(w, START);
     const confirmed = previous !== undefined && previous.value === v &&
       previous.start === holderStart;
-    if (!holderDead(v & PID_MASK, holderStart, confirmed)) return undefined;
+    if (!processGone(v & PID_MASK, holderStart, confirmed)) return undefined;
     if (Atomics.compareExchange(w, LOCK, v, pid | (v & WAITERS)) !== v) return undefined;
     return this.#acquired(start, true);
   }

@@ -1,0 +1,32 @@
+// The other process of the ring benchmarks (bench/_ring_io.ts). Usage:
+//   _ring_peer.ts produce NAME SIZE COUNT copy|zero   send COUNT messages of SIZE bytes, then close
+//   _ring_peer.ts echo DOWN UP SIZE                    send back every message until end of stream
+import { RingChannel } from "../mod.ts";
+
+const [mode, a = "", b = "", c = "", d = ""] = Deno.args;
+if (mode === "produce") {
+  using channel = RingChannel.open(a);
+  using tx = channel.sender();
+  const size = Number(b);
+  const count = Number(c);
+  if (d === "zero") {
+    for (let i = 0; i < count; i++) {
+      tx.reserveSync(size)[0] = i & 255;
+      tx.commit();
+    }
+  } else {
+    const msg = new Uint8Array(size).fill(1);
+    for (let i = 0; i < count; i++) tx.sendSync(msg);
+  }
+} else if (mode === "echo") {
+  using down = RingChannel.open(a);
+  using up = RingChannel.open(b);
+  using rx = down.receiver();
+  using tx = up.sender();
+  const buf = new Uint8Array(Number(c));
+  for (let n = rx.receiveIntoSync(buf); n !== null; n = rx.receiveIntoSync(buf)) {
+    tx.sendSync(buf.subarray(0, n));
+  }
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
