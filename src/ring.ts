@@ -1514,8 +1514,12 @@ export class RingReceiver implements Disposable {
    * @param options `signal`: ends the iteration
    * @returns an async iterable of messages
    */
-  async *messages(options?: { signal?: AbortSignal }): AsyncGenerator<Uint8Array, void> {
+  messages(options?: { signal?: AbortSignal }): AsyncGenerator<Uint8Array, void> {
     const { signal } = validateWaitOptions(options);
+    return this.#messages(signal);
+  }
+
+  async *#messages(signal: AbortSignal | undefined): AsyncGenerator<Uint8Array, void> {
     while (!signal?.aborted) {
       let m: Uint8Array | null;
       try {

@@ -1,0 +1,582 @@
+// The ring channel against real processes: millions of checksummed messages of random sizes
+// (one byte, exactly the largest, sizes that wrap) from one and from three producers, zero-copy
+// both ways, producers and consumers SIGKILLed at random moments, waits that time out or are
+// aborted and take nothing, end of stream, C peers reading and writing the documented layout,
+// Workers, Web Streams, and bad input.
+import assert from "node:assert/strict";
+import {
+  ClosedError,
+  ErrnoError,
+  MAX_SENDERS,
+  RING_HEADER_SIZE,
+  RingChannel,
+  RingSender,
+  SharedMemory,
+  SysVSharedMemory,
+  WOULD_BLOCK_RESULT,
+} from "../mod.ts";
+import { expected, fill, sizeOf, Tally } from "./_ring_check.ts";
+import {
+  compileTestC,
+  firstLine,
+  HAVE_GCC,
+  ipcTest,
+  ROOT,
+  runOk,
+  skipIf,
+  thrown,
+  uniqueName,
+} from "./_helpers.ts";
+
+const CHILD = `${ROOT}tests/fixtures/ring_child.ts`;
+
+function child(...args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-ffi", "--allow-read", CHILD, ...args],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+}
+
+async function output(p: Deno.ChildProcess): Promise<string[]> {
+  const out = await p.output();
+  if (!out.success) throw new Error(`child exited ${out.code}`);
+  return new TextDecoder().decode(out.stdout).trim().split("\n");
+}
+
+/** Receives everything into a Tally (async or blocking), until end of stream. */
+async function drain(rx: ReturnType<RingChannel["receiver"]>, tally: Tally, sync = false) {
+  const into = new Uint8Array(tally.max);
+  for (;;) {
+    const n = sync ? rx.receiveIntoSync(into) : await rx.receiveInto(into);
+    if (n === null) return;
+    tally.add(into.subarray(0, n));
+  }
+}
+
+ipcTest("layout: mode 0600, header words as documented, exclusive creation, unlink", async (t) => {
+  const name = uniqueName("ring");
+  using ch = RingChannel.create(name, { capacity: 8192, exclusive: true });
+  try {
+    assert.equal((Deno.statSync(`/dev/shm/${name.slice(1)}`).mode ?? 0) & 0o777, 0o600);
+    assert.equal(Deno.statSync(`/dev/shm/${name.slice(1)}`).size, RING_HEADER_SIZE + 8192);
+    const e = thrown(() => RingChannel.create(name, { capacity: 8192, exclusive: true }));
+    assert.ok(e instanceof ErrnoError && e.code === "EEXIST", `${e}`);
+    using again = RingChannel.create(name); // not exclusive: opens the existing channel
+    assert.equal(again.capacity, 8192);
+    using shm = SharedMemory.open(name);
+    const w = new DataView(shm.bytes.buffer, 0, 64);
+    assert.deepEqual(
+      [0, 4, 8, 12, 32].map((o) => w.getUint32(o, true)),
+      [0x676e6972, 1, 8192, 0, 1],
+    );
+    assert.equal(new TextDecoder().decode(shm.bytes.subarray(0, 4)), "ring");
+    {
+      using rx = ch.receiver();
+      using tx = ch.sender();
+      assert.equal(w.getUint32(24, true), Deno.pid, "receiver pid at byte 24");
+      assert.equal(new DataView(shm.bytes.buffer).getUint32(320, true), Deno.pid, "sender slot");
+      tx.trySend(new Uint8Array([1, 2, 3]));
+      const rec = new DataView(shm.bytes.buffer, RING_HEADER_SIZE, 16);
+      assert.deepEqual([rec.getUint32(0, true), rec.getUint32(4, true)], [3, Deno.pid]);
+      assert.deepEqual([...shm.bytes.subarray(RING_HEADER_SIZE + 8, RING_HEADER_SIZE + 11)], [
+        1,
+        2,
+        3,
+      ]);
+      assert.equal(new DataView(shm.bytes.buffer).getUint32(128, true), 16, "tail at byte 128");
+      assert.deepEqual(ch.stats(), {
+        capacity: 8192,
+        used: 16,
+        senders: [Deno.pid],
+        receiver: Deno.pid,
+        deaths: 0,
+      });
+      assert.deepEqual(rx.tryReceive(), new Uint8Array([1, 2, 3]));
+      assert.equal(new DataView(shm.bytes.buffer).getUint32(64, true), 16, "head at byte 64");
+    }
+    if (!await skipIf(t, !HAVE_GCC && "gcc is not installed")) {
+      const peer = await compileTestC("ring_peer");
+      assert.equal((await runOk(peer, ["header", name])).trim(), "676e6972 1 8192 0 1");
+    }
+  } finally {
+    RingChannel.unlink(name);
+  }
+  const gone = thrown(() => RingChannel.open(name));
+  assert.ok(gone instanceof ErrnoError && gone.code === "ENOENT", `${gone}`);
+  using m = RingChannel.temporary({ capacity: 1024, multiProducer: true, mode: 0o640 });
+  assert.equal((Deno.statSync(`/dev/shm/${m.name?.slice(1)}`).mode ?? 0) & 0o777, 0o640);
+  assert.equal(m.multiProducer, true);
+});
+
+ipcTest("SPSC: 2,000,000 checksummed messages of random sizes from another process", async () => {
+  using ch = RingChannel.temporary({ capacity: 16384 });
+  using rx = ch.receiver();
+  const seed = 0x5eed;
+  const count = 2_000_000;
+  const p = child("produce", ch.name ?? "", "3", String(count), String(seed));
+  const tally = new Tally(seed, ch.maxMessageSize);
+  await drain(rx, tally, true);
+  const [line] = await output(p);
+  assert.equal(tally.total, count);
+  assert.equal(line, `3 ${count} ${tally.sums.get(3)}`, "the producer's checksum matches");
+  assert.equal(tally.sums.get(3), expected(seed, 3, count, ch.maxMessageSize));
+  // 1 in 1000 messages is exactly the largest (8184 bytes), which in a 16 KiB ring cannot
+  // follow itself without wrapping: thousands of records were placed at position 0 again.
+  assert.equal(sizeOf(seed, 3, 7, ch.maxMessageSize), 8184);
+  assert.equal(sizeOf(seed, 3, 8, ch.maxMessageSize), 1);
+});
+
+ipcTest("MPSC: three producers, 2,100,000 messages, order per producer, checksums", async () => {
+  using ch = RingChannel.temporary({ capacity: 32768, multiProducer: true });
+  using rx = ch.receiver();
+  const seed = 77;
+  const count = 700_000;
+  using hold = ch.sender(); // keeps the stream open until every producer has attached
+  const kids = [0, 1, 2].map((id) =>
+    child(
+      "produce",
+      ch.name ?? "",
+      String(id + 1),
+      String(count),
+      String(seed),
+      ["copy", "zero", "async"][id] ?? "",
+    )
+  );
+  const tally = new Tally(seed, ch.maxMessageSize);
+  const done = Promise.all(kids.map(output));
+  const receiving = drain(rx, tally);
+  const lines = await done;
+  hold.close();
+  await receiving;
+  assert.equal(tally.total, 3 * count);
+  for (const [line] of lines) {
+    const [id, n, sum] = (line ?? "").split(" ").map(Number);
+    assert.equal(n, count);
+    assert.equal(tally.next.get(id ?? -1), count, `producer ${id}: all messages, in order`);
+    assert.equal(tally.sums.get(id ?? -1), sum, `producer ${id}: checksum`);
+  }
+});
+
+ipcTest("zero-copy: reserve/commit in place, peek/release in place, shorter commits", async () => {
+  using ch = RingChannel.temporary({ capacity: 65536 });
+  using rx = ch.receiver();
+  const seed = 9;
+  const count = 200_000;
+  const p = child("produce", ch.name ?? "", "5", String(count), String(seed), "zero");
+  const tally = new Tally(seed, ch.maxMessageSize);
+  for (;;) {
+    const view = await rx.peek();
+    if (view === null) break;
+    tally.add(view);
+    rx.release();
+  }
+  const [line] = await output(p);
+  assert.equal(line, `5 ${count} ${tally.sums.get(5)}`);
+  for (const multiProducer of [false, true]) {
+    using m = RingChannel.temporary({ capacity: 256, multiProducer });
+    using r = m.receiver();
+    using tx = m.sender();
+    const room = tx.tryReserve(100);
+    assert.ok(room instanceof Uint8Array && room.length === 100);
+    assert.equal(r.tryPeek(), WOULD_BLOCK_RESULT, "nothing visible before the commit");
+    room.set([1, 2, 3, 4, 5]);
+    tx.commit(5);
+    const again = tx.tryReserve(10);
+    assert.ok(again instanceof Uint8Array);
+    tx.discard();
+    tx.trySend(new Uint8Array([9]));
+    assert.deepEqual(r.tryPeek(), new Uint8Array([1, 2, 3, 4, 5]));
+    assert.deepEqual(r.tryPeek(), new Uint8Array([1, 2, 3, 4, 5]), "peeking again: same");
+    r.release();
+    assert.deepEqual(r.tryReceive(), new Uint8Array([9]), "the discarded one never shows");
+    assert.equal(r.tryReceive(), WOULD_BLOCK_RESULT);
+    assert.equal(m.stats().used, 0);
+  }
+});
+
+ipcTest("producers SIGKILLed at random moments: whole messages, then ECONNRESET", async () => {
+  for (let round = 0; round < 6; round++) {
+    const multiProducer = round % 2 === 1;
+    using ch = RingChannel.temporary({ capacity: 4096, multiProducer });
+    using rx = ch.receiver();
+    const seed = 1000 + round;
+    const victims = [
+      child("produce", ch.name ?? "", "1", "0", String(seed), round % 3 === 2 ? "zero" : "copy"),
+    ];
+    if (multiProducer) {
+      victims.push(child("produce", ch.name ?? "", "2", "0", String(seed), "zero"));
+    }
+    for (const v of victims) assert.equal(await firstLine(v), "ready");
+    const tally = new Tally(seed, ch.maxMessageSize);
+    const into = new Uint8Array(ch.maxMessageSize);
+    const until = tally.total + 2000 + Math.floor(Math.random() * 20000);
+    while (tally.total < until) {
+      const n = await rx.receiveInto(into);
+      assert.notEqual(n, null);
+      tally.add(into.subarray(0, n ?? 0));
+    }
+    for (const v of victims) v.kill("SIGKILL");
+    let error: unknown;
+    try {
+      await drain(rx, tally);
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(error instanceof ErrnoError && error.code === "ECONNRESET", `${error}`);
+    assert.match(String(error), /a sender died/);
+    assert.equal(await rx.receive({ timeout: 1000 }), null, "reported once, then end");
+    assert.equal(ch.stats().deaths, victims.length);
+    assert.deepEqual(ch.stats().senders, []);
+    for (const v of victims) await v.status;
+  }
+});
+
+ipcTest(
+  "one of three producers killed: the others finish, the death is reported at the end",
+  async () => {
+    using ch = RingChannel.temporary({ capacity: 8192, multiProducer: true });
+    using rx = ch.receiver();
+    const seed = 4242;
+    using hold = ch.sender();
+    const forever = child("produce", ch.name ?? "", "9", "0", String(seed), "copy");
+    assert.equal(await firstLine(forever), "ready");
+    const finite = [1, 2].map((id) =>
+      child("produce", ch.name ?? "", String(id), "50000", String(seed))
+    );
+    const tally = new Tally(seed, ch.maxMessageSize);
+    const receiving = drain(rx, tally).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
+    forever.kill("SIGKILL");
+    await forever.status;
+    const lines = await Promise.all(finite.map(output));
+    hold.close();
+    const error = await receiving;
+    assert.ok(error instanceof ErrnoError && error.code === "ECONNRESET", `${error}`);
+    for (const [line] of lines) {
+      const [id, , sum] = (line ?? "").split(" ").map(Number);
+      assert.equal(tally.next.get(id ?? -1), 50000);
+      assert.equal(tally.sums.get(id ?? -1), sum);
+    }
+    assert.ok((tally.next.get(9) ?? 0) > 0, "the killed producer's whole messages arrived");
+  },
+);
+
+ipcTest("consumer SIGKILLed: a sender waiting for room gets EPIPE, never hangs", async () => {
+  for (const how of ["async", "sync"] as const) {
+    using ch = RingChannel.temporary({ capacity: 1024 });
+    const holder = child("hold", ch.name ?? "");
+    assert.equal(await firstLine(holder), "ready");
+    using tx = ch.sender();
+    const msg = new Uint8Array(100);
+    while (tx.trySend(msg)) { /* fill it */ }
+    // A blocking send blocks this thread's timers too: kill the holder first for it (a zombie
+    // must count as dead); kill it during the wait for the async one.
+    if (how === "sync") holder.kill("SIGKILL");
+    else setTimeout(() => holder.kill("SIGKILL"), Math.random() * 50);
+    const e = how === "async" ? await tx.send(msg).then(() => "sent", (e) => e) : (() => {
+      try {
+        tx.sendSync(msg);
+        return "sent";
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.ok(e instanceof ErrnoError && e.code === "EPIPE", `${e}`);
+    await holder.status;
+    assert.equal(ch.stats().receiver, 0);
+    // A new receiver can attach, and the ring still holds what was sent before.
+    using rx = ch.receiver();
+    assert.ok(rx.tryReceive() instanceof Uint8Array);
+  }
+});
+
+ipcTest("a receiver that closes: EPIPE at once; a second receiver or sender: EBUSY", () => {
+  using ch = RingChannel.temporary({ capacity: 1024 });
+  const rx = ch.receiver();
+  const e1 = thrown(() => ch.receiver());
+  assert.ok(e1 instanceof ErrnoError && e1.code === "EBUSY", `${e1}`);
+  using tx = ch.sender();
+  const e2 = thrown(() => ch.sender());
+  assert.ok(e2 instanceof ErrnoError && e2.code === "EBUSY", `${e2}`);
+  assert.match(String(e2), /attach a second sender/);
+  rx.close();
+  rx.close();
+  const e3 = thrown(() => tx.trySend(new Uint8Array(1)));
+  assert.ok(e3 instanceof ErrnoError && e3.code === "EPIPE" && e3.syscall === "send", `${e3}`);
+  using m = RingChannel.temporary({ capacity: 1024, multiProducer: true });
+  const senders: RingSender[] = [];
+  for (let i = 0; i < MAX_SENDERS; i++) senders.push(m.sender());
+  const e4 = thrown(() => m.sender());
+  assert.ok(e4 instanceof ErrnoError && e4.code === "EBUSY", `${e4}`);
+  senders.pop()?.close();
+  senders.push(m.sender());
+  for (const s of senders) s.close();
+  assert.deepEqual(m.stats().senders, []);
+});
+
+ipcTest("end of stream: every message, then null, for every way of receiving", async () => {
+  using ch = RingChannel.temporary({ capacity: 4096 });
+  using rx = ch.receiver();
+  assert.equal(rx.tryReceive(), WOULD_BLOCK_RESULT, "no sender yet: empty, not ended");
+  {
+    using tx = ch.sender();
+    for (let i = 0; i < 10; i++) tx.trySend(new Uint8Array([i]));
+  }
+  const got: number[] = [];
+  for await (const m of rx) got.push(m[0] ?? -1);
+  assert.deepEqual(got, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(rx.tryReceive(), null);
+  assert.equal(rx.tryReceiveInto(new Uint8Array(1)), null);
+  assert.equal(rx.tryPeek(), null);
+  assert.equal(await rx.receive(), null);
+  assert.equal(rx.receiveSync(), null);
+  assert.equal(await rx.peek(), null);
+});
+
+ipcTest("abort and timeout: a cancelled receive or send takes and sends nothing", async () => {
+  using ch = RingChannel.temporary({ capacity: 256 });
+  using rx = ch.receiver();
+  using tx = ch.sender();
+  const e = await rx.receive({ timeout: 20 }).catch((e) => e);
+  assert.ok(e instanceof DOMException && e.name === "TimeoutError", `${e}`);
+  assert.throws(() => rx.receiveSync(0), (e: Error) => e.name === "TimeoutError");
+  // Thousands of receives cancelled at every moment while a sender races them: each message
+  // arrives exactly once.
+  let sent = 0;
+  let received = 0;
+  let cancelled = 0;
+  const next = new Uint8Array(4);
+  const sending = (async () => {
+    for (let i = 0; i < 3000; i++) {
+      new DataView(next.buffer).setUint32(0, i, true);
+      await tx.send(next);
+      sent++;
+      if (i % 7 === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+  })();
+  let want = 0;
+  for (let k = 0; received < 3000; k++) {
+    const ac = new AbortController();
+    if (k % 4 === 0) ac.abort();
+    const p = rx.receive({ signal: ac.signal });
+    if (k % 4 === 1) queueMicrotask(() => ac.abort());
+    if (k % 4 === 2) setTimeout(() => ac.abort(), 0);
+    try {
+      const m = await p;
+      assert.ok(m !== null);
+      assert.equal(new DataView(m.buffer).getUint32(0, true), want++, "in order, none lost");
+      received++;
+    } catch (e) {
+      assert.equal((e as Error).name, "AbortError");
+      cancelled++;
+    }
+  }
+  await sending;
+  assert.equal(sent, 3000);
+  assert.ok(cancelled >= 750, `every fourth receive was aborted before it began (${cancelled})`);
+  // A send that times out on a full ring has sent nothing.
+  while (tx.trySend(new Uint8Array(20))) { /* fill */ }
+  const used = ch.stats().used;
+  const t = await tx.send(new Uint8Array(20), { timeout: 10 }).catch((e) => e);
+  assert.equal((t as Error).name, "TimeoutError");
+  const ac = new AbortController();
+  const a = tx.send(new Uint8Array(20), { signal: ac.signal }).catch((e) => e);
+  ac.abort();
+  assert.equal((await a as Error).name, "AbortError");
+  assert.throws(() => tx.sendSync(new Uint8Array(20), 5), (e: Error) => e.name === "TimeoutError");
+  assert.equal(ch.stats().used, used, "nothing was added by the cancelled sends");
+});
+
+ipcTest("closing under a wait ends it with ClosedError; use after close throws", async () => {
+  using ch = RingChannel.temporary({ capacity: 256 });
+  const rx = ch.receiver();
+  const pending = rx.receive().catch((e) => e);
+  await new Promise((r) => setTimeout(r, 30));
+  rx.close();
+  assert.ok(await pending instanceof ClosedError);
+  assert.ok(thrown(() => rx.tryReceive()) instanceof ClosedError);
+  const tx = ch.sender();
+  ch.close();
+  ch.close();
+  assert.equal(tx.closed, true);
+  assert.ok(thrown(() => tx.trySend(new Uint8Array(1))) instanceof ClosedError);
+  assert.ok(thrown(() => ch.sender()) instanceof ClosedError);
+  assert.ok(thrown(() => ch.stats()) instanceof ClosedError);
+  // Memory closed under a channel made in it: ClosedError, never a crash.
+  const shm = SharedMemory.temporary({ size: RingChannel.sizeFor(1024) });
+  const inner = RingChannel.init(shm);
+  const r2 = inner.receiver();
+  const waiting = r2.receive().catch((e) => e);
+  await new Promise((r) => setTimeout(r, 30));
+  shm.close();
+  assert.ok(await waiting instanceof ClosedError);
+  assert.ok(thrown(() => r2.tryReceive()) instanceof ClosedError);
+  inner.close();
+});
+
+ipcTest("C peers: a C consumer reads what dipc wrote; dipc reads what C wrote", async (t) => {
+  if (await skipIf(t, !HAVE_GCC && "gcc is not installed")) return;
+  const peer = await compileTestC("ring_peer");
+  for (const multiProducer of [false, true]) {
+    using ch = RingChannel.temporary({ capacity: 8192, multiProducer });
+    // No wait for "ready": what is sent waits in the ring for the consumer to attach.
+    const c = new Deno.Command(peer, { args: ["consume", ch.name ?? ""], stdout: "piped" })
+      .spawn();
+    const seed = 31;
+    const count = 100_000;
+    {
+      using tx = ch.sender();
+      const buf = new Uint8Array(ch.maxMessageSize);
+      for (let seq = 0; seq < count; seq++) {
+        const m = buf.subarray(0, sizeOf(seed, 4, seq, ch.maxMessageSize));
+        fill(m, 4, seq);
+        if (seq % 2 === 0) await tx.send(m);
+        else {
+          const room = await tx.reserve(m.length);
+          room.set(m);
+          tx.commit();
+        }
+      }
+    }
+    const lines = new TextDecoder().decode((await c.output()).stdout).trim().split("\n");
+    assert.deepEqual(lines.slice(-2), [
+      String(count),
+      `4 ${count} ${expected(seed, 4, count, ch.maxMessageSize)}`,
+    ]);
+  }
+  using ch = RingChannel.temporary({ capacity: 4096 });
+  using rx = ch.receiver();
+  const c = new Deno.Command(peer, {
+    args: ["produce", ch.name ?? "", "6", "300000", "12345"],
+    stdout: "piped",
+  }).spawn();
+  const tally = new Tally(12345, ch.maxMessageSize);
+  await drain(rx, tally);
+  const line = new TextDecoder().decode((await c.output()).stdout).trim();
+  assert.equal(line, `6 300000 ${tally.sums.get(6)}`);
+  assert.equal(tally.total, 300000);
+});
+
+ipcTest(
+  "C consumer against three Deno producers (multi-producer lock and busy records)",
+  async (t) => {
+    if (await skipIf(t, !HAVE_GCC && "gcc is not installed")) return;
+    const peer = await compileTestC("ring_peer");
+    using ch = RingChannel.temporary({ capacity: 16384, multiProducer: true });
+    const c = new Deno.Command(peer, { args: ["consume", ch.name ?? ""], stdout: "piped" }).spawn();
+    using hold = ch.sender();
+    const kids = [1, 2, 3].map((id) => child("produce", ch.name ?? "", String(id), "100000", "8"));
+    const lines = await Promise.all(kids.map(output));
+    hold.close();
+    const got = new TextDecoder().decode((await c.output()).stdout).trim().split("\n");
+    assert.equal(got.at(-4), "300000");
+    assert.deepEqual(got.slice(-3), lines.map((l) => l[0]));
+  },
+);
+
+ipcTest("a channel in System V memory between Workers; Web Streams adapters", async () => {
+  using shm = SysVSharedMemory.temporary({ size: RingChannel.sizeFor(4096) });
+  using ch = RingChannel.init(shm, { capacity: 4096 });
+  using rx = ch.receiver();
+  const worker = new Worker(new URL("./fixtures/ring_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  const done = new Promise((r) => worker.onmessage = r);
+  worker.postMessage(shm.id);
+  let i = 0;
+  for await (const m of rx.readable) {
+    assert.deepEqual([...m], [i & 255, i >> 8]);
+    i++;
+  }
+  assert.equal(i, 5000);
+  await done;
+  worker.terminate();
+  // A WritableStream into a ReadableStream through one channel.
+  using ch2 = RingChannel.temporary({ capacity: 1024 });
+  using rx2 = ch2.receiver();
+  const tx2 = ch2.sender();
+  const parts = Array.from({ length: 200 }, (_, k) => new Uint8Array(k % 50 + 1).fill(k));
+  const writing = ReadableStream.from(parts).pipeTo(tx2.writable);
+  const got: Uint8Array[] = [];
+  for await (const m of rx2.readable) got.push(m);
+  await writing;
+  assert.deepEqual(got, parts);
+  assert.equal(tx2.closed, true, "closing the stream closed the sender");
+});
+
+ipcTest("bad input throws TypeError/RangeError/ErrnoError before touching the ring", () => {
+  using ch = RingChannel.temporary({ capacity: 1024 });
+  using rx = ch.receiver();
+  using tx = ch.sender();
+  using shm = SharedMemory.temporary({ size: 8192 });
+  const used = ch.stats().used;
+  const cases: Array<[string, () => unknown, new (...a: never[]) => Error]> = [
+    ["capacity not a power of two", () => RingChannel.temporary({ capacity: 1000 }), RangeError],
+    ["capacity too small", () => RingChannel.temporary({ capacity: 32 }), RangeError],
+    ["capacity too large", () => RingChannel.temporary({ capacity: 2 ** 31 }), RangeError],
+    ["capacity a string", () => RingChannel.temporary({ capacity: "4096" as never }), TypeError],
+    ["capacity fractional", () => RingChannel.temporary({ capacity: 1024.5 }), RangeError],
+    [
+      "multiProducer not boolean",
+      () => RingChannel.temporary({ multiProducer: 1 as never }),
+      TypeError,
+    ],
+    ["options not an object", () => RingChannel.temporary(5 as never), TypeError],
+    ["name without slash", () => RingChannel.create("ring"), TypeError],
+    ["name with two slashes", () => RingChannel.create("/a/b"), TypeError],
+    ["mode out of range", () => RingChannel.create(uniqueName(), { mode: 0o10000 }), RangeError],
+    ["sizeFor bad capacity", () => RingChannel.sizeFor(100), RangeError],
+    ["init on non-memory", () => RingChannel.init({} as never), TypeError],
+    ["init offset not multiple of 64", () => RingChannel.init(shm, { offset: 8 }), RangeError],
+    ["init offset negative", () => RingChannel.init(shm, { offset: -64 }), RangeError],
+    [
+      "init capacity too large for memory",
+      () => RingChannel.init(shm, { capacity: 8192 }),
+      RangeError,
+    ],
+    ["at on memory with no channel", () => RingChannel.at(shm), TypeError],
+    ["at offset beyond the memory", () => RingChannel.at(shm, 8192), RangeError],
+    ["send a string", () => tx.trySend("hi" as never), TypeError],
+    ["send an ArrayBuffer", () => tx.trySend(new ArrayBuffer(4) as never), TypeError],
+    ["send too long", () => tx.trySend(new Uint8Array(505)), ErrnoError],
+    ["reserve negative", () => tx.tryReserve(-1), RangeError],
+    ["reserve fractional", () => tx.tryReserve(1.5), RangeError],
+    ["reserve too long", () => tx.tryReserve(10_000), ErrnoError],
+    ["commit with nothing reserved", () => tx.commit(), TypeError],
+    ["discard with nothing reserved", () => tx.discard(), TypeError],
+    ["release with nothing peeked", () => rx.release(), TypeError],
+    ["receive into a non-buffer", () => rx.tryReceiveInto([] as never), TypeError],
+    ["negative timeout", () => rx.receiveSync(-1), RangeError],
+    ["timeout not a number", () => tx.sendSync(new Uint8Array(1), "1" as never), TypeError],
+    ["signal not an AbortSignal", () => rx.messages({ signal: {} as never }).next(), TypeError],
+  ];
+  for (const [label, fn, type] of cases) {
+    let e: unknown;
+    try {
+      const r = fn();
+      if (r instanceof Promise) r.catch(() => {});
+    } catch (x) {
+      e = x;
+    }
+    assert.ok(e instanceof type, `${label}: expected ${type.name}, got ${e}`);
+  }
+  const big = thrown(() => tx.trySend(new Uint8Array(505)));
+  assert.ok(big instanceof ErrnoError && big.code === "EMSGSIZE", `${big}`);
+  assert.match(String(big), /at most 504/);
+  tx.trySend(new Uint8Array(300));
+  const small = thrown(() => rx.tryReceiveInto(new Uint8Array(10)));
+  assert.ok(small instanceof ErrnoError && small.code === "EMSGSIZE", `${small}`);
+  assert.equal(rx.tryReceive()?.length, 300, "the message stayed for a bigger buffer");
+  const room = tx.tryReserve(4);
+  assert.ok(thrown(() => tx.tryReserve(4)) instanceof TypeError, "one reservation at a time");
+  assert.ok(thrown(() => tx.trySend(new Uint8Array(1))) instanceof TypeError);
+  assert.ok(room instanceof Uint8Array);
+  assert.ok(thrown(() => tx.commit(5)) instanceof RangeError, "commit more than reserved");
+  tx.discard();
+  assert.equal(ch.stats().used, used);
+  const e = thrown(() =>
+    RingChannel.init(shm, { capacity: 1024 }).close() ?? RingChannel.init(shm)
+  );
+  assert.ok(e instanceof ErrnoError && e.code === "EEXIST", `${e}`);
+});
