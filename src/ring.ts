@@ -212,8 +212,12 @@ export interface TemporaryRingOptions {
 export interface RingStats {
   /** Ring size in bytes. */
   capacity: number;
-  /** Bytes in use by records not yet received (headers and padding included). */
+  /** Bytes in use by records not yet received (headers and padding included): tail − head. */
   used: number;
+  /** The read position (`out` in seed 002): bytes taken since the channel was made, mod 2³². */
+  head: number;
+  /** The write position (`in`): bytes sent since the channel was made, mod 2³². */
+  tail: number;
   /** pids of the attached senders. */
   senders: number[];
   /** pid of the attached receiver, or 0. */
@@ -701,9 +705,13 @@ export class RingChannel implements Disposable {
       const pid = Atomics.load(w, W_SENDERS + 2 * i);
       if (pid !== 0) senders.push(pid);
     }
+    const head = Atomics.load(w, W_HEAD) >>> 0;
+    const tail = Atomics.load(w, W_TAIL) >>> 0;
     return {
       capacity: r.capacity,
-      used: (Atomics.load(w, W_TAIL) - Atomics.load(w, W_HEAD)) >>> 0,
+      used: (tail - head) >>> 0,
+      head,
+      tail,
       senders,
       receiver: Atomics.load(w, W_RECEIVER),
       deaths: Atomics.load(w, W_DEATHS),

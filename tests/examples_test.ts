@@ -129,6 +129,33 @@ const expectations: Record<string, (out: string) => void> = {
     assert.equal((out.match(/A=900 B=1100 \(total 2000\)/g) ?? []).length, 2);
     assert.match(out, /SharedMutex state: consistent/);
   },
+  "21_bounded_buffer.ts": (out) => {
+    assert.match(out, /consumer took 20 items, sum 210, in order/);
+    assert.match(out, /item \d+: full \(in − out \+ 16 = 80 > 64/, "the producer found it full");
+    assert.match(out, /consumer: empty \(in == out == \d+\)/, "the consumer found it empty");
+  },
+  "22_pipeline.ts": (out) => {
+    assert.match(out, /drew 120 frames/);
+    assert.match(out, /inverted 120 frames in place/);
+    assert.match(out, /sink: 120 frames, 120 intact and in order/);
+  },
+  "23_zero_copy.ts": (out) => {
+    const sums = [
+      ...out.matchAll(/256 messages of 1 MiB in \d+ ms; checksum (\w+), the same as sent/g),
+    ];
+    assert.equal(sums.length, 2, "both ways arrive intact");
+    assert.equal(sums[0]?.[1], sums[1]?.[1], "and carry the same bytes");
+  },
+  "24_producer_killed.ts": (out) => {
+    for (const label of ["killed while sending", "killed holding a reservation"]) {
+      const m = new RegExp(
+        `${label}: received (\\d+) messages \\(at least (\\d+) were committed before the kill\\), (\\d+) whole and in order, then ECONNRESET \\(a sender died\\)`,
+      ).exec(out);
+      assert.ok(m, label);
+      assert.equal(m[1], m[3], `${label}: every message whole`);
+      assert.ok(Number(m[1]) >= Number(m[2]), `${label}: nothing committed was lost`);
+    }
+  },
   "20_polling_vs_interrupts.ts": (out) => {
     const cpu = [...out.matchAll(/(poller|sleeper) +CPU time +(\d+) ms/g)].map((m) => Number(m[2]));
     const [poller = 0, sleeper = 0] = cpu;
@@ -140,7 +167,7 @@ const expectations: Record<string, (out: string) => void> = {
 const examples = listExamples();
 
 Deno.test("every example has a title, a summary, a Run: line and an expectation here", () => {
-  assert.ok(examples.length >= 20);
+  assert.ok(examples.length >= 24);
   for (const ex of examples) {
     assert.ok(ex.title.length > 0 && ex.summary.length > 0, ex.file);
     assert.equal(ex.args[0], "run", ex.file);

@@ -10,6 +10,7 @@ import {
   MAX_SENDERS,
   RING_HEADER_SIZE,
   RingChannel,
+  RingReceiver,
   RingSender,
   SharedMemory,
   SysVSharedMemory,
@@ -45,7 +46,7 @@ async function output(p: Deno.ChildProcess): Promise<string[]> {
 }
 
 /** Receives everything into a Tally (async or blocking), until end of stream. */
-async function drain(rx: ReturnType<RingChannel["receiver"]>, tally: Tally, sync = false) {
+async function drain(rx: RingReceiver, tally: Tally, sync = false): Promise<void> {
   const into = new Uint8Array(tally.max);
   for (;;) {
     const n = sync ? rx.receiveIntoSync(into) : await rx.receiveInto(into);
@@ -88,6 +89,8 @@ ipcTest("layout: mode 0600, header words as documented, exclusive creation, unli
       assert.deepEqual(ch.stats(), {
         capacity: 8192,
         used: 16,
+        head: 0,
+        tail: 16,
         senders: [Deno.pid],
         receiver: Deno.pid,
         deaths: 0,
