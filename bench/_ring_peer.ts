@@ -1,6 +1,7 @@
 // The other process of the ring benchmarks (bench/_ring_io.ts). Usage:
 //   _ring_peer.ts produce NAME SIZE COUNT copy|zero   send COUNT messages of SIZE bytes, then close
-//   _ring_peer.ts echo DOWN UP SIZE                    send back every message until end of stream
+//   _ring_peer.ts echo DOWN UP SIZE SPINS              send back every message until end of stream,
+//                                                      waiting with SPINS tries (-1: the default)
 import { RingChannel } from "../mod.ts";
 
 const [mode, a = "", b = "", c = "", d = ""] = Deno.args;
@@ -21,8 +22,9 @@ if (mode === "produce") {
 } else if (mode === "echo") {
   using down = RingChannel.open(a);
   using up = RingChannel.open(b);
-  using rx = down.receiver();
-  using tx = up.sender();
+  const opts = Number(d) >= 0 ? { spins: Number(d) } : {};
+  using rx = down.receiver(opts);
+  using tx = up.sender(opts);
   const buf = new Uint8Array(Number(c));
   for (let n = rx.receiveIntoSync(buf); n !== null; n = rx.receiveIntoSync(buf)) {
     tx.sendSync(buf.subarray(0, n));

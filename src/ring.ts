@@ -208,6 +208,15 @@ export interface TemporaryRingOptions {
   prefix?: string;
 }
 
+/** Options for {@linkcode RingChannel.sender} and {@linkcode RingChannel.receiver}. */
+export interface RingEndpointOptions {
+  /**
+   * Tries on the calling thread before a wait sleeps (default 400, a few microseconds). 0 sleeps
+   * at once: no CPU is spent spinning, and every wait that has to wait costs a futex wake-up.
+   */
+  spins?: number;
+}
+
 /** What {@linkcode RingChannel.stats} reports. */
 export interface RingStats {
   /** Ring size in bytes. */
@@ -364,8 +373,9 @@ class Ring {
     raise: () => void,
     onSlice: () => void,
     timeout: number | undefined,
+    spins: number,
   ): T | typeof TIMED_OUT {
-    for (let i = 0; i <= SPINS; i++) {
+    for (let i = 0; i <= spins; i++) {
       const r = attempt();
       if (r !== WOULD_BLOCK) return r;
       if (timeout === 0) return TIMED_OUT;
@@ -721,6 +731,7 @@ export class RingChannel implements Disposable {
   /**
    * Attaches this process as a sender.
    *
+   * @param options `spins`: tries before a wait sleeps
    * @returns the sender; close it to end the stream (when it is the last)
    * @throws {ErrnoError} EBUSY when the channel takes one sender and a live one is attached,
    *   or all {@linkcode MAX_SENDERS} slots are taken
@@ -735,8 +746,9 @@ export class RingChannel implements Disposable {
    * console.log(tx.trySend(new Uint8Array([1, 2, 3]))); // true
    * ```
    */
-  sender(): RingSender {
-    const s = new RingSender(this.#open(), () => this.#endpoints.delete(s));
+  sender(options: RingEndpointOptions = {}): RingSender {
+    const spins = validateSpins(options);
+    const s = new RingSender(this.#open(), spins, () => this.#endpoints.delete(s));
     this.#endpoints.add(s);
     return s;
   }
@@ -744,6 +756,7 @@ export class RingChannel implements Disposable {
   /**
    * Attaches this process as the receiver.
    *
+   * @param options `spins`: tries before a wait sleeps
    * @returns the receiver
    * @throws {ErrnoError} EBUSY when a live receiver is attached
    * @throws {ClosedError} after close
@@ -757,8 +770,9 @@ export class RingChannel implements Disposable {
    * console.log(rx.tryReceive()); // "would-block"
    * ```
    */
-  receiver(): RingReceiver {
-    const r = new RingReceiver(this.#open(), () => this.#endpoints.delete(r));
+  receiver(options: RingEndpointOptions = {}): RingReceiver {
+    const spins = validateSpins(options);
+    const r = new RingReceiver(this.#open(), spins, () => this.#endpoints.delete(r));
     this.#endpoints.add(r);
     return r;
   }
@@ -783,6 +797,11 @@ export class RingChannel implements Disposable {
     if (this.closed) throw new ClosedError(this.#ring.what);
     return this.#ring;
   }
+}
+
+function validateSpins(options: unknown): number {
+  const o = validateOptions<RingEndpointOptions>(options);
+  return o.spins === undefined ? SPINS : validateInteger(o.spins, "spins", 0, 1_000_000);
 }
 
 function validateRegion(memory: unknown, offset: unknown): number {
@@ -822,9 +841,11 @@ export class RingSender implements Disposable {
   #reservedLength = 0;
   #sleeper: Sleeper | undefined;
   #lockSpins = 0;
+  #spins: number;
 
   /** @internal */
-  constructor(ring: Ring, onClose: () => void) {
+  constructor(ring: Ring, spins: number, onClose: () => void) {
+    this.#spins = spins;
     this.#ring = ring;
     this.#words = ring.words;
     this.#bytes = ring.bytes;
@@ -908,7 +929,12 @@ export class RingSender implements Disposable {
     const n = this.#checkMessage(data);
     const opts = validateWaitOptions(options);
     if (this.trySend(data)) return;
-    const r = await waitUntil(() => this.trySend(data) || WOULD_BLOCK, this.#sleep(n), opts, SPINS);
+    const r = await waitUntil(
+      () => this.trySend(data) || WOULD_BLOCK,
+      this.#sleep(n),
+      opts,
+      this.#spins,
+    );
     if (r === TIMED_OUT) throw timedOut(`send on ${this.#ring.what}`);
   }
 
@@ -1004,7 +1030,7 @@ export class RingSender implements Disposable {
       const r = this.tryReserve(n);
       return r === WOULD_BLOCK_RESULT ? WOULD_BLOCK : r;
     };
-    const r = await waitUntil(attempt, this.#sleep(n), opts, SPINS);
+    const r = await waitUntil(attempt, this.#sleep(n), opts, this.#spins);
     if (r === TIMED_OUT) throw timedOut(`reserve on ${this.#ring.what}`);
     return r;
   }
@@ -1261,7 +1287,14 @@ export class RingSender implements Disposable {
     timeout: number | undefined,
   ): T | typeof TIMED_OUT {
     const ring = this.#ring;
-    return ring.waitSync(attempt, W_SPACE_WAIT, this.#raise(n), () => ring.reapReceiver(), timeout);
+    return ring.waitSync(
+      attempt,
+      W_SPACE_WAIT,
+      this.#raise(n),
+      () => ring.reapReceiver(),
+      timeout,
+      this.#spins,
+    );
   }
 }
 
@@ -1280,9 +1313,11 @@ export class RingReceiver implements Disposable {
   /** The message handed out by a peek: its byte index, or -1. */
   #peeked = -1;
   #sleeper: Sleeper | undefined;
+  #spins: number;
 
   /** @internal */
-  constructor(ring: Ring, onClose: () => void) {
+  constructor(ring: Ring, spins: number, onClose: () => void) {
+    this.#spins = spins;
     this.#ring = ring;
     this.#words = ring.words;
     this.#bytes = ring.bytes;
@@ -1670,7 +1705,7 @@ export class RingReceiver implements Disposable {
       },
       s,
       opts,
-      SPINS,
+      this.#spins,
     );
   }
 
@@ -1687,6 +1722,7 @@ export class RingReceiver implements Disposable {
       this.#raise,
       () => this.#reap(),
       timeout,
+      this.#spins,
     );
   }
 }

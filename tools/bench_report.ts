@@ -12,10 +12,19 @@
  * @module
  */
 
-import { futexWait, futexWaitSync, futexWake, Pipe, SharedMemory, spawn } from "../mod.ts";
-import { makeQueue, startPeer } from "../bench/_mq_io.ts";
+import { futexWait, futexWaitSync, futexWake, SharedMemory, spawn } from "../mod.ts";
+import {
+  median,
+  output,
+  pct,
+  pipeRoundTrips,
+  pipeThroughput,
+  queueRoundTrips,
+  queueThroughput,
+  results,
+  timeEach,
+} from "../bench/_measure.ts";
 import { startPingPong, type SyncKind } from "../bench/_sync_io.ts";
-import { receive, send } from "../bench/_io.ts";
 import { ROOT } from "./examples.ts";
 
 const REFERENCE = `${ROOT}../shared/reference`;
@@ -25,22 +34,6 @@ const SIZES: Array<[string, number]> = [["64 B", 64], ["4 KiB", 4096], ["64 KiB"
 ]];
 const fmt = (x: number, digits = 1): string =>
   x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-async function output(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")} failed:\n${new TextDecoder().decode(out.stderr)}`);
-  }
-  return text;
-}
-
-/** RESULT lines of the C harness as key=value records. */
-function results(text: string): Array<Record<string, string>> {
-  return text.split("\n").filter((l) => l.startsWith("RESULT ")).map((l) =>
-    Object.fromEntries(l.slice(7).split(" ").map((kv) => kv.split("=") as [string, string]))
-  );
-}
 
 // ---- C harness -----------------------------------------------------------------------------
 let haveC = true;
@@ -73,21 +66,6 @@ const mbps = (group: string, prefix: string, bytes: number): number => {
   const ns = b?.results[0]?.ok?.avg ?? NaN;
   return bytes / ns * 1e3; // bytes per ns = GB/s; × 1000 = MB/s
 };
-
-/**
- * Times `n` round trips one by one, as the C harness does, and returns them in µs, sorted, with
- * the first 2% (warm-up) dropped. A synchronous `once` is not awaited, so it pays no microtask.
- */
-async function timeEach(n: number, once: () => void | Promise<void>): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    const pending = once();
-    if (pending) await pending;
-    times.push((performance.now() - t0) * 1000);
-  }
-  return times.slice(Math.floor(n * 0.02)).sort((a, b) => a - b);
-}
 
 // ---- futex round trip, measured like the C harness -------------------------------------------
 async function roundTrips(mode: "sync" | "async" | "spin", n: number): Promise<number[]> {
@@ -127,11 +105,6 @@ async function roundTrips(mode: "sync" | "async" | "spin", n: number): Promise<n
   await peer.status;
   return times;
 }
-const pct = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-const median = (xs: number[]): number =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-
 /** One latency figure: the median over repetitions of each run's median and p99. */
 interface Latency {
   median: number;
@@ -164,66 +137,6 @@ const lat = (name: string): Latency => ({
 });
 
 // ---- pipes and spawn, measured like the C harness ----------------------------------------------
-const PEER = `${ROOT}bench/_pipe_peer.ts`;
-const peerArgs = (
-  mode: string,
-  size: number,
-  extra = "",
-): string[] => [
-  "run",
-  "--quiet",
-  "--allow-ffi",
-  PEER,
-  mode,
-  String(size),
-  ...(extra ? [extra] : []),
-];
-
-/** MB/s of `total` bytes sent in `size`-byte messages to a draining Deno child over a dipc pipe. */
-async function pipeThroughput(size: number, capacity: number, total: number): Promise<number> {
-  using data = Pipe.create({ capacity });
-  using done = Pipe.create();
-  await using child = spawn(Deno.execPath(), {
-    args: peerArgs("dipc-sink", size, String(total)),
-    fds: { 3: data.reader, 4: done.writer },
-  });
-  data.reader.close();
-  done.writer.close();
-  await new Promise((r) => setTimeout(r, 300)); // let the child start
-  const msg = new Uint8Array(size).fill(1);
-  const t0 = performance.now();
-  for (let sent = 0; sent < total; sent += size) {
-    const wait = send(data.writer, msg);
-    if (wait) await wait;
-  }
-  await done.reader.read(new Uint8Array(1), { timeout: 60_000 });
-  const seconds = (performance.now() - t0) / 1000;
-  data.writer.close();
-  await child.status;
-  return total / seconds / 1e6;
-}
-
-/** Sorted round-trip times (µs) of `n` messages echoed by a Deno child over two dipc pipes. */
-async function pipeRoundTrips(size: number, n: number): Promise<number[]> {
-  using down = Pipe.create({ capacity: 1 << 20 });
-  using up = Pipe.create({ capacity: 1 << 20 });
-  await using child = spawn(Deno.execPath(), {
-    args: peerArgs("dipc-echo", size),
-    fds: { 3: down.reader, 4: up.writer },
-  });
-  down.reader.close();
-  up.writer.close();
-  const msg = new Uint8Array(size).fill(2);
-  const back = new Uint8Array(size);
-  const times = await timeEach(n, async () => {
-    const wait = send(down.writer, msg);
-    await receive(up.reader, back);
-    if (wait) await wait;
-  });
-  down.writer.close();
-  await child.status;
-  return times;
-}
 
 /** Sorted spawn-to-reaped times (µs) of `true`. */
 async function spawnTimes(how: "dipc" | "command", n: number): Promise<number[]> {
@@ -275,48 +188,6 @@ const spawnLat = { dipc: NaN, command: NaN };
 // ---- message queues, measured like the C harness ------------------------------------------------
 const QUEUE_SIZES: Array<[string, number]> = [["64 B", 64], ["4 KiB", 4096], ["8 KiB", 8192]];
 type QueueKind = "posix" | "sysv";
-
-/** MB/s of `total` bytes in `size`-byte messages to a Deno child draining a dipc queue. */
-async function queueThroughput(kind: QueueKind, size: number, total: number): Promise<number> {
-  const [q, address, close] = makeQueue(kind, size);
-  const [done, doneAddress, closeDone] = makeQueue(kind, 8);
-  try {
-    const child = startPeer(kind, ["sink", address, doneAddress, String(total)]);
-    await new Promise((r) => setTimeout(r, 300)); // let the child start
-    const msg = new Uint8Array(size).fill(1);
-    const t0 = performance.now();
-    for (let sent = 0; sent < total; sent += size) if (!q.trySend(msg)) await q.send(msg);
-    await done.receive(new Uint8Array(8));
-    const seconds = (performance.now() - t0) / 1000;
-    await q.send(new Uint8Array(0));
-    await child.status;
-    return total / seconds / 1e6;
-  } finally {
-    close();
-    closeDone();
-  }
-}
-
-/** Sorted round-trip times (µs) of `n` messages echoed by a Deno child over two dipc queues. */
-async function queueRoundTrips(kind: QueueKind, size: number, n: number): Promise<number[]> {
-  const [down, downAddress, closeDown] = makeQueue(kind, size);
-  const [up, upAddress, closeUp] = makeQueue(kind, size);
-  try {
-    const child = startPeer(kind, ["echo", downAddress, upAddress]);
-    const msg = new Uint8Array(size).fill(2);
-    const back = new Uint8Array(size);
-    const times = await timeEach(n, async () => {
-      if (!down.trySend(msg)) await down.send(msg);
-      if (up.tryReceive(back) === null) await up.receive(back);
-    });
-    await down.send(new Uint8Array(0));
-    await child.status;
-    return times;
-  } finally {
-    closeDown();
-    closeUp();
-  }
-}
 
 const queueRows: Record<string, Record<number, number>> = {};
 for (const [, size] of QUEUE_SIZES) {

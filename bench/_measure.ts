@@ -1,0 +1,411 @@
+// Measurements shared by tools/bench_report.ts and tools/bench_suite.ts, each made the way the
+// C harness (../shared/reference/ipcbench.c) makes its own: throughput is the bytes a receiver
+// took over the time it took them; a round trip is a message to an echoing peer and back, each
+// one timed, the first 2% dropped as warm-up. The peer is always a separate Deno process.
+import {
+  openFifoReader,
+  Pipe,
+  type PipeReader,
+  type PipeWriter,
+  RingChannel,
+  spawn,
+  tryOpenFifoWriter,
+} from "../mod.ts";
+import { mkfifo } from "../src/fifo.ts";
+import { makeQueue, startPeer } from "./_mq_io.ts";
+import { receive, send } from "./_io.ts";
+
+const PIPE_PEER = new URL("./_pipe_peer.ts", import.meta.url).pathname;
+const RING_PEER = new URL("./_ring_peer.ts", import.meta.url).pathname;
+
+/** Runs a program; returns its standard output, or throws with its standard error. */
+export async function output(cmd: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  return text;
+}
+
+/** RESULT lines of the C harness as key=value records. */
+export function results(text: string): Array<Record<string, string>> {
+  return text.split("\n").filter((l) => l.startsWith("RESULT ")).map((l) =>
+    Object.fromEntries(l.slice(7).split(" ").map((kv) => kv.split("=") as [string, string]))
+  );
+}
+
+/**
+ * Times `n` round trips one by one, as the C harness does, and returns them in µs, sorted, with
+ * the first 2% (warm-up) dropped. A synchronous `once` is not awaited, so it pays no microtask.
+ */
+export async function timeEach(n: number, once: () => void | Promise<void>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const pending = once();
+    if (pending) await pending;
+    times.push((performance.now() - t0) * 1000);
+  }
+  return times.slice(Math.floor(n * 0.02)).sort((a, b) => a - b);
+}
+
+/** The `p` quantile of sorted figures. */
+export const pct = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+/** The median of unsorted figures. */
+export const median = (xs: number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+const pipePeer = (mode: string, size: number, extra = ""): string[] => [
+  "run",
+  "--quiet",
+  "--allow-ffi",
+  ...(mode.startsWith("unix") ? ["--allow-read", "--allow-write"] : []),
+  PIPE_PEER,
+  mode,
+  String(size),
+  ...(extra ? [extra] : []),
+];
+
+/** A pipe, or a FIFO in a temporary directory (default capacity), as a reader and a writer. */
+function byteStream(kind: "pipe" | "fifo", capacity: number): {
+  reader: PipeReader;
+  writer: PipeWriter;
+  close(): void;
+} {
+  if (kind === "pipe") {
+    const p = Pipe.create({ capacity });
+    return { reader: p.reader, writer: p.writer, close: () => p.close() };
+  }
+  const dir = Deno.makeTempDirSync({ prefix: "dipc-fifo-" });
+  mkfifo(`${dir}/f`);
+  const reader = openFifoReader(`${dir}/f`);
+  const writer = tryOpenFifoWriter(`${dir}/f`);
+  if (writer === null) throw new Error("the FIFO has no reader");
+  return {
+    reader,
+    writer,
+    close: () => {
+      reader.close();
+      writer.close();
+      Deno.removeSync(dir, { recursive: true });
+    },
+  };
+}
+
+/** MB/s of `total` bytes sent in `size`-byte messages to a draining Deno child over a pipe/FIFO. */
+export async function pipeThroughput(
+  size: number,
+  capacity: number,
+  total: number,
+  kind: "pipe" | "fifo" = "pipe",
+): Promise<number> {
+  const data = byteStream(kind, capacity);
+  using done = Pipe.create();
+  try {
+    await using child = spawn(Deno.execPath(), {
+      args: pipePeer("dipc-sink", size, String(total)),
+      fds: { 3: data.reader, 4: done.writer },
+    });
+    data.reader.close();
+    done.writer.close();
+    await new Promise((r) => setTimeout(r, 300)); // let the child start
+    const msg = new Uint8Array(size).fill(1);
+    const t0 = performance.now();
+    for (let sent = 0; sent < total; sent += size) {
+      const wait = send(data.writer, msg);
+      if (wait) await wait;
+    }
+    await done.reader.read(new Uint8Array(1), { timeout: 60_000 });
+    const seconds = (performance.now() - t0) / 1000;
+    data.writer.close();
+    await child.status;
+    return total / seconds / 1e6;
+  } finally {
+    data.close();
+  }
+}
+
+/** Sorted round-trip times (µs) of `n` messages echoed by a Deno child over two pipes/FIFOs. */
+export async function pipeRoundTrips(
+  size: number,
+  n: number,
+  kind: "pipe" | "fifo" = "pipe",
+): Promise<number[]> {
+  const down = byteStream(kind, 1 << 20);
+  const up = byteStream(kind, 1 << 20);
+  try {
+    await using child = spawn(Deno.execPath(), {
+      args: pipePeer("dipc-echo", size),
+      fds: { 3: down.reader, 4: up.writer },
+    });
+    down.reader.close();
+    up.writer.close();
+    const msg = new Uint8Array(size).fill(2);
+    const back = new Uint8Array(size);
+    const times = await timeEach(n, async () => {
+      const wait = send(down.writer, msg);
+      await receive(up.reader, back);
+      if (wait) await wait;
+    });
+    down.writer.close();
+    await child.status;
+    return times;
+  } finally {
+    down.close();
+    up.close();
+  }
+}
+
+/** The largest message either queue kind takes on these machines; bigger ones go in pieces. */
+export const QUEUE_PIECE = 8192;
+
+/**
+ * MB/s of `total` bytes in `size`-byte messages (in 8 KiB pieces above 8 KiB, as the C harness
+ * sends them) to a Deno child draining a dipc queue.
+ */
+export async function queueThroughput(
+  kind: "posix" | "sysv",
+  size: number,
+  total: number,
+): Promise<number> {
+  const piece = Math.min(size, QUEUE_PIECE);
+  const [q, address, close] = makeQueue(kind, piece);
+  const [done, doneAddress, closeDone] = makeQueue(kind, 8);
+  try {
+    const child = startPeer(kind, ["sink", address, doneAddress, String(total)]);
+    await new Promise((r) => setTimeout(r, 300)); // let the child start
+    const msg = new Uint8Array(piece).fill(1);
+    const t0 = performance.now();
+    for (let sent = 0; sent < total; sent += piece) if (!q.trySend(msg)) await q.send(msg);
+    await done.receive(new Uint8Array(8));
+    const seconds = (performance.now() - t0) / 1000;
+    await q.send(new Uint8Array(0));
+    await child.status;
+    return total / seconds / 1e6;
+  } finally {
+    close();
+    closeDone();
+  }
+}
+
+/**
+ * Sorted round-trip times (µs) of `n` messages of `size` bytes (8 KiB pieces above 8 KiB: all
+ * pieces go, all come back) echoed by a Deno child over two dipc queues.
+ */
+export async function queueRoundTrips(
+  kind: "posix" | "sysv",
+  size: number,
+  n: number,
+): Promise<number[]> {
+  const piece = Math.min(size, QUEUE_PIECE);
+  const pieces = Math.ceil(size / piece);
+  const [down, downAddress, closeDown] = makeQueue(kind, piece);
+  const [up, upAddress, closeUp] = makeQueue(kind, piece);
+  try {
+    const child = startPeer(kind, ["echo", downAddress, upAddress]);
+    const msg = new Uint8Array(piece).fill(2);
+    const back = new Uint8Array(piece);
+    const sendAll = async (): Promise<void> => {
+      for (let i = 0; i < pieces; i++) if (!down.trySend(msg)) await down.send(msg);
+    };
+    const receiveAll = async (): Promise<void> => {
+      for (let i = 0; i < pieces; i++) if (up.tryReceive(back) === null) await up.receive(back);
+    };
+    const times = await timeEach(
+      n,
+      pieces === 1
+        ? async () => {
+          if (!down.trySend(msg)) await down.send(msg);
+          if (up.tryReceive(back) === null) await up.receive(back);
+        }
+        : async () => void await Promise.all([sendAll(), receiveAll()]),
+    );
+    await down.send(new Uint8Array(0));
+    await child.status;
+    return times;
+  } finally {
+    closeDown();
+    closeUp();
+  }
+}
+
+/**
+ * MB/s of `count` messages of `size` bytes from a Deno child to this process through a ring
+ * channel: blocking sends there, blocking receives here, as the C harness's `shmring` does
+ * (copy in, copy out); or, with `zeroCopy`, reserve/commit there and peek/release here.
+ */
+export async function ringThroughput(
+  size: number,
+  count: number,
+  zeroCopy = false,
+): Promise<number> {
+  using ch = RingChannel.temporary({ capacity: 4 << 20 });
+  using rx = ch.receiver();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-ffi",
+      RING_PEER,
+      "produce",
+      ch.name ?? "",
+      String(size),
+      String(count),
+      zeroCopy ? "zero" : "copy",
+    ],
+  }).spawn();
+  const into = new Uint8Array(size);
+  // The clock starts at the first message, once the child is running.
+  let first = rx.receiveIntoSync(into, 30_000);
+  const t0 = performance.now();
+  let bytes = 0;
+  if (zeroCopy) {
+    for (let m = rx.tryPeek(); m !== null; m = rx.tryPeek()) {
+      if (m === "would-block") {
+        m = await rx.peek({ timeout: 30_000 });
+        if (m === null) break;
+      }
+      bytes += m.length;
+      rx.release();
+    }
+  } else {
+    for (
+      first = rx.receiveIntoSync(into, 30_000);
+      first !== null;
+      first = rx.receiveIntoSync(into, 30_000)
+    ) {
+      bytes += first;
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await child.status;
+  return bytes / seconds / 1e6;
+}
+
+/**
+ * Sorted round-trip times (µs): a message of `size` bytes to a Deno child that echoes it back
+ * through a second ring channel. Both sides wait with `spins` tries before a futex sleep: 0 is
+ * a futex wake-up every time (the C harness's `shmfutex`), the default spins first.
+ */
+export async function ringRoundTrips(size: number, n: number, spins?: number): Promise<number[]> {
+  const capacity = Math.max(4096, 2 ** Math.ceil(Math.log2(2 * (size + 16))));
+  using down = RingChannel.temporary({ capacity });
+  using up = RingChannel.temporary({ capacity });
+  const opts = spins === undefined ? {} : { spins };
+  using rx = up.receiver(opts);
+  using tx = down.sender(opts);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-ffi",
+      RING_PEER,
+      "echo",
+      down.name ?? "",
+      up.name ?? "",
+      String(size),
+      String(spins ?? -1),
+    ],
+  }).spawn();
+  const msg = new Uint8Array(size).fill(3);
+  const back = new Uint8Array(size);
+  const times = await timeEach(n, () => {
+    tx.sendSync(msg, 30_000);
+    rx.receiveIntoSync(back, 30_000);
+  });
+  tx.close();
+  await child.status;
+  return times;
+}
+
+/** A Unix socket to a Deno child (the baseline): MB/s of `total` bytes written in `size` pieces. */
+export async function socketThroughput(size: number, total: number): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "dipc-sock-" });
+  const listener = Deno.listen({ transport: "unix", path: `${dir}/s` });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: pipePeer("unix-sink", size, `${dir}/s`),
+  }).spawn();
+  const conn = await listener.accept();
+  const msg = new Uint8Array(size).fill(4);
+  const t0 = performance.now();
+  for (let sent = 0; sent < total; sent += size) {
+    let at = 0;
+    while (at < size) at += await conn.write(msg.subarray(at));
+  }
+  conn.close();
+  await child.status; // the child has read everything
+  const seconds = (performance.now() - t0) / 1000;
+  listener.close();
+  await Deno.remove(dir, { recursive: true });
+  return total / seconds / 1e6;
+}
+
+/** Round trips (µs, sorted) over a Unix socket to an echoing Deno child (the baseline). */
+export async function socketRoundTrips(size: number, n: number): Promise<number[]> {
+  const dir = await Deno.makeTempDir({ prefix: "dipc-sock-" });
+  const listener = Deno.listen({ transport: "unix", path: `${dir}/s` });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: pipePeer("unix-echo", size, `${dir}/s`),
+  }).spawn();
+  const conn = await listener.accept();
+  const msg = new Uint8Array(size).fill(5);
+  const back = new Uint8Array(size);
+  const times = await timeEach(n, async () => {
+    let at = 0;
+    while (at < size) at += await conn.write(msg.subarray(at));
+    for (let got = 0; got < size;) {
+      const r = await conn.read(back.subarray(got));
+      if (r === null) throw new Error("peer closed");
+      got += r;
+    }
+  });
+  conn.close();
+  await child.status;
+  listener.close();
+  await Deno.remove(dir, { recursive: true });
+  return times;
+}
+
+/** `Deno.Command`'s stdin pipe to a draining child (the other baseline): MB/s. */
+export async function commandThroughput(size: number, total: number): Promise<number> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: pipePeer("stdio-sink", size),
+    stdin: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const msg = new Uint8Array(size).fill(6);
+  const t0 = performance.now();
+  for (let sent = 0; sent < total; sent += size) await writer.write(msg);
+  await writer.close();
+  await child.status;
+  return total / ((performance.now() - t0) / 1000) / 1e6;
+}
+
+/** Round trips (µs, sorted) through `Deno.Command`'s stdin and stdout to an echoing child. */
+export async function commandRoundTrips(size: number, n: number): Promise<number[]> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: pipePeer("stdio-echo", size),
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.getReader({ mode: "byob" });
+  const msg = new Uint8Array(size).fill(7);
+  let back = new Uint8Array(size);
+  const times = await timeEach(n, async () => {
+    await writer.write(msg);
+    for (let got = 0; got < size;) {
+      const { value, done } = await reader.read(back.subarray(got));
+      if (done || value === undefined) throw new Error("peer closed");
+      got += value.length;
+      back = new Uint8Array(value.buffer);
+    }
+  });
+  await writer.close();
+  reader.releaseLock();
+  await child.stdout.cancel();
+  await child.status;
+  return times;
+}

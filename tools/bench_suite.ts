@@ -1,0 +1,297 @@
+/**
+ * The transport benchmark suite: every dipc transport (ring channel, pipe, FIFO, POSIX and
+ * System V queues) and Deno's built-ins (Unix socket, `Deno.Command` pipes) against the C
+ * reference harness (../shared/reference/ipcbench.c), at 64 B, 4 KiB, 64 KiB and 1 MiB, in one
+ * run: C and dipc alternate, three times, and each figure is the median of its three. Prints
+ * Markdown tables of the figures and of the dipc ÷ C ratios, and writes the results as JSON
+ * (bench/results/suite.json) and as an SVG chart (docs/bench.svg) for the README.
+ *
+ * Run: deno task bench:suite   (about 5 minutes; DIPC_BENCH_REPS=1 for a quick look)
+ *
+ * @module
+ */
+
+import {
+  commandRoundTrips,
+  commandThroughput,
+  median,
+  output,
+  pct,
+  pipeRoundTrips,
+  pipeThroughput,
+  queueRoundTrips,
+  queueThroughput,
+  results,
+  ringRoundTrips,
+  ringThroughput,
+  socketRoundTrips,
+  socketThroughput,
+} from "../bench/_measure.ts";
+import { ROOT } from "./examples.ts";
+
+const SIZES = [64, 4096, 65536, 1 << 20];
+const LABEL: Record<number, string> = {
+  64: "64 B",
+  4096: "4 KiB",
+  65536: "64 KiB",
+  1048576: "1 MiB",
+};
+const REPS = Number(Deno.env.get("DIPC_BENCH_REPS") ?? 3);
+const C_SECONDS = "0.5";
+
+/** One row of the suite: a dipc or Deno measurement and the C mechanism it is compared with. */
+interface Row {
+  name: string;
+  c: string;
+  measure: (size: number) => Promise<number>;
+}
+const thrTotal = (size: number): number => size === 64 ? 16 << 20 : 256 << 20;
+const rtCount = (size: number): number => size >= 1 << 20 ? 300 : size >= 65536 ? 2000 : 10_000;
+const rt = async (p: Promise<number[]>): Promise<number> => pct(await p, 0.5);
+
+const THROUGHPUT: Row[] = [
+  {
+    name: "dipc ring channel (send ⇄ receiveInto)",
+    c: "shmring",
+    measure: (s) => ringThroughput(s, thrTotal(s) * 2 / s),
+  },
+  {
+    name: "dipc ring channel, zero-copy (reserve ⇄ peek)",
+    c: "shmring",
+    measure: (s) => ringThroughput(s, thrTotal(s) * 2 / s, true),
+  },
+  { name: "dipc pipe", c: "pipe", measure: (s) => pipeThroughput(s, 65536, thrTotal(s)) },
+  { name: "dipc FIFO", c: "pipe", measure: (s) => pipeThroughput(s, 65536, thrTotal(s), "fifo") },
+  { name: "dipc POSIX mq", c: "pmq", measure: (s) => queueThroughput("posix", s, thrTotal(s) / 4) },
+  {
+    name: "dipc System V mq",
+    c: "sysvmq",
+    measure: (s) => queueThroughput("sysv", s, thrTotal(s) / 4),
+  },
+  {
+    name: "Deno Unix socket (baseline)",
+    c: "uds",
+    measure: (s) => socketThroughput(s, thrTotal(s)),
+  },
+  {
+    name: "`Deno.Command` stdin (baseline)",
+    c: "pipe",
+    measure: (s) => commandThroughput(s, thrTotal(s)),
+  },
+];
+const ROUND_TRIP: Row[] = [
+  {
+    name: "dipc ring channel, futex wake-ups (`spins: 0`)",
+    c: "shmfutex",
+    measure: (s) => rt(ringRoundTrips(s, rtCount(s), 0)),
+  },
+  {
+    name: "dipc ring channel, spin then park (default)",
+    c: "shmspin",
+    measure: (s) => rt(ringRoundTrips(s, rtCount(s))),
+  },
+  { name: "dipc pipe", c: "pipe", measure: (s) => rt(pipeRoundTrips(s, rtCount(s))) },
+  { name: "dipc FIFO", c: "pipe", measure: (s) => rt(pipeRoundTrips(s, rtCount(s), "fifo")) },
+  {
+    name: "dipc POSIX mq",
+    c: "pmq",
+    measure: (s) => rt(queueRoundTrips("posix", s, rtCount(s) / 4)),
+  },
+  {
+    name: "dipc System V mq",
+    c: "sysvmq",
+    measure: (s) => rt(queueRoundTrips("sysv", s, rtCount(s) / 4)),
+  },
+  {
+    name: "Deno Unix socket (baseline)",
+    c: "uds",
+    measure: (s) => rt(socketRoundTrips(s, rtCount(s))),
+  },
+  {
+    name: "`Deno.Command` stdin/stdout (baseline)",
+    c: "pipe",
+    measure: (s) => rt(commandRoundTrips(s, rtCount(s) / 4)),
+  },
+];
+
+// ---- the C harness ------------------------------------------------------------------------------
+const cDir = await Deno.makeTempDir({ prefix: "dipc-suite-" });
+let haveC = true;
+try {
+  await output("gcc", [
+    "-O2",
+    "-o",
+    `${cDir}/ipcbench`,
+    `${ROOT}../shared/reference/ipcbench.c`,
+    "-lrt",
+    "-lpthread",
+  ]);
+} catch (e) {
+  haveC = false;
+  console.error(`C reference harness not run: ${(e as Error).message.split("\n")[0]}`);
+}
+async function c(mech: string, mode: "thr" | "lat", size: number): Promise<number> {
+  if (!haveC) return NaN;
+  const [r] = results(await output(`${cDir}/ipcbench`, [mech, mode, String(size), C_SECONDS]));
+  return Number(mode === "thr" ? r?.MBps : r?.median_us);
+}
+
+// ---- the runs -------------------------------------------------------------------------------------
+type Figures = Record<string, Record<number, number[]>>;
+const thr: Figures = {};
+const lat: Figures = {};
+const cThr: Figures = {};
+const cLat: Figures = {};
+const add = (f: Figures, k: string, size: number, v: number): void =>
+  void ((f[k] ??= {})[size] ??= []).push(v);
+for (let rep = 0; rep < REPS; rep++) {
+  for (const size of SIZES) {
+    console.error(`round ${rep + 1} of ${REPS}, ${LABEL[size]}`);
+    for (const mech of new Set(THROUGHPUT.map((r) => r.c))) {
+      add(cThr, mech, size, await c(mech, "thr", size));
+    }
+    for (const row of THROUGHPUT) add(thr, row.name, size, await row.measure(size));
+    for (const mech of new Set(ROUND_TRIP.map((r) => r.c))) {
+      add(cLat, mech, size, await c(mech, "lat", size));
+    }
+    for (const row of ROUND_TRIP) add(lat, row.name, size, await row.measure(size));
+  }
+}
+await Deno.remove(cDir, { recursive: true });
+
+// ---- report ---------------------------------------------------------------------------------------
+const mid = (f: Figures, k: string, size: number): number => median(f[k]?.[size] ?? []);
+const fmt = (x: number, digits: number): string =>
+  Number.isFinite(x)
+    ? x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : "n/a";
+const head = (title: string): void => {
+  console.log(`\n| ${title} | ` + SIZES.map((s) => LABEL[s]).join(" | ") + " |");
+  console.log("|---|" + SIZES.map(() => "---:").join("|") + "|");
+};
+const line = (label: string, cells: (size: number) => string): void =>
+  console.log(`| ${label} | ` + SIZES.map(cells).join(" | ") + " |");
+
+console.log(
+  `\n${new Date().toISOString().slice(0, 10)}, ${Deno.build.target}, ` +
+    `${navigator.hardwareConcurrency} CPUs; medians of ${REPS} alternating runs`,
+);
+head("throughput, MB/s (dipc or Deno ÷ C in brackets)");
+for (const row of THROUGHPUT) {
+  line(`${row.name} ÷ C \`${row.c}\``, (s) => {
+    const v = mid(thr, row.name, s);
+    return `${fmt(v, 0)} (${fmt(v / mid(cThr, row.c, s), 2)}×)`;
+  });
+}
+for (const mech of new Set(THROUGHPUT.map((r) => r.c))) {
+  line(`C \`ipcbench ${mech} thr\``, (s) => fmt(mid(cThr, mech, s), 0));
+}
+head("round trip, median µs (dipc or Deno ÷ C in brackets)");
+for (const row of ROUND_TRIP) {
+  line(`${row.name} ÷ C \`${row.c}\``, (s) => {
+    const v = mid(lat, row.name, s);
+    return `${fmt(v, 1)} (${fmt(v / mid(cLat, row.c, s), 2)}×)`;
+  });
+}
+for (const mech of new Set(ROUND_TRIP.map((r) => r.c))) {
+  line(`C \`ipcbench ${mech} lat\``, (s) => fmt(mid(cLat, mech, s), 1));
+}
+
+const json = {
+  date: new Date().toISOString(),
+  target: Deno.build.target,
+  cpus: navigator.hardwareConcurrency,
+  reps: REPS,
+  sizes: SIZES,
+  throughput: THROUGHPUT.map((r) => ({
+    name: r.name,
+    c: r.c,
+    mbps: SIZES.map((s) => mid(thr, r.name, s)),
+    cMbps: SIZES.map((s) => mid(cThr, r.c, s)),
+  })),
+  roundTrip: ROUND_TRIP.map((r) => ({
+    name: r.name,
+    c: r.c,
+    us: SIZES.map((s) => mid(lat, r.name, s)),
+    cUs: SIZES.map((s) => mid(cLat, r.c, s)),
+  })),
+};
+await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
+await Deno.writeTextFile(`${ROOT}bench/results/suite.json`, JSON.stringify(json, null, 2) + "\n");
+await Deno.mkdir(`${ROOT}docs`, { recursive: true });
+await Deno.writeTextFile(`${ROOT}docs/bench.svg`, chart(json));
+console.log("\n(wrote bench/results/suite.json and docs/bench.svg)");
+
+/** Two bar charts of dipc ÷ C per transport and size: throughput (higher is better) and round trip. */
+function chart(r: typeof json): string {
+  const colors = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759"];
+  const barH = 7;
+  const rowH = SIZES.length * barH + 10;
+  const left = 330;
+  const width = 820;
+  const scaleMax = 2;
+  const x = (v: number): number => left + Math.min(v, scaleMax) / scaleMax * (width - left - 60);
+  const esc = (t: string): string =>
+    t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/`/g, "");
+  const parts: string[] = [];
+  let y = 40;
+  const panel = (
+    title: string,
+    rows: Array<{ name: string; c: string; ratios: number[] }>,
+  ): void => {
+    parts.push(`<text x="10" y="${y}" font-weight="bold">${esc(title)}</text>`);
+    y += 12;
+    const top = y;
+    for (const row of rows) {
+      parts.push(
+        `<text x="${left - 8}" y="${y + rowH / 2}" text-anchor="end">${esc(row.name)} ÷ C ${
+          esc(row.c)
+        }</text>`,
+      );
+      row.ratios.forEach((v, i) => {
+        const by = y + 4 + i * barH;
+        if (Number.isFinite(v)) {
+          parts.push(
+            `<rect x="${left}" y="${by}" width="${(x(v) - left).toFixed(1)}" height="${
+              barH - 1
+            }" fill="${colors[i]}"/>`,
+            `<text x="${(x(v) + 3).toFixed(1)}" y="${by + barH - 1}" font-size="8">${
+              v.toFixed(2)
+            }×${v > scaleMax ? " →" : ""}</text>`,
+          );
+        }
+      });
+      y += rowH;
+    }
+    for (const v of [0, 0.5, 1, 1.5, 2]) {
+      parts.push(
+        `<line x1="${x(v)}" y1="${top}" x2="${x(v)}" y2="${y}" stroke="${
+          v === 1 ? "#000" : "#ccc"
+        }" stroke-dasharray="${v === 1 ? "" : "2,2"}"/>`,
+        `<text x="${x(v)}" y="${y + 12}" text-anchor="middle" font-size="9">${v}×</text>`,
+      );
+    }
+    y += 34;
+  };
+  panel(
+    "Throughput ÷ C (higher is better)",
+    r.throughput.map((t) => ({ ...t, ratios: t.mbps.map((v, i) => v / (t.cMbps[i] ?? NaN)) })),
+  );
+  panel(
+    "Round trip ÷ C (lower is better)",
+    r.roundTrip.map((t) => ({ ...t, ratios: t.us.map((v, i) => v / (t.cUs[i] ?? NaN)) })),
+  );
+  const legend = SIZES.map((s, i) =>
+    `<rect x="${left + i * 90}" y="12" width="10" height="10" fill="${colors[i]}"/><text x="${
+      left + 14 + i * 90
+    }" y="21">${LABEL[s]}</text>`
+  ).join("");
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="sans-serif" font-size="11">
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="10" y="21" font-weight="bold">dipc ÷ C, ${
+    esc(r.date.slice(0, 10))
+  }, ${r.cpus} CPUs</text>${legend}
+${parts.join("\n")}
+</svg>
+`;
+}
