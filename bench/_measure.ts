@@ -61,7 +61,7 @@ const pipePeer = (mode: string, size: number, extra = ""): string[] => [
   "run",
   "--quiet",
   "--allow-ffi",
-  ...(mode.startsWith("unix") ? ["--allow-read", "--allow-write"] : []),
+  ...(mode.startsWith("unix") ? ["--allow-read", "--allow-write", "--allow-net"] : []),
   PIPE_PEER,
   mode,
   String(size),

@@ -1,23 +1,28 @@
 // The other process of the ring benchmarks (bench/_ring_io.ts). Usage:
 //   _ring_peer.ts produce NAME SIZE COUNT copy|zero   send COUNT messages of SIZE bytes, then close
+//                                                      (COUNT 0: until the receiver goes)
 //   _ring_peer.ts echo DOWN UP SIZE SPINS              send back every message until end of stream,
 //                                                      waiting with SPINS tries (-1: the default)
-import { RingChannel } from "../mod.ts";
+import { ErrnoError, RingChannel } from "../mod.ts";
 
 const [mode, a = "", b = "", c = "", d = ""] = Deno.args;
 if (mode === "produce") {
   using channel = RingChannel.open(a);
   using tx = channel.sender();
   const size = Number(b);
-  const count = Number(c);
-  if (d === "zero") {
-    for (let i = 0; i < count; i++) {
-      tx.reserveSync(size)[0] = i & 255;
-      tx.commit();
+  const count = Number(c) || Infinity;
+  try {
+    if (d === "zero") {
+      for (let i = 0; i < count; i++) {
+        tx.reserveSync(size)[0] = i & 255;
+        tx.commit();
+      }
+    } else {
+      const msg = new Uint8Array(size).fill(1);
+      for (let i = 0; i < count; i++) tx.sendSync(msg);
     }
-  } else {
-    const msg = new Uint8Array(size).fill(1);
-    for (let i = 0; i < count; i++) tx.sendSync(msg);
+  } catch (e) {
+    if (!(e instanceof ErrnoError && e.code === "EPIPE")) throw e; // the receiver went: done
   }
 } else if (mode === "echo") {
   using down = RingChannel.open(a);
