@@ -8,6 +8,8 @@ import {
   type PipeReader,
   type PipeWriter,
   RingChannel,
+  type RingReceiver,
+  type RingSender,
   spawn,
   tryOpenFifoWriter,
 } from "../mod.ts";
@@ -290,44 +292,77 @@ export async function ringThroughput(
  * a futex wake-up every time (the C harness's `shmfutex`), the default spins first.
  */
 export async function ringRoundTrips(size: number, n: number, spins?: number): Promise<number[]> {
-  const capacity = Math.max(4096, 2 ** Math.ceil(Math.log2(2 * (size + 16))));
-  using down = RingChannel.temporary({ capacity });
-  using up = RingChannel.temporary({ capacity });
-  const opts = spins === undefined ? {} : { spins };
-  using rx = up.receiver(opts);
-  using tx = down.sender(opts);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-ffi",
-      RING_PEER,
-      "echo",
-      down.name ?? "",
-      up.name ?? "",
-      String(size),
-      String(spins ?? -1),
-    ],
-  }).spawn();
+  using echo = ringEcho(size, spins);
   const msg = new Uint8Array(size).fill(3);
   const back = new Uint8Array(size);
   const times = await timeEach(n, () => {
-    tx.sendSync(msg, 30_000);
-    rx.receiveIntoSync(back, 30_000);
+    echo.tx.sendSync(msg, 30_000);
+    echo.rx.receiveIntoSync(back, 30_000);
   });
-  tx.close();
-  await child.status;
+  echo.tx.close();
+  await echo.child.status;
   return times;
+}
+
+/**
+ * Two ring channels to a Deno child that sends back every message of up to `size` bytes, both
+ * ends waiting with `spins` tries before a futex sleep (default: the channel's own).
+ */
+export function ringEcho(size: number, spins?: number): Disposable & {
+  tx: RingSender;
+  rx: RingReceiver;
+  child: Deno.ChildProcess;
+} {
+  const capacity = Math.max(4096, 2 ** Math.ceil(Math.log2(2 * (size + 16))));
+  const down = RingChannel.temporary({ capacity });
+  const up = RingChannel.temporary({ capacity });
+  const opts = spins === undefined ? {} : { spins };
+  const args = [
+    RING_PEER,
+    "echo",
+    down.name ?? "",
+    up.name ?? "",
+    String(size),
+    String(spins ?? -1),
+  ];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-ffi", ...args],
+  }).spawn();
+  return {
+    tx: down.sender(opts),
+    rx: up.receiver(opts),
+    child,
+    [Symbol.dispose]: () => {
+      down.close();
+      up.close();
+    },
+  };
+}
+
+/** A Deno child connected over a Unix socket in a temporary directory (`mode` of the pipe peer). */
+async function unixPeer(mode: "unix-sink" | "unix-echo", size: number): Promise<{
+  conn: Deno.Conn;
+  child: Deno.ChildProcess;
+  close(): Promise<void>;
+}> {
+  const dir = await Deno.makeTempDir({ prefix: "dipc-sock-" });
+  const listener = Deno.listen({ transport: "unix", path: `${dir}/s` });
+  const child = new Deno.Command(Deno.execPath(), { args: pipePeer(mode, size, `${dir}/s`) })
+    .spawn();
+  const conn = await listener.accept();
+  return {
+    conn,
+    child,
+    close: async () => {
+      listener.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }
 
 /** A Unix socket to a Deno child (the baseline): MB/s of `total` bytes written in `size` pieces. */
 export async function socketThroughput(size: number, total: number): Promise<number> {
-  const dir = await Deno.makeTempDir({ prefix: "dipc-sock-" });
-  const listener = Deno.listen({ transport: "unix", path: `${dir}/s` });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: pipePeer("unix-sink", size, `${dir}/s`),
-  }).spawn();
-  const conn = await listener.accept();
+  const { conn, child, close } = await unixPeer("unix-sink", size);
   const msg = new Uint8Array(size).fill(4);
   const t0 = performance.now();
   for (let sent = 0; sent < total; sent += size) {
@@ -337,19 +372,13 @@ export async function socketThroughput(size: number, total: number): Promise<num
   conn.close();
   await child.status; // the child has read everything
   const seconds = (performance.now() - t0) / 1000;
-  listener.close();
-  await Deno.remove(dir, { recursive: true });
+  await close();
   return total / seconds / 1e6;
 }
 
 /** Round trips (µs, sorted) over a Unix socket to an echoing Deno child (the baseline). */
 export async function socketRoundTrips(size: number, n: number): Promise<number[]> {
-  const dir = await Deno.makeTempDir({ prefix: "dipc-sock-" });
-  const listener = Deno.listen({ transport: "unix", path: `${dir}/s` });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: pipePeer("unix-echo", size, `${dir}/s`),
-  }).spawn();
-  const conn = await listener.accept();
+  const { conn, child, close } = await unixPeer("unix-echo", size);
   const msg = new Uint8Array(size).fill(5);
   const back = new Uint8Array(size);
   const times = await timeEach(n, async () => {
@@ -363,8 +392,7 @@ export async function socketRoundTrips(size: number, n: number): Promise<number[
   });
   conn.close();
   await child.status;
-  listener.close();
-  await Deno.remove(dir, { recursive: true });
+  await close();
   return times;
 }
 

@@ -12,6 +12,7 @@
  */
 
 import { RingChannel } from "../mod.ts";
+import { ringEcho } from "./_measure.ts";
 
 const SIZES: Array<[string, number]> = [
   ["64 B", 64],
@@ -81,17 +82,8 @@ for (const [label, size] of SIZES) {
     });
   }
   for (const spins of [undefined, 0]) {
-    const capacity = Math.max(4096, 2 ** Math.ceil(Math.log2(2 * (size + 16))));
-    const down = RingChannel.temporary({ capacity });
-    const up = RingChannel.temporary({ capacity });
-    const opts = spins === undefined ? {} : { spins };
-    const rx = up.receiver(opts);
-    const tx = down.sender(opts);
-    peer("echo", down.name ?? "", up.name ?? "", String(size), String(spins ?? -1));
-    cleanup.push(() => {
-      down.close();
-      up.close();
-    });
+    const { tx, rx, [Symbol.dispose]: close } = ringEcho(size, spins);
+    cleanup.push(close);
     const msg = new Uint8Array(size).fill(3);
     const back = new Uint8Array(size);
     Deno.bench({
