@@ -1507,7 +1507,7 @@ export class RingReceiver implements Disposable {
    * tx.trySend(new Uint8Array([5, 6]));
    * const view = rx.tryPeek();
    * if (view instanceof Uint8Array) {
-   *   console.log(view[0] + view[1]); // 11
+   *   console.log([...view]); // [ 5, 6 ]
    *   rx.release();
    * }
    * ```
