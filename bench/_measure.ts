@@ -3,6 +3,7 @@
 // took over the time it took them; a round trip is a message to an echoing peer and back, each
 // one timed, the first 2% dropped as warm-up. The peer is always a separate Deno process.
 import {
+  mkfifo,
   openFifoReader,
   Pipe,
   type PipeReader,
@@ -13,7 +14,6 @@ import {
   spawn,
   tryOpenFifoWriter,
 } from "../mod.ts";
-import { mkfifo } from "../src/fifo.ts";
 import { makeQueue, startPeer } from "./_mq_io.ts";
 import { receive, send } from "./_io.ts";
 

@@ -105,10 +105,11 @@ import { monotonicNs } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { futexWaitSync, futexWake } from "./futex.ts";
 import { me, processGone } from "./_liveness.ts";
-import { MappedMemory } from "./mapped_memory.ts";
+import type { MappedMemory } from "./mapped_memory.ts";
+import { Slot } from "./_slot.ts";
 import { WOULD_BLOCK_RESULT } from "./pipe.ts";
 import { SharedMemory } from "./shm.ts";
-import { describe, validateBoolean, validateInteger, validateOptions } from "./_validate.ts";
+import { validateBoolean, validateBuffer, validateInteger, validateOptions } from "./_validate.ts";
 import {
   deadlineFor,
   futexSleeper,
@@ -145,7 +146,6 @@ const W_FLAGS = 3;
 const W_STATE = 4;
 const W_DEATHS = 5;
 const W_RECEIVER = 6;
-const W_RECEIVER_START = 7;
 const W_SLOTS = 8;
 const W_HEAD = 16;
 const W_TAIL = 32;
@@ -167,6 +167,8 @@ const SLICE_NS = BigInt(PEER_CHECK_MS) * 1_000_000n;
 const READY_MS = 1000;
 
 const align8 = (n: number): number => (n + 7) & ~7;
+/** A private word to sleep on while waiting for a creator. */
+const PAUSE = new Int32Array(1);
 
 /** Options for {@linkcode RingChannel.init}. */
 export interface RingInitOptions {
@@ -287,12 +289,17 @@ class Ring {
     return this.words.length === 0;
   }
 
+  /** Wakes whoever sleeps on `flag`, if the flag is up (one wake clears it for everyone). */
+  wake(flag: number): void {
+    const w = this.words;
+    if (Atomics.load(w, flag) !== 0 && Atomics.compareExchange(w, flag, 1, 0) === 1) {
+      futexWake(w, flag);
+    }
+  }
+
   /** Wakes the receiver if it sleeps. */
   wakeData(): void {
-    const w = this.words;
-    if (Atomics.load(w, W_DATA_WAIT) !== 0 && Atomics.compareExchange(w, W_DATA_WAIT, 1, 0) === 1) {
-      futexWake(w, W_DATA_WAIT);
-    }
+    this.wake(W_DATA_WAIT);
   }
 
   /** Wakes sleeping senders if one does and the room it wants is free. */
@@ -300,12 +307,39 @@ class Ring {
     const w = this.words;
     if (Atomics.load(w, W_SPACE_WAIT) === 0) return;
     const free = this.capacity - ((Atomics.load(w, W_TAIL) - head) >>> 0);
-    if (free < Atomics.load(w, W_SPACE_WANTED) && !this.receiverGone()) return;
-    if (Atomics.compareExchange(w, W_SPACE_WAIT, 1, 0) === 1) futexWake(w, W_SPACE_WAIT);
+    if (free >= Atomics.load(w, W_SPACE_WANTED)) this.wake(W_SPACE_WAIT);
   }
 
-  receiverGone(): boolean {
-    return (Atomics.load(this.words, W_STATE) & RECEIVER_GONE) !== 0;
+  /*
+   * A sender slot and the receiver word are the same pair: a pid (0 = free), then its start
+   * time. It is claimed by a compare-and-swap of the pid, released by zeroing the start time
+   * and then the pid, and reaped (its owner found dead) by a compare-and-swap from that pid.
+   */
+
+  /** Claims the pid word at `at` for this process; false when someone holds it. */
+  claim(at: number): boolean {
+    if (Atomics.compareExchange(this.words, at, 0, this.pid) !== 0) return false;
+    Atomics.store(this.words, at + 1, this.start);
+    return true;
+  }
+
+  /** Gives back the pid word at `at` claimed by this process. */
+  release(at: number): void {
+    Atomics.store(this.words, at + 1, 0);
+    Atomics.compareExchange(this.words, at, this.pid, 0);
+  }
+
+  /** Frees the pid word at `at` if the process holding it died; true when it did. */
+  reap(at: number): boolean {
+    const w = this.words;
+    const pid = Atomics.load(w, at);
+    if (pid === 0) return false;
+    const start = Atomics.load(w, at + 1);
+    if (!processGone(pid, start, true) || Atomics.compareExchange(w, at, pid, 0) !== pid) {
+      return false;
+    }
+    Atomics.compareExchange(w, at + 1, start, 0);
+    return true;
   }
 
   /** Whether no sender is attached. */
@@ -320,12 +354,7 @@ class Ring {
     const w = this.words;
     let found = 0;
     for (let i = 0; i < this.slots; i++) {
-      const at = W_SENDERS + 2 * i;
-      const pid = Atomics.load(w, at);
-      if (pid === 0) continue;
-      const start = Atomics.load(w, at + 1);
-      if (processGone(pid, start, true) && Atomics.compareExchange(w, at, pid, 0) === pid) {
-        Atomics.compareExchange(w, at + 1, start, 0);
+      if (this.reap(W_SENDERS + 2 * i)) {
         Atomics.add(w, W_DEATHS, 1);
         found++;
       }
@@ -335,14 +364,7 @@ class Ring {
 
   /** Declares the receiver gone if it died. */
   reapReceiver(): void {
-    const w = this.words;
-    const pid = Atomics.load(w, W_RECEIVER);
-    if (pid === 0) return;
-    const start = Atomics.load(w, W_RECEIVER_START);
-    if (processGone(pid, start, true) && Atomics.compareExchange(w, W_RECEIVER, pid, 0) === pid) {
-      Atomics.or(w, W_STATE, RECEIVER_GONE);
-      Atomics.compareExchange(w, W_RECEIVER_START, start, 0);
-    }
+    if (this.reap(W_RECEIVER)) Atomics.or(this.words, W_STATE, RECEIVER_GONE);
   }
 
   /**
@@ -610,7 +632,7 @@ export class RingChannel implements Disposable {
       if (msLeft(deadline) <= 0) {
         throw new TypeError(`shared memory ${JSON.stringify(name)} holds no ring channel`);
       }
-      futexWaitSync(new Int32Array(1), 0, 0, 5);
+      futexWaitSync(PAUSE, 0, 0, 5); // a 5 ms sleep: nothing ever wakes this word
     }
   }
 
@@ -804,24 +826,10 @@ function validateSpins(options: unknown): number {
   return o.spins === undefined ? SPINS : validateInteger(o.spins, "spins", 0, 1_000_000);
 }
 
+/** Checks `memory` and `offset` (a multiple of 64, room for the smallest channel). */
 function validateRegion(memory: unknown, offset: unknown): number {
-  if (!(memory instanceof MappedMemory)) {
-    throw new TypeError(
-      `memory must be SharedMemory or SysVSharedMemory, got ${describe(memory)}`,
-    );
-  }
-  const m = memory;
-  if (m.closed) throw new ClosedError("the memory given for the ring channel");
-  const at = validateInteger(offset ?? 0, "offset", 0, Number.MAX_SAFE_INTEGER);
-  if (at % 64 !== 0) throw new RangeError(`offset must be a multiple of 64, got ${at}`);
-  if (at + RING_HEADER_SIZE + MIN_RING_CAPACITY > m.size) {
-    throw new RangeError(
-      `the memory has ${m.size} bytes; a ring channel needs ${
-        RING_HEADER_SIZE + MIN_RING_CAPACITY
-      } from offset ${at}`,
-    );
-  }
-  return at;
+  return new Slot(memory, offset ?? 0, RING_HEADER_SIZE + MIN_RING_CAPACITY, 64, "ring channel")
+    .offset;
 }
 
 /** The end of a {@linkcode RingChannel} that sends. Made by {@linkcode RingChannel.sender}. */
@@ -851,22 +859,18 @@ export class RingSender implements Disposable {
     this.#bytes = ring.bytes;
     this.#onClose = onClose;
     const w = ring.words;
-    let slot = -1;
-    for (let i = 0; i < ring.slots && slot < 0; i++) {
-      if (Atomics.compareExchange(w, W_SENDERS + 2 * i, 0, ring.pid) === 0) slot = i;
-    }
-    if (slot < 0 && ring.reapSenders() > 0) {
-      for (let i = 0; i < ring.slots && slot < 0; i++) {
-        if (Atomics.compareExchange(w, W_SENDERS + 2 * i, 0, ring.pid) === 0) slot = i;
-      }
-    }
+    const free = (): number => {
+      for (let i = 0; i < ring.slots; i++) if (ring.claim(W_SENDERS + 2 * i)) return i;
+      return -1;
+    };
+    let slot = free();
+    if (slot < 0 && ring.reapSenders() > 0) slot = free();
     if (slot < 0) {
       throw new ErrnoError(E.EBUSY, "sender", {
         action: ring.multi ? "attach one more sender to" : "attach a second sender to",
         object: ring.what,
       });
     }
-    Atomics.store(w, W_SENDERS + 2 * slot + 1, ring.start);
     Atomics.or(w, W_STATE, SENDER_SEEN);
     this.#slot = slot;
     this.#tail = Atomics.load(w, W_TAIL) >>> 0;
@@ -1134,9 +1138,7 @@ export class RingSender implements Disposable {
       Atomics.store(w, this.#reserved >> 2, SKIP | this.#reservedLength);
     }
     this.#reserved = -1;
-    const at = W_SENDERS + 2 * this.#slot;
-    Atomics.store(w, at + 1, 0);
-    Atomics.compareExchange(w, at, this.#ring.pid, 0);
+    this.#ring.release(W_SENDERS + 2 * this.#slot);
     this.#ring.wakeData();
     this.#sleeper?.interrupt();
   }
@@ -1153,10 +1155,7 @@ export class RingSender implements Disposable {
   }
 
   #checkMessage(data: Uint8Array): number {
-    if (!(data instanceof Uint8Array)) {
-      throw new TypeError(`data must be a Uint8Array, got ${describe(data)}`);
-    }
-    return this.#checkLength(data.length);
+    return this.#checkLength(validateBuffer(data, "data").length);
   }
 
   #checkSize(size: unknown): number {
@@ -1323,16 +1322,15 @@ export class RingReceiver implements Disposable {
     this.#bytes = ring.bytes;
     this.#onClose = onClose;
     const w = ring.words;
-    if (Atomics.compareExchange(w, W_RECEIVER, 0, ring.pid) !== 0) {
+    if (!ring.claim(W_RECEIVER)) {
       ring.reapReceiver();
-      if (Atomics.compareExchange(w, W_RECEIVER, 0, ring.pid) !== 0) {
+      if (!ring.claim(W_RECEIVER)) {
         throw new ErrnoError(E.EBUSY, "receiver", {
           action: "attach a second receiver to",
           object: ring.what,
         });
       }
     }
-    Atomics.store(w, W_RECEIVER_START, ring.start);
     Atomics.and(w, W_STATE, ~RECEIVER_GONE);
     this.#head = Atomics.load(w, W_HEAD) >>> 0;
     this.#tailCache = this.#head;
@@ -1366,9 +1364,7 @@ export class RingReceiver implements Disposable {
    * ```
    */
   tryReceiveInto(into: Uint8Array): number | null | typeof WOULD_BLOCK_RESULT {
-    if (!(into instanceof Uint8Array)) {
-      throw new TypeError(`into must be a Uint8Array, got ${describe(into)}`);
-    }
+    validateBuffer(into, "into");
     const at = this.#next();
     if (at < 0) return at === -1 ? WOULD_BLOCK_RESULT : null;
     const n = this.#words[at >> 2] ?? 0;
@@ -1607,12 +1603,8 @@ export class RingReceiver implements Disposable {
     const w = this.#words;
     if (w.length === 0) return;
     Atomics.or(w, W_STATE, RECEIVER_GONE);
-    Atomics.store(w, W_RECEIVER_START, 0);
-    Atomics.compareExchange(w, W_RECEIVER, this.#ring.pid, 0);
-    if (Atomics.load(w, W_SPACE_WAIT) !== 0) {
-      Atomics.store(w, W_SPACE_WAIT, 0);
-      futexWake(w, W_SPACE_WAIT);
-    }
+    this.#ring.release(W_RECEIVER);
+    this.#ring.wake(W_SPACE_WAIT);
     this.#sleeper?.interrupt();
   }
 
