@@ -21,6 +21,10 @@ export const PER_ARCH = {
     SYS_futex: 202n,
     SYS_gettid: 186n,
     SYS_pidfd_open: 434n,
+    SYS_epoll_pwait2: 441n,
+    SYS_futex_waitv: 449n,
+    /** `struct epoll_event` is packed on x86_64: the 64-bit data follows the events directly. */
+    EPOLL_EVENT: { size: 12, events: 0, data: 4 },
     /** `pthread_mutex_t` and `pthread_mutexattr_t` sizes. */
     PTHREAD_MUTEX_SIZE: 40,
     PTHREAD_MUTEXATTR_SIZE: 4,
@@ -43,6 +47,9 @@ export const PER_ARCH = {
     SYS_futex: 98n,
     SYS_gettid: 178n,
     SYS_pidfd_open: 434n,
+    SYS_epoll_pwait2: 441n,
+    SYS_futex_waitv: 449n,
+    EPOLL_EVENT: { size: 16, events: 0, data: 8 },
     PTHREAD_MUTEX_SIZE: 48,
     PTHREAD_MUTEXATTR_SIZE: 8,
     SEMID_DS: { size: 88, sem_perm: 0, sem_otime: 48, sem_ctime: 56, sem_nsems: 64 },
@@ -144,6 +151,8 @@ export const SHM = {
 export const FUTEX = {
   WAIT: 0,
   WAKE: 1,
+  /** Marks a futex operation private to this process (only the wait core's control words). */
+  PRIVATE_FLAG: 128,
   WAIT_BITSET: 9,
   WAKE_BITSET: 10,
   CLOCK_REALTIME: 256,
@@ -155,7 +164,43 @@ export const SYS = {
   futex: HERE.SYS_futex,
   gettid: HERE.SYS_gettid,
   pidfd_open: HERE.SYS_pidfd_open,
+  epoll_pwait2: HERE.SYS_epoll_pwait2,
+  futex_waitv: HERE.SYS_futex_waitv,
 } as const;
+
+/**
+ * `futex_waitv(2)` (Linux 5.16): `struct futex_waitv` (u64 val; u64 uaddr; u32 flags;
+ * u32 reserved) and its flags.
+ */
+export const FUTEX_WAITV = {
+  size: 24,
+  val: 0,
+  uaddr: 8,
+  flags: 16,
+  /** FUTEX2_SIZE_U32 (FUTEX_32 in older headers): the word is 32 bits. */
+  SIZE_U32: 2,
+  /** FUTEX2_PRIVATE (= FUTEX_PRIVATE_FLAG): the word is private to this process (the wait core's control words). */
+  PRIVATE: 128,
+  /** FUTEX_WAITV_MAX: words one call can wait on. */
+  MAX: 128,
+} as const;
+
+/** `epoll(7)` operations and events. */
+export const EPOLL = {
+  CLOEXEC: 0o2000000,
+  CTL_ADD: 1,
+  CTL_DEL: 2,
+  CTL_MOD: 3,
+  IN: 0x1,
+  OUT: 0x4,
+  ERR: 0x8,
+  HUP: 0x10,
+  ONESHOT: 0x40000000,
+} as const;
+
+/** `struct epoll_event` offsets on this architecture. */
+export const EPOLL_EVENT: (typeof PER_ARCH)[keyof typeof PER_ARCH]["EPOLL_EVENT"] =
+  HERE.EPOLL_EVENT;
 
 /** `clock_gettime(2)` clock ids. */
 export const CLOCK = { REALTIME: 0, MONOTONIC: 1 } as const;

@@ -92,6 +92,40 @@ export const CORE = {
     result: "i32",
     nonblocking: true,
   },
+  /**
+   * long syscall(SYS_futex_waitv, struct futex_waitv *waiters, unsigned int nr_futexes,
+   *              unsigned int flags, struct timespec *timeout, clockid_t clockid) on a pool
+   * thread: the wait core's one sleep over many futex words (absolute timeout; NULL = none).
+   * Its result is the index of a woken word or -1; errno is not read.
+   */
+  futex_waitv_async: {
+    name: "syscall",
+    parameters: ["i64", "buffer", "u32", "u32", "buffer", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  /** The same on the calling thread: only used to probe whether the kernel has it. */
+  futex_waitv_sync: {
+    name: "syscall",
+    parameters: ["i64", "buffer", "u32", "u32", "buffer", "i32"],
+    result: "i32",
+  },
+  /** int epoll_create1(int flags) */
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  /** int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event) */
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  /**
+   * long syscall(SYS_epoll_pwait2, int epfd, struct epoll_event *events, int maxevents,
+   *              const struct timespec *timeout, const sigset_t *sigmask, size_t sigsetsize)
+   * on a pool thread: the wait core's one sleep over every descriptor (a relative timeout with
+   * nanosecond precision; NULL = none). errno is not read.
+   */
+  epoll_pwait2_async: {
+    name: "syscall",
+    parameters: ["i64", "i32", "buffer", "i32", "buffer", "pointer", "i64"],
+    result: "i32",
+    nonblocking: true,
+  },
   /** int semget(key_t key, int nsems, int semflg) */
   semget: { parameters: ["i32", "i32", "i32"], result: "i32" },
   /** int semop(int semid, struct sembuf *sops, size_t nsops): nsops as u32 (fast path) */

@@ -1,15 +1,16 @@
 /**
- * File-descriptor plumbing shared by pipes, FIFOs and spawn: readiness waits for the wait core
- * (poll on a pool thread, interrupted through an eventfd), flag changes, and closing.
+ * File-descriptor plumbing shared by pipes, FIFOs, queues and spawn: readiness waits on the wait
+ * core's epoll reactor, flag changes, and closing.
  *
  * @module
  */
 
-import { E, EFD, F, O, POLL, TIMESPEC } from "../ffi/constants.ts";
+import { E, F, O, POLL } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
-import { monotonicNs, writeTimespec } from "../ffi/util.ts";
+import { monotonicNs } from "../ffi/util.ts";
 import { lastError } from "./_errno.ts";
-import type { Sleeper } from "./_wait.ts";
+import { forgetFd, sleepFor, waitFd } from "./_reactor.ts";
+import { park, type Sleeper } from "./_wait.ts";
 
 /** Sleeps of a backoff schedule, in nanoseconds: the first, and the longest. */
 export interface Backoff {
@@ -20,26 +21,20 @@ export interface Backoff {
 }
 
 /**
- * A {@linkcode Sleeper} that waits until `fd` is ready for `events` (POLLIN or POLLOUT). The
- * pool thread only polls; the caller's next try does the I/O. Each sleeper owns an eventfd that
- * `interrupt()` signals: ppoll watches it too, so a cancel always lands, even one that comes
- * before the pool thread starts polling.
+ * A {@linkcode Sleeper} that waits until `fd` is ready for `events` (POLLIN or POLLOUT), through
+ * the wait core's one epoll set (src/_reactor.ts): no pool thread of its own. The caller's next
+ * try does the I/O. `interrupt()` ends this sleeper's sleeps at once.
  *
- * With `fd` -1 (which poll ignores) and a `backoff`, it is a sleeper for objects that cannot be
- * polled at all (System V queues): each sleep lasts the next step of the schedule, 50 µs
- * doubling to 2 ms say, and ends at once on `interrupt()`.
+ * With `fd` -1 and a `backoff`, it is a sleeper for objects that cannot be polled at all
+ * (System V queues): each sleep lasts the next step of the schedule, 50 µs doubling to 2 ms say,
+ * timed by the same reactor, and ends at once on `interrupt()`.
  */
 export class FdSleeper implements Sleeper {
   readonly #fd: number;
   readonly #events: number;
   readonly #backoff: Backoff | undefined;
   #nextNs: bigint;
-  readonly #fds = new Uint8Array(2 * POLL.size);
-  readonly #view = new DataView(this.#fds.buffer);
-  readonly #timeout = new BigInt64Array(TIMESPEC.size / 8);
-  readonly #one = new BigUint64Array([1n]);
-  readonly #drain = new BigUint64Array(1);
-  #eventfd = -1;
+  readonly #pending = new Set<() => void>();
 
   constructor(fd: number, events: number, backoff?: Backoff) {
     this.#fd = fd;
@@ -49,44 +44,44 @@ export class FdSleeper implements Sleeper {
   }
 
   snapshot(): number {
-    return 0; // poll is level-triggered: readiness that came before the sleep is still there
+    return 0; // readiness is level-triggered: readiness that came before the sleep is still there
   }
 
   async sleep(_token: number, deadline: bigint | undefined): Promise<void> {
-    const { eventfd, ppoll_async, read } = libc();
-    if (this.#eventfd < 0) {
-      this.#eventfd = eventfd(0, EFD.NONBLOCK | EFD.CLOEXEC);
-      if (this.#eventfd < 0) throw lastError("eventfd", "make a wake-up descriptor");
+    if (this.#backoff === undefined) {
+      const fd = this.#fd;
+      await park((settle) => waitFd(fd, this.#events, settle), deadline, this.#pending);
+      return;
     }
-    this.#view.setInt32(POLL.fd, this.#fd, true);
-    this.#view.setInt16(POLL.events, this.#events, true);
-    this.#view.setInt32(POLL.size + POLL.fd, this.#eventfd, true);
-    this.#view.setInt16(POLL.size + POLL.events, POLL.IN, true);
-    let ns: bigint | undefined;
-    if (this.#backoff !== undefined) {
-      ns = this.#nextNs;
-      const doubled = this.#nextNs * 2n;
-      this.#nextNs = doubled < this.#backoff.maxNs ? doubled : this.#backoff.maxNs;
-    }
+    let ns = this.#nextNs;
+    const doubled = this.#nextNs * 2n;
+    this.#nextNs = doubled < this.#backoff.maxNs ? doubled : this.#backoff.maxNs;
     if (deadline !== undefined) {
       const left = deadline - monotonicNs();
       const rest = left > 0n ? left : 0n;
-      if (ns === undefined || rest < ns) ns = rest;
+      if (rest < ns) ns = rest;
     }
-    if (ns !== undefined) writeTimespec(this.#timeout, ns);
-    await ppoll_async(this.#fds, 2, ns === undefined ? null : this.#timeout, null);
-    read(this.#eventfd, new Uint8Array(this.#drain.buffer), 8); // consume a pending interrupt
+    await park((settle) => sleepFor(ns, settle), undefined, this.#pending);
   }
 
   interrupt(): void {
-    if (this.#eventfd >= 0) libc().write(this.#eventfd, new Uint8Array(this.#one.buffer), 8);
+    for (const stop of [...this.#pending]) stop();
   }
 
-  /** Closes the eventfd (the watched descriptor belongs to the caller). */
+  /** Ends this sleeper's sleeps (the watched descriptor belongs to the caller: see closeFd). */
   close(): void {
-    if (this.#eventfd >= 0) libc().close(this.#eventfd);
-    this.#eventfd = -1;
+    this.interrupt();
   }
+}
+
+/**
+ * Closes a descriptor dipc owns, after ending every wait on it (they then find their object
+ * closed) and taking it out of the wait core's epoll set.
+ */
+export function closeFd(fd: number): void {
+  if (fd < 0) return;
+  forgetFd(fd);
+  libc().close(fd);
 }
 
 /** Sets or clears O_NONBLOCK on `fd`. */

@@ -1,18 +1,19 @@
 /**
  * The wait core every blocking operation in dipc is built on.
  *
- * A wait is: try at once; spin a bounded number of tries on the calling thread; then sleep on a
- * pool thread that only *waits* for a change (a futex word here; a descriptor in later
- * modules) and never takes data; then settle the outcome with another synchronous try on the
- * calling thread, where errno is reliable. A cancelled or timed-out wait therefore never holds
- * anything it took: the only thing that ever takes data is `attempt`, run on this thread.
+ * A wait is: try at once; spin a bounded number of tries on the calling thread; then sleep
+ * through one of the process's shared reactors (src/_reactor.ts: one epoll set for descriptors,
+ * futex_waitv for shared words), which only *wait* for a change and never take data; then settle
+ * the outcome with another synchronous try on the calling thread, where errno is reliable. A
+ * cancelled or timed-out wait therefore never holds anything it took: the only thing that ever
+ * takes data is `attempt`, run on this thread. However many waits are pending, the process holds
+ * at most a handful of pool threads (see src/_reactor.ts).
  *
  * @module
  */
 
-import { FUTEX, SYS } from "../ffi/constants.ts";
-import { libc } from "../ffi/load.ts";
-import { monotonicNs, writeTimespec } from "../ffi/util.ts";
+import { monotonicNs } from "../ffi/util.ts";
+import { type Registration, waitWord } from "./_reactor.ts";
 import { describe, validateInteger } from "./_validate.ts";
 
 /** Options every async wait in dipc accepts. */
@@ -145,9 +146,8 @@ export async function waitUntil<T>(
 }
 
 /**
- * One sleep that an AbortSignal can cut short. On abort it interrupts the sleeper until the
- * pool thread has really returned (an interrupt can land just before the thread starts
- * sleeping), then rejects: no pool thread is left waiting behind a settled promise.
+ * One sleep that an AbortSignal can cut short: on abort it interrupts the sleeper (which ends
+ * its reactor registration at once), then rejects.
  */
 export async function sleepCancellable(
   sleeper: Sleeper,
@@ -157,14 +157,8 @@ export async function sleepCancellable(
 ): Promise<void> {
   if (signal === undefined) return await sleeper.sleep(token, deadline);
   signal.throwIfAborted();
-  let settled = false;
-  const sleeping = sleeper.sleep(token, deadline).finally(() => settled = true);
-  const onAbort = async (): Promise<void> => {
-    while (!settled) {
-      sleeper.interrupt();
-      await new Promise((r) => setTimeout(r, 1));
-    }
-  };
+  const sleeping = sleeper.sleep(token, deadline);
+  const onAbort = (): void => sleeper.interrupt();
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     await sleeping;
@@ -189,27 +183,6 @@ export function interruptSleepersOn(buffer: ArrayBufferLike): void {
 /** A 32-bit word array a futex can wait on. */
 export type FutexArray = Int32Array | Uint32Array;
 
-/*
- * Cancelling a sleep means waking it, and a wake cannot name a thread. So every sleep waits
- * with FUTEX_WAIT_BITSET on one of 32 bits, the least used one in this process (starting at a
- * random bit so that processes differ), and a cancel wakes only that bit. A sleep that returns
- * from a wake while its bit was being interrupted is counted as spurious, not as a wake.
- * Waiters elsewhere that share the bit, or that use plain FUTEX_WAIT, can see a spurious
- * wake-up, which futex users must tolerate anyway.
- */
-const bitUsers = new Uint32Array(32);
-const bitInterrupts = new Uint32Array(32);
-const bitBase = Math.floor(Math.random() * 32);
-
-function takeBit(): number {
-  let best = bitBase;
-  for (let i = 0; i < 32; i++) {
-    const b = (bitBase + i) % 32;
-    if ((bitUsers[b] ?? 0) < (bitUsers[best] ?? 0)) best = b;
-  }
-  bitUsers[best] = (bitUsers[best] ?? 0) + 1;
-  return best;
-}
 /** `INT_MAX`: wake every waiter. */
 export const WAKE_ALL = 0x7fffffff;
 
@@ -256,24 +229,57 @@ export function validateExpected(expected: unknown): number {
 }
 
 /**
- * A {@linkcode Sleeper} on one futex word in shared memory: sleeps on a pool thread until the
- * word differs from the snapshot, another process wakes it, or the deadline passes. The pool
- * thread only sleeps; what woke it is settled by the caller on its own thread.
+ * Sleeps until `register`'s reactor settles the wait, the absolute monotonic `deadline` passes
+ * (a timer; the caller checks the clock again), or a stop function put in `pending` is called
+ * (an interrupt). Resolves `true` only when the kernel reported a wake.
+ */
+export function park(
+  register: (settle: (woken: boolean) => void) => Registration,
+  deadline: bigint | undefined,
+  pending: Set<() => void>,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    let done = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const held: { registration?: Registration } = {};
+    const finish = (woken: boolean): void => {
+      if (done) return;
+      done = true;
+      held.registration?.cancel();
+      if (timer !== undefined) clearTimeout(timer);
+      pending.delete(stop);
+      resolve(woken);
+    };
+    const stop = (): void => finish(false);
+    pending.add(stop);
+    const registration = register(finish);
+    held.registration = registration;
+    if (done) registration.cancel();
+    else if (deadline !== undefined) {
+      const ms = Math.max(0, Math.ceil(Number(deadline - monotonicNs()) / 1e6));
+      timer = setTimeout(stop, ms);
+    }
+  });
+}
+
+/**
+ * A {@linkcode Sleeper} on one futex word in shared memory, through the wait core's futex
+ * reactor (src/_reactor.ts): no pool thread of its own. It wakes when another process wakes the
+ * word, the word changes, the deadline passes or {@linkcode Sleeper.interrupt} is called; what
+ * woke it is settled by the caller on its own thread. A sleep that begins after the word's
+ * memory was closed returns at once.
  */
 export function futexSleeper(array: FutexArray, index: number): Sleeper & {
-  /** The last pool-thread result: 0 when a FUTEX_WAKE ended the sleep, -1 otherwise. */
+  /** The last sleep's outcome: 0 when a FUTEX_WAKE ended it, -1 otherwise. */
   readonly lastResult: number;
 } {
   const ptr = wordPointer(array, index);
-  const timespec = new BigInt64Array(2);
   const words = new Uint32Array(array.buffer, array.byteOffset, array.length);
-  const { futex_wait_async, futex_wake } = libc();
+  const word = new Uint32Array(array.buffer, array.byteOffset + index * 4, 1);
+  const pending = new Set<() => void>();
   let lastResult = 0;
-  let bit = -1;
   const interrupt = (): void => {
-    if (bit < 0) return;
-    bitInterrupts[bit] = (bitInterrupts[bit] ?? 0) + 1;
-    futex_wake(SYS.futex, ptr, FUTEX.WAKE_BITSET, WAKE_ALL, null, null, (1 << bit) >>> 0);
+    for (const stop of [...pending]) stop();
   };
   return {
     get lastResult(): number {
@@ -281,31 +287,25 @@ export function futexSleeper(array: FutexArray, index: number): Sleeper & {
     },
     snapshot: (): number => Atomics.load(words, index),
     async sleep(token: number, deadline: bigint | undefined): Promise<void> {
-      let ts: BigInt64Array | null = null;
-      if (deadline !== undefined) {
-        writeTimespec(timespec, deadline);
-        ts = timespec;
+      // Closed (or transferred away) before this sleep began: nothing to sleep on.
+      if (word.length === 0) {
+        lastResult = -1;
+        return;
       }
-      bit = takeBit();
-      const generation = bitInterrupts[bit];
-      const sleepers = sleepersOn.get(array.buffer) ?? new Set();
-      sleepersOn.set(array.buffer, sleepers);
+      const buffer = array.buffer;
+      const sleepers = sleepersOn.get(buffer) ?? new Set();
+      sleepersOn.set(buffer, sleepers);
       sleepers.add(interrupt);
       try {
-        lastResult = await futex_wait_async(
-          SYS.futex,
-          ptr,
-          FUTEX.WAIT_BITSET,
-          token >>> 0,
-          ts,
-          null,
-          (1 << bit) >>> 0,
+        const woken = await park(
+          (settle) => waitWord(ptr, word, token >>> 0, settle),
+          deadline,
+          pending,
         );
-        if (bitInterrupts[bit] !== generation) lastResult = -1;
+        lastResult = woken ? 0 : -1;
       } finally {
         sleepers.delete(interrupt);
-        bitUsers[bit] = (bitUsers[bit] ?? 1) - 1;
-        bit = -1;
+        if (sleepers.size === 0) sleepersOn.delete(buffer);
       }
     },
     interrupt,

@@ -34,7 +34,7 @@ import { errno, libc } from "../ffi/load.ts";
 import { cString, monotonicNs, OutStruct } from "../ffi/util.ts";
 import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
-import { FdSleeper } from "./_fd.ts";
+import { closeFd, FdSleeper } from "./_fd.ts";
 import { PipeReader, PipeWriter } from "./pipe.ts";
 import { describe, validateMode, validateOptions } from "./_validate.ts";
 import { deadlineFor, sleepCancellable, validateWaitOptions, type WaitOptions } from "./_wait.ts";
@@ -184,6 +184,6 @@ export async function openFifoWriter(path: string, options?: WaitOptions): Promi
     }
   } finally {
     sleeper.close();
-    L.close(watch);
+    closeFd(watch);
   }
 }

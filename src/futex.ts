@@ -8,17 +8,18 @@
  * {@linkcode futexWake}. The futexes are *shared* (never `FUTEX_PRIVATE_FLAG`), so a C program
  * calling `futex(2)` on the same word interoperates.
  *
- * {@linkcode futexWait} sleeps on a pool thread after a short spin, so it never blocks the event
- * loop; it takes a timeout and an AbortSignal. {@linkcode futexWaitSync} blocks the calling
- * thread (for Workers and tight loops).
+ * {@linkcode futexWait} spins briefly, then sleeps through the wait core's futex reactor: a few
+ * `futex_waitv` calls shared by every wait of the process, so ten thousand pending waits hold no
+ * more pool threads than one (see the README's promises). It never blocks the event loop and
+ * takes a timeout and an AbortSignal. {@linkcode futexWaitSync} blocks the calling thread (for
+ * Workers and tight loops).
  *
  * Like every futex, a wait can return "ok" without the word having changed (a spurious
- * wake-up): always re-check the word in a loop. A wait is cancelled (abort, or closing its
- * memory) by waking it: each async wait sleeps on one of 32 wake bits (`FUTEX_WAIT_BITSET`),
- * the least used in this process, and a cancel wakes only that bit. Other waiters on the word
- * that share the bit, or that use plain `FUTEX_WAIT` (C programs), may then see one spurious
- * wake-up. Keep the memory mapped while waits on it are pending: closing it ends them with
- * {@linkcode ClosedError}.
+ * wake-up): always re-check the word in a loop. The async waits of one process on the same word
+ * and value share one kernel waiter, so one `FUTEX_WAKE` of one ends all of them (and counts as
+ * one woken). Cancelling a wait (abort, timeout) never wakes or disturbs other waiters; a wake
+ * that reached a wait already cancelled is passed on to another waiter of the word. Closing the
+ * memory ends its pending waits with {@linkcode ClosedError}, even one begun in the same tick.
  *
  * @example Sleep until a word changes
  * ```ts
@@ -64,7 +65,7 @@ export type FutexWaitResult = "ok" | "not-equal" | "timed-out";
 
 /**
  * Looks at the word this many times (about 10 µs on this project's machines) before sleeping
- * on a pool thread. Parking costs about 20 µs (thread hand-off and promise), so spinning for
+ * through the reactor. Parking costs about 20 µs (thread hand-off and promise), so spinning for
  * less than that is the competitive choice: measured with `deno task bench:c`, the async round
  * trip's median fell from 15 µs with 64 looks to 2 µs with 400.
  */
@@ -73,7 +74,7 @@ const SPINS = 400;
 /**
  * Waits, without blocking the event loop, while `array[index]` holds `expected`: until another
  * thread or process calls {@linkcode futexWake} on the word, the timeout passes, or `signal`
- * aborts. It spins briefly on this thread first, then sleeps on a pool thread.
+ * aborts. It spins briefly on this thread first, then sleeps through the wait core.
  *
  * @param array a 32-bit view over shared memory
  * @param index the word's index in `array`

@@ -42,7 +42,7 @@ import { errno, libc, librt } from "../ffi/load.ts";
 import { cString, OutStruct, readProcNumber } from "../ffi/util.ts";
 import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
-import { FdSleeper, type HasFd, setNonblocking } from "./_fd.ts";
+import { closeFd, FdSleeper, type HasFd, setNonblocking } from "./_fd.ts";
 import { WOULD_BLOCK_RESULT } from "./pipe.ts";
 import {
   validateBoolean,
@@ -624,7 +624,7 @@ export class MessageQueue implements HasFd, Disposable {
       s?.interrupt();
       s?.close();
     }
-    libc().close(this.#fd);
+    closeFd(this.#fd);
     this.#fd = -1;
     if (this.#unlinkOnClose) {
       this.#unlinkOnClose = false;

@@ -32,7 +32,7 @@ import { E, F, O, POLL } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
-import { FdSleeper, type HasFd, pollNow, setNonblocking } from "./_fd.ts";
+import { closeFd, FdSleeper, type HasFd, pollNow, setNonblocking } from "./_fd.ts";
 import { validateBuffer, validateInteger, validateOptions } from "./_validate.ts";
 import {
   TIMED_OUT,
@@ -140,7 +140,7 @@ export abstract class PipeEnd implements HasFd, Disposable {
     sleeper?.interrupt();
     sleeper?.close();
     sleepers.delete(this);
-    libc().close(this.#fd);
+    closeFd(this.#fd);
     this.#fd = -1;
   }
 

@@ -54,7 +54,7 @@ import { errno, libc } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
 import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
-import { FdSleeper, type HasFd } from "./_fd.ts";
+import { closeFd, FdSleeper, type HasFd } from "./_fd.ts";
 import { PipeReader, PipeWriter } from "./pipe.ts";
 import { type SignalName, signalName, signalNumber } from "./signal.ts";
 import { describe, validateBoolean, validateInteger, validateOptions } from "./_validate.ts";
@@ -304,7 +304,7 @@ export class ChildProcess implements AsyncDisposable {
   }
 
   #closePidfd(): void {
-    if (this.#pidfd >= 0) libc().close(this.#pidfd);
+    closeFd(this.#pidfd);
     this.#pidfd = -1;
   }
 }
