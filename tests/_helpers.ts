@@ -279,3 +279,19 @@ export async function firstLine(child: Deno.ChildProcess): Promise<string> {
   reader.releaseLock();
   return text.trim();
 }
+
+/**
+ * Resolves what `promise` resolves, or rejects once `ms` pass first: every wait on another
+ * process or on the wait core has a bound, so a hang fails the test instead of freezing it.
+ */
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not settled within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

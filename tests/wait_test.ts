@@ -1,9 +1,19 @@
-// The wait core (src/_wait.ts) that every blocking operation reuses: spin, sleep on a pool
-// thread that only waits, settle on this thread. Its promise: a cancelled wait took nothing.
+// The wait core (src/_wait.ts, src/_reactor.ts) that every blocking operation reuses: spin,
+// sleep through the shared reactors that only wait, settle on this thread. Its promises: a
+// cancelled wait took nothing, and no number of pending waits can freeze the process.
 import assert from "node:assert/strict";
-import { futexWake, SharedMemory } from "../mod.ts";
+import {
+  ClosedError,
+  futexWait,
+  futexWake,
+  Pipe,
+  Semaphore,
+  SharedMemory,
+  SysVMessageQueue,
+} from "../mod.ts";
+import { FUTEX_GROUPS, reactorThreads } from "../src/_reactor.ts";
 import { futexSleeper, TIMED_OUT, waitUntil, WOULD_BLOCK } from "../src/_wait.ts";
-import { ipcTest, ROOT, runDeno } from "./_helpers.ts";
+import { ipcTest, ROOT, runDeno, within } from "./_helpers.ts";
 
 /** Takes one item from a shared counter of items, on this thread, or says it would block. */
 function take(words: Int32Array): number | typeof WOULD_BLOCK {
@@ -67,3 +77,86 @@ ipcTest(
     assert.ok(aborted >= preAborted && preAborted >= 1000, `${aborted} cancelled`);
   },
 );
+
+ipcTest(
+  "1,000 idle waits of mixed kinds hold at most 5 pool threads; a 100 ms timeout and a file read still settle",
+  async () => {
+    using shm = SharedMemory.temporary({ size: 4096 });
+    const words = shm.int32();
+    const pipes = Array.from({ length: 200 }, () => Pipe.create());
+    const sems = Array.from({ length: 10 }, () => Semaphore.temporary());
+    using q = SysVMessageQueue.temporary();
+    const stop = new AbortController();
+    const waits: Promise<unknown>[] = [];
+    // 600 futex words (more than the 508 the futex groups hold in the kernel), 200 pipe reads,
+    // 100 semaphore waits, 100 System V receives (timer-driven backoff): 1,000 in all.
+    for (let i = 0; i < 600; i++) waits.push(futexWait(words, i, 0));
+    for (const p of pipes) waits.push(p.reader.read(new Uint8Array(4)));
+    for (let i = 0; i < 100; i++) waits.push(sems[i % 10]?.wait() ?? Promise.resolve());
+    for (let i = 0; i < 100; i++) {
+      waits.push(q.receive({ signal: stop.signal }).catch((e) => e.name));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(reactorThreads() <= 1 + FUTEX_GROUPS, `${reactorThreads()} reactor calls pending`);
+    // With one pool thread per wait, these would never settle (Deno's pool has ~32 threads).
+    const late = await within(
+      10_000,
+      "a 100 ms futex timeout",
+      futexWait(words, 1000, 0, { timeout: 100 }),
+    );
+    assert.equal(late, "timed-out");
+    const text = await within(10_000, "Deno.readTextFile", Deno.readTextFile("/proc/self/stat"));
+    assert.ok(text.length > 0);
+    // Release every wait and check each settles with what released it.
+    for (let i = 0; i < 600; i++) {
+      Atomics.store(words, i, 1);
+      futexWake(words, i);
+    }
+    for (const p of pipes) p.writer.tryWrite(new Uint8Array([7]));
+    for (const s of sems) for (let i = 0; i < 10; i++) s.post();
+    stop.abort();
+    const results = await within(20_000, "releasing 1,000 waits", Promise.all(waits));
+    assert.deepEqual(new Set(results.slice(0, 600)), new Set(["ok"]));
+    assert.deepEqual(new Set(results.slice(600, 800)), new Set([1]));
+    assert.deepEqual(new Set(results.slice(900)), new Set(["AbortError"]));
+    for (const p of pipes) p.close();
+    for (const s of sems) s.close();
+    await within(
+      5_000,
+      "the reactors going idle",
+      (async () => {
+        while (reactorThreads() > 0) await new Promise((r) => setTimeout(r, 5));
+      })(),
+    );
+  },
+);
+
+ipcTest("10,000 pending futex waits hold at most 5 pool threads and all settle", async () => {
+  using shm = SharedMemory.temporary({ size: 40_000 });
+  const words = shm.int32();
+  const waits = Array.from({ length: 10_000 }, (_, i) => futexWait(words, i, 0));
+  await new Promise((r) => setTimeout(r, 50));
+  const threads = reactorThreads();
+  console.log(`reactor calls pending with 10,000 waits: ${threads}`);
+  assert.ok(threads <= 1 + FUTEX_GROUPS);
+  for (let i = 0; i < 10_000; i++) {
+    Atomics.store(words, i, 1);
+    futexWake(words, i);
+  }
+  const results = await within(30_000, "10,000 waits", Promise.all(waits));
+  assert.equal(results.filter((r) => r === "ok").length, 10_000);
+});
+
+ipcTest("a wait whose memory is closed in the same tick ends with ClosedError", async () => {
+  const shm = SharedMemory.temporary({ size: 64 });
+  const pending = futexWait(shm.int32(), 0, 0);
+  shm.close();
+  await assert.rejects(within(5_000, "futexWait after close", pending), ClosedError);
+  const sem = Semaphore.temporary();
+  const waiting = sem.wait();
+  sem.close();
+  await assert.rejects(within(5_000, "Semaphore.wait after close", waiting), ClosedError);
+  // The word's old address is no longer watched: a new mapping there is not disturbed.
+  using again = SharedMemory.temporary({ size: 64 });
+  assert.equal(await futexWait(again.int32(), 0, 0, { timeout: 20 }), "timed-out");
+});
