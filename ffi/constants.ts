@@ -85,7 +85,13 @@ export const O = {
 /** `mmap(2)` protections and flags. */
 export const PROT = { NONE: 0, READ: 1, WRITE: 2 } as const;
 /** `mmap(2)` flags. */
-export const MAP = { SHARED: 0x01, PRIVATE: 0x02 } as const;
+export const MAP = {
+  SHARED: 0x01,
+  PRIVATE: 0x02,
+  FIXED: 0x10,
+  ANONYMOUS: 0x20,
+  NORESERVE: 0x4000,
+} as const;
 /** What `mmap(2)` returns on failure: `(void *) -1`. */
 export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
@@ -207,6 +213,10 @@ export const CLOCK = { REALTIME: 0, MONOTONIC: 1 } as const;
 
 /** File type bits of `st_mode`. */
 export const S_IFMT = 0o170000;
+/** `st_mode` file type of a regular file. */
+export const S_IFREG = 0o100000;
+/** `st_mode` file type of a FIFO. */
+export const S_IFIFO = 0o010000;
 
 /** `struct timespec`: two 64-bit words on both architectures. */
 export const TIMESPEC = { size: 16, tv_sec: 0, tv_nsec: 8 } as const;

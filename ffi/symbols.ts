@@ -33,6 +33,11 @@ export const CORE = {
     parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
     result: "pointer",
   },
+  /**
+   * int posix_fallocate(int fd, off_t offset, off_t len): returns the error number itself
+   * (errno is not set)
+   */
+  posix_fallocate: { parameters: ["i32", "i64", "i64"], result: "i32" },
   /** int munmap(void *addr, size_t length) */
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   /** key_t ftok(const char *pathname, int proj_id) */

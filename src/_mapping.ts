@@ -7,6 +7,8 @@
  * @module
  */
 
+import { MAP, MAP_FAILED, PROT } from "../ffi/constants.ts";
+import { libc } from "../ffi/load.ts";
 import { describe, validateInteger } from "./_validate.ts";
 import { interruptSleepersOn } from "./_wait.ts";
 
@@ -57,10 +59,45 @@ export class Mapping {
   /**
    * Wakes this process's futex waits on the mapping, then detaches the buffer and every view on
    * it. Call before unmapping.
+   *
+   * @returns whether the buffer had already been detached by someone else: transferred away
+   *   (a BYOB stream read, `transfer()`, `postMessage`/`structuredClone` with transfer), so a
+   *   buffer over this memory lives on where dipc cannot reach it
    */
-  detach(): void {
-    if (this.#buffer.detached) return;
+  detach(): boolean {
     interruptSleepersOn(this.#buffer);
+    if (this.#buffer.detached) return true;
     this.#buffer.transfer(0);
+    return false;
   }
+}
+
+/**
+ * Gives a mapped region back to the system. When no buffer over it can exist any more,
+ * `release` does (munmap, shmdt). When one escaped (see {@linkcode Mapping.detach}), unmapping
+ * would leave that buffer over nothing and its first touch would kill the process; so the range
+ * is instead replaced in place by private zero pages (`mmap` with `MAP_FIXED`), which drops the
+ * shared object (its attach count falls as with munmap or shmdt) while the escaped buffer keeps
+ * reading and writing harmless private memory. Only that address range stays reserved; pages
+ * nobody touches cost no memory.
+ *
+ * @param region the region's address and length, and whether a buffer over it escaped
+ * @param release unmaps it the ordinary way
+ */
+export function releaseRegion(
+  region: { pointer: Deno.PointerObject; length: number; escaped: boolean },
+  release: () => void,
+): void {
+  if (!region.escaped) return release();
+  const p = libc().mmap(
+    region.pointer,
+    BigInt(region.length),
+    PROT.READ | PROT.WRITE,
+    MAP.PRIVATE | MAP.ANONYMOUS | MAP.FIXED | MAP.NORESERVE,
+    -1,
+    0n,
+  );
+  // MAP_FIXED over an existing mapping cannot fail for want of room; if it fails anyway
+  // (ENOMEM: too many mappings), leaving the mapping in place is the safe choice.
+  if (p === null || Deno.UnsafePointer.value(p) === MAP_FAILED) return;
 }

@@ -6,6 +6,8 @@
  */
 
 import { IPC_PERM } from "../ffi/constants.ts";
+import { libc } from "../ffi/load.ts";
+import { ForeignOwnerError } from "./errors.ts";
 import type { OutStruct } from "../ffi/util.ts";
 import type { IpcPermissions } from "./sysv_key.ts";
 import { describe, validateInteger, validateMode, validateOptions } from "./_validate.ts";
@@ -54,6 +56,23 @@ export function validateId(id: unknown): number {
     throw new RangeError(`id must be an integer 0..2147483647, got ${id}`);
   }
   return id;
+}
+
+/**
+ * The one owner check of every System V kind: the object must be owned *and* created by this
+ * process's effective uid. The owner (`uid`) alone proves nothing: a creator may hand it to
+ * anyone with IPC_SET and keep full rights, so a squatter could make an object look like ours.
+ * The creator (`cuid`) cannot be changed. (`cgid` adds nothing once `cuid` is ours: it is only
+ * the group our own creator ran with.)
+ *
+ * @param what the object as messages name it ("System V shm 42")
+ * @param perm its `ipc_perm`
+ * @throws {ForeignOwnerError} naming the foreign creator or owner
+ */
+export function checkSysVOwner(what: string, perm: IpcPermissions): void {
+  const me = libc().geteuid();
+  if (perm.cuid !== me) throw new ForeignOwnerError(what, perm.cuid, me, "created");
+  if (perm.uid !== me) throw new ForeignOwnerError(what, perm.uid, me);
 }
 
 /** Reads a `struct ipc_perm` at offset `base` of `out`. */

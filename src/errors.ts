@@ -30,6 +30,8 @@ export interface ErrnoErrorOptions {
   action?: string;
   /** The object: a name, key or id. */
   object?: string | number;
+  /** What was wrong, when errno alone does not say: appended to the message after a colon. */
+  detail?: string;
 }
 
 /**
@@ -62,7 +64,8 @@ export class ErrnoError extends Error {
       : `Cannot ${options.action}${
         options.object === undefined ? "" : ` ${JSON.stringify(options.object)}`
       }: ${syscall}`;
-    super(`${what} failed with ${code} (${errnoText(errno)})`);
+    const detail = options.detail === undefined ? "" : `: ${options.detail}`;
+    super(`${what} failed with ${code} (${errnoText(errno)})${detail}`);
     this.name = "ErrnoError";
     this.code = code;
     this.errno = errno;
@@ -103,12 +106,18 @@ export class ForeignOwnerError extends Error {
    * @param object the object's name
    * @param owner its owner's uid
    * @param expected the effective uid of this process
+   * @param role whether `owner` is the object's owner or its creator (System V keeps both)
    */
-  constructor(object: string, owner: number, expected: number) {
+  constructor(
+    object: string,
+    owner: number,
+    expected: number,
+    role: "owned" | "created" = "owned",
+  ) {
     super(
       `${
         JSON.stringify(object)
-      } is owned by uid ${owner}, not by this process (uid ${expected}); ` +
+      } is ${role} by uid ${owner}, not by this process (uid ${expected}); ` +
         `pass allowForeignOwner: true if that is expected`,
     );
     this.name = "ForeignOwnerError";

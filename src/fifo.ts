@@ -29,7 +29,7 @@
  * @module
  */
 
-import { E, IN, O, POLL, S_IFMT, STAT } from "../ffi/constants.ts";
+import { E, IN, O, POLL, S_IFIFO, S_IFMT, STAT } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { cString, monotonicNs, OutStruct } from "../ffi/util.ts";
 import { ErrnoError } from "./errors.ts";
@@ -39,7 +39,6 @@ import { PipeReader, PipeWriter } from "./pipe.ts";
 import { describe, validateMode, validateOptions } from "./_validate.ts";
 import { deadlineFor, sleepCancellable, validateWaitOptions, type WaitOptions } from "./_wait.ts";
 
-const S_IFIFO = 0o010000;
 /** Longest pause between two tries of a waiting writer. */
 const MAX_BACKOFF_MS = 50;
 const statBuf = new OutStruct(STAT.size);
@@ -65,8 +64,27 @@ export function mkfifo(path: string, options?: { mode?: number }): void {
   const o = validateOptions<{ mode?: number }>(options);
   const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
   const c = cString(path);
-  if (libc().mkfifo(c, mode) !== 0) throw lastError("mkfifo", "make FIFO", path);
-  if (libc().chmod(c, mode) !== 0) throw lastError("chmod", "set the mode of FIFO", path);
+  const L = libc();
+  // The mode is set through a descriptor, never by path: between mkfifo and a chmod by path,
+  // another user who can write the directory could put a symlink there and have the mode
+  // applied to a file elsewhere. Owner read is granted at first so this open cannot fail.
+  if (L.mkfifo(c, mode | 0o400) !== 0) throw lastError("mkfifo", "make FIFO", path);
+  const fd = L.open(c, O.RDONLY | O.NONBLOCK | O.NOFOLLOW | O.CLOEXEC, 0);
+  if (fd < 0) throw lastError("open", "set the mode of FIFO", path);
+  try {
+    if (L.fstat(fd, statBuf.clear().bytes) !== 0) throw lastError("fstat", "check FIFO", path);
+    const isFifo = (statBuf.u32(STAT.st_mode) & S_IFMT) === S_IFIFO;
+    if (!isFifo || statBuf.u32(STAT.st_uid) !== L.geteuid()) {
+      throw new ErrnoError(E.EEXIST, "mkfifo", {
+        action: "make FIFO",
+        object: path,
+        detail: "what is there now is not the FIFO this call made (it was replaced)",
+      });
+    }
+    if (L.fchmod(fd, mode) !== 0) throw lastError("fchmod", "set the mode of FIFO", path);
+  } finally {
+    L.close(fd);
+  }
 }
 
 /**

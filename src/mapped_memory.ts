@@ -35,6 +35,11 @@ export interface DetachedRegion {
   pointer: Deno.PointerObject;
   /** Its length in bytes. */
   length: number;
+  /**
+   * Whether a buffer over it escaped before close (the caller transferred the mapping's
+   * buffer away): then only {@linkcode releaseRegion} may give it back.
+   */
+  escaped: boolean;
 }
 
 /**
@@ -72,8 +77,8 @@ export abstract class MappedMemory implements Disposable {
     const m = this.#mapping;
     if (m === undefined) return undefined;
     this.#mapping = undefined;
-    m.detach();
-    return { pointer: m.pointer, length: m.length };
+    const escaped = m.detach();
+    return { pointer: m.pointer, length: m.length, escaped };
   }
 
   /** Throws {@linkcode ClosedError} once closed. */

@@ -388,7 +388,9 @@ export class SharedMutex {
     const w = this.#words;
     Atomics.store(w, START, start);
     const state = Atomics.load(w, STATE);
-    if (state === NOT_RECOVERABLE) {
+    // The state word is a peer's to write: anything but the two recoverable states (a 2, or
+    // garbage) is not recoverable, as the `state` getter reports it.
+    if (state !== CONSISTENT && state !== INCONSISTENT) {
       this.release();
       throw new ErrnoError(E.ENOTRECOVERABLE, "lock", {
         action: "lock (a holder died and its data was given up)",

@@ -38,7 +38,7 @@
  * @module
  */
 
-import { CLOCK, E, O, PTHREAD, STAT } from "../ffi/constants.ts";
+import { CLOCK, E, O, PTHREAD, S_IFMT, S_IFREG, STAT } from "../ffi/constants.ts";
 import { errno, libc, libpthread } from "../ffi/load.ts";
 import { byteLength, cString, OutStruct, writeTimespec } from "../ffi/util.ts";
 import { futexWake } from "./futex.ts";
@@ -250,13 +250,26 @@ export class Semaphore implements Disposable {
       if (created) {
         // sem_open applies the umask: set the mode exactly, as for every dipc object.
         if (libc().chmod(file, mode) !== 0) throw lastError("chmod", "set the mode of", name);
-      } else if (!allowForeign) {
+      } else {
         if (libc().lstat(file, statBuf.clear().bytes) !== 0) {
-          throw lastError("lstat", "check the owner of semaphore", name);
+          throw lastError("lstat", "check semaphore", name);
         }
         const owner = statBuf.u32(STAT.st_uid);
         const me = libc().geteuid();
-        if (owner !== me) throw new ForeignOwnerError(name, owner, me);
+        if (!allowForeign && owner !== me) throw new ForeignOwnerError(name, owner, me);
+        // glibc maps whatever file is there: one shorter than a sem_t (an empty file a peer
+        // left) would kill the process with SIGBUS on the first look at the value.
+        const size = statBuf.u64(STAT.st_size);
+        const regular = (statBuf.u32(STAT.st_mode) & S_IFMT) === S_IFREG;
+        if (!regular || size < PTHREAD.SEM_SIZE) {
+          throw new ErrnoError(E.EINVAL, "sem_open", {
+            action: "open semaphore",
+            object: name,
+            detail: regular
+              ? `its file holds ${size} bytes, less than a sem_t (${PTHREAD.SEM_SIZE})`
+              : "its file is not a regular file",
+          });
+        }
       }
     } catch (e) {
       sem_close(p);

@@ -36,6 +36,7 @@ import { cString, OutStruct } from "../ffi/util.ts";
 import { ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { type DetachedRegion, MappedMemory } from "./mapped_memory.ts";
+import { releaseRegion } from "./_mapping.ts";
 import {
   validateBoolean,
   validateInteger,
@@ -130,7 +131,8 @@ function mapFd(
 }
 
 function unmap(region: DetachedRegion | undefined): void {
-  if (region !== undefined) libc().munmap(region.pointer, BigInt(region.length));
+  if (region === undefined) return;
+  releaseRegion(region, () => libc().munmap(region.pointer, BigInt(region.length)));
 }
 
 /**
@@ -161,7 +163,8 @@ export class SharedMemory extends MappedMemory {
    * @returns the mapped object
    * @throws {TypeError} / {RangeError} for a bad name, size, mode or option
    * @throws {ErrnoError} ENOENT (no such object), EEXIST (exclusive and it exists), EACCES
-   *   (permission), EMFILE, ENOMEM, EFBIG (size beyond what the system allows)
+   *   (permission), EMFILE, ENOMEM, EFBIG (size beyond what the system allows),
+   *   ENOSPC (no room in /dev/shm for the size: reserved at creation)
    * @throws {ForeignOwnerError} when another user owns the object
    * @see {@link https://man7.org/linux/man-pages/man3/shm_open.3.html}
    *
@@ -214,7 +217,7 @@ export class SharedMemory extends MappedMemory {
     try {
       if (created) {
         shm.#check(libc().fchmod(fd, mode), "fchmod", "set the mode of shared memory");
-        shm.#check(libc().ftruncate(fd, BigInt(size)), "ftruncate", "size shared memory");
+        shm.#size(size, "size shared memory");
       }
       const st = created ? undefined : fstatFd(fd, name);
       if (st !== undefined && !allowForeign) {
@@ -224,7 +227,7 @@ export class SharedMemory extends MappedMemory {
       if (st !== undefined && st.size === 0 && create && !readOnly) {
         // Its creator has not sized it yet (shm_open and ftruncate are two calls): we were
         // asked for this object at this size, so size it rather than map nothing.
-        shm.#check(libc().ftruncate(fd, BigInt(size)), "ftruncate", "size shared memory");
+        shm.#size(size, "size shared memory");
         st.size = size;
       }
       shm.#map(st?.size ?? size);
@@ -242,7 +245,7 @@ export class SharedMemory extends MappedMemory {
    * @param name "/" followed by up to 254 bytes, with no other "/"
    * @param options size (required), exclusive, mode
    * @returns the mapped object
-   * @throws {ErrnoError} EEXIST with `exclusive`, EACCES, EFBIG, ENOMEM
+   * @throws {ErrnoError} EEXIST with `exclusive`, EACCES, EFBIG, ENOMEM, ENOSPC (no room in /dev/shm)
    * @see {@link https://man7.org/linux/man-pages/man3/shm_open.3.html}
    *
    * @example Create and remove
@@ -320,6 +323,19 @@ export class SharedMemory extends MappedMemory {
     if (result !== 0) throw lastError(syscall, action, this.#name);
   }
 
+  /**
+   * Sets the object's size with its space reserved: `posix_fallocate` first (tmpfs is sparse, and
+   * a page that cannot be had later kills the process with SIGBUS on first touch, so ENOSPC must
+   * come now), then `ftruncate` (which only matters when shrinking).
+   */
+  #size(size: number, action: string): void {
+    if (size > 0) {
+      const e = libc().posix_fallocate(this.#fd, 0n, BigInt(size));
+      if (e !== 0) throw new ErrnoError(e, "posix_fallocate", { action, object: this.#name });
+    }
+    this.#check(libc().ftruncate(this.#fd, BigInt(size)), "ftruncate", action);
+  }
+
   #map(size: number): void {
     const p = mapFd(this.#fd, size, this.#readOnly, this.#name);
     if (p !== undefined) this.setMapping(p, size);
@@ -357,7 +373,7 @@ export class SharedMemory extends MappedMemory {
    * @param size the new size in bytes
    * @throws {ClosedError} after close
    * @throws {TypeError} for a read-only handle
-   * @throws {ErrnoError} EFBIG, ENOMEM, EPERM
+   * @throws {ErrnoError} EFBIG, ENOMEM, ENOSPC, EPERM
    * @see {@link https://man7.org/linux/man-pages/man2/ftruncate.2.html}
    */
   resize(size: number): void {
@@ -365,7 +381,7 @@ export class SharedMemory extends MappedMemory {
     this.assertOpen();
     if (this.#readOnly) throw new TypeError("cannot resize read-only shared memory");
     unmap(this.takeMapping());
-    this.#check(libc().ftruncate(this.#fd, BigInt(size)), "ftruncate", "resize shared memory");
+    this.#size(size, "resize shared memory");
     this.#map(size);
   }
 

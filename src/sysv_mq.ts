@@ -36,12 +36,13 @@
 import { E, IPC, MSG, MSQID_DS, MTYPE_SIZE } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { OutStruct, readProcNumber } from "../ffi/util.ts";
-import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { type Backoff, FdSleeper } from "./_fd.ts";
 import { WOULD_BLOCK_RESULT } from "./pipe.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
+  checkSysVOwner,
   readIpcPerm,
   seconds,
   type SysVPermissionChange,
@@ -363,8 +364,7 @@ export class SysVMessageQueue implements Disposable {
   }
 
   static #checkOwner(id: number, st: SysVMessageQueueStat = statId(id)): void {
-    const me = libc().geteuid();
-    if (st.uid !== me) throw new ForeignOwnerError(`System V msg queue ${id}`, st.uid, me);
+    checkSysVOwner(`System V msg queue ${id}`, st);
   }
 
   #assertOpen(): void {

@@ -14,8 +14,12 @@
  * race, Stevens, UNP vol. 2 §11.2). dipc's creator makes the set exclusively, sets the values,
  * then runs one `semop` (+1 and −1 on semaphore 0, a net change of nothing). The kernel sets
  * `sem_otime` on the first `semop` only, so an opener that did not create the set waits until
- * `sem_otime` is not 0 before using it: the set it gets is always initialised. If the creator
- * dies between the calls, openers fail after `readyTimeout` instead of hanging.
+ * `sem_otime` is not 0 before using it: the set it gets is always initialised. Sets made by
+ * programs without that handshake (`ipcmk -S`, Python's sysv_ipc, plain C) are never operated on
+ * until used, so the wait applies only to a *young* set: one changed less than `readyTimeout` ms
+ * (plus a second, as `sem_ctime` counts whole seconds) ago. An older one, or a young one once
+ * that time has passed (a creator that died mid-way, or one of those programs), is taken as it
+ * is: open never throws a timeout for it.
  *
  * Waits: every operation has a synchronous `try` form (`IPC_NOWAIT`), an async form taking
  * `{ signal, timeout }`, and a blocking `opSync` (`semtimedop` on this thread, as C does). System
@@ -43,12 +47,13 @@
 import { E, IPC, SEM, SEMBUF, SEMID_DS, TIMESPEC } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { monotonicNs, OutStruct, readProcNumbers, writeTimespec } from "../ffi/util.ts";
-import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { SemaphorePermit } from "./semaphore.ts";
 import { type Backoff, FdSleeper } from "./_fd.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
+  checkSysVOwner,
   readIpcPerm,
   seconds,
   type SysVPermissionChange,
@@ -102,9 +107,9 @@ export interface SysVSemaphoreSetOptions {
   /** Accept a set owned by another user (off by default: squatting defence). */
   allowForeignOwner?: boolean;
   /**
-   * How long to wait, in ms, for another process's new set to be initialised (default 1000).
-   * Only a creator that died mid-way makes this wait run out. `0` accepts the set as it is,
-   * even one that was never operated on (as `ipcmk -S` leaves it).
+   * How long, in ms after its last change, a set that was never operated on is waited for
+   * (default 1000): a dipc creator operates on it within that. After it (or with `0`) the set is
+   * taken as it is, as `ipcmk -S`, sysv_ipc and plain C leave theirs.
    */
   readyTimeout?: number;
 }
@@ -442,6 +447,7 @@ export class SysVSemaphoreSet implements Disposable {
   opSync(operations: readonly SemaphoreOperation[], timeout?: number): boolean {
     const sops = this.#encode(operations, false);
     if (timeout !== undefined) validateWaitOptions({ timeout });
+    this.#assertOpen();
     const deadline = deadlineFor(timeout);
     const { semtimedop } = libc();
     for (;;) {
@@ -753,8 +759,7 @@ function validateInitial(initial: unknown, count: number): number[] {
 }
 
 function checkOwner(id: number, st: SysVSemaphoreSetStat): void {
-  const me = libc().geteuid();
-  if (st.uid !== me) throw new ForeignOwnerError(`System V semaphore set ${id}`, st.uid, me);
+  checkSysVOwner(`System V semaphore set ${id}`, st);
 }
 
 const pause = new Uint8Array(0);
@@ -763,17 +768,20 @@ const pause = new Uint8Array(0);
  * Waits (blocking, in 1 ms steps) until the set has seen its first `semop`: its creator has set
  * the values. Most sets are ready at the first look.
  */
+/**
+ * The opening rule for a set this call did not create. A set that was operated on (`sem_otime`
+ * set) is ready. One that never was is either a dipc creator's set between `semget` and its
+ * first `semop`, or a set made by a program that has no such handshake (`ipcmk -S`, Python's
+ * sysv_ipc, most C): it is waited for only while it is *young*, until `timeout` ms after its
+ * last change (`sem_ctime`: creation or SETVAL/SETALL; kept in whole seconds, so one more second
+ * covers the rounding), and then taken as it is.
+ */
 function awaitInitialised(id: number, timeout: number): SysVSemaphoreSetStat {
-  const deadline = deadlineFor(timeout);
   for (;;) {
     const st = statId(id);
     if (st.operated !== null || timeout === 0) return st;
-    if (deadline !== undefined && monotonicNs() >= deadline) {
-      throw timedOut(
-        `System V semaphore set ${id} was created but not initialised within ${timeout} ms ` +
-          "(its creator may have died between semget and its first semop); waiting for it",
-      );
-    }
+    const youngUntil = st.changed.getTime() + 1000 + timeout;
+    if (Date.now() >= youngUntil) return st;
     libc().poll(pause, 0, 1);
   }
 }

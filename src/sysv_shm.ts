@@ -30,11 +30,13 @@
 import { E, IPC, MAP_FAILED, SHM, SHMID_DS } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { OutStruct } from "../ffi/util.ts";
-import { ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { MappedMemory } from "./mapped_memory.ts";
+import { releaseRegion } from "./_mapping.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
+  checkSysVOwner,
   readIpcPerm,
   seconds,
   type SysVPermissionChange,
@@ -302,10 +304,7 @@ export class SysVSharedMemory extends MappedMemory {
     allowForeign: boolean,
   ): SysVSharedMemory {
     const st = statId(id);
-    if (!created && !allowForeign) {
-      const me = libc().geteuid();
-      if (st.uid !== me) throw new ForeignOwnerError(`System V shm ${id}`, st.uid, me);
-    }
+    if (!created && !allowForeign) checkSysVOwner(`System V shm ${id}`, st);
     const p = libc().shmat(id, null, readOnly ? SHM.RDONLY : 0);
     if (p === null || Deno.UnsafePointer.value(p) === MAP_FAILED) {
       throw lastError("shmat", "attach System V shared memory", id);
@@ -407,7 +406,7 @@ export class SysVSharedMemory extends MappedMemory {
     if (!this.#attached) return;
     this.#attached = false;
     const region = this.takeMapping();
-    if (region !== undefined) libc().shmdt(region.pointer);
+    if (region !== undefined) releaseRegion(region, () => libc().shmdt(region.pointer));
     if (this.#removeOnClose) {
       this.#removeOnClose = false;
       libc().shmctl(this.#id, IPC.RMID, null);
