@@ -558,6 +558,7 @@ export const E = {
   EOWNERDEAD: 130,
   ENOTRECOVERABLE: 131,
   ECONNRESET: 104,
+  EPROTO: 71,
 } as const;
 
 /** The name of an errno number ("EEXIST"), or `"E?<n>"` for a number Linux does not define. */

@@ -301,19 +301,6 @@ export const PTHREAD = {
   sem_init: { parameters: ["pointer", "i32", "u32"], result: "i32" },
   /** int sem_destroy(sem_t *sem) */
   sem_destroy: { parameters: ["pointer"], result: "i32" },
-  /** int sem_post(sem_t *sem) */
-  sem_post: { parameters: ["pointer"], result: "i32" },
-  /** int sem_trywait(sem_t *sem) */
-  sem_trywait: { parameters: ["pointer"], result: "i32" },
-  /** int sem_getvalue(sem_t *sem, int *sval) */
-  sem_getvalue: { parameters: ["pointer", "buffer"], result: "i32" },
-  /**
-   * int sem_clockwait(sem_t *sem, clockid_t clockid, const struct timespec *abstime), on the
-   * calling thread (it blocks; errno is reliable)
-   */
-  sem_clockwait: { parameters: ["pointer", "i32", "buffer"], result: "i32" },
-  /** int sem_wait(sem_t *sem), on the calling thread */
-  sem_wait: { parameters: ["pointer"], result: "i32" },
   /** int pthread_mutexattr_init(pthread_mutexattr_t *attr) */
   pthread_mutexattr_init: { parameters: ["buffer"], result: "i32" },
   /** int pthread_mutexattr_destroy(pthread_mutexattr_t *attr) */

@@ -80,6 +80,11 @@ export function validateBuffer(buffer: unknown, what: string): Uint8Array {
   if (!(buffer instanceof Uint8Array)) {
     throw new TypeError(`${what} must be a Uint8Array, got ${describe(buffer)}`);
   }
+  if ((buffer.buffer as { detached?: boolean }).detached === true) {
+    throw new TypeError(
+      `${what} is detached: its buffer was transferred away or its memory closed`,
+    );
+  }
   return buffer;
 }
 

@@ -66,21 +66,44 @@
  * wraps, so a sender that does not fit before the end of the ring writes a skip record up to it
  * and starts again at position 0 of the next lap.
  *
- * **A receiver** (one at a time: claim the receiver pid with a compare-and-swap from 0) loops:
- * if `head == tail`, the ring is empty; otherwise read the record word at `head % capacity`:
- * busy means wait, skip means advance `head` past it, anything else is a message. After
- * copying it, store the new `head`, then, if the space flag is 1 and the free bytes
- * (`capacity − (tail − head)`) reach *space wanted*, swap the flag from 1 to 0 and `FUTEX_WAKE`
- * it.
+ * **A receiver** (one at a time: claim the receiver pid with a compare-and-swap from 0, then
+ * store its start time; clear state bit 1) loops: if `head == tail`, the ring is empty;
+ * otherwise read the record word at `head % capacity`: busy means wait, skip means advance
+ * `head` past it, anything else is a message. After copying it, store the new `head`, then, if
+ * the space flag is 1 and the free bytes (`capacity − (tail − head)`) reach *space wanted*,
+ * swap the flag from 1 to 0 and `FUTEX_WAKE` it (all waiters). To wait for a busy record, wait
+ * on the data flag as for an empty ring: its writer wakes it when it commits. The receiver
+ * detaches by setting state bit 1 (it is the one who sets it; a new receiver clears it), then
+ * zeroing its start time and pid, then waking the space flag as above.
  *
- * **A single sender** (claim slot 0's pid with a compare-and-swap, then store its start time)
- * writes the record (message, then its word and pid) at `tail % capacity`, stores the new
- * `tail`, then, if the data flag is 1, swaps it to 0 and wakes it. **Multi-producer senders**
- * take the lock (compare-and-swap 0 → pid) to reserve: write the record's word as busy (and a
- * skip record first if needed), store `tail`, release the lock; then write the message and store
- * the word again without the busy bit. A sleeper stores 1 in its flag, checks once more, then
- * `FUTEX_WAIT`s for the value 1. A sender detaches by zeroing its start time, then its pid; the
- * stream has ended when state bit 0 is set, no slot holds a pid, and `head == tail`.
+ * **A single sender** (claim slot 0's pid with a compare-and-swap, then store its start time,
+ * then set state bit 0: without it the stream never ends) writes the record (message, then its
+ * word and pid) at `tail % capacity`, stores the new `tail`, then, if the data flag is 1, swaps
+ * it to 0 and wakes it. **Multi-producer senders** claim any free slot the same way and take the
+ * lock (compare-and-swap 0 → pid; never held across a wait, only for the few stores that
+ * reserve) to reserve: write the record's word as busy (and a skip record first if needed), store
+ * `tail`, release the lock (compare-and-swap pid → 0); then write the message and store the word
+ * again without the busy bit. A sender that gives a reservation up stores it as a skip record of
+ * the same length. A sender detaches by zeroing its start time, then its pid; the stream has
+ * ended when state bit 0 is set, no slot holds a pid, and `head == tail`.
+ *
+ * **Sleeping.** A sleeper stores what it needs (a sender: *space wanted*, its record size, or 0
+ * for any room; the last of several sleeping senders to write it wins, which is why senders must
+ * sleep in slices), stores 1 in its flag, checks once more, then `FUTEX_WAIT`s for the value 1.
+ * Several senders share the one space flag: a wake clears it for all, and one can raise it again
+ * between another's wake and sleep, so every sleeper sleeps at most {@linkcode PEER_CHECK_MS} ms
+ * at a time, then checks again (and looks for a dead peer, below). The receiver does the same.
+ *
+ * **Trust.** Every word a peer can write is checked before use, in dipc and in a conforming C
+ * peer: `head` and `tail` must be multiples of 8 with `tail − head ≤ capacity`; a record must
+ * not be both busy and skip, must end within the ring and at or before `tail`, and a message must
+ * not exceed capacity ÷ 2 − 8 bytes. An endpoint that finds a bad word throws ErrnoError
+ * `EPROTO` naming the word and its value, once; a receiver then reports end of stream, a sender
+ * keeps failing with that error. A pid in the lock word or in a busy record counts as alive only
+ * while a sender slot holds it and `/proc` shows that pid with that start time; otherwise the
+ * lock is taken over and the record stepped over (as filler of its stated length). A holder that
+ * is alive but stopped (SIGSTOP) keeps the lock: other senders then see no room and wait, bounded
+ * and cancellable, never spinning.
  *
  * @example A channel between two ends
  * ```ts
@@ -162,6 +185,9 @@ const SKIP = 0x40000000;
 const LEN_MASK = 0x3fffffff;
 /** Tries on the calling thread before sleeping (a few microseconds). */
 const SPINS = 400;
+/** Tries at the multi-producer lock before looking at its holder: spins, then with sched_yield. */
+const LOCK_SPINS = 64;
+const LOCK_TRIES = 256;
 const SLICE_NS = BigInt(PEER_CHECK_MS) * 1_000_000n;
 /** How long `open` waits for a creator to finish `init`. */
 const READY_MS = 1000;
@@ -266,12 +292,27 @@ class Ring {
     const capacity = head[W_CAPACITY] ?? 0;
     const multi = ((head[W_FLAGS] ?? 0) & FLAG_MULTI) !== 0;
     const slots = head[W_SLOTS] ?? 0;
+    const bad = (word: string, value: number, why: string): ErrnoError =>
+      new ErrnoError(E.EPROTO, "ring", {
+        action: "open ring channel",
+        object: what,
+        detail: `${word} holds ${value >>> 0}: ${why}`,
+      });
     if (
       capacity < MIN_RING_CAPACITY || capacity > MAX_RING_CAPACITY ||
-      (capacity & (capacity - 1)) !== 0 || slots !== (multi ? MAX_SENDERS : 1) ||
-      offset + RING_HEADER_SIZE + capacity > memory.size
+      (capacity & (capacity - 1)) !== 0
     ) {
-      throw new TypeError(`the ring channel header in ${what} is corrupt`);
+      throw bad("capacity", capacity, `not a power of two from ${MIN_RING_CAPACITY} to 2^30`);
+    }
+    if (slots !== (multi ? MAX_SENDERS : 1)) {
+      throw bad("sender slots", slots, `not ${multi ? MAX_SENDERS : 1} for these flags`);
+    }
+    if (offset + RING_HEADER_SIZE + capacity > memory.size) {
+      throw bad(
+        "capacity",
+        capacity,
+        `more than the ${memory.size - offset - RING_HEADER_SIZE} bytes there`,
+      );
     }
     this.words = memory.int32(offset, (RING_HEADER_SIZE + capacity) / 4);
     this.bytes = memory.view(Uint8Array, offset, RING_HEADER_SIZE + capacity);
@@ -287,6 +328,50 @@ class Ring {
 
   get gone(): boolean {
     return this.words.length === 0;
+  }
+
+  /**
+   * The error for a word a peer corrupted: EPROTO, naming the word and what it held. The
+   * endpoint that meets it stops using the channel (see the module doc).
+   */
+  corrupt(word: string, value: number, why: string): ErrnoError {
+    return new ErrnoError(E.EPROTO, "ring", {
+      action: "use ring channel",
+      object: this.what,
+      detail: `${word} holds ${value >>> 0} (0x${(value >>> 0).toString(16)}): ${why}`,
+    });
+  }
+
+  /**
+   * Checks that `tail − head` is a possible fill level (at most the capacity) and that both are
+   * record positions (multiples of 8); throws {@linkcode Ring.corrupt} otherwise.
+   */
+  checkSpan(head: number, tail: number): void {
+    if ((head & 7) !== 0) throw this.corrupt("head", head, "not a multiple of 8");
+    if ((tail & 7) !== 0) throw this.corrupt("tail", tail, "not a multiple of 8");
+    const used = (tail - head) >>> 0;
+    if (used > this.capacity) {
+      throw this.corrupt(
+        "tail",
+        tail,
+        `${used} bytes past head ${head >>> 0}, capacity ${this.capacity}`,
+      );
+    }
+  }
+
+  /**
+   * Whether the sender `pid` (one that wrote a busy record, or holds the reservation lock) is
+   * gone: no sender slot holds it any more, or the process in its slot died (pid *and* start
+   * time, so a reused pid is not mistaken for it). A stopped process is alive.
+   */
+  writerGone(pid: number): boolean {
+    if (pid === 0) return true;
+    const w = this.words;
+    for (let i = 0; i < this.slots; i++) {
+      const at = W_SENDERS + 2 * i;
+      if (Atomics.load(w, at) === pid) return processGone(pid, Atomics.load(w, at + 1), true);
+    }
+    return true;
   }
 
   /** Wakes whoever sleeps on `flag`, if the flag is up (one wake clears it for everyone). */
@@ -848,7 +933,8 @@ export class RingSender implements Disposable {
   #reserved = -1;
   #reservedLength = 0;
   #sleeper: Sleeper | undefined;
-  #lockSpins = 0;
+  /** Set once a peer corrupted the channel: the error every later send throws. */
+  #broken: ErrnoError | undefined;
   #spins: number;
 
   /** @internal */
@@ -871,10 +957,16 @@ export class RingSender implements Disposable {
         object: ring.what,
       });
     }
-    Atomics.or(w, W_STATE, SENDER_SEEN);
     this.#slot = slot;
     this.#tail = Atomics.load(w, W_TAIL) >>> 0;
     this.#headCache = Atomics.load(w, W_HEAD) >>> 0;
+    try {
+      ring.checkSpan(this.#headCache, this.#tail);
+    } catch (e) {
+      ring.release(W_SENDERS + 2 * slot);
+      throw e;
+    }
+    Atomics.or(w, W_STATE, SENDER_SEEN);
   }
 
   /** Whether `close()` has been called (or the channel's memory was closed). */
@@ -905,7 +997,12 @@ export class RingSender implements Disposable {
     const n = this.#checkMessage(data);
     const at = this.#claim(n);
     if (at < 0) return false;
-    this.#bytes.set(data, at + 8);
+    try {
+      this.#bytes.set(data, at + 8);
+    } catch (e) {
+      this.#abandon(at, n); // never leave a busy record behind
+      throw e;
+    }
     this.#publish(at, n);
     return true;
   }
@@ -1104,11 +1201,14 @@ export class RingSender implements Disposable {
     const at = this.#reserved;
     if (at < 0) throw new TypeError("nothing is reserved");
     this.#reserved = -1;
-    if (this.#ring.multi) {
-      // Published as busy already: turn it into filler the receiver steps over.
-      Atomics.store(this.#words, at >> 2, SKIP | this.#reservedLength);
-      this.#ring.wakeData();
-    }
+    this.#abandon(at, this.#reservedLength);
+  }
+
+  /** Gives up the record claimed at `at` for `n` bytes: filler the receiver steps over. */
+  #abandon(at: number, n: number): void {
+    if (!this.#ring.multi || this.#words.length === 0) return; // single: nothing was published
+    Atomics.store(this.#words, at >> 2, SKIP | n);
+    this.#ring.wakeData();
   }
 
   /**
@@ -1134,9 +1234,7 @@ export class RingSender implements Disposable {
     this.#onClose();
     const w = this.#words;
     if (w.length === 0) return;
-    if (this.#reserved >= 0 && this.#ring.multi) {
-      Atomics.store(w, this.#reserved >> 2, SKIP | this.#reservedLength);
-    }
+    if (this.#reserved >= 0) this.#abandon(this.#reserved, this.#reservedLength);
     this.#reserved = -1;
     this.#ring.release(W_SENDERS + 2 * this.#slot);
     this.#ring.wakeData();
@@ -1152,6 +1250,16 @@ export class RingSender implements Disposable {
     if (this.#closed || this.#words.length === 0) {
       throw new ClosedError(`sender of ${this.#ring.what}`);
     }
+    if (this.#broken !== undefined) throw this.#broken;
+  }
+
+  /** Remembers that a peer corrupted the channel: every later send throws the same error. */
+  #fail(e: ErrnoError): never {
+    if (this.#ring.multi && Atomics.load(this.#words, W_LOCK) === this.#ring.pid) {
+      Atomics.compareExchange(this.#words, W_LOCK, this.#ring.pid, 0);
+    }
+    this.#broken = e;
+    throw e;
   }
 
   #checkMessage(data: Uint8Array): number {
@@ -1187,17 +1295,34 @@ export class RingSender implements Disposable {
     }
     const ring = this.#ring;
     const multi = ring.multi;
-    if (multi) this.#lock();
+    // A lock held by a live sender that does not let go soon (stopped, or slow) is "no room
+    // now": the caller's wait sleeps in bounded slices and tries again.
+    if (multi && !this.#lock()) return -1;
     const cap = ring.capacity;
     const rec = 8 + align8(n);
     let t = multi ? Atomics.load(w, W_TAIL) >>> 0 : this.#tail;
+    if (multi) {
+      const head = Atomics.load(w, W_HEAD) >>> 0;
+      try {
+        ring.checkSpan(head, t);
+      } catch (e) {
+        this.#fail(e as ErrnoError);
+      }
+      this.#headCache = head;
+    }
     let idx = t & ring.mask;
     const contiguous = cap - idx;
     const need = rec <= contiguous ? rec : contiguous + rec;
     if (((t - this.#headCache) >>> 0) + need > cap) {
-      this.#headCache = Atomics.load(w, W_HEAD) >>> 0;
+      const head = Atomics.load(w, W_HEAD) >>> 0;
+      if ((head & 7) !== 0 || ((t - head) >>> 0) > cap) {
+        this.#fail(
+          ring.corrupt("head", head, `not a position up to ${cap} bytes behind tail ${t}`),
+        );
+      }
+      this.#headCache = head;
       if (((t - this.#headCache) >>> 0) + need > cap) {
-        if (multi) Atomics.store(w, W_LOCK, 0);
+        if (multi) Atomics.compareExchange(w, W_LOCK, ring.pid, 0);
         return -1;
       }
     }
@@ -1214,7 +1339,7 @@ export class RingSender implements Disposable {
       w[(at >> 2) + 1] = pid;
       Atomics.store(w, at >> 2, BUSY | n);
       Atomics.store(w, W_TAIL, (t + rec) | 0);
-      Atomics.store(w, W_LOCK, 0);
+      Atomics.compareExchange(w, W_LOCK, ring.pid, 0);
     } else {
       this.#tail = t;
     }
@@ -1244,24 +1369,26 @@ export class RingSender implements Disposable {
     this.#ring.wakeData();
   }
 
-  /** Takes the multi-producer reservation lock (held for a few stores, never across a wait). */
-  #lock(): void {
+  /**
+   * Takes the multi-producer reservation lock (held for a few stores, never across a wait), in
+   * at most {@linkcode LOCK_TRIES} tries; false when a live sender still holds it. A holder that
+   * is gone (see {@linkcode Ring.writerGone}: dead by pid and start time, or a pid no sender slot
+   * holds, as a peer's garbage would be) left nothing half-published (the tail moves last), so
+   * the lock is taken over.
+   */
+  #lock(): boolean {
     const w = this.#words;
     const pid = this.#ring.pid;
-    if (Atomics.compareExchange(w, W_LOCK, 0, pid) === 0) return;
-    for (let spins = 1;; spins++) {
-      const holder = Atomics.load(w, W_LOCK);
-      if (holder === 0) {
-        if (Atomics.compareExchange(w, W_LOCK, 0, pid) === 0) return;
-        continue;
-      }
-      if (spins > 64) libc().sched_yield();
-      // A holder that died between taking and releasing the lock left nothing half-published
-      // (the tail moves last): take the lock over.
-      if ((++this.#lockSpins & 1023) === 0 && processGone(holder, 0, false)) {
-        Atomics.compareExchange(w, W_LOCK, holder, 0);
-      }
+    for (let i = 0; i < LOCK_TRIES; i++) {
+      const holder = Atomics.compareExchange(w, W_LOCK, 0, pid);
+      if (holder === 0) return true;
+      if (i >= LOCK_SPINS) libc().sched_yield();
     }
+    const holder = Atomics.load(w, W_LOCK);
+    if (holder !== 0 && this.#ring.writerGone(holder)) {
+      Atomics.compareExchange(w, W_LOCK, holder, 0);
+    }
+    return Atomics.compareExchange(w, W_LOCK, 0, pid) === 0;
   }
 
   #raise(n: number): () => void {
@@ -1311,6 +1438,10 @@ export class RingReceiver implements Disposable {
   #deathsSeen: number;
   /** The message handed out by a peek: its byte index, or -1. */
   #peeked = -1;
+  /** The length of the message #next found (read once, checked, never read again). */
+  #length = 0;
+  /** Set once a peer corrupted the channel (reported once, then end of stream). */
+  #broken = false;
   #sleeper: Sleeper | undefined;
   #spins: number;
 
@@ -1331,9 +1462,15 @@ export class RingReceiver implements Disposable {
         });
       }
     }
-    Atomics.and(w, W_STATE, ~RECEIVER_GONE);
     this.#head = Atomics.load(w, W_HEAD) >>> 0;
     this.#tailCache = this.#head;
+    try {
+      ring.checkSpan(this.#head, Atomics.load(w, W_TAIL) >>> 0);
+    } catch (e) {
+      ring.release(W_RECEIVER);
+      throw e;
+    }
+    Atomics.and(w, W_STATE, ~RECEIVER_GONE);
     this.#deathsSeen = Atomics.load(w, W_DEATHS);
   }
 
@@ -1367,7 +1504,7 @@ export class RingReceiver implements Disposable {
     validateBuffer(into, "into");
     const at = this.#next();
     if (at < 0) return at === -1 ? WOULD_BLOCK_RESULT : null;
-    const n = this.#words[at >> 2] ?? 0;
+    const n = this.#length;
     if (n > into.length) {
       throw new ErrnoError(E.EMSGSIZE, "receive", {
         action: `receive a ${n}-byte message into ${into.length} bytes from`,
@@ -1389,7 +1526,7 @@ export class RingReceiver implements Disposable {
   tryReceive(): Uint8Array | null | typeof WOULD_BLOCK_RESULT {
     const at = this.#next();
     if (at < 0) return at === -1 ? WOULD_BLOCK_RESULT : null;
-    const n = this.#words[at >> 2] ?? 0;
+    const n = this.#length;
     const copy = this.#bytes.slice(at + 8, at + 8 + n);
     this.#release(n);
     return copy;
@@ -1512,8 +1649,7 @@ export class RingReceiver implements Disposable {
     const at = this.#next();
     if (at < 0) return at === -1 ? WOULD_BLOCK_RESULT : null;
     this.#peeked = at;
-    const n = this.#words[at >> 2] ?? 0;
-    return this.#bytes.subarray(at + 8, at + 8 + n);
+    return this.#bytes.subarray(at + 8, at + 8 + this.#length);
   }
 
   /**
@@ -1543,7 +1679,7 @@ export class RingReceiver implements Disposable {
     this.#assertOpen();
     const at = this.#peeked;
     if (at < 0) throw new TypeError("nothing is peeked: call tryPeek() or peek() first");
-    this.#release(this.#words[at >> 2] ?? 0);
+    this.#release(this.#length);
   }
 
   /**
@@ -1625,22 +1761,57 @@ export class RingReceiver implements Disposable {
    */
   #next(): number {
     this.#assertOpen();
+    if (this.#broken) return -2; // the corruption was reported once: the stream has ended
     const w = this.#words;
-    const mask = this.#ring.mask;
+    const ring = this.#ring;
+    const mask = ring.mask;
+    // Every step moves head forward by at least 8 bytes and never past tail: the loop ends
+    // within capacity ÷ 8 steps, whatever the peers wrote.
     for (;;) {
       const h = this.#head;
       if (h === this.#tailCache) {
-        this.#tailCache = Atomics.load(w, W_TAIL) >>> 0;
-        if (h === this.#tailCache) return this.#ended() ? -2 : -1;
+        const t = Atomics.load(w, W_TAIL) >>> 0;
+        if ((t & 7) !== 0 || ((t - h) >>> 0) > ring.capacity) {
+          this.#corrupt("tail", t, `not a position up to ${ring.capacity} bytes past head ${h}`);
+        }
+        this.#tailCache = t;
+        if (h === t) return this.#ended() ? -2 : -1;
       }
-      const at = RING_HEADER_SIZE + (h & mask);
+      const idx = h & mask;
+      const at = RING_HEADER_SIZE + idx;
       const word = Atomics.load(w, at >> 2);
+      const length = word & LEN_MASK;
+      const record = 8 + align8(length);
+      const where = `the record word at position ${h}`;
+      if ((word & BUSY) !== 0 && (word & SKIP) !== 0) this.#corrupt(where, word, "busy and skip");
+      if (idx + record > ring.capacity) {
+        this.#corrupt(where, word, `a ${record}-byte record runs past the ring's end`);
+      }
+      if (record > ((this.#tailCache - h) >>> 0)) {
+        this.#corrupt(where, word, `a ${record}-byte record runs past the tail`);
+      }
       if ((word & BUSY) !== 0) return -1;
-      if ((word & SKIP) === 0) return at;
-      this.#head = (h + 8 + align8(word & LEN_MASK)) >>> 0;
+      if ((word & SKIP) === 0) {
+        if (length > ring.capacity / 2 - 8) {
+          this.#corrupt(where, word, `longer than the longest message, ${ring.capacity / 2 - 8}`);
+        }
+        this.#length = length;
+        return at;
+      }
+      this.#head = (h + record) >>> 0;
       Atomics.store(w, W_HEAD, this.#head | 0);
-      this.#ring.wakeSpace(this.#head);
+      ring.wakeSpace(this.#head);
     }
+  }
+
+  /**
+   * Reports a word a peer corrupted, once: the receiver stops reading the channel (later
+   * receives see end of stream) and never uses the bad word.
+   */
+  #corrupt(word: string, value: number, why: string): never {
+    this.#broken = true;
+    this.#peeked = -1;
+    throw this.#ring.corrupt(word, value, why);
   }
 
   /** Whether the stream has ended (no senders left, everything taken); throws for a death. */
@@ -1678,7 +1849,9 @@ export class RingReceiver implements Disposable {
     if (h === (Atomics.load(w, W_TAIL) >>> 0)) return;
     const k = (RING_HEADER_SIZE + (h & ring.mask)) >> 2;
     const word = Atomics.load(w, k);
-    if ((word & BUSY) !== 0 && processGone(Atomics.load(w, k + 1), 0, false)) {
+    // A busy record whose writer is gone (by pid and start time) will never be committed: it
+    // becomes filler (#next checks its length before stepping over it).
+    if ((word & BUSY) !== 0 && ring.writerGone(Atomics.load(w, k + 1))) {
       Atomics.compareExchange(w, k, word, SKIP | (word & LEN_MASK));
     }
   }

@@ -8,13 +8,18 @@
  * while there is none. With an initial value of 1 it is a binary semaphore (a lock that any
  * process may release); with N it admits N holders at once (seed 003).
  *
- * {@linkcode Semaphore.wait} never blocks the event loop: it tries `sem_trywait` on this
- * thread, spins briefly, then sleeps on a pool thread on the semaphore's futex word *without
- * taking a unit there*. Only `sem_trywait`, run on this thread, takes units, so a wait that
- * times out or is aborted has taken nothing. (The sleep registers as a waiter the way glibc's
- * own `sem_wait` does, so `sem_post` from any process wakes it; this relies on glibc's 64-bit
- * `sem_t` layout, which the tests check.) {@linkcode Semaphore.acquire} returns a permit for
- * `using`, released when the scope ends.
+ * Units are taken and given with atomics on glibc's 64-bit `sem_t` words (the value, then the
+ * count of sleepers; the tests check the layout), exactly as glibc's `sem_trywait`/`sem_post`
+ * do, but never by calling them: glibc trusts that memory and aborts the whole process when a
+ * peer has scribbled over it, while dipc checks every word it reads (a value above
+ * SEM_VALUE_MAX is ErrnoError EPROTO) and bounds every loop.
+ *
+ * {@linkcode Semaphore.wait} never blocks the event loop: it tries on this thread, spins
+ * briefly, then sleeps through the wait core on the semaphore's futex word *without taking a
+ * unit there*. Only the try, run on this thread, takes units, so a wait that times out or is
+ * aborted has taken nothing. The sleep registers as a sleeper the way glibc's own `sem_wait`
+ * does, so `sem_post` from any process wakes it. {@linkcode Semaphore.acquire} returns a permit
+ * for `using`, released when the scope ends.
  *
  * Safety: new named semaphores are mode 0600, set exactly (the umask does not apply);
  * `exclusive` creation fails with EEXIST; opening one owned by another user throws
@@ -38,10 +43,10 @@
  * @module
  */
 
-import { CLOCK, E, O, PTHREAD, S_IFMT, S_IFREG, STAT } from "../ffi/constants.ts";
+import { E, O, PTHREAD, S_IFMT, S_IFREG, STAT } from "../ffi/constants.ts";
 import { errno, libc, libpthread } from "../ffi/load.ts";
-import { byteLength, cString, OutStruct, writeTimespec } from "../ffi/util.ts";
-import { futexWake } from "./futex.ts";
+import { byteLength, cString, OutStruct } from "../ffi/util.ts";
+import { futexWaitSync, futexWake } from "./futex.ts";
 import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { Mapping } from "./_mapping.ts";
@@ -57,6 +62,7 @@ import {
 import {
   deadlineFor,
   futexSleeper,
+  msLeft,
   type Sleeper,
   TIMED_OUT,
   timedOut,
@@ -116,8 +122,8 @@ const SHARED_FLAG = 128;
 const NAME_ROOM = 251;
 
 const statBuf = new OutStruct(STAT.size);
-const valueOut = new Int32Array(1);
-const deadlineBuf = new BigInt64Array(2);
+/** Compare-and-swap tries on the value word before giving up (a peer rewriting it nonstop). */
+const CAS_TRIES = 10_000;
 
 /**
  * A unit taken from a semaphore (POSIX or System V); `release()`, or the end of a `using`
@@ -420,43 +426,74 @@ export class Semaphore implements Disposable {
   }
 
   /**
-   * The current value (`sem_getvalue`): how many units are free. 0 when some are waiting.
+   * The current value (as `sem_getvalue`): how many units are free. 0 when some are waiting.
    *
    * @throws {ClosedError} after close
    */
   get value(): number {
-    if (libpthread().sem_getvalue(this.#ptr(), valueOut) !== 0) {
-      throw lastError("sem_getvalue", "read", this.#description);
+    this.#ptr();
+    return this.#load();
+  }
+
+  /*
+   * The unit count is taken and given with Atomics on glibc's own words (value, then the
+   * number of sleepers), never with sem_post/sem_trywait/sem_wait: glibc trusts the semaphore's
+   * memory and aborts the whole process ("The futex facility returned an unexpected error
+   * code") when a peer has written garbage into it. Every loop here is bounded.
+   */
+
+  /** The value word, checked: a negative one (above SEM_VALUE_MAX) was written by a peer. */
+  #load(): number {
+    const v = Atomics.load(this.#words, VALUE);
+    if (v < 0) {
+      throw new ErrnoError(E.EPROTO, "sem", {
+        action: "use",
+        object: this.#description,
+        detail: `its value word holds ${v >>> 0}, above SEM_VALUE_MAX`,
+      });
     }
-    return valueOut[0] ?? 0;
+    return v;
+  }
+
+  /** Adds `delta` (+1 or −1) to the value if it stays in 0..SEM_VALUE_MAX; false if not. */
+  #change(delta: 1 | -1): boolean {
+    const w = this.#words;
+    for (let i = 0; i < CAS_TRIES; i++) {
+      const v = this.#load();
+      if (v + delta < 0 || v + delta > SEM_VALUE_MAX) return false;
+      if (Atomics.compareExchange(w, VALUE, v, v + delta) === v) return true;
+    }
+    throw new ErrnoError(E.EBUSY, "sem", {
+      action: "change",
+      object: this.#description,
+      detail: `its value changed under ${CAS_TRIES} tries in a row`,
+    });
   }
 
   /**
-   * Adds a unit and wakes one waiter (`sem_post`), in any process.
+   * Adds a unit and wakes one waiter (as `sem_post`), in any process.
    *
    * @throws {ErrnoError} EOVERFLOW when the value is already {@linkcode SEM_VALUE_MAX}
    * @throws {ClosedError} after close
    */
   post(): void {
-    if (libpthread().sem_post(this.#ptr()) !== 0) {
-      throw lastError("sem_post", "post", this.#description);
+    this.#ptr();
+    if (!this.#change(1)) {
+      throw new ErrnoError(E.EOVERFLOW, "sem_post", { action: "post", object: this.#description });
     }
+    // As sem_post: wake one sleeper when any sleeps (sleepers count themselves first).
+    if (Atomics.load(this.#words, NWAITERS) !== 0) futexWake(this.#words, VALUE, 1);
   }
 
   /**
-   * Takes a unit if one is free now (`sem_trywait`).
+   * Takes a unit if one is free now (as `sem_trywait`).
    *
    * @returns true if a unit was taken
    * @throws {ClosedError} after close
    */
   tryWait(): boolean {
-    const { sem_trywait } = libpthread();
-    for (;;) {
-      if (sem_trywait(this.#ptr()) === 0) return true;
-      const e = errno();
-      if (e === E.EAGAIN) return false;
-      if (e !== E.EINTR) throw new ErrnoError(e, "sem_trywait", { object: this.#description });
-    }
+    this.#ptr();
+    return this.#change(-1);
   }
 
   /**
@@ -499,7 +536,7 @@ export class Semaphore implements Disposable {
   }
 
   /**
-   * Takes a unit, blocking this thread while there is none (`sem_clockwait` on
+   * Takes a unit, blocking this thread while there is none (as `sem_clockwait` on
    * `CLOCK_MONOTONIC`). For Workers and scripts where blocking is the point.
    *
    * @param timeout milliseconds at most (default: no limit)
@@ -509,16 +546,18 @@ export class Semaphore implements Disposable {
   waitSync(timeout?: number): boolean {
     if (timeout !== undefined) validateWaitOptions({ timeout });
     const deadline = deadlineFor(timeout);
-    const { sem_clockwait, sem_wait } = libpthread();
-    if (deadline !== undefined) writeTimespec(deadlineBuf, deadline);
+    const w = this.#words;
     for (;;) {
-      const r = deadline === undefined
-        ? sem_wait(this.#ptr())
-        : sem_clockwait(this.#ptr(), CLOCK.MONOTONIC, deadlineBuf);
-      if (r === 0) return true;
-      const e = errno();
-      if (e === E.ETIMEDOUT) return false;
-      if (e !== E.EINTR) throw new ErrnoError(e, "sem_clockwait", { object: this.#description });
+      if (this.tryWait()) return true;
+      const left = msLeft(deadline);
+      if (left <= 0) return false;
+      // glibc's sleeping protocol: count this sleeper, look again, sleep while the value is 0.
+      Atomics.add(w, NWAITERS, 1);
+      try {
+        if (this.#load() === 0) futexWaitSync(w, VALUE, 0, left === Infinity ? undefined : left);
+      } finally {
+        if (w.length !== 0) Atomics.sub(w, NWAITERS, 1);
+      }
     }
   }
 

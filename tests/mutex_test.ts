@@ -13,7 +13,8 @@ import {
   SharedMemory,
   SharedMutex,
 } from "../mod.ts";
-import { firstLine, ipcTest, ROOT, runDeno, thrown } from "./_helpers.ts";
+import { firstLine, HAVE_GCC, ipcTest, ROOT, runDeno, skipIf, thrown } from "./_helpers.ts";
+import { underAttack } from "./_hostile.ts";
 
 const CHILD = `${ROOT}tests/fixtures/sync_child.ts`;
 
@@ -284,3 +285,13 @@ ipcTest("bad input on mutexes, conditions and monitors", async (t) => {
   assert.ok(g instanceof MutexGuard);
   assert.equal(mutex.holder, 0);
 });
+
+ipcTest(
+  "hostile peer: garbage in a mutex, a condition, a semaphore and futex words never crashes or hangs",
+  async (t) => {
+    if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+    const report = await underAttack("sync", 512, 1500);
+    const met = Object.keys(report.errors).filter((k) => k.startsWith("ErrnoError"));
+    assert.ok(met.length > 0, `the corruption was met: ${JSON.stringify(report.errors)}`);
+  },
+);

@@ -17,6 +17,7 @@ import {
   WOULD_BLOCK_RESULT,
 } from "../mod.ts";
 import { expected, fill, sizeOf, Tally } from "./_ring_check.ts";
+import { underAttack } from "./_hostile.ts";
 import {
   compileTestC,
   firstLine,
@@ -583,3 +584,15 @@ ipcTest("bad input throws TypeError/RangeError/ErrnoError before touching the ri
   );
   assert.ok(e instanceof ErrnoError && e.code === "EEXIST", `${e}`);
 });
+
+for (const mode of ["ring-spsc", "ring-mpsc"] as const) {
+  ipcTest(
+    `hostile peer (${mode}): garbage in every header and record word never crashes or hangs`,
+    async (t) => {
+      if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+      const report = await underAttack(mode, RING_HEADER_SIZE + 4096, 1500);
+      // The corruption was met and reported as such, so this run proves something.
+      assert.ok((report.errors["ErrnoError EPROTO"] ?? 0) > 0, JSON.stringify(report.errors));
+    },
+  );
+}

@@ -88,15 +88,26 @@ static int consume(void) {
   unsigned long total = 0;
   head = LOAD(HEAD);
   for (;;) {
-    if (LOAD(TAIL) == head) {
+    uint32_t t = LOAD(TAIL);
+    /* Trust: the documented checks on every word a peer writes. */
+    if ((head & 7) || (t & 7) || t - head > cap) {
+      fprintf(stderr, "EPROTO: tail %u, head %u\n", t, head);
+      return 3;
+    }
+    if (t == head) {
       if ((LOAD(STATE) & 1) && no_senders() && LOAD(TAIL) == head) break;
       sleep_on(DATA_WAIT, has_data);
       continue;
     }
     uint32_t at = head & (cap - 1);
     uint32_t word = __atomic_load_n((uint32_t *)(ring + at), __ATOMIC_SEQ_CST);
+    uint32_t n = word & LEN_MASK, rec = 8 + align8(n);
+    if (((word & BUSY) && (word & SKIP)) || at + rec > cap || rec > t - head ||
+        (!(word & (BUSY | SKIP)) && n > cap / 2 - 8)) {
+      fprintf(stderr, "EPROTO: record word %u at %u\n", word, head);
+      return 3;
+    }
     if (word & BUSY) { sleep_on(DATA_WAIT, has_data); continue; }
-    uint32_t n = word & LEN_MASK;
     if (!(word & SKIP)) {
       const uint8_t *m = ring + at + 8;
       uint8_t id = n ? m[0] : 0;
