@@ -28,6 +28,7 @@ import {
   skipIf,
   thrown,
   uniqueName,
+  within,
 } from "./_helpers.ts";
 
 const CHILD = `${ROOT}tests/fixtures/ring_child.ts`;
@@ -596,3 +597,165 @@ for (const mode of ["ring-spsc", "ring-mpsc"] as const) {
     },
   );
 }
+
+/** The channel's words as a peer sees them (byte offset ÷ 4). */
+const HEAD_WORD = 16;
+const TAIL_WORD = 32;
+const LOCK_WORD = 33;
+const RECORDS = RING_HEADER_SIZE / 4;
+
+/** Expects ErrnoError EPROTO naming `word`. */
+function assertCorrupt(e: unknown, word: RegExp): void {
+  assert.ok(e instanceof ErrnoError && e.code === "EPROTO", `${e}`);
+  assert.match(e.message, word);
+}
+
+ipcTest(
+  "corrupt words: EPROTO naming the word, once; then end of stream, nothing stale",
+  async () => {
+    const cases: Array<[string, (w: Int32Array) => void, RegExp]> = [
+      ["a length beyond the longest message", (w) => w[RECORDS] = 4088, /record word .* 4088/],
+      [
+        "a skip past the ring's end",
+        (w) => w[RECORDS] = 0x40000000 | 8000,
+        /runs past the ring's end/,
+      ],
+      ["busy and skip at once", (w) => w[RECORDS] = 0xc0000000 | 8, /busy and skip/],
+      ["a tail beyond capacity", (w) => w[TAIL_WORD] = 4096 + 64, /tail holds 4160/],
+      ["a tail not at a record", (w) => w[TAIL_WORD] = 13, /tail holds 13/],
+    ];
+    for (const [what, corrupt, word] of cases) {
+      using shm = SharedMemory.temporary({ size: RingChannel.sizeFor(4096) });
+      using channel = RingChannel.init(shm, { capacity: 4096 });
+      using tx = channel.sender();
+      using rx = channel.receiver();
+      assert.ok(tx.trySend(new Uint8Array(16).fill(7)), what);
+      corrupt(shm.int32());
+      assertCorrupt(thrown(() => rx.tryReceiveInto(new Uint8Array(8192))), word);
+      // Reported once; afterwards the stream has ended, never a phantom or stale message.
+      for (let i = 0; i < 3; i++) assert.equal(rx.tryReceive(), null, what);
+      assert.equal(await rx.receive({ timeout: 1000 }), null, what);
+      const seen = [];
+      for await (const m of rx) seen.push(m);
+      assert.deepEqual(seen, [], what);
+    }
+  },
+);
+
+ipcTest("a head or tail out of range is refused at attach, and the slot is left free", () => {
+  using shm = SharedMemory.temporary({ size: RingChannel.sizeFor(4096) });
+  using channel = RingChannel.init(shm, { capacity: 4096 });
+  const w = shm.int32();
+  w[HEAD_WORD] = 3;
+  assertCorrupt(thrown(() => channel.receiver()), /head holds 3/);
+  assertCorrupt(thrown(() => channel.sender()), /head holds 3/);
+  w[HEAD_WORD] = 0;
+  w[TAIL_WORD] = 1 << 20;
+  assertCorrupt(thrown(() => channel.sender()), /tail holds 1048576/);
+  w[TAIL_WORD] = 0;
+  using _rx = channel.receiver();
+  using _tx = channel.sender();
+  assert.equal(channel.stats().senders.length, 1);
+});
+
+ipcTest(
+  "a sender meeting a head beyond its tail fails with EPROTO, and keeps failing",
+  async () => {
+    using shm = SharedMemory.temporary({ size: RingChannel.sizeFor(4096) });
+    using channel = RingChannel.init(shm, { capacity: 4096, multiProducer: true });
+    using tx = channel.sender();
+    shm.int32()[HEAD_WORD] = 800; // a receiver cannot have read what was never sent
+    assertCorrupt(thrown(() => tx.trySend(new Uint8Array(8))), /tail holds 0/);
+    assertCorrupt(await tx.send(new Uint8Array(8), { timeout: 1000 }).catch((e) => e), /tail/);
+    assert.equal(shm.int32()[LOCK_WORD], 0, "the failure left the lock free");
+  },
+);
+
+ipcTest("a busy record whose writer is gone is stepped over; later messages arrive", async () => {
+  using shm = SharedMemory.temporary({ size: RingChannel.sizeFor(4096) });
+  using channel = RingChannel.init(shm, { capacity: 4096, multiProducer: true });
+  using rx = channel.receiver();
+  using tx = channel.sender();
+  assert.ok(tx.trySend(new Uint8Array(24)));
+  const w = shm.int32();
+  // Turn that record into a reservation by a pid that holds no sender slot.
+  w[RECORDS] = (0x80000000 | 24) | 0;
+  w[RECORDS + 1] = 0x3ffffff0;
+  assert.ok(tx.trySend(new Uint8Array([1, 2, 3])));
+  assert.equal(rx.tryReceive(), "would-block", "a busy record is waited for");
+  const m = await rx.receive({ timeout: 5000 });
+  assert.deepEqual(m && [...m], [1, 2, 3]);
+});
+
+ipcTest(
+  "the multi-producer lock: a stray pid is taken over; a stopped holder means wait, bounded",
+  async () => {
+    const name = uniqueName("ring-lock");
+    using channel = RingChannel.create(name, { capacity: 4096, multiProducer: true });
+    using shm = SharedMemory.open(name);
+    const w = shm.int32();
+    try {
+      using tx = channel.sender();
+      w[LOCK_WORD] = 1; // init is alive, but no sender: a peer's garbage
+      assert.ok(tx.trySend(new Uint8Array(8)), "a lock word naming a non-sender is taken over");
+      assert.equal(w[LOCK_WORD], 0);
+      const holder = new Deno.Command(Deno.execPath(), {
+        args: ["run", "--quiet", "--allow-ffi", "--allow-read", CHILD, "attach", name],
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+      try {
+        assert.equal(await within(20_000, "the holder attaching", firstLine(holder)), "ready");
+        w[LOCK_WORD] = holder.pid;
+        Deno.kill(holder.pid, "SIGSTOP");
+        assert.equal(tx.trySend(new Uint8Array(8)), false, "a live, stopped holder keeps the lock");
+        const e = await within(
+          10_000,
+          "send under a stopped holder",
+          tx.send(new Uint8Array(8), { timeout: 100 }).catch((x) => x),
+        );
+        assert.ok(e instanceof DOMException && e.name === "TimeoutError", `${e}`);
+        const stop = new AbortController();
+        const aborted = tx.send(new Uint8Array(8), { signal: stop.signal }).catch((x) => x);
+        setTimeout(() => stop.abort(new Error("stop")), 50);
+        assert.equal((await within(10_000, "an aborted send", aborted)).message, "stop");
+        Deno.kill(holder.pid, "SIGKILL");
+        await holder.status;
+        // Dead now (by pid and start time): taken over.
+        await within(
+          10_000,
+          "send after the holder died",
+          tx.send(new Uint8Array(8), { timeout: 5000 }),
+        );
+      } finally {
+        try {
+          Deno.kill(holder.pid, "SIGKILL");
+        } catch {
+          // gone
+        }
+        await holder.status;
+      }
+    } finally {
+      RingChannel.unlink(name);
+    }
+  },
+);
+
+ipcTest(
+  "failed sends leave nothing busy; a closed channel's endpoints throw ClosedError",
+  async () => {
+    using shm = SharedMemory.temporary({ size: RingChannel.sizeFor(4096) });
+    const channel = RingChannel.init(shm, { capacity: 4096, multiProducer: true });
+    const tx = channel.sender();
+    const detached = new Uint8Array(16);
+    detached.buffer.transfer();
+    assert.ok(thrown(() => tx.trySend(detached)) instanceof TypeError);
+    assert.equal(channel.stats().used, 0, "nothing was reserved");
+    assert.ok(tx.trySend(new Uint8Array(4)));
+    channel.close();
+    assert.ok(thrown(() => tx.tryReserve(8)) instanceof ClosedError);
+    await assert.rejects(tx.reserve(8, { timeout: 10 }), ClosedError);
+    assert.ok(thrown(() => tx.reserveSync(8, 10)) instanceof ClosedError);
+    tx.close();
+  },
+);
