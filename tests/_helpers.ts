@@ -295,3 +295,29 @@ export async function within<T>(ms: number, what: string, promise: Promise<T>): 
     clearTimeout(timer);
   }
 }
+
+/**
+ * Has uid 65534 create a System V object with `key` (mode 0666) and then hand its ownership to
+ * this process's uid with IPC_SET (tests/c/squatter.c): the object then *looks* like ours,
+ * but its creator (cuid) is still 65534. Returns its id; the caller removes it.
+ */
+export async function squat(kind: "shm" | "msg" | "sem", key: number): Promise<number> {
+  // A copy another user can reach and run.
+  const dir = await Deno.makeTempDir({ prefix: "dipc-squat-" });
+  await Deno.chmod(dir, 0o755);
+  const squatter = `${dir}/squatter`;
+  await Deno.copyFile(await compileTestC("squatter"), squatter);
+  await Deno.chmod(squatter, 0o755);
+  const me = String(Deno.uid() ?? 0);
+  const out = await runOk("setpriv", [
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--",
+    squatter,
+    kind,
+    `0x${key.toString(16)}`,
+    me,
+  ]).finally(() => Deno.remove(dir, { recursive: true }));
+  return Number(out.trim());
+}

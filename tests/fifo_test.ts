@@ -8,7 +8,16 @@ import {
   spawn,
   tryOpenFifoWriter,
 } from "../mod.ts";
-import { ipcTest, runOk, thrown } from "./_helpers.ts";
+import {
+  CAN_DROP_CAPS,
+  compileTestC,
+  HAVE_GCC,
+  ipcTest,
+  runOk,
+  skipIf,
+  thrown,
+  within,
+} from "./_helpers.ts";
 
 const enc = new TextEncoder();
 
@@ -111,3 +120,72 @@ Deno.test("bad input on FIFOs", async (t) => {
     () => assert.rejects(openFifoWriter("/tmp/x", { timeout: NaN }), RangeError),
   );
 });
+
+/**
+ * Makes FIFOs at one path in a world-writable, non-sticky directory again and again while
+ * another user keeps swapping that path for a symlink to a file of ours; `make` is the FIFO
+ * maker under test. Returns the file's mode afterwards and how many FIFOs were made.
+ */
+async function raceFifoMode(make: (path: string) => void): Promise<{ mode: number; made: number }> {
+  const dir = await Deno.makeTempDir({ prefix: "dipc-fifo-race-" });
+  const open = `${dir}/open`;
+  await Deno.mkdir(open);
+  await Deno.chmod(open, 0o777); // not sticky: anyone may replace what is in it
+  await Deno.chmod(dir, 0o755);
+  const target = `${dir}/precious`;
+  await Deno.writeTextFile(target, "mine");
+  await Deno.chmod(target, 0o600);
+  const swapperBin = `${dir}/swapper`;
+  await Deno.copyFile(await compileTestC("swapper"), swapperBin);
+  await Deno.chmod(swapperBin, 0o755);
+  const path = `${open}/fifo`;
+  const attacker = new Deno.Command("setpriv", {
+    args: [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "--",
+      swapperBin,
+      path,
+      target,
+      "1500",
+    ],
+    stdout: "piped",
+  }).spawn();
+  let made = 0;
+  const until = performance.now() + 1200;
+  try {
+    while (performance.now() < until) {
+      try {
+        make(path);
+        made++;
+      } catch {
+        // EEXIST (the symlink is there) or refused: what matters is the target's mode
+      }
+      try {
+        Deno.removeSync(path);
+      } catch {
+        // the attacker's rename got there first
+      }
+    }
+    await within(20_000, "the swapper", attacker.output());
+    return { mode: Deno.statSync(target).mode! & 0o777, made };
+  } finally {
+    try {
+      attacker.kill("SIGKILL");
+    } catch {
+      // done already
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+ipcTest(
+  "mkfifo race: another user swapping in a symlink never changes another file's mode",
+  async (t) => {
+    if (await skipIf(t, (!HAVE_GCC || !CAN_DROP_CAPS) && "needs gcc, root and setpriv")) return;
+    const { mode, made } = await raceFifoMode((path) => mkfifo(path, { mode: 0o666 }));
+    assert.equal(mode, 0o600, "the symlink's target kept its mode");
+    assert.ok(made > 0, "FIFOs were made during the race");
+  },
+);

@@ -295,3 +295,19 @@ ipcTest(
     assert.ok(met.length > 0, `the corruption was met: ${JSON.stringify(report.errors)}`);
   },
 );
+
+ipcTest(
+  "a state word that is not 0 or 1 is not recoverable, for every way of locking",
+  async () => {
+    using shm = SharedMemory.temporary({ size: 64 });
+    const mutex = SharedMutex.init(shm, 0);
+    shm.int32()[1] = 7;
+    assert.equal(mutex.state, "not-recoverable");
+    const notRecoverable = (e: unknown): boolean =>
+      e instanceof ErrnoError && e.code === "ENOTRECOVERABLE";
+    assert.ok(notRecoverable(thrown(() => mutex.tryLock())));
+    assert.ok(notRecoverable(thrown(() => mutex.lockSync(100))));
+    await assert.rejects(mutex.lock({ timeout: 100 }), notRecoverable);
+    assert.equal(mutex.holder, 0, "each refusal left the lock free");
+  },
+);

@@ -254,3 +254,41 @@ ipcTest("bad input on semaphores: every case throws before any system call", asy
   // deno-lint-ignore no-explicit-any
   await assert.rejects(live.wait({ signal: "stop" as any }), TypeError);
 });
+
+ipcTest("an empty or short sem.NAME left by a peer is refused (EINVAL), not a SIGBUS", () => {
+  for (const size of [0, 16]) {
+    const name = uniqueName("sem-short");
+    const file = `/dev/shm/sem.${name.slice(1)}`;
+    Deno.writeFileSync(file, new Uint8Array(size), { mode: 0o600 });
+    try {
+      const e = thrown(() => Semaphore.open(name));
+      assert.ok(e instanceof ErrnoError && e.code === "EINVAL", `${e}`);
+      assert.match(e.message, new RegExp(`holds ${size} bytes, less than a sem_t`));
+    } finally {
+      Deno.removeSync(file);
+    }
+  }
+});
+
+ipcTest(
+  "a value word above SEM_VALUE_MAX (a peer's garbage) is EPROTO, never an abort",
+  async () => {
+    using shm = SharedMemory.temporary({ size: 64 });
+    const sem = Semaphore.init(shm, 0, 1);
+    shm.int32()[0] = -5;
+    for (
+      const op of [() => sem.value, () => sem.tryWait(), () => sem.post(), () => sem.waitSync(1)]
+    ) {
+      const e = thrown(op);
+      assert.ok(e instanceof ErrnoError && e.code === "EPROTO", `${e}`);
+    }
+    await assert.rejects(
+      sem.wait({ timeout: 10 }),
+      (e) => e instanceof ErrnoError && e.code === "EPROTO",
+    );
+    shm.int32()[0] = 2;
+    assert.equal(sem.value, 2);
+    assert.ok(sem.tryWait());
+    sem.close();
+  },
+);

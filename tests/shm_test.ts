@@ -3,6 +3,7 @@ import { ClosedError, ErrnoError, ForeignOwnerError, SharedMemory } from "../mod
 import {
   CAN_DROP_CAPS,
   compileC,
+  hasCommand,
   HAVE_GCC,
   HAVE_PYTHON,
   ipcTest,
@@ -411,4 +412,76 @@ ipcTest("two Deno processes share an object", async () => {
   const r = await runDeno(`${ROOT}tests/fixtures/shm_open.ts`, [a.name, "incr"]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(a.bytes[0], 42);
+});
+
+ipcTest(
+  "escaped buffers (BYOB read, transfer, structuredClone, Worker, ring reservation, System V) survive close",
+  async () => {
+    // In a process of its own: without the fix its first touch after close is SIGSEGV.
+    const r = await run(Deno.execPath(), [
+      "run",
+      "--quiet",
+      "--allow-all", // reading /proc/self/maps needs it
+      `${ROOT}tests/fixtures/escape_child.ts`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    // Every escaped buffer reads private zero pages, and nothing of the objects stays mapped
+    // or attached.
+    assert.equal(
+      r.stdout.trim(),
+      [
+        "byob 0",
+        "transfer 0",
+        "structuredClone 0",
+        "worker 0",
+        "ring 0",
+        "sysv 0 attachments 0",
+        "left 0",
+      ].join("\n"),
+    );
+  },
+);
+
+ipcTest("a nearly full /dev/shm: creation fails with ENOSPC, never SIGBUS later", async (t) => {
+  const canUnshare = hasCommand("unshare") && Deno.uid() === 0;
+  if (await skipIf(t, !canUnshare && "needs root and unshare for a private /dev/shm")) return;
+  const code = `
+    import { ErrnoError, RingChannel, SharedMemory } from "${ROOT}mod.ts";
+    const out = [];
+    for (const make of [
+      () => SharedMemory.create("/dipc-full-a", { size: 8 << 20 }),
+      () => RingChannel.create("/dipc-full-b", { capacity: 8 << 20 }),
+      () => SharedMemory.create("/dipc-full-c", { size: 1 << 20 }).resize(16 << 20),
+    ]) {
+      try {
+        const o = make();
+        o.bytes?.fill(1); // without the reservation: SIGBUS here
+        out.push("created");
+      } catch (e) {
+        out.push(e instanceof ErrnoError ? e.code + ":" + e.syscall : String(e));
+      }
+    }
+    SharedMemory.unlink("/dipc-full-c");
+    using fits = SharedMemory.create("/dipc-full-d", { size: 4096 });
+    fits.bytes.fill(1);
+    fits.unlink();
+    console.log(out.join(" "), [...Deno.readDirSync("/dev/shm")].length);`;
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(file, code);
+    // A mount namespace of its own, with a 4 MiB tmpfs on /dev/shm: nothing leaks out of it.
+    const r = await run("unshare", [
+      "-m",
+      "sh",
+      "-c",
+      `mount -t tmpfs -o size=4m tmpfs /dev/shm && exec "${Deno.execPath()}" run -A --quiet "${file}"`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout.trim(),
+      "ENOSPC:posix_fallocate ENOSPC:posix_fallocate ENOSPC:posix_fallocate 0",
+    );
+  } finally {
+    await Deno.remove(file);
+  }
 });

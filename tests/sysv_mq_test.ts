@@ -12,6 +12,7 @@ import {
   SysVMessageQueue,
 } from "../mod.ts";
 import {
+  CAN_DROP_CAPS,
   compileTestC,
   HAVE_GCC,
   HAVE_SYSV_IPC,
@@ -21,6 +22,7 @@ import {
   run,
   runOk,
   skipIf,
+  squat,
   thrown,
 } from "./_helpers.ts";
 import { fromFourSenders, receiveWithCancels } from "./_queue_check.ts";
@@ -351,4 +353,26 @@ ipcTest("bad input on a live queue", async (t) => {
   }
   assert.equal(q.stat().messages, 0, "no bad call sent anything");
   assert.equal(q.stat().mode, 0o600);
+});
+
+ipcTest("squatting: a queue another user created and handed to us is refused (cuid)", async (t) => {
+  if (await skipIf(t, (!HAVE_GCC || !CAN_DROP_CAPS) && "needs gcc, root and setpriv")) return;
+  const key = 0x5d000000 + Math.floor(Math.random() * 0xffffff);
+  const id = await squat("msg", key);
+  try {
+    for (
+      const open of [
+        () => SysVMessageQueue.open(key),
+        () => SysVMessageQueue.open(key, { create: true }),
+        () => SysVMessageQueue.openId(id),
+      ]
+    ) {
+      const e = thrown(open);
+      assert.ok(e instanceof ForeignOwnerError && e.owner === 65534, `${e}`);
+    }
+    using q = SysVMessageQueue.openId(id, { allowForeignOwner: true });
+    assert.equal(q.stat().cuid, 65534);
+  } finally {
+    SysVMessageQueue.remove(id);
+  }
 });

@@ -6,12 +6,14 @@ import assert from "node:assert/strict";
 import {
   ClosedError,
   ErrnoError,
+  ForeignOwnerError,
   IPC_PRIVATE,
   SharedMemory,
   SYSV_SEM_VALUE_MAX,
   SysVSemaphoreSet,
 } from "../mod.ts";
 import {
+  CAN_DROP_CAPS,
   compileTestC,
   firstLine,
   HAVE_GCC,
@@ -22,6 +24,7 @@ import {
   runDeno,
   runOk,
   skipIf,
+  squat,
   thrown,
 } from "./_helpers.ts";
 
@@ -361,3 +364,39 @@ ipcTest(
     assert.deepEqual(set.getAll(), [0, 0], "no bad call changed anything");
   },
 );
+
+ipcTest("squatting: a set another user created and handed to us is refused (cuid)", async (t) => {
+  if (await skipIf(t, (!HAVE_GCC || !CAN_DROP_CAPS) && "needs gcc, root and setpriv")) return;
+  const key = 0x5d000000 + Math.floor(Math.random() * 0xffffff);
+  const id = await squat("sem", key);
+  try {
+    for (
+      const open of [
+        () => SysVSemaphoreSet.open(key),
+        () => SysVSemaphoreSet.open(key, { create: true, count: 1 }),
+        () => SysVSemaphoreSet.openId(id),
+      ]
+    ) {
+      const e = thrown(open);
+      assert.ok(e instanceof ForeignOwnerError && e.owner === 65534, `${e}`);
+    }
+    using set = SysVSemaphoreSet.openId(id, { allowForeignOwner: true });
+    assert.equal(set.stat().cuid, 65534);
+  } finally {
+    SysVSemaphoreSet.remove(id);
+  }
+});
+
+ipcTest("every operation after close throws ClosedError, opSync too", async () => {
+  const set = SysVSemaphoreSet.temporary({ count: 1, initial: 1 });
+  set.close();
+  for (
+    const op of [
+      () => set.tryOp([{ index: 0, op: -1 }]),
+      () => set.opSync([{ index: 0, op: -1 }], 10),
+    ]
+  ) {
+    assert.ok(thrown(op) instanceof ClosedError);
+  }
+  await assert.rejects(set.op([{ index: 0, op: -1 }], { timeout: 10 }), ClosedError);
+});

@@ -8,6 +8,7 @@ import {
   SysVSharedMemory,
 } from "../mod.ts";
 import {
+  CAN_DROP_CAPS,
   compileC,
   HAVE_GCC,
   HAVE_SYSV_IPC,
@@ -16,6 +17,7 @@ import {
   python,
   runOk,
   skipIf,
+  squat,
   thrown,
 } from "./_helpers.ts";
 
@@ -326,3 +328,30 @@ ipcTest("bad input on a live segment: set() arguments", async (t) => {
   }
   assert.equal(a.stat().mode, 0o600);
 });
+
+ipcTest(
+  "squatting: a segment another user created and handed to us is refused (cuid)",
+  async (t) => {
+    if (await skipIf(t, (!HAVE_GCC || !CAN_DROP_CAPS) && "needs gcc, root and setpriv")) return;
+    const key = 0x5d000000 + Math.floor(Math.random() * 0xffffff);
+    const id = await squat("shm", key);
+    try {
+      assert.equal(SysVSharedMemory.statId(id).uid, Deno.uid(), "it looks like ours");
+      for (
+        const open of [
+          () => SysVSharedMemory.open(key),
+          () => SysVSharedMemory.open(key, { create: true, size: 4096 }),
+          () => SysVSharedMemory.openId(id),
+        ]
+      ) {
+        const e = thrown(open);
+        assert.ok(e instanceof ForeignOwnerError && e.owner === 65534, `${e}`);
+        assert.match(e.message, /created by uid 65534/);
+      }
+      using shm = SysVSharedMemory.openId(id, { allowForeignOwner: true });
+      assert.equal(shm.size, 4096);
+    } finally {
+      SysVSharedMemory.remove(id);
+    }
+  },
+);
