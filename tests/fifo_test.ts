@@ -169,7 +169,7 @@ async function raceFifoMode(make: (path: string) => void): Promise<{ mode: numbe
       }
     }
     await within(20_000, "the swapper", attacker.output());
-    return { mode: Deno.statSync(target).mode! & 0o777, made };
+    return { mode: (Deno.statSync(target).mode ?? 0) & 0o777, made };
   } finally {
     try {
       attacker.kill("SIGKILL");
