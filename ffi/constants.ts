@@ -20,6 +20,7 @@ export const PER_ARCH = {
     O_NOFOLLOW: 0o400000,
     SYS_futex: 202n,
     SYS_gettid: 186n,
+    SYS_tgkill: 234n,
     SYS_pidfd_open: 434n,
     SYS_epoll_pwait2: 441n,
     SYS_futex_waitv: 449n,
@@ -46,6 +47,7 @@ export const PER_ARCH = {
     O_NOFOLLOW: 0o100000,
     SYS_futex: 98n,
     SYS_gettid: 178n,
+    SYS_tgkill: 131n,
     SYS_pidfd_open: 434n,
     SYS_epoll_pwait2: 441n,
     SYS_futex_waitv: 449n,
@@ -169,6 +171,7 @@ export const FUTEX = {
 export const SYS = {
   futex: HERE.SYS_futex,
   gettid: HERE.SYS_gettid,
+  tgkill: HERE.SYS_tgkill,
   pidfd_open: HERE.SYS_pidfd_open,
   epoll_pwait2: HERE.SYS_epoll_pwait2,
   futex_waitv: HERE.SYS_futex_waitv,

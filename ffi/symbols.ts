@@ -67,6 +67,10 @@ export const CORE = {
   geteuid: { parameters: [], result: "u32" },
   /** pid_t getpid(void) */
   getpid: { parameters: [], result: "i32" },
+  /** long syscall(SYS_gettid): the calling thread's id */
+  gettid: { name: "syscall", parameters: ["i64"], result: "i32" },
+  /** int tgkill(pid_t tgid, pid_t tid, int sig), as a raw syscall (glibc < 2.30 has no wrapper) */
+  tgkill: { name: "syscall", parameters: ["i64", "i32", "i32", "i32"], result: "i32" },
   /** int sched_yield(void) */
   sched_yield: { parameters: [], result: "i32" },
   /**
@@ -282,6 +286,12 @@ export const RT = {
    * msg_len as u32 (fast path), the result's low 32 bits
    */
   mq_receive: { parameters: ["i32", "buffer", "u32", "buffer"], result: "i32" },
+  /**
+   * ssize_t mq_timedreceive(mqd_t mqdes, char *msg_ptr, size_t msg_len, unsigned int *msg_prio,
+   *                         const struct timespec *abs_timeout): on the calling thread, blocking
+   * (a kernel waiter; the timeout is absolute, CLOCK_REALTIME)
+   */
+  mq_timedreceive: { parameters: ["i32", "buffer", "u32", "buffer", "buffer"], result: "i32" },
   /** int mq_getattr(mqd_t mqdes, struct mq_attr *attr) */
   mq_getattr: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

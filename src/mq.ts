@@ -43,6 +43,7 @@ import { cString, OutStruct, readProcNumber } from "../ffi/util.ts";
 import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { closeFd, FdSleeper, type HasFd, setNonblocking } from "./_fd.ts";
+import { KernelWaiter, MQ_SLICE_MS, RETRY, waitFair } from "./_kernel_wait.ts";
 import { WOULD_BLOCK_RESULT } from "./pipe.ts";
 import {
   validateBoolean,
@@ -160,6 +161,8 @@ export class MessageQueue implements HasFd, Disposable {
   #lastPriority = 0;
   #readSleeper: FdSleeper | undefined;
   #writeSleeper: FdSleeper | undefined;
+  /** Receives that must sleep wait in the kernel through this (src/_kernel_wait.ts). */
+  #kernel: KernelWaiter<QueueMessage> | undefined;
 
   private constructor(name: string, fd: number, created: boolean) {
     this.#name = name;
@@ -383,6 +386,40 @@ export class MessageQueue implements HasFd, Disposable {
     return this.#fd;
   }
 
+  /**
+   * The kernel waiter of this queue, made on first need: its thread blocks in
+   * `mq_timedreceive` on a blocking open file description of the same queue (reopened through
+   * /proc/self/fd, read-write when allowed so a message taken after close can be put back).
+   * Undefined where that reopening is impossible (no /proc): waits then poll.
+   */
+  #kernelWaiter(): KernelWaiter<QueueMessage> | undefined {
+    if (this.#kernel !== undefined) return this.#kernel;
+    const path = cString(`/proc/self/fd/${this.#liveFd()}`);
+    const L = libc();
+    let kfd = L.open(path, O.RDWR | O.CLOEXEC, 0);
+    if (kfd < 0) kfd = L.open(path, O.RDONLY | O.CLOEXEC, 0);
+    if (kfd < 0) return undefined;
+    const size = this.#messageSize;
+    const what = `message queue ${JSON.stringify(this.#name)}`;
+    this.#kernel = new KernelWaiter<QueueMessage>({
+      what,
+      request: () => ({ op: "mq", fd: kfd, size: Math.max(1, size), sliceMs: MQ_SLICE_MS }),
+      settle: (reply): QueueMessage | typeof RETRY => {
+        if (reply.r >= 0) {
+          return { data: reply.data ?? new Uint8Array(0), priority: reply.priority ?? 0 };
+        }
+        if (reply.errno === E.EINTR || reply.errno === E.ETIMEDOUT) return RETRY;
+        throw new ErrnoError(reply.errno, "mq_timedreceive", {
+          action: "receive from message queue",
+          object: this.#name,
+        });
+      },
+      putBack: (m): void => void librt().mq_send(kfd, m.data, m.data.length, m.priority),
+      release: (): void => void L.close(kfd),
+    });
+    return this.#kernel;
+  }
+
   /** The queue's name, e.g. "/jobs" ("descriptor 3" for one adopted with `fromFd`). */
   get name(): string {
     return this.#name;
@@ -504,6 +541,16 @@ export class MessageQueue implements HasFd, Disposable {
         `into holds ${into.length} bytes; the queue's messages can be ${this.#messageSize}`,
       );
     }
+    const kept = this.#kernel?.take();
+    if (kept !== undefined) {
+      // Taken by the kernel waiter for a wait that was cancelled: it comes first.
+      into.set(kept.data);
+      this.#lastPriority = kept.priority;
+      return kept.data.length;
+    }
+    // The kernel waiter's call in flight will take the oldest message: taking one here would
+    // put a later one first.
+    if (this.#kernel?.busy) return WOULD_BLOCK_RESULT;
     const { mq_receive } = librt();
     for (;;) {
       const n = mq_receive(fd, into, into.length, this.#prioBytes);
@@ -549,10 +596,16 @@ export class MessageQueue implements HasFd, Disposable {
   async receiveInto(into: Uint8Array, options?: WaitOptions): Promise<number> {
     validateBuffer(into, "into");
     const opts = validateWaitOptions(options);
-    const r = await waitUntil(
+    const r = await waitFair(
       () => {
         const n = this.tryReceiveInto(into);
         return n === WOULD_BLOCK_RESULT ? WOULD_BLOCK : n;
+      },
+      this.#kernelWaiter(),
+      (m) => {
+        into.set(m.data);
+        this.#lastPriority = m.priority;
+        return m.data.length;
       },
       this.#readSleeper ??= new FdSleeper(this.#liveFd(), POLL.IN),
       opts,
@@ -624,6 +677,7 @@ export class MessageQueue implements HasFd, Disposable {
       s?.interrupt();
       s?.close();
     }
+    this.#kernel?.close(new ClosedError(`message queue ${JSON.stringify(this.#name)}`));
     closeFd(this.#fd);
     this.#fd = -1;
     if (this.#unlinkOnClose) {

@@ -39,6 +39,7 @@ import { OutStruct, readProcNumber } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { type Backoff, FdSleeper } from "./_fd.ts";
+import { KernelWaiter, RETRY, waitFair } from "./_kernel_wait.ts";
 import { WOULD_BLOCK_RESULT } from "./pipe.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
@@ -189,6 +190,16 @@ function validateSelector(options: unknown): Selector {
 
 const ANY: Selector = { type: 0n, flags: 0 };
 
+/** What a kernel waiter took: the bytes and the type. */
+interface SysVTaken {
+  data: Uint8Array<ArrayBuffer>;
+  type: bigint;
+}
+
+function selectorKey(sel: Selector): string {
+  return `${sel.type}:${sel.flags}`;
+}
+
 /**
  * A System V message queue. The handle holds buffers, not a kernel resource: closing it only
  * ends its use here; {@linkcode SysVMessageQueue.remove} removes the queue itself.
@@ -206,6 +217,7 @@ export class SysVMessageQueue implements Disposable {
   readonly #view: DataView;
   #lastType = 0;
   readonly #sleepers = new Set<FdSleeper>();
+  readonly #kernels = new Map<string, KernelWaiter<SysVTaken>>();
 
   private constructor(id: number, key: number, created: boolean) {
     this.#id = id;
@@ -496,7 +508,7 @@ export class SysVMessageQueue implements Disposable {
         object: this.#id,
       });
     }
-    const r = await this.#wait(() => this.trySend(type, data) || WOULD_BLOCK, opts);
+    const r = await this.#wait(() => this.trySend(type, data) || WOULD_BLOCK, undefined, opts);
     if (r === TIMED_OUT) throw timedOut(`send to System V message queue ${this.#id}`);
   }
 
@@ -560,13 +572,17 @@ export class SysVMessageQueue implements Disposable {
     const sel = validateSelector(options);
     const opts = validateWaitOptions(options);
     const size = Math.min(into.length, this.#msg.length - MTYPE_SIZE);
-    const r = await this.#wait(() => {
-      this.#assertOpen();
-      const n = this.#receive(size, sel);
-      if (n === WOULD_BLOCK_RESULT) return WOULD_BLOCK;
-      into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
-      return n;
-    }, opts);
+    const r = await this.#wait(
+      () => {
+        this.#assertOpen();
+        const n = this.#receive(size, sel);
+        if (n === WOULD_BLOCK_RESULT) return WOULD_BLOCK;
+        into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
+        return n;
+      },
+      sel,
+      opts,
+    );
     if (r === TIMED_OUT) throw timedOut(`receive from System V message queue ${this.#id}`);
     return r;
   }
@@ -586,12 +602,16 @@ export class SysVMessageQueue implements Disposable {
     const sel = validateSelector(options);
     const opts = validateWaitOptions(options);
     const size = this.#msg.length - MTYPE_SIZE;
-    const r = await this.#wait(() => {
-      this.#assertOpen();
-      const n = this.#receive(size, sel);
-      if (n === WOULD_BLOCK_RESULT) return WOULD_BLOCK;
-      return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
-    }, opts);
+    const r = await this.#wait(
+      () => {
+        this.#assertOpen();
+        const n = this.#receive(size, sel);
+        if (n === WOULD_BLOCK_RESULT) return WOULD_BLOCK;
+        return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
+      },
+      sel,
+      opts,
+    );
     if (r === TIMED_OUT) throw timedOut(`receive from System V message queue ${this.#id}`);
     return r;
   }
@@ -654,6 +674,9 @@ export class SysVMessageQueue implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of this.#sleepers) s.interrupt();
+    for (const k of this.#kernels.values()) {
+      k.close(new ClosedError(`System V message queue ${this.#id}`));
+    }
     if (this.#removeOnClose) {
       this.#removeOnClose = false;
       libc().msgctl(this.#id, IPC.RMID, null);
@@ -667,6 +690,29 @@ export class SysVMessageQueue implements Disposable {
 
   /** One `msgrcv` with IPC_NOWAIT into `#msg`: the length, or "would-block". */
   #receive(size: number, sel: Selector): number | typeof WOULD_BLOCK_RESULT {
+    const kernel = this.#kernels.get(selectorKey(sel));
+    const kept = kernel?.take();
+    if (kept === undefined && kernel?.busy) {
+      // Its call in flight will take the oldest match: taking one here would reorder them.
+      return WOULD_BLOCK_RESULT;
+    }
+    if (kept !== undefined) {
+      // Taken by the kernel waiter for a wait that was cancelled: it comes first, and obeys
+      // the same size rule as msgrcv.
+      if (kept.data.length > size && (sel.flags & MSG.NOERROR) === 0) {
+        kernel?.keep(kept);
+        throw new ErrnoError(E.E2BIG, "msgrcv", {
+          action: `receive a message longer than ${size} bytes (pass truncate, or a bigger ` +
+            "buffer) from System V message queue",
+          object: this.#id,
+        });
+      }
+      const n = Math.min(size, kept.data.length);
+      this.#view.setBigInt64(0, kept.type, true);
+      this.#msg.set(kept.data.subarray(0, n), MTYPE_SIZE);
+      this.#lastType = Number(kept.type);
+      return n;
+    }
     const { msgrcv } = libc();
     for (;;) {
       const n = msgrcv(this.#id, this.#msg, size, sel.type, sel.flags | IPC.NOWAIT);
@@ -691,16 +737,67 @@ export class SysVMessageQueue implements Disposable {
 
   async #wait<T>(
     attempt: () => T | typeof WOULD_BLOCK,
+    sel: Selector | undefined,
     opts: WaitOptions,
   ): Promise<T | typeof TIMED_OUT> {
     const sleeper = new FdSleeper(-1, 0, BACKOFF);
     this.#sleepers.add(sleeper);
     try {
-      return await waitUntil(attempt, sleeper, opts, SPINS);
+      if (sel === undefined) return await waitUntil(attempt, sleeper, opts, SPINS);
+      const kernel = this.#kernelFor(sel);
+      return await waitFair(
+        attempt,
+        kernel,
+        (taken) => {
+          // Hand it to the attempt through the kept list, so it follows the same rules.
+          kernel.keep(taken);
+          const r = attempt();
+          if (r === WOULD_BLOCK) throw new Error("a kept message went missing");
+          return r;
+        },
+        sleeper,
+        opts,
+        SPINS,
+      );
     } finally {
       this.#sleepers.delete(sleeper);
       sleeper.close();
     }
+  }
+
+  /**
+   * The kernel waiter for one selector (src/_kernel_wait.ts): its thread blocks in `msgrcv` as
+   * a C process would, so it gets its turn against C and Python receivers.
+   */
+  #kernelFor(sel: Selector): KernelWaiter<SysVTaken> {
+    const key = selectorKey(sel);
+    let k = this.#kernels.get(key);
+    if (k !== undefined) return k;
+    const size = this.#msg.length - MTYPE_SIZE;
+    const id = this.#id;
+    k = new KernelWaiter<SysVTaken>({
+      what: `System V message queue ${id}`,
+      // Always the largest message: whether it fits the caller's buffer is decided here.
+      request: () => ({ op: "msg", id, size, type: sel.type, flags: sel.flags & ~MSG.NOERROR }),
+      settle: (reply): SysVTaken | typeof RETRY => {
+        if (reply.r >= 0) {
+          return { data: reply.data ?? new Uint8Array(0), type: reply.type ?? 0n };
+        }
+        if (reply.errno === E.EINTR) return RETRY;
+        throw new ErrnoError(reply.errno, "msgrcv", {
+          action: "receive from System V message queue",
+          object: id,
+        });
+      },
+      putBack: (m): void => {
+        const buf = new Uint8Array(MTYPE_SIZE + m.data.length);
+        new DataView(buf.buffer).setBigInt64(0, m.type, true);
+        buf.set(m.data, MTYPE_SIZE);
+        libc().msgsnd(id, buf, m.data.length, IPC.NOWAIT);
+      },
+    });
+    this.#kernels.set(key, k);
+    return k;
   }
 
   #checkSize(length: number): void {

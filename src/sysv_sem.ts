@@ -51,6 +51,7 @@ import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { SemaphorePermit } from "./semaphore.ts";
 import { type Backoff, FdSleeper } from "./_fd.ts";
+import { KernelWaiter, RETRY, waitFair } from "./_kernel_wait.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
   checkSysVOwner,
@@ -75,7 +76,6 @@ import {
   timedOut,
   validateWaitOptions,
   type WaitOptions,
-  waitUntil,
   WOULD_BLOCK,
 } from "./_wait.ts";
 
@@ -178,6 +178,7 @@ export class SysVSemaphoreSet implements Disposable {
   #closed = false;
   #removeOnClose = false;
   readonly #sleepers = new Set<FdSleeper>();
+  readonly #kernels = new Map<string, KernelWaiter<true>>();
   /** A reusable `struct sembuf[]` for the common one-operation call. */
   readonly #one = new OutStruct(SEMBUF.size);
 
@@ -426,12 +427,50 @@ export class SysVSemaphoreSet implements Disposable {
     const sleeper = new FdSleeper(-1, 0, BACKOFF);
     this.#sleepers.add(sleeper);
     try {
-      const r = await waitUntil(() => this.#semop(sops, n) || WOULD_BLOCK, sleeper, opts, SPINS);
+      const r = await waitFair(
+        () => this.#semop(sops, n) || WOULD_BLOCK,
+        this.#kernelFor(operations),
+        () => true,
+        sleeper,
+        opts,
+        SPINS,
+      );
       if (r === TIMED_OUT) throw timedOut(`semop on System V semaphore set ${this.#id}`);
     } finally {
       this.#sleepers.delete(sleeper);
       sleeper.close();
     }
+  }
+
+  /**
+   * The kernel waiter for one set of operations (src/_kernel_wait.ts): its thread blocks in
+   * `semop` as a C process would, so it gets its turn against C and Python waiters. Operations
+   * it applied for a wait that had gone are undone at once (the inverse operations, which never
+   * block).
+   */
+  #kernelFor(operations: readonly SemaphoreOperation[]): KernelWaiter<true> {
+    const blocking = this.#encode(operations, false);
+    const key = blocking.join(",");
+    let k = this.#kernels.get(key);
+    if (k !== undefined) return k;
+    // Waits for zero change nothing: only the other operations are undone.
+    const undo = operations.filter((o) => o.op !== 0).map((o) => ({ ...o, op: -o.op }));
+    const inverse = undo.length > 0 ? this.#encode(undo, true) : undefined;
+    k = new KernelWaiter<true>({
+      what: `System V semaphore set ${this.#id}`,
+      request: () => ({ op: "sem", id: this.#id, sops: blocking, count: operations.length }),
+      settle: (reply): true | typeof RETRY => {
+        if (reply.r === 0) return true;
+        if (reply.errno === E.EINTR) return RETRY;
+        throw this.#error(reply.errno);
+      },
+      giveBack: (): boolean => {
+        if (inverse !== undefined) libc().semop(this.#id, inverse, undo.length);
+        return true;
+      },
+    });
+    this.#kernels.set(key, k);
+    return k;
   }
 
   /**
@@ -656,6 +695,9 @@ export class SysVSemaphoreSet implements Disposable {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of this.#sleepers) s.interrupt();
+    for (const k of this.#kernels.values()) {
+      k.close(new ClosedError(`System V semaphore set ${this.#id}`));
+    }
     if (this.#removeOnClose) {
       this.#removeOnClose = false;
       libc().semctl_int(this.#id, 0, IPC.RMID, 0);

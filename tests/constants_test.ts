@@ -94,6 +94,7 @@ function assertions(arch: Arch): string {
     ["S_IFREG", S_IFREG],
     ["S_IFIFO", S_IFIFO],
     ["SYS_epoll_pwait2", a.SYS_epoll_pwait2],
+    ["SYS_tgkill", a.SYS_tgkill],
     ["SYS_futex_waitv", a.SYS_futex_waitv],
     ["sizeof(struct epoll_event)", a.EPOLL_EVENT.size],
     ["offsetof(struct epoll_event, events)", a.EPOLL_EVENT.events],

@@ -23,6 +23,7 @@ import {
   thrown,
   uniqueName,
 } from "./_helpers.ts";
+import { shareWithKernelWaiter } from "./_fairness.ts";
 import { fromFourSenders, receiveWithCancels } from "./_queue_check.ts";
 
 const enc = new TextEncoder();
@@ -365,4 +366,15 @@ ipcTest("bad input on a live queue", async (t) => {
     );
   }
   assert.equal(q.attributes().currentMessages, 0, "no bad call sent anything");
+});
+
+ipcTest("a fair share against a C receiver blocked in mq_receive on the same queue", async (t) => {
+  if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+  using q = MessageQueue.temporary({ maxMessages: 10, messageSize: 64 });
+  await shareWithKernelWaiter(
+    "pmq",
+    q.name,
+    () => assert.ok(q.trySend(new Uint8Array([1]))),
+    (o) => q.receive(o),
+  );
 });

@@ -25,6 +25,7 @@ import {
   squat,
   thrown,
 } from "./_helpers.ts";
+import { shareWithKernelWaiter } from "./_fairness.ts";
 import { fromFourSenders, receiveWithCancels } from "./_queue_check.ts";
 
 const enc = new TextEncoder();
@@ -375,4 +376,15 @@ ipcTest("squatting: a queue another user created and handed to us is refused (cu
   } finally {
     SysVMessageQueue.remove(id);
   }
+});
+
+ipcTest("a fair share against a C receiver blocked in msgrcv on the same queue", async (t) => {
+  if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+  using q = SysVMessageQueue.temporary();
+  await shareWithKernelWaiter(
+    "sysv-msg",
+    String(q.id),
+    () => assert.ok(q.trySend(1, new Uint8Array([1]))),
+    (o) => q.receive(o),
+  );
 });

@@ -27,6 +27,7 @@ import {
   squat,
   thrown,
 } from "./_helpers.ts";
+import { shareWithKernelWaiter } from "./_fairness.ts";
 
 const CHILD = `${ROOT}tests/fixtures/sync_child.ts`;
 const randomKey = (): number => 0x5e000000 + Math.floor(Math.random() * 0xffffff);
@@ -399,4 +400,16 @@ ipcTest("every operation after close throws ClosedError, opSync too", async () =
     assert.ok(thrown(op) instanceof ClosedError);
   }
   await assert.rejects(set.op([{ index: 0, op: -1 }], { timeout: 10 }), ClosedError);
+});
+
+ipcTest("a fair share against a C process blocked in semop on the same set", async (t) => {
+  if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+  using set = SysVSemaphoreSet.temporary({ count: 1, initial: 0 });
+  await shareWithKernelWaiter(
+    "sysv-sem",
+    String(set.id),
+    () => set.post(0),
+    (o) => set.wait(0, o),
+  );
+  assert.equal(set.getAll()[0], 0, "every unit was taken once, none given twice");
 });

@@ -1,0 +1,340 @@
+/**
+ * Kernel waiters: how a dipc wait gets its fair share of a queue or semaphore set that C or
+ * Python programs wait on too.
+ *
+ * The kernel hands a message (or a semaphore unit) straight to a process *blocked in the kernel*
+ * on it; a waiter that only polls for readiness (the wait core's reactors) then sees nothing, ever,
+ * while such a process waits. So where an async wait has to sleep, it sleeps in the kernel: a
+ * dedicated Worker per object (and per kind of request: a System V message type, a set of
+ * semaphore operations) makes the blocking call (`mq_timedreceive`, `msgrcv`, `semop`) on its
+ * own thread, never one of Deno's pool threads, and hands what it took to the first waiting
+ * caller. Waits on the same object and request share that one thread, served in order.
+ *
+ * Cancelling never loses data. When the last waiting caller gives up (timeout, abort, close),
+ * the thread is interrupted with a thread-directed SIGURG (`tgkill`): `msgrcv` and `semop`
+ * return EINTR having taken nothing; `mq_timedreceive` (which signals may restart) sleeps in
+ * slices of {@linkcode MQ_SLICE_MS} and is not re-issued. If the call took something just before,
+ * the result is kept (`take()`): the next receive gets it first, and closing the object puts it
+ * back (semaphore units are given back at once).
+ *
+ * Cost: a Worker (a thread and a few MiB) per object with a sleeping wait, started on the first
+ * such wait (tens of milliseconds once) and ended {@linkcode LINGER_MS} ms after the last one;
+ * each message taken this way crosses threads once (tens of microseconds). A wait that finds
+ * its data within the spin never uses it. At most {@linkcode MAX_KERNEL_WAITERS} run at once;
+ * beyond that, waits fall back to the reactors' polling (no thread, but no fair share against
+ * kernel waiters).
+ *
+ * @module
+ */
+
+import { SYS } from "../ffi/constants.ts";
+import { libc } from "../ffi/load.ts";
+import type { KernelReply, KernelRequest, KernelResult } from "./_kernel_waiter_worker.ts";
+import {
+  deadlineFor,
+  DEFAULT_SPINS,
+  type Sleeper,
+  TIMED_OUT,
+  type WaitOptions,
+  waitUntil,
+  WOULD_BLOCK,
+} from "./_wait.ts";
+import { monotonicNs } from "../ffi/util.ts";
+
+/** Kernel-waiter threads the process runs at most. */
+export const MAX_KERNEL_WAITERS = 16;
+/** How long an idle kernel waiter's thread is kept for the next wait, in ms. */
+export const LINGER_MS = 25;
+/** Slice of a POSIX queue's kernel wait, in ms. */
+export const MQ_SLICE_MS = 50;
+
+/** Returned by a `settle` that wants the call made again (EINTR, a slice that ran out). */
+export const RETRY: unique symbol = Symbol("retry");
+/** What a wait resolves with when no thread could be had after all (it then polls). */
+export const UNAVAILABLE: unique symbol = Symbol("unavailable");
+
+const WORKER_URL = new URL("./_kernel_waiter_worker.ts", import.meta.url);
+let workersAllowed: boolean | undefined;
+
+/**
+ * Whether this process may start the waiter threads: a Worker loads dipc's worker module, which
+ * for a local copy of dipc needs read permission on it (over the network it is fetched like the
+ * rest of dipc). Without it, waits poll instead.
+ */
+function canStartWorkers(): boolean {
+  if (workersAllowed === undefined) {
+    workersAllowed = WORKER_URL.protocol !== "file:" ||
+      Deno.permissions.querySync({ name: "read", path: WORKER_URL }).state === "granted";
+  }
+  return workersAllowed;
+}
+
+/** What a kernel waiter needs to know about its object. */
+export interface KernelWaiterSpec<R> {
+  /** The object, as messages name it. */
+  what: string;
+  /** The blocking call to make (a fresh request each time). */
+  request(): KernelRequest;
+  /** A reply as a result, or RETRY; throws for a failure that ends every wait. */
+  settle(reply: KernelResult): R | typeof RETRY;
+  /**
+   * A result taken for waits that are all gone: given back now (semaphore units), or, when it
+   * returns false, kept for `take()`.
+   */
+  giveBack?(result: R): boolean;
+  /** Puts a kept result back into the object (at close, or when it came in after close). */
+  putBack?(result: R): void;
+  /** Called once the thread has stopped after `close()`: release what the requests used. */
+  release?(): void;
+}
+
+interface Wait<R> {
+  settle(result: R | typeof TIMED_OUT | typeof UNAVAILABLE): void;
+  fail(error: unknown): void;
+}
+
+let live = 0;
+const noop = (): void => {};
+
+/** One object's kernel waiter. */
+export class KernelWaiter<R> {
+  readonly #spec: KernelWaiterSpec<R>;
+  #worker: Worker | undefined;
+  #tid = 0;
+  #starting: Promise<boolean> | undefined;
+  readonly #waits: Wait<R>[] = [];
+  readonly #kept: R[] = [];
+  #busy = false;
+  #closed = false;
+  #failed = false;
+  #linger: ReturnType<typeof setTimeout> | undefined;
+  #reply: ((reply: KernelReply) => void) | undefined;
+
+  constructor(spec: KernelWaiterSpec<R>) {
+    this.#spec = spec;
+  }
+
+  /** Whether a thread can be had for this object (false beyond MAX_KERNEL_WAITERS). */
+  get available(): boolean {
+    if (this.#closed || this.#failed) return false;
+    return this.#worker !== undefined || (live < MAX_KERNEL_WAITERS && canStartWorkers());
+  }
+
+  /**
+   * Whether a call is in flight: its result, when it comes, is the oldest there is, so the
+   * owner's own tries must not take from the object meanwhile (they report "nothing right now";
+   * the result is kept for them).
+   */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  /** A result taken for a wait that had gone, oldest first; undefined when none. */
+  take(): R | undefined {
+    return this.#kept.shift();
+  }
+
+  /** Puts a result back at the front (the caller could not use it). */
+  keep(result: R): void {
+    this.#kept.unshift(result);
+  }
+
+  /**
+   * Waits in the kernel for a result, until the timeout (then TIMED_OUT) or the signal (then
+   * its reason).
+   */
+  wait(options: WaitOptions): Promise<R | typeof TIMED_OUT | typeof UNAVAILABLE> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const deadline = deadlineFor(options.timeout);
+    return new Promise((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        const i = this.#waits.indexOf(wait);
+        if (i >= 0) this.#waits.splice(i, 1);
+        if (this.#waits.length === 0) this.#interrupt();
+      };
+      const wait: Wait<R> = {
+        settle: (result): void => {
+          done();
+          resolve(result);
+        },
+        fail: (error): void => {
+          done();
+          reject(error);
+        },
+      };
+      const onAbort = (): void => wait.fail(signal?.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (deadline !== undefined) {
+        const ms = Math.max(0, Math.ceil(Number(deadline - monotonicNs()) / 1e6));
+        timer = setTimeout(() => wait.settle(TIMED_OUT), ms);
+      }
+      this.#waits.push(wait);
+      void this.#pump();
+    });
+  }
+
+  /**
+   * Ends every wait with `error`, puts back what was kept, and stops the thread (at once, or as
+   * soon as its call has been interrupted); `release` runs after that. Idempotent.
+   */
+  close(error: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const w of [...this.#waits]) w.fail(error);
+    for (const r of this.#kept.splice(0)) this.#spec.putBack?.(r);
+    this.#stop();
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#busy || this.#closed || this.#waits.length === 0) return;
+    this.#busy = true;
+    if (this.#linger !== undefined) clearTimeout(this.#linger);
+    this.#linger = undefined;
+    try {
+      if (!await this.#start()) {
+        this.#failed = true;
+        for (const w of [...this.#waits]) w.settle(UNAVAILABLE);
+        return;
+      }
+      while (this.#waits.length > 0 && !this.#closed) {
+        const reply = await this.#call(this.#spec.request());
+        if (reply === undefined) break; // stopped
+        let result: R | typeof RETRY;
+        try {
+          result = this.#spec.settle(reply);
+        } catch (e) {
+          for (const w of [...this.#waits]) w.fail(e);
+          break;
+        }
+        if (result === RETRY) continue;
+        const first = this.#waits[0];
+        if (first !== undefined) first.settle(result);
+        else if (this.#spec.giveBack?.(result) ?? false) continue;
+        else if (this.#closed) this.#spec.putBack?.(result);
+        else this.#kept.push(result);
+      }
+    } finally {
+      this.#busy = false;
+      if (this.#closed) this.#stop();
+      else if (this.#waits.length > 0) void this.#pump();
+      else this.#linger = setTimeout(() => this.#stop(), LINGER_MS);
+    }
+  }
+
+  #start(): Promise<boolean> {
+    if (this.#worker !== undefined) return Promise.resolve(true);
+    if (live >= MAX_KERNEL_WAITERS) return Promise.resolve(false);
+    live++;
+    if (live === 1) Deno.addSignalListener("SIGURG", noop); // a handler, so SIGURG interrupts
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER_URL, { type: "module" });
+    } catch {
+      this.#release();
+      return Promise.resolve(false);
+    }
+    this.#worker = worker;
+    worker.onmessage = (e: MessageEvent<KernelReply>): void => {
+      const reply = this.#reply;
+      this.#reply = undefined;
+      reply?.(e.data);
+    };
+    worker.onerror = (e): void => {
+      // The thread could not start (or died): waits fall back to polling.
+      e.preventDefault();
+      this.#failed = true;
+      const reply = this.#reply;
+      this.#reply = undefined;
+      reply?.({ r: -1, errno: -1 });
+    };
+    this.#starting = new Promise<boolean>((resolve) => {
+      this.#reply = (reply): void => {
+        if ("tid" in reply) this.#tid = reply.tid;
+        resolve("tid" in reply);
+      };
+    });
+    return this.#starting;
+  }
+
+  #call(request: KernelRequest): Promise<(KernelResult) | undefined> {
+    const worker = this.#worker;
+    if (worker === undefined) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      this.#reply = (reply): void => resolve("r" in reply ? reply : undefined);
+      worker.postMessage(request);
+    });
+  }
+
+  /** Makes an in-flight call return (EINTR) when nobody waits for it any more. */
+  #interrupt(): void {
+    if (!this.#busy || this.#tid === 0) return;
+    libc().tgkill(SYS.tgkill, libc().getpid(), this.#tid, 23 /* SIGURG */);
+  }
+
+  #stop(): void {
+    if (this.#linger !== undefined) clearTimeout(this.#linger);
+    this.#linger = undefined;
+    const worker = this.#worker;
+    if (worker === undefined) {
+      if (this.#closed && !this.#busy) this.#releaseOnce();
+      return;
+    }
+    if (this.#busy) {
+      // Let the call end first (interrupted), then stop: a Worker cannot be ended inside a call.
+      this.#interrupt();
+      return;
+    }
+    this.#worker = undefined;
+    this.#tid = 0;
+    worker.terminate();
+    const reply = this.#reply;
+    this.#reply = undefined;
+    reply?.({ r: -1, errno: -1 });
+    this.#release();
+    if (this.#closed) this.#releaseOnce();
+  }
+
+  /** Gives this object's place among the MAX_KERNEL_WAITERS back. */
+  #release(): void {
+    live--;
+    if (live === 0) Deno.removeSignalListener("SIGURG", noop);
+  }
+
+  #released = false;
+
+  #releaseOnce(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#spec.release?.();
+  }
+}
+
+/**
+ * The fair form of {@linkcode waitUntil}: tries on this thread (spinning `spins` times), then,
+ * when `kernel` can have a thread, waits in the kernel through it (`toResult` turns what it took
+ * into what `attempt` would have returned); otherwise sleeps with `sleeper` as `waitUntil` does.
+ * Either way a cancelled wait has taken nothing.
+ */
+export async function waitFair<T, R>(
+  attempt: () => T | typeof WOULD_BLOCK,
+  kernel: KernelWaiter<R> | undefined,
+  toResult: (taken: R) => T,
+  sleeper: Sleeper,
+  options: WaitOptions,
+  spins: number = DEFAULT_SPINS,
+): Promise<T | typeof TIMED_OUT> {
+  options.signal?.throwIfAborted();
+  for (let i = 0; i <= spins; i++) {
+    const r = attempt();
+    if (r !== WOULD_BLOCK) return r;
+    if (options.timeout === 0) return TIMED_OUT;
+  }
+  if (kernel === undefined || !kernel.available) return waitUntil(attempt, sleeper, options, 0);
+  const taken = await kernel.wait(options);
+  if (taken === UNAVAILABLE) return waitUntil(attempt, sleeper, options, 0);
+  return taken === TIMED_OUT ? TIMED_OUT : toResult(taken);
+}
