@@ -39,7 +39,7 @@
 
 import { E, MQ_ATTR, O, POLL, STAT } from "../ffi/constants.ts";
 import { errno, libc, librt } from "../ffi/load.ts";
-import { cString, OutStruct, readProcNumber } from "../ffi/util.ts";
+import { cString, OutStruct, readProcNumber, writeTimespec } from "../ffi/util.ts";
 import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { closeFd, FdSleeper, type HasFd, setNonblocking } from "./_fd.ts";
@@ -129,6 +129,8 @@ export interface MessageQueueSendOptions extends WaitOptions {
 
 const attrBuf = new OutStruct(MQ_ATTR.size);
 const statBuf = new OutStruct(STAT.size);
+/** Timeouts from here on (100 years, in ms) mean "no limit" for the blocking receives. */
+const MAX_SYNC_TIMEOUT_MS = 100 * 365.25 * 24 * 3600 * 1000;
 
 function validatePriority(priority: unknown): number {
   return validateInteger(priority, "priority", 0, MAX_PRIORITY);
@@ -163,6 +165,9 @@ export class MessageQueue implements HasFd, Disposable {
   #writeSleeper: FdSleeper | undefined;
   /** Receives that must sleep wait in the kernel through this (src/_kernel_wait.ts). */
   #kernel: KernelWaiter<QueueMessage> | undefined;
+  /** A blocking description of the queue for the sync receives, or -1. */
+  #blocking = -1;
+  readonly #deadline = new BigInt64Array(2);
 
   private constructor(name: string, fd: number, created: boolean) {
     this.#name = name;
@@ -396,6 +401,7 @@ export class MessageQueue implements HasFd, Disposable {
     if (this.#kernel !== undefined) return this.#kernel;
     const path = cString(`/proc/self/fd/${this.#liveFd()}`);
     const L = libc();
+    // Its own description: the thread's call may still be running when close() returns.
     let kfd = L.open(path, O.RDWR | O.CLOEXEC, 0);
     if (kfd < 0) kfd = L.open(path, O.RDONLY | O.CLOEXEC, 0);
     if (kfd < 0) return undefined;
@@ -632,6 +638,95 @@ export class MessageQueue implements HasFd, Disposable {
   }
 
   /**
+   * Receives into `into`, blocking the calling thread in `mq_timedreceive` while the queue is
+   * empty, as a C program would (so it gets its turn against other processes blocked there).
+   * For Workers and scripts where blocking is the point; on the main thread prefer
+   * {@linkcode MessageQueue.receiveInto}.
+   *
+   * @param into at least {@linkcode MessageQueue.messageSize} bytes
+   * @param timeout milliseconds at most (default: no limit)
+   * @returns the message's length (its priority is {@linkcode MessageQueue.lastPriority})
+   * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was taken)
+   * @throws {ErrnoError} EBADF (opened write-only)
+   * @throws {ClosedError} after close
+   * @see {@link https://man7.org/linux/man-pages/man3/mq_receive.3.html}
+   *
+   * @example Block until a message comes
+   * ```ts
+   * import { MessageQueue } from "@dipc/dipc";
+   *
+   * using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 64 });
+   * q.trySend(new Uint8Array([1, 2]), 5);
+   * const into = new Uint8Array(q.messageSize);
+   * console.log(q.receiveIntoSync(into, 1000), q.lastPriority); // 2 5
+   * ```
+   */
+  receiveIntoSync(into: Uint8Array, timeout?: number): number {
+    const n = this.tryReceiveInto(into); // checks into, and takes a kept message first
+    if (n !== WOULD_BLOCK_RESULT) return n;
+    if (timeout !== undefined) validateWaitOptions({ timeout });
+    const fd = this.#blockingFd();
+    const deadline = timeout === undefined || timeout >= MAX_SYNC_TIMEOUT_MS
+      ? undefined
+      : BigInt(Date.now()) * 1_000_000n + BigInt(Math.ceil(timeout * 1e6));
+    if (deadline !== undefined) writeTimespec(this.#deadline, deadline);
+    const { mq_timedreceive } = librt();
+    for (;;) {
+      const r = mq_timedreceive(
+        fd,
+        into,
+        into.length,
+        this.#prioBytes,
+        deadline === undefined ? null : new Uint8Array(this.#deadline.buffer),
+      );
+      if (r >= 0) {
+        this.#lastPriority = this.#prio[0] ?? 0;
+        return r;
+      }
+      const e = errno();
+      if (e === E.ETIMEDOUT) {
+        throw timedOut(`receive from message queue ${JSON.stringify(this.#name)}`);
+      }
+      if (e !== E.EINTR) {
+        throw new ErrnoError(e, "mq_timedreceive", {
+          action: "receive from message queue",
+          object: this.#name,
+        });
+      }
+    }
+  }
+
+  /**
+   * Receives a message, blocking the calling thread while the queue is empty (see
+   * {@linkcode MessageQueue.receiveIntoSync}).
+   *
+   * @param timeout milliseconds at most (default: no limit)
+   * @returns the message (a copy) and its priority
+   * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was taken)
+   * @throws {ErrnoError} EBADF (opened write-only)
+   * @throws {ClosedError} after close
+   */
+  receiveSync(timeout?: number): QueueMessage {
+    const n = this.receiveIntoSync(this.#buf, timeout);
+    return { data: this.#buf.slice(0, n), priority: this.#lastPriority };
+  }
+
+  /**
+   * A blocking open file description of this queue (reopened through /proc/self/fd; the
+   * handle's own is non-blocking), for the calls that block in the kernel.
+   */
+  #blockingFd(): number {
+    if (this.#blocking >= 0) return this.#blocking;
+    const path = cString(`/proc/self/fd/${this.#liveFd()}`);
+    const L = libc();
+    let fd = L.open(path, O.RDWR | O.CLOEXEC, 0);
+    if (fd < 0) fd = L.open(path, O.RDONLY | O.CLOEXEC, 0);
+    if (fd < 0) throw lastError("open", "reopen (blocking) message queue", this.#name);
+    this.#blocking = fd;
+    return fd;
+  }
+
+  /**
    * Received messages as an async iterator, until `signal` aborts (the loop then ends
    * normally) or the queue is closed.
    *
@@ -678,6 +773,8 @@ export class MessageQueue implements HasFd, Disposable {
       s?.close();
     }
     this.#kernel?.close(new ClosedError(`message queue ${JSON.stringify(this.#name)}`));
+    if (this.#blocking >= 0) libc().close(this.#blocking);
+    this.#blocking = -1;
     closeFd(this.#fd);
     this.#fd = -1;
     if (this.#unlinkOnClose) {

@@ -35,7 +35,7 @@
 
 import { E, IPC, MSG, MSQID_DS, MTYPE_SIZE } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
-import { OutStruct, readProcNumber } from "../ffi/util.ts";
+import { monotonicNs, OutStruct, readProcNumber } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { type Backoff, FdSleeper } from "./_fd.ts";
@@ -60,6 +60,7 @@ import {
   validateOptions,
 } from "./_validate.ts";
 import {
+  deadlineFor,
   receiveUntilStopped,
   TIMED_OUT,
   timedOut,
@@ -68,6 +69,9 @@ import {
   waitUntil,
   WOULD_BLOCK,
 } from "./_wait.ts";
+
+/** An empty pollfd array: `poll(PAUSE, 0, ms)` just sleeps. */
+const PAUSE = new Uint8Array(0);
 
 /** Largest message type (`long` on 64-bit Linux; dipc keeps to exact JS integers). */
 export const MAX_MESSAGE_TYPE: number = Number.MAX_SAFE_INTEGER;
@@ -585,6 +589,85 @@ export class SysVMessageQueue implements Disposable {
     );
     if (r === TIMED_OUT) throw timedOut(`receive from System V message queue ${this.#id}`);
     return r;
+  }
+
+  /**
+   * Receives into `into`, blocking the calling thread while no message matches. Without a
+   * timeout it blocks in `msgrcv` as a C program would (so it gets its turn against other
+   * processes blocked there); with one it tries every millisecond, since System V has no timed
+   * receive. For Workers and scripts where blocking is the point; on the main thread prefer
+   * {@linkcode SysVMessageQueue.receiveInto}.
+   *
+   * @param into where the message's bytes go
+   * @param options type selector, except, truncate, `timeout` (ms)
+   * @returns the message's length (its type is {@linkcode SysVMessageQueue.lastType})
+   * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was taken)
+   * @throws {ErrnoError} E2BIG, EIDRM/EINVAL when the queue is removed
+   * @throws {ClosedError} after close
+   * @see {@link https://man7.org/linux/man-pages/man2/msgrcv.2.html}
+   *
+   * @example Block until a message comes
+   * ```ts
+   * import { SysVMessageQueue } from "@dipc/dipc";
+   *
+   * using q = SysVMessageQueue.temporary();
+   * q.trySend(3, new Uint8Array([7]));
+   * const into = new Uint8Array(16);
+   * console.log(q.receiveIntoSync(into, { timeout: 1000 }), q.lastType); // 1 3
+   * ```
+   */
+  receiveIntoSync(into: Uint8Array, options?: SysVReceiveOptions & { timeout?: number }): number {
+    validateBuffer(into, "into");
+    const sel = validateSelector(options);
+    const timeout = options?.timeout;
+    if (timeout !== undefined) validateWaitOptions({ timeout });
+    this.#assertOpen();
+    const size = Math.min(into.length, this.#msg.length - MTYPE_SIZE);
+    const deadline = deadlineFor(timeout);
+    const { msgrcv, poll } = libc();
+    for (;;) {
+      let n = this.#receive(size, sel);
+      if (n === WOULD_BLOCK_RESULT && deadline === undefined) {
+        // No timeout: block in the kernel, a waiter like any C process.
+        const r = msgrcv(this.#id, this.#msg, size, sel.type, sel.flags);
+        if (r < 0) {
+          const e = errno();
+          if (e === E.EINTR) continue;
+          throw new ErrnoError(e, "msgrcv", {
+            action: "receive from System V message queue",
+            object: this.#id,
+          });
+        }
+        this.#lastType = this.#view.getUint32(0, true) +
+          this.#view.getUint32(4, true) * 0x1_0000_0000;
+        n = r;
+      }
+      if (n !== WOULD_BLOCK_RESULT) {
+        into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
+        return n;
+      }
+      if (deadline !== undefined && monotonicNs() >= deadline) {
+        throw timedOut(`receive from System V message queue ${this.#id}`);
+      }
+      poll(PAUSE, 0, 1);
+      this.#assertOpen();
+    }
+  }
+
+  /**
+   * Receives a message, blocking the calling thread while none matches (see
+   * {@linkcode SysVMessageQueue.receiveIntoSync}).
+   *
+   * @param options type selector, except, truncate, `timeout` (ms)
+   * @returns the message (a copy) and its type
+   * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was taken)
+   * @throws {ErrnoError} EIDRM/EINVAL when the queue is removed
+   * @throws {ClosedError} after close
+   */
+  receiveSync(options?: SysVReceiveOptions & { timeout?: number }): SysVMessage {
+    const into = new Uint8Array(this.#msg.length - MTYPE_SIZE);
+    const n = this.receiveIntoSync(into, options);
+    return { type: this.#lastType, data: into.slice(0, n) };
   }
 
   /**

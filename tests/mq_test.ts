@@ -22,6 +22,7 @@ import {
   skipIf,
   thrown,
   uniqueName,
+  within,
 } from "./_helpers.ts";
 import { shareWithKernelWaiter } from "./_fairness.ts";
 import { fromFourSenders, receiveWithCancels } from "./_queue_check.ts";
@@ -378,3 +379,28 @@ ipcTest("a fair share against a C receiver blocked in mq_receive on the same que
     (o) => q.receive(o),
   );
 });
+
+ipcTest(
+  "receiveSync blocks in the kernel until a C process sends; a timeout throws TimeoutError",
+  async (t) => {
+    if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+    const peer = await compileTestC("mq_peer");
+    using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 64 });
+    const e = thrown(() => q.receiveSync(20));
+    assert.ok(e instanceof DOMException && e.name === "TimeoutError", `${e}`);
+    // The sender starts after this thread is already blocked in mq_timedreceive.
+    const sender = new Deno.Command("sh", {
+      args: ["-c", `sleep 0.2; exec "${peer}" pmq-send "${q.name}" 6 hello`],
+    }).spawn();
+    const m = q.receiveSync(10_000);
+    assert.equal(new TextDecoder().decode(m.data), "hello");
+    assert.equal(m.priority, 6);
+    assert.ok((await within(10_000, "the C sender", sender.status)).success);
+    const into = new Uint8Array(q.messageSize);
+    assert.ok(q.trySend(new Uint8Array([4, 5]), 1));
+    assert.equal(q.receiveIntoSync(into), 2);
+    assert.ok(thrown(() => q.receiveIntoSync(new Uint8Array(1))) instanceof RangeError);
+    q.close();
+    assert.ok(thrown(() => q.receiveSync(1)) instanceof ClosedError);
+  },
+);

@@ -24,6 +24,7 @@ import {
   skipIf,
   squat,
   thrown,
+  within,
 } from "./_helpers.ts";
 import { shareWithKernelWaiter } from "./_fairness.ts";
 import { fromFourSenders, receiveWithCancels } from "./_queue_check.ts";
@@ -388,3 +389,27 @@ ipcTest("a fair share against a C receiver blocked in msgrcv on the same queue",
     (o) => q.receive(o),
   );
 });
+
+ipcTest(
+  "receiveSync blocks in msgrcv until a C process sends; a timeout throws TimeoutError",
+  async (t) => {
+    if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+    const peer = await compileTestC("mq_peer");
+    using q = SysVMessageQueue.temporary();
+    const e = thrown(() => q.receiveSync({ timeout: 20 }));
+    assert.ok(e instanceof DOMException && e.name === "TimeoutError", `${e}`);
+    const sender = new Deno.Command("sh", {
+      args: ["-c", `sleep 0.2; exec "${peer}" sysv-send ${q.id} 9 hello`],
+    }).spawn();
+    const m = q.receiveSync({ type: 9 });
+    assert.equal(new TextDecoder().decode(m.data), "hello");
+    assert.equal(m.type, 9);
+    assert.ok((await within(10_000, "the C sender", sender.status)).success);
+    assert.ok(q.trySend(2, new Uint8Array([1, 2, 3])));
+    const into = new Uint8Array(8);
+    assert.equal(q.receiveIntoSync(into, { timeout: 1000 }), 3);
+    assert.equal(q.lastType, 2);
+    q.close();
+    assert.ok(thrown(() => q.receiveSync({ timeout: 1 })) instanceof ClosedError);
+  },
+);
