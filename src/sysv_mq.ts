@@ -73,8 +73,24 @@ import {
 /** An empty pollfd array: `poll(PAUSE, 0, ms)` just sleeps. */
 const PAUSE = new Uint8Array(0);
 
-/** Largest message type (`long` on 64-bit Linux; dipc keeps to exact JS integers). */
+/**
+ * Largest message type given as a number (exact JS integers). Types are a C `long`: up to
+ * {@linkcode MAX_MESSAGE_TYPE_BIG} (2⁶³ − 1) as a bigint; received types beyond this come back as
+ * bigints, never rounded.
+ */
 export const MAX_MESSAGE_TYPE: number = Number.MAX_SAFE_INTEGER;
+/** Largest message type (`LONG_MAX` on 64-bit Linux), as a bigint. */
+export const MAX_MESSAGE_TYPE_BIG: bigint = 0x7fff_ffff_ffff_ffffn;
+
+/** A message type: a number up to 2⁵³ − 1, or a bigint up to 2⁶³ − 1. */
+export type SysVMessageType = number | bigint;
+
+/** A type as received: a number when it is exact as one, else the bigint. */
+function typeOf(raw: bigint): SysVMessageType {
+  return raw <= BigInt(Number.MAX_SAFE_INTEGER) && raw >= -BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(raw)
+    : raw;
+}
 
 /** Options for {@linkcode SysVMessageQueue.open}. */
 export interface SysVMessageQueueOptions {
@@ -120,7 +136,7 @@ export interface SysVReceiveOptions {
    * The type selector: 0 (default) the first message; > 0 the first of that type; < 0 the first
    * of the lowest type that is at most its absolute value.
    */
-  type?: number;
+  type?: SysVMessageType;
   /** With a positive `type`: the first message of any *other* type (`MSG_EXCEPT`). */
   except?: boolean;
   /** Cut a message longer than the buffer to fit (`MSG_NOERROR`) instead of failing with E2BIG. */
@@ -129,8 +145,8 @@ export interface SysVReceiveOptions {
 
 /** A received message. */
 export interface SysVMessage {
-  /** Its type (positive). */
-  type: number;
+  /** Its type (positive): a number, or a bigint when above 2⁵³ − 1 (as C can send). */
+  type: SysVMessageType;
   /** Its bytes (a copy; the caller owns it). */
   data: Uint8Array<ArrayBuffer>;
 }
@@ -169,8 +185,14 @@ function statId(id: number): SysVMessageQueueStat {
   };
 }
 
-function validateType(type: unknown): number {
-  return validateInteger(type, "type", 1, MAX_MESSAGE_TYPE);
+function validateType(type: unknown): bigint {
+  if (typeof type === "bigint") {
+    if (type < 1n || type > MAX_MESSAGE_TYPE_BIG) {
+      throw new RangeError(`type must be 1..${MAX_MESSAGE_TYPE_BIG}, got ${type}`);
+    }
+    return type;
+  }
+  return BigInt(validateInteger(type, "type", 1, MAX_MESSAGE_TYPE));
 }
 
 interface Selector {
@@ -180,14 +202,20 @@ interface Selector {
 
 function validateSelector(options: unknown): Selector {
   const o = validateOptions<SysVReceiveOptions>(options);
-  const type = o.type === undefined
-    ? 0
-    : validateInteger(o.type, "type", -MAX_MESSAGE_TYPE, MAX_MESSAGE_TYPE);
+  let type = 0n;
+  if (typeof o.type === "bigint") {
+    if (o.type < -MAX_MESSAGE_TYPE_BIG || o.type > MAX_MESSAGE_TYPE_BIG) {
+      throw new RangeError(`type must be within ±${MAX_MESSAGE_TYPE_BIG}, got ${o.type}`);
+    }
+    type = o.type;
+  } else if (o.type !== undefined) {
+    type = BigInt(validateInteger(o.type, "type", -MAX_MESSAGE_TYPE, MAX_MESSAGE_TYPE));
+  }
   const except = validateBoolean(o.except, "except");
   const truncate = validateBoolean(o.truncate, "truncate");
-  if (except && type <= 0) throw new TypeError("except needs a positive type");
+  if (except && type <= 0n) throw new TypeError("except needs a positive type");
   return {
-    type: type === 0 ? 0n : BigInt(type),
+    type,
     flags: (except ? MSG.EXCEPT : 0) | (truncate ? MSG.NOERROR : 0),
   };
 }
@@ -219,7 +247,7 @@ export class SysVMessageQueue implements Disposable {
   /** `long mtype` then up to msgmax bytes: what msgsnd and msgrcv read and write. */
   readonly #msg: Uint8Array<ArrayBuffer>;
   readonly #view: DataView;
-  #lastType = 0;
+  #lastType: SysVMessageType = 0;
   readonly #sleepers = new Set<FdSleeper>();
   readonly #kernels = new Map<string, KernelWaiter<SysVTaken>>();
 
@@ -408,7 +436,7 @@ export class SysVMessageQueue implements Disposable {
   }
 
   /** The type of the message the last `tryReceiveInto`/`receiveInto` took. */
-  get lastType(): number {
+  get lastType(): SysVMessageType {
     return this.#lastType;
   }
 
@@ -458,13 +486,12 @@ export class SysVMessageQueue implements Disposable {
    * @throws {ClosedError} after close
    * @see {@link https://man7.org/linux/man-pages/man2/msgsnd.2.html}
    */
-  trySend(type: number, data: Uint8Array): boolean {
-    validateType(type);
+  trySend(type: SysVMessageType, data: Uint8Array): boolean {
+    const t = validateType(type);
     validateBuffer(data, "data");
     this.#assertOpen();
     this.#checkSize(data.length);
-    this.#view.setUint32(0, type % 0x1_0000_0000, true);
-    this.#view.setUint32(4, Math.floor(type / 0x1_0000_0000), true);
+    this.#view.setBigInt64(0, t, true);
     this.#msg.set(data, MTYPE_SIZE);
     const { msgsnd } = libc();
     for (;;) {
@@ -493,7 +520,7 @@ export class SysVMessageQueue implements Disposable {
    * @throws the signal's reason when aborted (nothing was sent)
    * @throws {ClosedError} after close, or when the handle is closed during the wait
    */
-  async send(type: number, data: Uint8Array, options?: WaitOptions): Promise<void> {
+  async send(type: SysVMessageType, data: Uint8Array, options?: WaitOptions): Promise<void> {
     validateType(type);
     validateBuffer(data, "data");
     const opts = validateWaitOptions(options);
@@ -638,8 +665,7 @@ export class SysVMessageQueue implements Disposable {
             object: this.#id,
           });
         }
-        this.#lastType = this.#view.getUint32(0, true) +
-          this.#view.getUint32(4, true) * 0x1_0000_0000;
+        this.#lastType = typeOf(this.#view.getBigInt64(0, true));
         n = r;
       }
       if (n !== WOULD_BLOCK_RESULT) {
@@ -793,15 +819,14 @@ export class SysVMessageQueue implements Disposable {
       const n = Math.min(size, kept.data.length);
       this.#view.setBigInt64(0, kept.type, true);
       this.#msg.set(kept.data.subarray(0, n), MTYPE_SIZE);
-      this.#lastType = Number(kept.type);
+      this.#lastType = typeOf(kept.type);
       return n;
     }
     const { msgrcv } = libc();
     for (;;) {
       const n = msgrcv(this.#id, this.#msg, size, sel.type, sel.flags | IPC.NOWAIT);
       if (n >= 0) {
-        this.#lastType = this.#view.getUint32(0, true) +
-          this.#view.getUint32(4, true) * 0x1_0000_0000;
+        this.#lastType = typeOf(this.#view.getBigInt64(0, true));
         return n;
       }
       const e = errno();

@@ -9,6 +9,7 @@ import {
   ForeignOwnerError,
   ftok,
   IPC_PRIVATE,
+  MAX_MESSAGE_TYPE_BIG,
   SysVMessageQueue,
 } from "../mod.ts";
 import {
@@ -413,3 +414,26 @@ ipcTest(
     assert.ok(thrown(() => q.receiveSync({ timeout: 1 })) instanceof ClosedError);
   },
 );
+
+ipcTest("types beyond 2^53 travel exactly, as bigints, both ways with C", async (t) => {
+  if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+  const peer = await compileTestC("mq_peer");
+  using q = SysVMessageQueue.temporary();
+  const big = (1n << 60n) + 3n; // a double would round it to 2^60
+  await runOk(peer, ["sysv-send", String(q.id), String(big), "from-c"]);
+  const m = q.tryReceive();
+  assert.ok(m !== "would-block");
+  assert.equal(m.type, big);
+  assert.equal(q.lastType, big);
+  assert.ok(q.trySend(MAX_MESSAGE_TYPE_BIG, new TextEncoder().encode("from-deno")));
+  const out = await runOk(peer, ["sysv-recv", String(q.id), String(MAX_MESSAGE_TYPE_BIG), "1"]);
+  assert.equal(out.trim(), `${MAX_MESSAGE_TYPE_BIG} 9 from-deno`);
+  assert.ok(q.trySend(7, new Uint8Array([1])));
+  assert.equal(
+    (q.tryReceive({ type: 7n }) as { type: unknown }).type,
+    7,
+    "small types stay numbers",
+  );
+  assert.ok(thrown(() => q.trySend(0n, new Uint8Array(1))) instanceof RangeError);
+  assert.ok(thrown(() => q.trySend(1n << 63n, new Uint8Array(1))) instanceof RangeError);
+});
