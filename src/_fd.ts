@@ -5,9 +5,9 @@
  * @module
  */
 
-import { E, F, O, POLL } from "../ffi/constants.ts";
+import { E, F, O, POLL, S_IFIFO, S_IFMT, STAT } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
-import { monotonicNs } from "../ffi/util.ts";
+import { monotonicNs, OutStruct } from "../ffi/util.ts";
 import { lastError } from "./_errno.ts";
 import { forgetFd, sleepFor, waitFd } from "./_reactor.ts";
 import { park, type Sleeper } from "./_wait.ts";
@@ -82,6 +82,14 @@ export function closeFd(fd: number): void {
   if (fd < 0) return;
   forgetFd(fd);
   libc().close(fd);
+}
+
+const fifoStat = new OutStruct(STAT.size);
+
+/** Whether the open descriptor `fd` is a pipe or FIFO; ErrnoError (EBADF) when it is not open. */
+export function isFifo(fd: number, what: string): boolean {
+  if (libc().fstat(fd, fifoStat.clear().bytes) !== 0) throw lastError("fstat", "check", what);
+  return (fifoStat.u32(STAT.st_mode) & S_IFMT) === S_IFIFO;
 }
 
 /** Sets or clears O_NONBLOCK on `fd`. */

@@ -58,6 +58,27 @@ export class ErrnoError extends Error {
    * @param options what was being done, and to what
    */
   constructor(errno: number, syscall: string, options: ErrnoErrorOptions = {}) {
+    if (typeof errno !== "number" || !Number.isInteger(errno)) {
+      throw new TypeError(`errno must be an integer, got ${typeof errno}`);
+    }
+    if (typeof syscall !== "string") {
+      throw new TypeError(`syscall must be a string, got ${typeof syscall}`);
+    }
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `options must be an object, got ${options === null ? "null" : typeof options}`,
+      );
+    }
+    const { action, object } = options;
+    if (action !== undefined && typeof action !== "string") {
+      throw new TypeError("action must be a string");
+    }
+    if (options.detail !== undefined && typeof options.detail !== "string") {
+      throw new TypeError("detail must be a string");
+    }
+    if (object !== undefined && typeof object !== "string" && typeof object !== "number") {
+      throw new TypeError("object must be a string or a number");
+    }
     const code = errnoName(errno);
     const what = options.action === undefined
       ? syscall

@@ -34,7 +34,8 @@ import { errno, libc } from "../ffi/load.ts";
 import { cString, monotonicNs, OutStruct } from "../ffi/util.ts";
 import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
-import { closeFd, FdSleeper } from "./_fd.ts";
+import { INTERNAL } from "./_internal.ts";
+import { closeFd, FdSleeper, isFifo } from "./_fd.ts";
 import { PipeReader, PipeWriter } from "./pipe.ts";
 import { describe, validateMode, validateOptions } from "./_validate.ts";
 import { deadlineFor, sleepCancellable, validateWaitOptions, type WaitOptions } from "./_wait.ts";
@@ -107,13 +108,13 @@ export function removeFifo(path: string): void {
 function openChecked(path: string, flags: number): number {
   const fd = libc().open(cString(path), flags | O.NONBLOCK | O.CLOEXEC, 0);
   if (fd < 0) return -errno();
-  if (
-    libc().fstat(fd, statBuf.clear().bytes) !== 0 ||
-    (statBuf.u32(STAT.st_mode) & S_IFMT) !== S_IFIFO
-  ) {
-    libc().close(fd);
-    throw new TypeError(`${JSON.stringify(path)} is not a FIFO`);
+  let fifo = false;
+  try {
+    fifo = isFifo(fd, `FIFO ${JSON.stringify(path)}`);
+  } finally {
+    if (!fifo) libc().close(fd);
   }
+  if (!fifo) throw new TypeError(`${JSON.stringify(path)} is not a FIFO`);
   return fd;
 }
 
@@ -131,7 +132,7 @@ export function openFifoReader(path: string): PipeReader {
   validatePath(path);
   const fd = openChecked(path, O.RDONLY);
   if (fd < 0) throw new ErrnoError(-fd, "open", { action: "open FIFO for reading", object: path });
-  return new PipeReader(fd, `FIFO ${JSON.stringify(path)}`);
+  return new PipeReader(fd, `FIFO ${JSON.stringify(path)}`, INTERNAL);
 }
 
 /**
@@ -147,7 +148,7 @@ export function tryOpenFifoWriter(path: string): PipeWriter | null {
   const fd = openChecked(path, O.WRONLY);
   if (fd === -E.ENXIO) return null;
   if (fd < 0) throw new ErrnoError(-fd, "open", { action: "open FIFO for writing", object: path });
-  return new PipeWriter(fd, `FIFO ${JSON.stringify(path)}`);
+  return new PipeWriter(fd, `FIFO ${JSON.stringify(path)}`, INTERNAL);
 }
 
 /**

@@ -49,6 +49,13 @@ export interface DetachedRegion {
 export abstract class MappedMemory implements Disposable {
   #mapping: Mapping | undefined;
 
+  /** For subclasses; `MappedMemory` itself cannot be made (it maps nothing). */
+  constructor() {
+    if (new.target === MappedMemory) {
+      throw new TypeError("MappedMemory is abstract: use SharedMemory or SysVSharedMemory");
+    }
+  }
+
   /** The handle as messages name it, e.g. `shared memory "/jobs"`. */
   protected abstract get description(): string;
 

@@ -37,6 +37,7 @@
  * @module
  */
 
+import { checkInternal, INTERNAL } from "./_internal.ts";
 import { E, MQ_ATTR, O, POLL, STAT } from "../ffi/constants.ts";
 import { errno, libc, librt } from "../ffi/load.ts";
 import { cString, OutStruct, readProcNumber, writeTimespec } from "../ffi/util.ts";
@@ -169,7 +170,8 @@ export class MessageQueue implements HasFd, Disposable {
   #blocking = -1;
   readonly #deadline = new BigInt64Array(2);
 
-  private constructor(name: string, fd: number, created: boolean) {
+  private constructor(token: unknown, name: string, fd: number, created: boolean) {
+    checkInternal(token, "MessageQueue.open/create/temporary/fromFd()");
     this.#name = name;
     this.#fd = fd;
     this.#created = created;
@@ -281,7 +283,7 @@ export class MessageQueue implements HasFd, Disposable {
         const me = libc().geteuid();
         if (owner !== me) throw new ForeignOwnerError(name, owner, me);
       }
-      return new MessageQueue(name, fd, created);
+      return new MessageQueue(INTERNAL, name, fd, created);
     } catch (e) {
       libc().close(fd);
       if (created) mq_unlink(cname);
@@ -359,7 +361,7 @@ export class MessageQueue implements HasFd, Disposable {
     validateInteger(fd, "fd", 0, 0x7fffffff);
     getattr(fd, `descriptor ${fd}`); // EBADF for anything but a queue
     setNonblocking(fd, true, `descriptor ${fd}`);
-    return new MessageQueue(`descriptor ${fd}`, fd, false);
+    return new MessageQueue(INTERNAL, `descriptor ${fd}`, fd, false);
   }
 
   /**

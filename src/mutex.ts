@@ -50,6 +50,7 @@
  */
 
 import { E } from "../ffi/constants.ts";
+import { checkInternal, INTERNAL } from "./_internal.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot } from "./_slot.ts";
@@ -135,7 +136,8 @@ export class MutexGuard implements Disposable {
   #ownerDied: boolean;
 
   /** @internal */
-  constructor(mutex: SharedMutex, ownerDied: boolean) {
+  constructor(mutex: SharedMutex, ownerDied: boolean, token: unknown) {
+    checkInternal(token, "SharedMutex.lock() / tryLock()");
     this.#mutex = mutex;
     this.#ownerDied = ownerDied;
   }
@@ -211,7 +213,8 @@ export class SharedMutex {
   readonly #slot: Slot;
   readonly #words: Int32Array;
 
-  private constructor(slot: Slot) {
+  private constructor(token: unknown, slot: Slot) {
+    checkInternal(token, "SharedMutex.init/at()");
     this.#slot = slot;
     this.#words = slot.words;
   }
@@ -233,7 +236,7 @@ export class SharedMutex {
     Atomics.store(w, STATE, CONSISTENT);
     Atomics.store(w, START, 0);
     Atomics.store(w, MAGIC, MUTEX_MAGIC);
-    return new SharedMutex(slot);
+    return new SharedMutex(INTERNAL, slot);
   }
 
   /**
@@ -256,6 +259,7 @@ export class SharedMutex {
    */
   static at(memory: MappedMemory, offset: number): SharedMutex {
     return new SharedMutex(
+      INTERNAL,
       new Slot(memory, offset, MUTEX_SIZE, 4, "mutex").expectMagic(MAGIC, MUTEX_MAGIC),
     );
   }
@@ -398,7 +402,7 @@ export class SharedMutex {
       });
     }
     if (ownerDied) Atomics.store(w, STATE, INCONSISTENT);
-    return new MutexGuard(this, ownerDied || state === INCONSISTENT);
+    return new MutexGuard(this, ownerDied || state === INCONSISTENT, INTERNAL);
   }
 
   /** @internal Sets the state word (the caller holds the lock). */
@@ -431,7 +435,8 @@ export class SharedCondition {
   readonly #slot: Slot;
   readonly #words: Int32Array;
 
-  private constructor(slot: Slot) {
+  private constructor(token: unknown, slot: Slot) {
+    checkInternal(token, "SharedCondition.init/at()");
     this.#slot = slot;
     this.#words = slot.words;
   }
@@ -447,7 +452,7 @@ export class SharedCondition {
     const slot = new Slot(memory, offset, CONDITION_SIZE, 4, "condition");
     Atomics.store(slot.words, 0, 0);
     Atomics.store(slot.words, 1, CONDITION_MAGIC);
-    return new SharedCondition(slot);
+    return new SharedCondition(INTERNAL, slot);
   }
 
   /**
@@ -460,6 +465,7 @@ export class SharedCondition {
    */
   static at(memory: MappedMemory, offset: number): SharedCondition {
     return new SharedCondition(
+      INTERNAL,
       new Slot(memory, offset, CONDITION_SIZE, 4, "condition").expectMagic(1, CONDITION_MAGIC),
     );
   }
@@ -614,12 +620,14 @@ export class Monitor<C extends string> {
   readonly #dataBytes: number;
 
   private constructor(
+    token: unknown,
     mutex: SharedMutex,
     conditions: Map<C, SharedCondition>,
     memory: MappedMemory,
     dataOffset: number,
     dataBytes: number,
   ) {
+    checkInternal(token, "Monitor.init/at()");
     this.#mutex = mutex;
     this.#conditions = conditions;
     this.#memory = memory;
@@ -688,7 +696,7 @@ export class Monitor<C extends string> {
       conditions.set(c, SharedCondition[how](memory, offset + MUTEX_SIZE + i * CONDITION_SIZE));
     });
     const dataOffset = offset + MUTEX_SIZE + o.conditions.length * CONDITION_SIZE;
-    return new Monitor(mutex, conditions, memory, dataOffset, o.dataBytes);
+    return new Monitor(INTERNAL, mutex, conditions, memory, dataOffset, o.dataBytes);
   }
 
   /** The monitor's mutex. */

@@ -32,7 +32,8 @@ import { E, F, O, POLL } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
-import { closeFd, FdSleeper, type HasFd, pollNow, setNonblocking } from "./_fd.ts";
+import { checkInternal, INTERNAL } from "./_internal.ts";
+import { closeFd, FdSleeper, type HasFd, isFifo, pollNow, setNonblocking } from "./_fd.ts";
 import { validateBuffer, validateInteger, validateOptions } from "./_validate.ts";
 import {
   TIMED_OUT,
@@ -53,6 +54,18 @@ export const WOULD_BLOCK_RESULT = "would-block";
 const MAX_IO = 0x7ffff000;
 /** Chunk size of the Web Streams. */
 const STREAM_CHUNK = 65536;
+
+/**
+ * Checks that `fd` is an open pipe or FIFO before adopting it: anything else (a socket, an epoll
+ * or event descriptor, which Deno itself keeps open) is refused, so a wrong number cannot take
+ * over and later close one of the runtime's own descriptors.
+ */
+function checkPipe(fd: number): void {
+  validateInteger(fd, "fd", 0, 0x7fffffff);
+  if (!isFifo(fd, `descriptor ${fd}`)) {
+    throw new TypeError(`descriptor ${fd} is not a pipe or FIFO`);
+  }
+}
 
 /** The sleeper that waits for an end to become ready, made on first use. */
 const sleepers = new WeakMap<PipeEnd, FdSleeper>();
@@ -77,7 +90,8 @@ export abstract class PipeEnd implements HasFd, Disposable {
    * @param fd the descriptor
    * @param label how messages name this end
    */
-  protected constructor(fd: number, label: string) {
+  protected constructor(fd: number, label: string, token: unknown) {
+    checkInternal(token, "Pipe.create(), openFifoReader/openFifoWriter() or fromFd()");
     this.#fd = fd;
     this.#label = label;
   }
@@ -155,8 +169,8 @@ export class PipeReader extends PipeEnd {
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
 
   /** @internal use {@linkcode Pipe.create}, {@linkcode openFifoReader} or `fromFd`. */
-  constructor(fd: number, label = "pipe read end") {
-    super(fd, label);
+  constructor(fd: number, label: string, token: unknown) {
+    super(fd, label, token);
   }
 
   /**
@@ -177,9 +191,9 @@ export class PipeReader extends PipeEnd {
    * ```
    */
   static fromFd(fd: number): PipeReader {
-    validateInteger(fd, "fd", 0, 0x7fffffff);
+    checkPipe(fd);
     setNonblocking(fd, true, `descriptor ${fd}`);
-    return new PipeReader(fd, `descriptor ${fd}`);
+    return new PipeReader(fd, `descriptor ${fd}`, INTERNAL);
   }
 
   /**
@@ -297,8 +311,8 @@ export class PipeWriter extends PipeEnd {
   #writable: WritableStream<Uint8Array> | undefined;
 
   /** @internal use {@linkcode Pipe.create}, {@linkcode openFifoWriter} or `fromFd`. */
-  constructor(fd: number, label = "pipe write end") {
-    super(fd, label);
+  constructor(fd: number, label: string, token: unknown) {
+    super(fd, label, token);
   }
 
   /**
@@ -317,9 +331,9 @@ export class PipeWriter extends PipeEnd {
    * ```
    */
   static fromFd(fd: number): PipeWriter {
-    validateInteger(fd, "fd", 0, 0x7fffffff);
+    checkPipe(fd);
     setNonblocking(fd, true, `descriptor ${fd}`);
-    return new PipeWriter(fd, `descriptor ${fd}`);
+    return new PipeWriter(fd, `descriptor ${fd}`, INTERNAL);
   }
 
   /**
@@ -399,7 +413,8 @@ export class Pipe implements Disposable {
   /** The write end. */
   readonly writer: PipeWriter;
 
-  private constructor(reader: PipeReader, writer: PipeWriter) {
+  private constructor(reader: PipeReader, writer: PipeWriter, token: unknown) {
+    checkInternal(token, "Pipe.create()");
     this.reader = reader;
     this.writer = writer;
   }
@@ -427,7 +442,11 @@ export class Pipe implements Disposable {
     if (libc().pipe2(new Uint8Array(fds.buffer), O.CLOEXEC | O.NONBLOCK) !== 0) {
       throw lastError("pipe2", "make a pipe");
     }
-    const pipe = new Pipe(new PipeReader(fds[0] ?? -1), new PipeWriter(fds[1] ?? -1));
+    const pipe = new Pipe(
+      new PipeReader(fds[0] ?? -1, "pipe read end", INTERNAL),
+      new PipeWriter(fds[1] ?? -1, "pipe write end", INTERNAL),
+      INTERNAL,
+    );
     if (o.capacity !== undefined) {
       try {
         pipe.writer.setCapacity(o.capacity);

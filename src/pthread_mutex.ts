@@ -36,6 +36,7 @@
  */
 
 import { CLOCK, E, PTHREAD } from "../ffi/constants.ts";
+import { checkInternal, INTERNAL } from "./_internal.ts";
 import { libpthread } from "../ffi/load.ts";
 import { writeTimespec } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
@@ -62,7 +63,8 @@ export class PthreadMutexGuard implements Disposable {
   readonly #ownerDied: boolean;
 
   /** @internal */
-  constructor(mutex: PthreadMutex, ownerDied: boolean) {
+  constructor(mutex: PthreadMutex, ownerDied: boolean, token: unknown) {
+    checkInternal(token, "PthreadMutex.lock() / tryLock()");
     this.#mutex = mutex;
     this.#ownerDied = ownerDied;
   }
@@ -111,7 +113,8 @@ export class PthreadMutexGuard implements Disposable {
 export class PthreadMutex {
   readonly #slot: Slot;
 
-  private constructor(slot: Slot) {
+  private constructor(token: unknown, slot: Slot) {
+    checkInternal(token, "PthreadMutex.init/at()");
     this.#slot = slot;
   }
 
@@ -153,7 +156,7 @@ export class PthreadMutex {
     } finally {
       lib.pthread_mutexattr_destroy(attr);
     }
-    return new PthreadMutex(slot);
+    return new PthreadMutex(INTERNAL, slot);
   }
 
   /**
@@ -166,7 +169,10 @@ export class PthreadMutex {
    * @returns the mutex
    */
   static at(memory: MappedMemory, offset: number): PthreadMutex {
-    return new PthreadMutex(new Slot(memory, offset, PTHREAD.MUTEX_SIZE, 8, "pthread mutex"));
+    return new PthreadMutex(
+      INTERNAL,
+      new Slot(memory, offset, PTHREAD.MUTEX_SIZE, 8, "pthread mutex"),
+    );
   }
 
   /**
@@ -248,8 +254,8 @@ export class PthreadMutex {
   }
 
   #guard(r: number, call: string): PthreadMutexGuard {
-    if (r === 0) return new PthreadMutexGuard(this, false);
-    if (r === E.EOWNERDEAD) return new PthreadMutexGuard(this, true);
+    if (r === 0) return new PthreadMutexGuard(this, false, INTERNAL);
+    if (r === E.EOWNERDEAD) return new PthreadMutexGuard(this, true, INTERNAL);
     throw new ErrnoError(r, call, { action: "lock", object: this.#what });
   }
 

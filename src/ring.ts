@@ -123,6 +123,7 @@
  */
 
 import { E } from "../ffi/constants.ts";
+import { checkInternal, INTERNAL } from "./_internal.ts";
 import { libc } from "../ffi/load.ts";
 import { monotonicNs } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
@@ -513,7 +514,14 @@ export class RingChannel implements Disposable {
   #endpoints = new Set<RingSender | RingReceiver>();
   #closed = false;
 
-  private constructor(memory: MappedMemory, offset: number, owns: boolean, name?: string) {
+  private constructor(
+    token: unknown,
+    memory: MappedMemory,
+    offset: number,
+    owns: boolean,
+    name?: string,
+  ) {
+    checkInternal(token, "RingChannel.create/open/temporary/init/at()");
     this.#memory = memory;
     this.#owns = owns;
     this.#name = name;
@@ -601,7 +609,7 @@ export class RingChannel implements Disposable {
     w[W_SLOTS] = multi ? MAX_SENDERS : 1;
     Atomics.store(w, W_MAGIC, MAGIC);
     futexWake(w, W_MAGIC);
-    return new RingChannel(memory, region, false);
+    return new RingChannel(INTERNAL, memory, region, false);
   }
 
   /**
@@ -623,7 +631,7 @@ export class RingChannel implements Disposable {
    * ```
    */
   static at(memory: MappedMemory, offset: number = 0): RingChannel {
-    return new RingChannel(memory, validateRegion(memory, offset), false);
+    return new RingChannel(INTERNAL, memory, validateRegion(memory, offset), false);
   }
 
   /**
@@ -667,7 +675,7 @@ export class RingChannel implements Disposable {
     }
     try {
       RingChannel.init(memory, { capacity, multiProducer }).close();
-      return new RingChannel(memory, 0, true, name);
+      return new RingChannel(INTERNAL, memory, 0, true, name);
     } catch (e) {
       memory.close();
       throw e;
@@ -707,7 +715,7 @@ export class RingChannel implements Disposable {
           while (Atomics.load(w, W_MAGIC) === 0 && msLeft(deadline) > 0) {
             futexWaitSync(w, W_MAGIC, 0, Math.min(msLeft(deadline), 10));
           }
-          return new RingChannel(memory, 0, true, name);
+          return new RingChannel(INTERNAL, memory, 0, true, name);
         }
       } catch (e) {
         memory.close();
@@ -747,7 +755,7 @@ export class RingChannel implements Disposable {
     });
     try {
       RingChannel.init(memory, { capacity, multiProducer }).close();
-      return new RingChannel(memory, 0, true, memory.name);
+      return new RingChannel(INTERNAL, memory, 0, true, memory.name);
     } catch (e) {
       memory.close();
       throw e;
@@ -855,7 +863,7 @@ export class RingChannel implements Disposable {
    */
   sender(options: RingEndpointOptions = {}): RingSender {
     const spins = validateSpins(options);
-    const s = new RingSender(this.#open(), spins, () => this.#endpoints.delete(s));
+    const s = new RingSender(this.#open(), spins, () => this.#endpoints.delete(s), INTERNAL);
     this.#endpoints.add(s);
     return s;
   }
@@ -879,7 +887,7 @@ export class RingChannel implements Disposable {
    */
   receiver(options: RingEndpointOptions = {}): RingReceiver {
     const spins = validateSpins(options);
-    const r = new RingReceiver(this.#open(), spins, () => this.#endpoints.delete(r));
+    const r = new RingReceiver(this.#open(), spins, () => this.#endpoints.delete(r), INTERNAL);
     this.#endpoints.add(r);
     return r;
   }
@@ -938,7 +946,8 @@ export class RingSender implements Disposable {
   #spins: number;
 
   /** @internal */
-  constructor(ring: Ring, spins: number, onClose: () => void) {
+  constructor(ring: Ring, spins: number, onClose: () => void, token: unknown) {
+    checkInternal(token, "RingChannel.sender() / receiver()");
     this.#spins = spins;
     this.#ring = ring;
     this.#words = ring.words;
@@ -1446,7 +1455,8 @@ export class RingReceiver implements Disposable {
   #spins: number;
 
   /** @internal */
-  constructor(ring: Ring, spins: number, onClose: () => void) {
+  constructor(ring: Ring, spins: number, onClose: () => void, token: unknown) {
+    checkInternal(token, "RingChannel.sender() / receiver()");
     this.#spins = spins;
     this.#ring = ring;
     this.#words = ring.words;

@@ -44,6 +44,7 @@
  */
 
 import { E, O, PTHREAD, S_IFMT, S_IFREG, STAT } from "../ffi/constants.ts";
+import { checkInternal, INTERNAL } from "./_internal.ts";
 import { errno, libc, libpthread } from "../ffi/load.ts";
 import { byteLength, cString, OutStruct } from "../ffi/util.ts";
 import { futexWaitSync, futexWake } from "./futex.ts";
@@ -133,7 +134,8 @@ export class SemaphorePermit implements Disposable {
   #give: (() => void) | undefined;
 
   /** @internal Made by `acquire()`; `give` returns the unit. */
-  constructor(give: () => void) {
+  constructor(give: () => void, token: unknown) {
+    checkInternal(token, "acquire() / tryAcquire()");
     this.#give = give;
   }
 
@@ -176,9 +178,11 @@ export class Semaphore implements Disposable {
   #unlinkOnClose = false;
 
   private constructor(
+    token: unknown,
     pointer: Deno.PointerObject,
     where: { name: string; created: boolean } | { slot: Slot },
   ) {
+    checkInternal(token, "Semaphore.open/temporary/init/at()");
     this.#pointer = pointer;
     if ("slot" in where) {
       this.#name = undefined;
@@ -282,7 +286,7 @@ export class Semaphore implements Disposable {
       if (created) sem_unlink(cname);
       throw e;
     }
-    return new Semaphore(p, { name, created });
+    return new Semaphore(INTERNAL, p, { name, created });
   }
 
   /**
@@ -366,7 +370,7 @@ export class Semaphore implements Disposable {
     if (libpthread().sem_init(p, 1, value) !== 0) {
       throw lastError("sem_init", "initialise semaphore at offset", offset);
     }
-    return new Semaphore(p, { slot });
+    return new Semaphore(INTERNAL, p, { slot });
   }
 
   /**
@@ -395,7 +399,7 @@ export class Semaphore implements Disposable {
         `the semaphore at offset ${offset} is not process-shared (sem_init with pshared 0)`,
       );
     }
-    return new Semaphore(slot.pointer(), { slot });
+    return new Semaphore(INTERNAL, slot.pointer(), { slot });
   }
 
   /** The name of a named semaphore; undefined for one in shared memory. */
@@ -580,7 +584,7 @@ export class Semaphore implements Disposable {
    */
   async acquire(options?: WaitOptions): Promise<SemaphorePermit> {
     await this.wait(options);
-    return new SemaphorePermit(() => this.post());
+    return new SemaphorePermit(() => this.post(), INTERNAL);
   }
 
   /**
@@ -589,7 +593,7 @@ export class Semaphore implements Disposable {
    * @returns the permit, or undefined
    */
   tryAcquire(): SemaphorePermit | undefined {
-    return this.tryWait() ? new SemaphorePermit(() => this.post()) : undefined;
+    return this.tryWait() ? new SemaphorePermit(() => this.post(), INTERNAL) : undefined;
   }
 
   /**

@@ -30,6 +30,7 @@
  * @module
  */
 
+import { checkInternal, INTERNAL } from "./_internal.ts";
 import { E, MAP, MAP_FAILED, O, PROT, S_IFMT, STAT } from "../ffi/constants.ts";
 import { errno, libc, librt } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
@@ -147,8 +148,15 @@ export class SharedMemory extends MappedMemory {
   #fd: number;
   #unlinkOnClose = false;
 
-  private constructor(name: string, fd: number, readOnly: boolean, created: boolean) {
+  private constructor(
+    token: unknown,
+    name: string,
+    fd: number,
+    readOnly: boolean,
+    created: boolean,
+  ) {
     super();
+    checkInternal(token, "SharedMemory.open/create/temporary()");
     this.#name = name;
     this.#fd = fd;
     this.#readOnly = readOnly;
@@ -213,7 +221,7 @@ export class SharedMemory extends MappedMemory {
       fd = shm_open(cname, access, 0);
       if (fd < 0) throw lastError("shm_open", "open shared memory", name);
     }
-    const shm = new SharedMemory(name, fd, readOnly, created);
+    const shm = new SharedMemory(INTERNAL, name, fd, readOnly, created);
     try {
       if (created) {
         shm.#check(libc().fchmod(fd, mode), "fchmod", "set the mode of shared memory");

@@ -54,6 +54,7 @@ import { errno, libc } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
 import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
+import { checkInternal, INTERNAL } from "./_internal.ts";
 import { closeFd, FdSleeper, type HasFd } from "./_fd.ts";
 import { PipeReader, PipeWriter } from "./pipe.ts";
 import { type SignalName, signalName, signalNumber } from "./signal.ts";
@@ -175,7 +176,9 @@ export class ChildProcess implements AsyncDisposable {
     pidfd: number,
     pgid: number | null,
     stdio: [PipeWriter | null, PipeReader | null, PipeReader | null],
+    token: unknown,
   ) {
+    checkInternal(token, "spawn()");
     this.pid = pid;
     this.#pidfd = pidfd;
     this.pgid = pgid;
@@ -546,8 +549,8 @@ export function spawn(program: string, options?: SpawnOptions): ChildProcess {
         childEnds.push(theirs);
         L.fcntl(mine, F.SETFL, O.NONBLOCK | (n === 0 ? O.WRONLY : O.RDONLY));
         parentEnds[n] = n === 0
-          ? new PipeWriter(mine, "child stdin")
-          : new PipeReader(mine, n === 1 ? "child stdout" : "child stderr");
+          ? new PipeWriter(mine, "child stdin", INTERNAL)
+          : new PipeReader(mine, n === 1 ? "child stdout" : "child stderr", INTERNAL);
         check(
           L.posix_spawn_file_actions_adddup2(fa, theirs, n),
           "posix_spawn_file_actions_adddup2",
@@ -628,6 +631,7 @@ export function spawn(program: string, options?: SpawnOptions): ChildProcess {
       pidfd,
       pgid,
       parentEnds as [PipeWriter | null, PipeReader | null, PipeReader | null],
+      INTERNAL,
     );
   } catch (e) {
     for (const end of parentEnds) end?.close();

@@ -33,6 +33,7 @@
  * @module
  */
 
+import { checkInternal, INTERNAL } from "./_internal.ts";
 import { E, IPC, MSG, MSQID_DS, MTYPE_SIZE } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { monotonicNs, OutStruct, readProcNumber } from "../ffi/util.ts";
@@ -251,7 +252,8 @@ export class SysVMessageQueue implements Disposable {
   readonly #sleepers = new Set<FdSleeper>();
   readonly #kernels = new Map<string, KernelWaiter<SysVTaken>>();
 
-  private constructor(id: number, key: number, created: boolean) {
+  private constructor(token: unknown, id: number, key: number, created: boolean) {
+    checkInternal(token, "SysVMessageQueue.open/openId/temporary()");
     this.#id = id;
     this.#key = key;
     this.#created = created;
@@ -316,7 +318,7 @@ export class SysVMessageQueue implements Disposable {
       if (id < 0) throw lastError("msgget", "get System V message queue with key", k);
     }
     if (!created && !allowForeign) SysVMessageQueue.#checkOwner(id);
-    return new SysVMessageQueue(id, k, created);
+    return new SysVMessageQueue(INTERNAL, id, k, created);
   }
 
   /**
@@ -347,7 +349,7 @@ export class SysVMessageQueue implements Disposable {
     const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
     const st = statId(id);
     if (!allowForeign) SysVMessageQueue.#checkOwner(id, st);
-    return new SysVMessageQueue(id, st.key, false);
+    return new SysVMessageQueue(INTERNAL, id, st.key, false);
   }
 
   /**

@@ -45,6 +45,7 @@
  */
 
 import { E, IPC, SEM, SEMBUF, SEMID_DS, TIMESPEC } from "../ffi/constants.ts";
+import { checkInternal, INTERNAL } from "./_internal.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { monotonicNs, OutStruct, readProcNumbers, writeTimespec } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
@@ -182,7 +183,8 @@ export class SysVSemaphoreSet implements Disposable {
   /** A reusable `struct sembuf[]` for the common one-operation call. */
   readonly #one = new OutStruct(SEMBUF.size);
 
-  private constructor(id: number, key: number, count: number, created: boolean) {
+  private constructor(token: unknown, id: number, key: number, count: number, created: boolean) {
+    checkInternal(token, "SysVSemaphoreSet.open/openId/temporary()");
     this.#id = id;
     this.#key = key;
     this.#count = count;
@@ -238,7 +240,7 @@ export class SysVSemaphoreSet implements Disposable {
     if (create) {
       id = semget(k, count, IPC.CREAT | IPC.EXCL | mode);
       if (id >= 0) {
-        const set = new SysVSemaphoreSet(id, k, count, true);
+        const set = new SysVSemaphoreSet(INTERNAL, id, k, count, true);
         try {
           set.#initialise(initial);
         } catch (e) {
@@ -259,7 +261,7 @@ export class SysVSemaphoreSet implements Disposable {
     if (id < 0) throw lastError("semget", "get System V semaphore set with key", k);
     const st = awaitInitialised(id, readyTimeout);
     if (!allowForeign) checkOwner(id, st);
-    return new SysVSemaphoreSet(id, k, st.count, false);
+    return new SysVSemaphoreSet(INTERNAL, id, k, st.count, false);
   }
 
   /**
@@ -292,7 +294,7 @@ export class SysVSemaphoreSet implements Disposable {
     validateWaitOptions({ timeout: readyTimeout });
     const st = awaitInitialised(id, readyTimeout);
     if (!allowForeign) checkOwner(id, st);
-    return new SysVSemaphoreSet(id, st.key, st.count, false);
+    return new SysVSemaphoreSet(INTERNAL, id, st.key, st.count, false);
   }
 
   /**
@@ -562,7 +564,7 @@ export class SysVSemaphoreSet implements Disposable {
   async acquire(index = 0, options?: WaitOptions): Promise<SemaphorePermit> {
     await this.wait(index, { ...validateWaitOptions(options), undo: true });
     // +1 with SEM_UNDO too: the two undo adjustments cancel out.
-    return new SemaphorePermit(() => this.#single(index, 1, true, true));
+    return new SemaphorePermit(() => this.#single(index, 1, true, true), INTERNAL);
   }
 
   /**

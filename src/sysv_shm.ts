@@ -27,6 +27,7 @@
  * @module
  */
 
+import { checkInternal, INTERNAL } from "./_internal.ts";
 import { E, IPC, MAP_FAILED, SHM, SHMID_DS } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { OutStruct } from "../ffi/util.ts";
@@ -115,6 +116,7 @@ export class SysVSharedMemory extends MappedMemory {
   #removeOnClose = false;
 
   private constructor(
+    token: unknown,
     id: number,
     key: number,
     readOnly: boolean,
@@ -123,6 +125,7 @@ export class SysVSharedMemory extends MappedMemory {
     size: number,
   ) {
     super();
+    checkInternal(token, "SysVSharedMemory.open/openId/temporary()");
     this.#id = id;
     this.#key = key;
     this.#readOnly = readOnly;
@@ -309,7 +312,7 @@ export class SysVSharedMemory extends MappedMemory {
     if (p === null || Deno.UnsafePointer.value(p) === MAP_FAILED) {
       throw lastError("shmat", "attach System V shared memory", id);
     }
-    return new SysVSharedMemory(id, key ?? st.key, readOnly, created, p, st.size);
+    return new SysVSharedMemory(INTERNAL, id, key ?? st.key, readOnly, created, p, st.size);
   }
 
   /** The handle as messages name it. */

@@ -1,0 +1,22 @@
+/**
+ * The token dipc's own modules pass to constructors that are not public (handles made by
+ * factories, guards made by locks, and ends that adopt a descriptor). Without it a constructor
+ * refuses with a TypeError naming the public way in: given arguments of a caller's choosing, it
+ * would otherwise trust them (and a descriptor number picked at random could be one of Deno's
+ * own, later closed).
+ *
+ * @module
+ */
+
+/** Passed (as their last argument) to dipc's non-public constructors. */
+export const INTERNAL: unique symbol = Symbol("dipc internal");
+
+/**
+ * Throws unless `token` is {@linkcode INTERNAL}.
+ *
+ * @param token the argument given for it
+ * @param instead the public factories to name
+ */
+export function checkInternal(token: unknown, instead: string): void {
+  if (token !== INTERNAL) throw new TypeError(`not a public constructor: use ${instead}`);
+}
