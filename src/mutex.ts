@@ -114,11 +114,15 @@ class Waiter {
       this.previous = { value: Atomics.load(w, LOCK), start: Atomics.load(w, START) };
       this.checkHolder = false;
     }
-    for (;;) {
-      const v = Atomics.load(w, LOCK);
+    // Bounded: a word that changes under every try (a peer rewriting it) is slept on as it
+    // was last seen, which ends at once (it differs) and is tried again after a yield.
+    let v = 0;
+    for (let i = 0; i < 1000; i++) {
+      v = Atomics.load(w, LOCK);
       if (v === 0 || (v & WAITERS) !== 0) return v;
       if (Atomics.compareExchange(w, LOCK, v, v | WAITERS) === v) return v | WAITERS;
     }
+    return v;
   }
 
   /** Records how a slice ended. */

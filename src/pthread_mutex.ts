@@ -17,6 +17,15 @@
  * `markConsistent()` (`pthread_mutex_consistent`) after repairing the data; unlocking without
  * it leaves the mutex not recoverable (ENOTRECOVERABLE for everyone), as in C.
  *
+ * **For fully trusted peers only.** glibc trusts the mutex's memory completely: the lock word,
+ * and the robust-list links it keeps inside the mutex, which the kernel follows when the holder
+ * exits. A peer that can write the shared memory can therefore make glibc abort this process,
+ * hang it in a lock that never comes free, or make the kernel or glibc write through a pointer of
+ * the peer's choosing when the holder dies. dipc cannot check any of that without replacing
+ * glibc's code. Share a PthreadMutex only with processes you trust as much as your own (for C
+ * interop, usually your own programs); with anyone else use {@linkcode SharedMutex}, whose every
+ * word dipc checks and which survives garbage (see the README's promises).
+ *
  * @example Lock, then unlock with `using`
  * ```ts
  * import { PthreadMutex, SharedMemory } from "@dipc/dipc";

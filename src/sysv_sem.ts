@@ -73,6 +73,7 @@ import {
 } from "./_validate.ts";
 import {
   deadlineFor,
+  msLeft,
   TIMED_OUT,
   timedOut,
   validateWaitOptions,
@@ -821,11 +822,13 @@ const pause = new Uint8Array(0);
  * covers the rounding), and then taken as it is.
  */
 function awaitInitialised(id: number, timeout: number): SysVSemaphoreSetStat {
+  // The wall clock may jump: this process's own clock bounds the wait as well.
+  const limit = deadlineFor(timeout + 1000);
   for (;;) {
     const st = statId(id);
     if (st.operated !== null || timeout === 0) return st;
     const youngUntil = st.changed.getTime() + 1000 + timeout;
-    if (Date.now() >= youngUntil) return st;
+    if (Date.now() >= youngUntil || msLeft(limit) <= 0) return st;
     libc().poll(pause, 0, 1);
   }
 }
