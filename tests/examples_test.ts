@@ -156,6 +156,15 @@ const expectations: Record<string, (out: string) => void> = {
       assert.ok(Number(m[1]) >= Number(m[2]), `${label}: nothing committed was lost`);
     }
   },
+  "25_trust_no_peer.ts": (out) => {
+    assert.match(out, /received "message 0"/);
+    assert.match(out, /EPROTO: the record word at position \d+ holds 1073741808/);
+    assert.match(out, /next receive: null \(end of stream/);
+    assert.match(out, /before close the escaped buffer reads 7/);
+    assert.match(out, /after close it reads 0/);
+    assert.match(out, /a 100 ms wait ended "timed-out"/);
+    assert.match(out, /then all 1000 woke/);
+  },
   "20_polling_vs_interrupts.ts": (out) => {
     const cpu = [...out.matchAll(/(poller|sleeper) +CPU time +(\d+) ms/g)].map((m) => Number(m[2]));
     const [poller = 0, sleeper = 0] = cpu;
