@@ -227,6 +227,17 @@ s.acquire()`,
   using theirs = SysVSemaphoreSet.open(key2);
   assert.equal(theirs.get(0), 3);
   theirs.remove();
+  // A sysv_ipc set never operated on (no acquire): opened as it is, never a TimeoutError.
+  const key3 = randomKey();
+  await python(
+    `import sys, sysv_ipc
+sysv_ipc.Semaphore(int(sys.argv[1]), sysv_ipc.IPC_CREX, 0o600, 5)`,
+    String(key3),
+  );
+  using fresh = SysVSemaphoreSet.open(key3, { readyTimeout: 10 });
+  assert.equal(fresh.get(0), 5);
+  assert.equal(fresh.stat().operated, null);
+  fresh.remove();
 });
 
 ipcTest("removing the set under a waiting op fails it with EIDRM or EINVAL", async () => {
