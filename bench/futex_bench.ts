@@ -37,7 +37,7 @@ Deno.bench({
 
 Deno.bench({
   group: "futex round trip",
-  name: "futexWait (async: spin, then pool thread)",
+  name: "futexWait (async: spin, then the wait core)",
   async fn(): Promise<void> {
     const v = seq + 1;
     Atomics.store(w, 0, v);

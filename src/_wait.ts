@@ -37,7 +37,7 @@ export interface Sleeper {
   /** A token for the current state (a futex word's value). */
   snapshot(): number;
   /**
-   * Sleeps on a pool thread until the state may differ from `token`, the absolute
+   * Sleeps (through a reactor) until the state may differ from `token`, the absolute
    * `CLOCK_MONOTONIC` deadline passes, or {@linkcode Sleeper.interrupt} is called. It may return
    * early (spuriously); it must never consume data.
    */

@@ -8,10 +8,14 @@
  * messages, the queue's attributes, and `unlink`. {@linkcode MessageQueue.temporary} picks a
  * random name and unlinks the queue when disposed.
  *
- * Waiting: the queue's descriptor is pollable on Linux, so an async send or receive spins
- * briefly on this thread, then has a pool thread *poll* the descriptor, and sends or receives
- * on this thread once it is ready. A receive that times out or is aborted has taken nothing
- * from the queue; a send that gives up has sent nothing.
+ * Waiting: an async send or receive spins briefly on this thread. A send then waits for room
+ * through the wait core's epoll set (the descriptor is pollable) and sends on this thread. A
+ * receive that must sleep blocks in `mq_timedreceive` on a kernel-waiter thread of its own
+ * (src/_kernel_wait.ts), as a C receiver would, so it gets its share of a queue that C or Python
+ * processes also wait on (a poller would get nothing while they wait). A receive that times out
+ * or is aborted has taken nothing: a message the thread took just then is kept for the next
+ * receive (and put back into the queue on close); a send that gives up has sent nothing.
+ * `receiveSync` blocks the calling thread in `mq_timedreceive`.
  *
  * Safety: new queues are mode 0600, set exactly (the umask does not apply); `exclusive`
  * creation fails with EEXIST; opening a queue owned by another user throws

@@ -86,7 +86,7 @@ const STATES: readonly MutexState[] = ["consistent", "inconsistent", "not-recove
 
 /**
  * A condition wait looks at its word this many times (about 50 µs) before sleeping. A notify
- * from a process that is awake lands within that, and a sleep on a pool thread costs a kernel
+ * from a process that is awake lands within that, and a sleep through the wait core costs a kernel
  * wake-up (7-50 µs on small VMs) plus the thread hand-off.
  */
 const CONDITION_SPINS = 2000;
@@ -294,7 +294,7 @@ export class SharedMutex {
 
   /**
    * Takes the lock, waiting without blocking the event loop: a short spin, then futex sleeps on
-   * a pool thread of at most {@linkcode OWNER_CHECK_MS}, checking after each one that passes
+   * the wait core of at most {@linkcode OWNER_CHECK_MS}, checking after each one that passes
    * in vain whether the holder died.
    *
    * @param options `timeout` in ms and `signal`

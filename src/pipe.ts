@@ -5,8 +5,8 @@
  *
  * Each end reads or writes with a synchronous `try…` form, an async form taking
  * `{ signal, timeout }`, and Web Streams (`readable`, `writable`). Waiting never blocks the event
- * loop and never holds data on a pool thread: a pool thread only polls for readiness, and the
- * read itself happens on this thread, so a cancelled read has read nothing.
+ * loop and holds no pool thread of its own: the wait core's one epoll set watches for readiness,
+ * and the read itself happens on this thread, so a cancelled read has read nothing.
  *
  * Semantics are the kernel's: reads return what is there (at most the buffer's size); a read
  * returns `null` (EOF) once every write end, in every process, is closed; writing when every

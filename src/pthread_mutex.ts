@@ -8,7 +8,7 @@
  * per thread. So every lock here is taken *synchronously on the calling thread*, never on a
  * pool thread: {@linkcode PthreadMutex.lockSync} blocks the thread like C does (fine in a
  * Worker, or for short critical sections), and the async {@linkcode PthreadMutex.lock} tries
- * on this thread between futex sleeps on a pool thread, so the event loop keeps running. Unlock
+ * on this thread between futex sleeps through the wait core, so the event loop keeps running. Unlock
  * from the same thread (the guard does). For locks only Deno processes take, prefer
  * {@linkcode SharedMutex}, which is owned by the process and cheaper to wait on.
  *
@@ -220,7 +220,7 @@ export class PthreadMutex {
 
   /**
    * Locks without blocking the event loop: tries on this thread, sleeping between tries on the
-   * mutex's futex word on a pool thread (woken by the holder's unlock, or by the kernel when
+   * mutex's futex word through the wait core (woken by the holder's unlock, or by the kernel when
    * the holder dies). The lock is always taken on this thread.
    *
    * @param options `timeout` in ms and `signal`

@@ -23,7 +23,7 @@
  * then raises its side's flag in the header and sleeps on it with a futex; the other side wakes
  * it only when the flag is raised, so no system call is made while nobody sleeps, and one wake
  * covers everything published or freed since. A sender waiting for room says how many bytes it
- * needs, and is woken only once they are free. Async waits sleep on a pool thread and take
+ * needs, and is woken only once they are free. Async waits sleep through the wait core and take
  * `{ signal, timeout }`; a cancelled wait has taken nothing and sent nothing.
  *
  * **End and death.** When the last sender closes, the receiver gets every message already sent

@@ -6,16 +6,16 @@
  * *other* type. Types make one queue serve as many mailboxes (seed 002's indirect
  * communication with addresses).
  *
- * Every operation has a synchronous `try…` form (`IPC_NOWAIT`) and an async form taking
- * `{ signal, timeout }`. System V queues cannot be polled, and a `msgrcv` blocked on a pool
- * thread can be neither called back nor cancelled without losing the message it takes, so an
- * async wait tries on this thread (spinning about 100 µs), then sleeps on a pool thread for
- * 50 µs, 100 µs, … doubling to 2 ms, trying again on this thread after each sleep. Only a try on
- * this thread ever takes a message: a wait that is cancelled has taken nothing (an abort or
- * `close()` ends a sleep at once), and a queue removed while someone waits is reported within
- * 2 ms as EIDRM or EINVAL. The cost is latency for a receiver that has been idle past the spin:
- * up to 2 ms more than a blocking `msgrcv` would take, and a few dozen wake-ups a second while
- * it waits. POSIX queues ({@linkcode MessageQueue}) can be polled and have no such cost.
+ * Every operation has a synchronous `try…` form (`IPC_NOWAIT`), an async form taking
+ * `{ signal, timeout }`, and for receiving a blocking `receiveSync`. System V queues cannot be
+ * polled, so an async receive tries on this thread (spinning about 100 µs) and then blocks in
+ * `msgrcv` on a kernel-waiter thread of its own (src/_kernel_wait.ts, one per queue and type
+ * selector), as a C receiver would: it gets its share of a queue that C or Python processes also
+ * wait on, where a poller would get nothing. Cancelling interrupts that `msgrcv` with a
+ * thread-directed signal (EINTR, nothing taken); a message it took just before is kept for the
+ * next receive, or put back on close. A removed queue is reported as EIDRM or EINVAL. Sends that
+ * wait (and receives past the kernel-waiter limit) try again after sleeps of 50 µs doubling to
+ * 2 ms, timed by the wait core. Types are C `long`s: numbers up to 2⁵³ − 1, bigints beyond.
  *
  * @example Types as addresses
  * ```ts

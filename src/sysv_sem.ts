@@ -23,11 +23,12 @@
  *
  * Waits: every operation has a synchronous `try` form (`IPC_NOWAIT`), an async form taking
  * `{ signal, timeout }`, and a blocking `opSync` (`semtimedop` on this thread, as C does). System
- * V semaphores cannot be polled and a `semop` blocked on a pool thread cannot be called back,
- * so the async form tries on this thread (spinning about 100 µs), then sleeps 50 µs, 100 µs, …
- * doubling to 2 ms between tries. Only a try on this thread changes the set: a cancelled wait
- * has changed nothing. The cost is up to 2 ms more latency for a waiter idle past the spin;
- * {@linkcode Semaphore} (POSIX) wakes at once.
+ * V semaphores cannot be polled, so the async form tries on this thread (spinning about 100 µs),
+ * then blocks in `semop` on a kernel-waiter thread of its own (src/_kernel_wait.ts, one per set
+ * and set of operations), as a C process would, so it gets its turn against C and Python waiters.
+ * Cancelling interrupts that `semop` (EINTR, nothing changed); operations it applied just before
+ * are undone at once, so a cancelled wait has changed nothing. Past the kernel-waiter limit it
+ * tries again after sleeps of 50 µs doubling to 2 ms.
  *
  * @example Take two resources at once, or neither
  * ```ts

@@ -289,7 +289,7 @@ const row = (label: string, l: Latency, c?: Latency): void =>
   );
 row("dipc `futexWaitSync` ⇄ `futexWaitSync`", lat("sync"), lat("shmfutex"));
 row(
-  "dipc `futexWait` (async: spin, then pool thread) ⇄ `futexWaitSync`",
+  "dipc `futexWait` (async: spin, then the wait core) ⇄ `futexWaitSync`",
   lat("async"),
   lat("shmfutex"),
 );
