@@ -4,11 +4,12 @@
  *
  * The kernel hands a message (or a semaphore unit) straight to a process *blocked in the kernel*
  * on it; a waiter that only polls for readiness (the wait core's reactors) then sees nothing, ever,
- * while such a process waits. So where an async wait has to sleep, it sleeps in the kernel: a
- * dedicated Worker per object (and per kind of request: a System V message type, a set of
- * semaphore operations) makes the blocking call (`mq_timedreceive`, `msgrcv`, `semop`) on its
- * own thread, never one of Deno's pool threads, and hands what it took to the first waiting
- * caller. Waits on the same object and request share that one thread, served in order.
+ * while such a process waits. So an async wait that has waited {@linkcode KERNEL_AFTER_MS} ms in
+ * vain sleeps in the kernel: a dedicated worker thread per object (and per kind of request: a
+ * System V message type, a set of semaphore operations) makes the blocking call
+ * (`mq_timedreceive`, `msgrcv`, `semop`) on its own thread, never one of Deno's pool threads,
+ * and hands what it took to the first waiting caller. Waits on the same object and request
+ * share that one thread, served in order.
  *
  * Cancelling never loses data. When the last waiting caller gives up (timeout, abort, close),
  * the thread is interrupted with a thread-directed SIGURG (`tgkill`): `msgrcv` and `semop`
@@ -17,22 +18,24 @@
  * the result is kept (`take()`): the next receive gets it first, and closing the object puts it
  * back (semaphore units are given back at once).
  *
- * Cost: a Worker (a thread and a few MiB) per object with a sleeping wait, started on the first
- * such wait (tens of milliseconds once) and ended {@linkcode LINGER_MS} ms after the last one;
- * each message taken this way crosses threads once (tens of microseconds). A wait that finds
- * its data within the spin never uses it. At most {@linkcode MAX_KERNEL_WAITERS} run at once;
- * beyond that, waits fall back to the reactors' polling (no thread, but no fair share against
- * kernel waiters).
+ * Cost: a worker thread (a few MiB) per object with a long wait, started on the first one (tens
+ * of milliseconds, once) and ended {@linkcode LINGER_MS} ms after the last; an idle one is
+ * unref'd, so it never keeps the process alive. Each message taken this way crosses threads
+ * once (tens of microseconds); a wait answered within the first {@linkcode KERNEL_AFTER_MS} ms
+ * never uses it. At most {@linkcode MAX_KERNEL_WAITERS} run at once; beyond that, waits fall
+ * back to the reactors' polling (no thread, but no fair share against kernel waiters).
  *
  * @module
  */
 
+import { Worker } from "node:worker_threads";
 import { SYS } from "../ffi/constants.ts";
 import { libc } from "../ffi/load.ts";
 import type { KernelReply, KernelRequest, KernelResult } from "./_kernel_waiter_worker.ts";
 import {
   deadlineFor,
   DEFAULT_SPINS,
+  msLeft,
   type Sleeper,
   TIMED_OUT,
   type WaitOptions,
@@ -43,8 +46,17 @@ import { monotonicNs } from "../ffi/util.ts";
 
 /** Kernel-waiter threads the process runs at most. */
 export const MAX_KERNEL_WAITERS = 16;
-/** How long an idle kernel waiter's thread is kept for the next wait, in ms. */
-export const LINGER_MS = 25;
+/**
+ * How long an idle kernel waiter's thread is kept for the next wait, in ms. An idle thread is
+ * unref'd: it never keeps the process alive.
+ */
+export const LINGER_MS = 5000;
+/**
+ * How long a wait polls (through the reactors) before it moves into the kernel, in ms: a reply
+ * that comes within it costs no thread hand-off, and a waiter idle longer than that is a kernel
+ * waiter like any C process.
+ */
+export const KERNEL_AFTER_MS = 1;
 /** Slice of a POSIX queue's kernel wait, in ms. */
 export const MQ_SLICE_MS = 50;
 
@@ -154,7 +166,10 @@ export class KernelWaiter<R> {
         signal?.removeEventListener("abort", onAbort);
         const i = this.#waits.indexOf(wait);
         if (i >= 0) this.#waits.splice(i, 1);
-        if (this.#waits.length === 0) this.#interrupt();
+        if (this.#waits.length === 0) {
+          this.#interrupt();
+          this.#worker?.unref(); // idle: it must not keep the process alive
+        }
       };
       const wait: Wait<R> = {
         settle: (result): void => {
@@ -173,6 +188,7 @@ export class KernelWaiter<R> {
         timer = setTimeout(() => wait.settle(TIMED_OUT), ms);
       }
       this.#waits.push(wait);
+      this.#worker?.ref(); // a pending wait keeps the process alive, as any pending wait does
       void this.#pump();
     });
   }
@@ -221,7 +237,10 @@ export class KernelWaiter<R> {
       this.#busy = false;
       if (this.#closed) this.#stop();
       else if (this.#waits.length > 0) void this.#pump();
-      else this.#linger = setTimeout(() => this.#stop(), LINGER_MS);
+      else {
+        this.#linger = setTimeout(() => this.#stop(), LINGER_MS);
+        Deno.unrefTimer(this.#linger);
+      }
     }
   }
 
@@ -232,25 +251,27 @@ export class KernelWaiter<R> {
     if (live === 1) Deno.addSignalListener("SIGURG", noop); // a handler, so SIGURG interrupts
     let worker: Worker;
     try {
-      worker = new Worker(WORKER_URL, { type: "module" });
+      worker = new Worker(WORKER_URL);
     } catch {
       this.#release();
       return Promise.resolve(false);
     }
     this.#worker = worker;
-    worker.onmessage = (e: MessageEvent<KernelReply>): void => {
-      const reply = this.#reply;
+    worker.on("message", (reply: KernelReply): void => {
+      const settle = this.#reply;
       this.#reply = undefined;
-      reply?.(e.data);
-    };
-    worker.onerror = (e): void => {
+      settle?.(reply);
+    });
+    const died = (): void => {
       // The thread could not start (or died): waits fall back to polling.
-      e.preventDefault();
       this.#failed = true;
-      const reply = this.#reply;
+      const settle = this.#reply;
       this.#reply = undefined;
-      reply?.({ r: -1, errno: -1 });
+      settle?.({ r: -1, errno: -1 });
     };
+    worker.on("error", died);
+    worker.on("exit", died);
+    if (this.#waits.length === 0) worker.unref();
     this.#starting = new Promise<boolean>((resolve) => {
       this.#reply = (reply): void => {
         if ("tid" in reply) this.#tid = reply.tid;
@@ -290,7 +311,8 @@ export class KernelWaiter<R> {
     }
     this.#worker = undefined;
     this.#tid = 0;
-    worker.terminate();
+    worker.removeAllListeners();
+    void worker.terminate();
     const reply = this.#reply;
     this.#reply = undefined;
     reply?.({ r: -1, errno: -1 });
@@ -334,7 +356,16 @@ export async function waitFair<T, R>(
     if (options.timeout === 0) return TIMED_OUT;
   }
   if (kernel === undefined || !kernel.available) return waitUntil(attempt, sleeper, options, 0);
-  const taken = await kernel.wait(options);
-  if (taken === UNAVAILABLE) return waitUntil(attempt, sleeper, options, 0);
+  // A short poll first: a reply that comes within it needs no thread hand-off.
+  const deadline = deadlineFor(options.timeout);
+  const first = Math.min(KERNEL_AFTER_MS, options.timeout ?? Infinity);
+  const early = await waitUntil(attempt, sleeper, { ...options, timeout: first }, 0);
+  if (early !== TIMED_OUT) return early;
+  const left = msLeft(deadline);
+  if (left <= 0) return TIMED_OUT;
+  const rest: WaitOptions = left === Infinity ? { ...options } : { ...options, timeout: left };
+  if (left === Infinity) delete rest.timeout;
+  const taken = await kernel.wait(rest);
+  if (taken === UNAVAILABLE) return waitUntil(attempt, sleeper, rest, 0);
   return taken === TIMED_OUT ? TIMED_OUT : toResult(taken);
 }
