@@ -164,8 +164,10 @@ export function waitFd(fd: number, events: number, settle: Settle): Registration
   if (!arm(fd, state)) {
     state.waits.delete(wait);
     fdWaitCount--;
-    queueMicrotask(() => settle(false));
-    return { cancel: () => {} };
+    // Settled a moment later, not at once: a caller that tries again and again on such a
+    // descriptor must not spin the event loop.
+    const timer = setTimeout(() => settle(false), 1);
+    return { cancel: () => clearTimeout(timer) };
   }
   startEpoll();
   let done = false;
