@@ -9,6 +9,7 @@ import {
   Pipe,
   Semaphore,
   SharedMemory,
+  spawn,
   SysVMessageQueue,
 } from "../mod.ts";
 import { FUTEX_GROUPS, reactorThreads } from "../src/_reactor.ts";
@@ -88,9 +89,11 @@ ipcTest(
     using q = SysVMessageQueue.temporary();
     const stop = new AbortController();
     const waits: Promise<unknown>[] = [];
-    // 600 futex words (more than the 508 the futex groups hold in the kernel), 200 pipe reads,
-    // 100 semaphore waits, 100 System V receives (timer-driven backoff): 1,000 in all.
-    for (let i = 0; i < 600; i++) waits.push(futexWait(words, i, 0));
+    // 580 futex words (more than the 508 the futex groups hold in the kernel), 20 child status
+    // waits, 200 pipe reads, 100 semaphore waits, 100 System V receives: 1,000 in all.
+    for (let i = 0; i < 580; i++) waits.push(futexWait(words, i, 0));
+    const children = Array.from({ length: 20 }, () => spawn("sleep", { args: ["60"] }));
+    for (const c of children) waits.push(c.status.then((s) => s.signal));
     for (const p of pipes) waits.push(p.reader.read(new Uint8Array(4)));
     for (let i = 0; i < 100; i++) waits.push(sems[i % 10]?.wait() ?? Promise.resolve());
     for (let i = 0; i < 100; i++) {
@@ -108,15 +111,17 @@ ipcTest(
     const text = await within(10_000, "Deno.readTextFile", Deno.readTextFile("/proc/self/stat"));
     assert.ok(text.length > 0);
     // Release every wait and check each settles with what released it.
-    for (let i = 0; i < 600; i++) {
+    for (let i = 0; i < 580; i++) {
       Atomics.store(words, i, 1);
       futexWake(words, i);
     }
+    for (const c of children) c.kill("SIGTERM");
     for (const p of pipes) p.writer.tryWrite(new Uint8Array([7]));
     for (const s of sems) for (let i = 0; i < 10; i++) s.post();
     stop.abort();
     const results = await within(20_000, "releasing 1,000 waits", Promise.all(waits));
-    assert.deepEqual(new Set(results.slice(0, 600)), new Set(["ok"]));
+    assert.deepEqual(new Set(results.slice(0, 580)), new Set(["ok"]));
+    assert.deepEqual(new Set(results.slice(580, 600)), new Set(["SIGTERM"]));
     assert.deepEqual(new Set(results.slice(600, 800)), new Set([1]));
     assert.deepEqual(new Set(results.slice(900)), new Set(["AbortError"]));
     for (const p of pipes) p.close();
