@@ -134,6 +134,18 @@ export interface MessageQueueSendOptions extends WaitOptions {
 
 const attrBuf = new OutStruct(MQ_ATTR.size);
 const statBuf = new OutStruct(STAT.size);
+/**
+ * A new, blocking open file description of the queue behind `fd` (whose own is non-blocking),
+ * through /proc/self/fd: read-write when allowed (so a message can be put back), else read-only.
+ * -1 when it cannot be had (no /proc); errno tells why.
+ */
+function reopenBlocking(fd: number): number {
+  const path = cString(`/proc/self/fd/${fd}`);
+  const L = libc();
+  const rw = L.open(path, O.RDWR | O.CLOEXEC, 0);
+  return rw >= 0 ? rw : L.open(path, O.RDONLY | O.CLOEXEC, 0);
+}
+
 /** Timeouts from here on (100 years, in ms) mean "no limit" for the blocking receives. */
 const MAX_SYNC_TIMEOUT_MS = 100 * 365.25 * 24 * 3600 * 1000;
 
@@ -405,12 +417,10 @@ export class MessageQueue implements HasFd, Disposable {
    */
   #kernelWaiter(): KernelWaiter<QueueMessage> | undefined {
     if (this.#kernel !== undefined) return this.#kernel;
-    const path = cString(`/proc/self/fd/${this.#liveFd()}`);
-    const L = libc();
     // Its own description: the thread's call may still be running when close() returns.
-    let kfd = L.open(path, O.RDWR | O.CLOEXEC, 0);
-    if (kfd < 0) kfd = L.open(path, O.RDONLY | O.CLOEXEC, 0);
+    const kfd = reopenBlocking(this.#liveFd());
     if (kfd < 0) return undefined;
+    const L = libc();
     const size = this.#messageSize;
     const what = `message queue ${JSON.stringify(this.#name)}`;
     this.#kernel = new KernelWaiter<QueueMessage>({
@@ -668,9 +678,9 @@ export class MessageQueue implements HasFd, Disposable {
    * ```
    */
   receiveIntoSync(into: Uint8Array, timeout?: number): number {
+    if (timeout !== undefined) validateWaitOptions({ timeout });
     const n = this.tryReceiveInto(into); // checks into, and takes a kept message first
     if (n !== WOULD_BLOCK_RESULT) return n;
-    if (timeout !== undefined) validateWaitOptions({ timeout });
     const fd = this.#blockingFd();
     const deadline = timeout === undefined || timeout >= MAX_SYNC_TIMEOUT_MS
       ? undefined
@@ -723,10 +733,7 @@ export class MessageQueue implements HasFd, Disposable {
    */
   #blockingFd(): number {
     if (this.#blocking >= 0) return this.#blocking;
-    const path = cString(`/proc/self/fd/${this.#liveFd()}`);
-    const L = libc();
-    let fd = L.open(path, O.RDWR | O.CLOEXEC, 0);
-    if (fd < 0) fd = L.open(path, O.RDONLY | O.CLOEXEC, 0);
+    const fd = reopenBlocking(this.#liveFd());
     if (fd < 0) throw lastError("open", "reopen (blocking) message queue", this.#name);
     this.#blocking = fd;
     return fd;
