@@ -19,16 +19,14 @@
  * back (semaphore units are given back at once).
  *
  * Cost: a worker thread (a few MiB) per object with a long wait, started on the first one (tens
- * of milliseconds, once) and ended {@linkcode LINGER_MS} ms after the last; an idle one is
- * unref'd, so it never keeps the process alive. Each message taken this way crosses threads
- * once (tens of microseconds); a wait answered within the first {@linkcode KERNEL_AFTER_MS} ms
- * never uses it. At most {@linkcode MAX_KERNEL_WAITERS} run at once; beyond that, waits fall
+ * of milliseconds, during which the wait keeps polling) and ended {@linkcode LINGER_MS} ms after
+ * the last. Each message taken this way crosses threads once (tens of microseconds); a wait
+ * answered within the first {@linkcode KERNEL_AFTER_MS} ms never uses it. At most {@linkcode MAX_KERNEL_WAITERS} run at once; beyond that, waits fall
  * back to the reactors' polling (no thread, but no fair share against kernel waiters).
  *
  * @module
  */
 
-import { Worker } from "node:worker_threads";
 import { SYS } from "../ffi/constants.ts";
 import { libc } from "../ffi/load.ts";
 import type { KernelReply, KernelRequest, KernelResult } from "./_kernel_waiter_worker.ts";
@@ -47,10 +45,12 @@ import { monotonicNs } from "../ffi/util.ts";
 /** Kernel-waiter threads the process runs at most. */
 export const MAX_KERNEL_WAITERS = 16;
 /**
- * How long an idle kernel waiter's thread is kept for the next wait, in ms. An idle thread is
- * unref'd: it never keeps the process alive.
+ * How long an idle kernel waiter's thread is kept for the next wait, in ms. A Web Worker keeps
+ * the process alive, so this is also how long a process may outlive its last such wait. (Not
+ * `node:worker_threads`, which could be unref'd: loading any `node:` module in Deno 2.9.6 stops
+ * the kernel from reporting this process's death to robust pthread mutex waiters.)
  */
-export const LINGER_MS = 5000;
+export const LINGER_MS = 100;
 /**
  * How long a wait polls (through the reactors) before it moves into the kernel, in ms: a reply
  * that comes within it costs no thread hand-off, and a waiter idle longer than that is a kernel
@@ -62,6 +62,9 @@ export const MQ_SLICE_MS = 50;
 
 /** Returned by a `settle` that wants the call made again (EINTR, a slice that ran out). */
 export const RETRY: unique symbol = Symbol("retry");
+/** The reason a poll is stopped with when its wait moves into the kernel. */
+const HAND_OVER: unique symbol = Symbol("hand over to the kernel waiter");
+
 /** What a wait resolves with when no thread could be had after all (it then polls). */
 export const UNAVAILABLE: unique symbol = Symbol("unavailable");
 
@@ -141,6 +144,22 @@ export class KernelWaiter<R> {
     return this.#busy;
   }
 
+  /**
+   * Starts the thread (if it is not running) without a wait; resolves whether it runs. An idle
+   * thread is stopped {@linkcode LINGER_MS} ms later.
+   */
+  start(): Promise<boolean> {
+    if (this.#closed || this.#failed) return Promise.resolve(false);
+    const started = this.#start();
+    void started.then((ok) => {
+      if (!ok) this.#failed = true;
+      else if (!this.#busy && this.#waits.length === 0 && this.#linger === undefined) {
+        this.#linger = setTimeout(() => this.#stop(), LINGER_MS);
+      }
+    });
+    return started;
+  }
+
   /** A result taken for a wait that had gone, oldest first; undefined when none. */
   take(): R | undefined {
     return this.#kept.shift();
@@ -166,10 +185,7 @@ export class KernelWaiter<R> {
         signal?.removeEventListener("abort", onAbort);
         const i = this.#waits.indexOf(wait);
         if (i >= 0) this.#waits.splice(i, 1);
-        if (this.#waits.length === 0) {
-          this.#interrupt();
-          this.#worker?.unref(); // idle: it must not keep the process alive
-        }
+        if (this.#waits.length === 0) this.#interrupt();
       };
       const wait: Wait<R> = {
         settle: (result): void => {
@@ -188,7 +204,6 @@ export class KernelWaiter<R> {
         timer = setTimeout(() => wait.settle(TIMED_OUT), ms);
       }
       this.#waits.push(wait);
-      this.#worker?.ref(); // a pending wait keeps the process alive, as any pending wait does
       void this.#pump();
     });
   }
@@ -237,41 +252,36 @@ export class KernelWaiter<R> {
       this.#busy = false;
       if (this.#closed) this.#stop();
       else if (this.#waits.length > 0) void this.#pump();
-      else {
-        this.#linger = setTimeout(() => this.#stop(), LINGER_MS);
-        Deno.unrefTimer(this.#linger);
-      }
+      else this.#linger = setTimeout(() => this.#stop(), LINGER_MS);
     }
   }
 
   #start(): Promise<boolean> {
-    if (this.#worker !== undefined) return Promise.resolve(true);
+    if (this.#worker !== undefined) return this.#starting ?? Promise.resolve(true);
     if (live >= MAX_KERNEL_WAITERS) return Promise.resolve(false);
     live++;
     if (live === 1) Deno.addSignalListener("SIGURG", noop); // a handler, so SIGURG interrupts
     let worker: Worker;
     try {
-      worker = new Worker(WORKER_URL);
+      worker = new Worker(WORKER_URL, { type: "module" });
     } catch {
       this.#release();
       return Promise.resolve(false);
     }
     this.#worker = worker;
-    worker.on("message", (reply: KernelReply): void => {
+    worker.onmessage = (e: MessageEvent<KernelReply>): void => {
       const settle = this.#reply;
       this.#reply = undefined;
-      settle?.(reply);
-    });
-    const died = (): void => {
+      settle?.(e.data);
+    };
+    worker.onerror = (e): void => {
       // The thread could not start (or died): waits fall back to polling.
+      e.preventDefault();
       this.#failed = true;
       const settle = this.#reply;
       this.#reply = undefined;
       settle?.({ r: -1, errno: -1 });
     };
-    worker.on("error", died);
-    worker.on("exit", died);
-    if (this.#waits.length === 0) worker.unref();
     this.#starting = new Promise<boolean>((resolve) => {
       this.#reply = (reply): void => {
         if ("tid" in reply) this.#tid = reply.tid;
@@ -310,9 +320,11 @@ export class KernelWaiter<R> {
       return;
     }
     this.#worker = undefined;
+    this.#starting = undefined;
     this.#tid = 0;
-    worker.removeAllListeners();
-    void worker.terminate();
+    worker.onmessage = null;
+    worker.onerror = null;
+    worker.terminate();
     const reply = this.#reply;
     this.#reply = undefined;
     reply?.({ r: -1, errno: -1 });
@@ -356,11 +368,36 @@ export async function waitFair<T, R>(
     if (options.timeout === 0) return TIMED_OUT;
   }
   if (kernel === undefined || !kernel.available) return waitUntil(attempt, sleeper, options, 0);
-  // A short poll first: a reply that comes within it needs no thread hand-off.
   const deadline = deadlineFor(options.timeout);
-  const first = Math.min(KERNEL_AFTER_MS, options.timeout ?? Infinity);
-  const early = await waitUntil(attempt, sleeper, { ...options, timeout: first }, 0);
-  if (early !== TIMED_OUT) return early;
+  // Poll first, for KERNEL_AFTER_MS and for as long as the thread takes to start: a reply that
+  // comes meanwhile needs no hand-off, and a thread that cannot start leaves us polling.
+  const outer = options.signal;
+  const stop = new AbortController();
+  const onOuter = (): void => stop.abort(outer?.reason);
+  outer?.addEventListener("abort", onOuter, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const handOver = Promise.all([
+    kernel.start(),
+    new Promise((resolve) => timer = setTimeout(resolve, KERNEL_AFTER_MS)),
+  ]).then(([ok]) => ok ? HAND_OVER : new Promise<never>(() => {}));
+  const polling = waitUntil(attempt, sleeper, { ...options, signal: stop.signal }, 0);
+  let early: T | typeof TIMED_OUT | typeof HAND_OVER;
+  try {
+    early = await Promise.race([polling, handOver]);
+    if (early === HAND_OVER) {
+      stop.abort(HAND_OVER);
+      // The poll may have finished in the same turn: what it took wins.
+      early = await polling.catch((e) => {
+        if (e === HAND_OVER) return HAND_OVER;
+        throw e;
+      });
+    }
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener("abort", onOuter);
+  }
+  if (early !== HAND_OVER) return early;
+  outer?.throwIfAborted();
   const left = msLeft(deadline);
   if (left <= 0) return TIMED_OUT;
   const rest: WaitOptions = left === Infinity ? { ...options } : { ...options, timeout: left };

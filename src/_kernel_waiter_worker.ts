@@ -1,14 +1,12 @@
 /**
- * The thread of a kernel waiter (src/_kernel_wait.ts): a worker thread (`node:worker_threads`,
- * which unlike a Web Worker can be unref'd, so an idle one never keeps the process alive) that
- * makes one blocking call at a time on its own thread, where blocking is allowed and errno is its own. It reports its thread
+ * The thread of a kernel waiter (src/_kernel_wait.ts): a Web Worker that makes one blocking call
+ * at a time on its own thread, where blocking is allowed and errno is its own. It reports its thread
  * id first, so the main thread can interrupt a call with a thread-directed signal (System V
  * calls then return EINTR having taken nothing).
  *
  * @module
  */
 
-import { parentPort } from "node:worker_threads";
 import { SYS } from "../ffi/constants.ts";
 import { errno, libc, librt } from "../ffi/load.ts";
 
@@ -30,8 +28,10 @@ export interface KernelResult {
 /** What the thread answers: its thread id first, then one result per request. */
 export type KernelReply = { tid: number } | KernelResult;
 
-const port = parentPort;
-if (port === null) throw new Error("_kernel_waiter_worker.ts runs only as a worker thread");
+const scope = self as unknown as {
+  postMessage(message: KernelReply, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<KernelRequest>) => void) | null;
+};
 
 const priority = new Uint32Array(1);
 const deadline = new BigInt64Array(2);
@@ -72,9 +72,9 @@ function call(req: KernelRequest): KernelReply {
   }
 }
 
-port.on("message", (request: KernelRequest): void => {
-  const reply = call(request);
+scope.onmessage = (e): void => {
+  const reply = call(e.data);
   const data = "data" in reply ? reply.data : undefined;
-  port.postMessage(reply, data ? [data.buffer as ArrayBuffer] : []);
-});
-port.postMessage({ tid: libc().gettid(SYS.gettid) } satisfies KernelReply);
+  scope.postMessage(reply, data ? [data.buffer as ArrayBuffer] : []);
+};
+scope.postMessage({ tid: libc().gettid(SYS.gettid) });

@@ -29,3 +29,16 @@ for (const seed of [1, 2, 3]) {
     assert.ok((report.errors["TypeError"] ?? 0) > 0, "bad arguments were refused");
   });
 }
+
+Deno.test("the library loads no node: module (one breaks robust mutex owner death)", async () => {
+  // Measured on Deno 2.9.6: once any node: module is loaded in a process, the kernel no longer
+  // marks the robust pthread mutexes that process held when it dies (waiters hang instead of
+  // getting EOWNERDEAD). So neither mod.ts nor the kernel waiters' worker may pull one in.
+  for (const root of ["mod.ts", "src/_kernel_waiter_worker.ts"]) {
+    const r = await run(Deno.execPath(), ["info", "--json", `${ROOT}${root}`]);
+    assert.equal(r.code, 0, r.stderr);
+    const graph = JSON.parse(r.stdout) as { modules: { specifier: string }[] };
+    const outside = graph.modules.map((m) => m.specifier).filter((s) => !s.startsWith("file:"));
+    assert.deepEqual(outside, [], `${root} loads ${outside.join(", ")}`);
+  }
+});
