@@ -208,10 +208,11 @@ const UNLISTENABLE = new Set<SignalName>([
  * @throws {TypeError} for an unknown signal or one Deno cannot catch (SIGKILL, SIGSTOP, …)
  * @see {@link https://docs.deno.com/api/deno/~/Deno.addSignalListener}
  */
-export async function* signals(
+export function signals(
   which: SignalName[],
   options?: { signal?: AbortSignal },
 ): AsyncGenerator<SignalName, void, undefined> {
+  // Checked now, not at the first `next()`: bad arguments throw where the call is.
   if (!Array.isArray(which) || which.length === 0) {
     throw new TypeError("which must be a non-empty array of signal names");
   }
@@ -224,6 +225,13 @@ export async function* signals(
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw new TypeError(`signal must be an AbortSignal, got ${describe(signal)}`);
   }
+  return listen([...which], signal);
+}
+
+async function* listen(
+  which: SignalName[],
+  signal: AbortSignal | undefined,
+): AsyncGenerator<SignalName, void, undefined> {
   if (signal?.aborted) return;
   const queue: SignalName[] = [];
   let wake: (() => void) | undefined;
