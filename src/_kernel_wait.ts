@@ -252,7 +252,10 @@ export class KernelWaiter<R> {
       this.#busy = false;
       if (this.#closed) this.#stop();
       else if (this.#waits.length > 0) void this.#pump();
-      else this.#linger = setTimeout(() => this.#stop(), LINGER_MS);
+      else {
+        if (this.#linger !== undefined) clearTimeout(this.#linger);
+        this.#linger = setTimeout(() => this.#stop(), LINGER_MS);
+      }
     }
   }
 
@@ -309,6 +312,7 @@ export class KernelWaiter<R> {
   #stop(): void {
     if (this.#linger !== undefined) clearTimeout(this.#linger);
     this.#linger = undefined;
+    if (!this.#closed && this.#waits.length > 0) return; // still wanted
     const worker = this.#worker;
     if (worker === undefined) {
       if (this.#closed && !this.#busy) this.#releaseOnce();
