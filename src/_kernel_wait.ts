@@ -160,6 +160,11 @@ export class KernelWaiter<R> {
     return started;
   }
 
+  /** Whether the thread runs (started, and ready for calls). */
+  get running(): boolean {
+    return this.#worker !== undefined && this.#tid !== 0;
+  }
+
   /** A result taken for a wait that had gone, oldest first; undefined when none. */
   take(): R | undefined {
     return this.#kept.shift();
@@ -373,18 +378,22 @@ export async function waitFair<T, R>(
   }
   if (kernel === undefined || !kernel.available) return waitUntil(attempt, sleeper, options, 0);
   const deadline = deadlineFor(options.timeout);
-  // Poll first, for KERNEL_AFTER_MS and for as long as the thread takes to start: a reply that
-  // comes meanwhile needs no hand-off, and a thread that cannot start leaves us polling.
+  // Poll first for KERNEL_AFTER_MS: a reply that comes within it needs no thread (nor one
+  // started for it) and no hand-off.
+  const first = Math.min(KERNEL_AFTER_MS, options.timeout ?? Infinity);
+  const soon = await waitUntil(attempt, sleeper, { ...options, timeout: first }, 0);
+  if (soon !== TIMED_OUT) return soon;
+  if (msLeft(deadline) <= 0) return TIMED_OUT;
+  if (kernel.running) return await inKernel(kernel, attempt, toResult, sleeper, options, deadline);
+  // Go on polling for as long as the thread takes to start, then hand over; a thread that
+  // cannot start leaves us polling.
+  const rest = restOf(options, deadline);
   const outer = options.signal;
   const stop = new AbortController();
   const onOuter = (): void => stop.abort(outer?.reason);
   outer?.addEventListener("abort", onOuter, { once: true });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const handOver = Promise.all([
-    kernel.start(),
-    new Promise((resolve) => timer = setTimeout(resolve, KERNEL_AFTER_MS)),
-  ]).then(([ok]) => ok ? HAND_OVER : new Promise<never>(() => {}));
-  const polling = waitUntil(attempt, sleeper, { ...options, signal: stop.signal }, 0);
+  const handOver = kernel.start().then((ok) => ok ? HAND_OVER : new Promise<never>(() => {}));
+  const polling = waitUntil(attempt, sleeper, { ...rest, signal: stop.signal }, 0);
   let early: T | typeof TIMED_OUT | typeof HAND_OVER;
   try {
     early = await Promise.race([polling, handOver]);
@@ -397,15 +406,33 @@ export async function waitFair<T, R>(
       });
     }
   } finally {
-    clearTimeout(timer);
     outer?.removeEventListener("abort", onOuter);
   }
   if (early !== HAND_OVER) return early;
   outer?.throwIfAborted();
+  return await inKernel(kernel, attempt, toResult, sleeper, options, deadline);
+}
+
+/** `options` with the time left before `deadline` as its timeout. */
+function restOf(options: WaitOptions, deadline: bigint | undefined): WaitOptions {
   const left = msLeft(deadline);
-  if (left <= 0) return TIMED_OUT;
-  const rest: WaitOptions = left === Infinity ? { ...options } : { ...options, timeout: left };
+  const rest: WaitOptions = { ...options };
   if (left === Infinity) delete rest.timeout;
+  else rest.timeout = Math.max(0, left);
+  return rest;
+}
+
+/** The rest of a {@linkcode waitFair} wait, in the kernel (polling if no thread can be had). */
+async function inKernel<T, R>(
+  kernel: KernelWaiter<R>,
+  attempt: () => T | typeof WOULD_BLOCK,
+  toResult: (taken: R) => T,
+  sleeper: Sleeper,
+  options: WaitOptions,
+  deadline: bigint | undefined,
+): Promise<T | typeof TIMED_OUT> {
+  if (msLeft(deadline) <= 0) return TIMED_OUT;
+  const rest = restOf(options, deadline);
   const taken = await kernel.wait(rest);
   if (taken === UNAVAILABLE) return waitUntil(attempt, sleeper, rest, 0);
   return taken === TIMED_OUT ? TIMED_OUT : toResult(taken);
