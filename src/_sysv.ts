@@ -39,14 +39,15 @@ export function seconds(out: OutStruct, offset: number): Date | null {
 
 /**
  * Checks a System V key: an integer that fits `key_t`, given signed (-2^31..2^31-1) or as the
- * unsigned value `ipcs` prints (up to 0xffffffff). Returns it as `key_t`.
+ * unsigned value `ipcs` prints (up to 0xffffffff). Returns it unsigned, as `ipcs` prints it;
+ * calls pass it on as `key | 0`.
  */
 export function validateKey(key: unknown): number {
   if (typeof key !== "number") throw new TypeError(`key must be a number, got ${describe(key)}`);
   if (!Number.isInteger(key) || key < -0x80000000 || key > 0xffffffff) {
     throw new RangeError(`key must be a 32-bit integer, got ${key}`);
   }
-  return key | 0;
+  return key >>> 0; // as ipcs prints it: 0xdeadbeef, never -559038737
 }
 
 /** Checks a System V object id (shmid, msqid, semid): a non-negative `int`. */
@@ -78,7 +79,7 @@ export function checkSysVOwner(what: string, perm: IpcPermissions): void {
 /** Reads a `struct ipc_perm` at offset `base` of `out`. */
 export function readIpcPerm(out: OutStruct, base: number): IpcPermissions {
   return {
-    key: out.i32(base + IPC_PERM.key),
+    key: out.u32(base + IPC_PERM.key),
     uid: out.u32(base + IPC_PERM.uid),
     gid: out.u32(base + IPC_PERM.gid),
     cuid: out.u32(base + IPC_PERM.cuid),

@@ -132,6 +132,10 @@ class Waiter {
   }
 }
 
+/** Module-private access to a mutex's state word and unlock (set in SharedMutex's static block). */
+let setMutexState: (mutex: SharedMutex, state: number) => void;
+let releaseMutex: (mutex: SharedMutex, keepState?: boolean) => void;
+
 /**
  * The guard of a held {@linkcode SharedMutex}: unlock it (or let `using` do it) exactly once.
  */
@@ -175,7 +179,7 @@ export class MutexGuard implements Disposable {
    * @throws {ClosedError} when this guard no longer holds the lock
    */
   markConsistent(): void {
-    this.#held().setState(CONSISTENT);
+    setMutexState(this.#held(), CONSISTENT);
     this.#ownerDied = false;
   }
 
@@ -184,7 +188,7 @@ export class MutexGuard implements Disposable {
    * process, fails with ENOTRECOVERABLE. Unlocks.
    */
   markNotRecoverable(): void {
-    this.#held().setState(NOT_RECOVERABLE);
+    setMutexState(this.#held(), NOT_RECOVERABLE);
     this.unlock();
   }
 
@@ -196,7 +200,7 @@ export class MutexGuard implements Disposable {
     const m = this.#mutex;
     if (m === undefined) return;
     this.#mutex = undefined;
-    m.release();
+    releaseMutex(m);
   }
 
   /** Same as `unlock()`. */
@@ -399,7 +403,7 @@ export class SharedMutex {
     // The state word is a peer's to write: anything but the two recoverable states (a 2, or
     // garbage) is not recoverable, as the `state` getter reports it.
     if (state !== CONSISTENT && state !== INCONSISTENT) {
-      this.release();
+      this.#release();
       throw new ErrnoError(E.ENOTRECOVERABLE, "lock", {
         action: "lock (a holder died and its data was given up)",
         object: this.#what,
@@ -409,17 +413,24 @@ export class SharedMutex {
     return new MutexGuard(this, ownerDied || state === INCONSISTENT, INTERNAL);
   }
 
-  /** @internal Sets the state word (the caller holds the lock). */
-  setState(state: number): void {
+  static {
+    // Reachable from this module only (guards and conditions), never from a caller: an unlock
+    // or state change needs the guard that holds the lock.
+    setMutexState = (m, state): void => m.#setState(state);
+    releaseMutex = (m, keepState = false): void => m.#release(keepState);
+  }
+
+  /** Sets the state word (the caller holds the lock). */
+  #setState(state: number): void {
     this.#check();
     Atomics.store(this.#words, STATE, state);
   }
 
   /**
-   * @internal Frees the lock and wakes a waiter. An unlock leaves an inconsistent mutex not
-   * recoverable; a condition wait (`keepState`) leaves the state alone.
+   * Frees the lock and wakes a waiter. An unlock leaves an inconsistent mutex not recoverable; a
+   * condition wait (`keepState`) leaves the state alone.
    */
-  release(keepState = false): void {
+  #release(keepState = false): void {
     const w = this.#words;
     if (w.length === 0) return; // the memory is gone, and the lock with it
     if (!keepState && Atomics.load(w, STATE) === INCONSISTENT) {
@@ -509,7 +520,7 @@ export class SharedCondition {
     const w = this.#words;
     if (w.length === 0) this.#slot.pointer();
     const seq = Atomics.load(w, 0);
-    mutex.release(true);
+    releaseMutex(mutex, true);
     let outcome: unknown;
     let result: "ok" | "not-equal" | "timed-out" = "ok";
     let spun = 0;

@@ -255,21 +255,24 @@ export class ChildProcess implements AsyncDisposable {
   }
 
   /**
-   * Sends a signal to the child (`kill(2)`). Safe until the child is reaped: a zombie keeps
-   * its pid, so the signal cannot reach another process.
+   * Sends a signal to the child (`kill(2)`). Safe at any time: until the child is reaped a zombie
+   * keeps its pid, and once it is reaped nothing is sent, so the signal can never reach another
+   * process that got the pid since.
    *
    * @param signal name or number (default "SIGTERM")
-   * @throws {ErrnoError} ESRCH once the child has been reaped
+   * @returns true when the signal was sent, false when the child had already exited and been
+   *   reaped (nothing to signal; not an error)
+   * @throws {ErrnoError} EPERM, or EINVAL for a signal the kernel refuses
    * @see {@link https://man7.org/linux/man-pages/man2/kill.2.html}
    */
-  kill(signal: SignalName | number = "SIGTERM"): void {
+  kill(signal: SignalName | number = "SIGTERM"): boolean {
     const n = signalNumber(signal);
-    if (this.#exit) {
-      throw new ErrnoError(E.ESRCH, "kill", { action: "signal exited process", object: this.pid });
-    }
+    if (this.#exit) return false;
     if (libc().kill(this.pid, n) !== 0) {
+      if (errno() === E.ESRCH) return false;
       throw lastError("kill", `send ${signalName(n)} to process`, this.pid);
     }
+    return true;
   }
 
   /**

@@ -33,7 +33,7 @@ export const IPC_PRIVATE: number = IPC.PRIVATE;
  *
  * @param path an existing file or directory
  * @param id project id: an integer 1..255 or a one-character string such as "R"
- * @returns the key, as a signed 32-bit number (`key_t`)
+ * @returns the key, as the unsigned 32-bit number `ipcs` prints (0x…)
  * @throws {TypeError} / {RangeError} for a bad path or id
  * @throws {ErrnoError} ENOENT (no such file), EACCES
  * @see {@link https://man7.org/linux/man-pages/man3/ftok.3.html}
@@ -67,7 +67,7 @@ export function ftok(path: string, id: number | string): number {
   }
   const key = libc().ftok(cString(path), proj);
   if (key === -1) throw lastError("ftok", "derive an IPC key from", path);
-  return key;
+  return key >>> 0;
 }
 
 /** Ownership and permissions of a System V object (`struct ipc_perm`). */

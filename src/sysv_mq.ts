@@ -301,7 +301,7 @@ export class SysVMessageQueue implements Disposable {
     let id = -1;
     let created = false;
     if (create) {
-      id = msgget(k, IPC.CREAT | IPC.EXCL | mode);
+      id = msgget(k | 0, IPC.CREAT | IPC.EXCL | mode);
       if (id >= 0) created = true;
       else {
         const e = errno();
@@ -314,7 +314,7 @@ export class SysVMessageQueue implements Disposable {
       }
     }
     if (id < 0) {
-      id = msgget(k, 0);
+      id = msgget(k | 0, 0);
       if (id < 0) throw lastError("msgget", "get System V message queue with key", k);
     }
     if (!created && !allowForeign) SysVMessageQueue.#checkOwner(id);

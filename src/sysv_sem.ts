@@ -240,7 +240,7 @@ export class SysVSemaphoreSet implements Disposable {
     const { semget } = libc();
     let id = -1;
     if (create) {
-      id = semget(k, count, IPC.CREAT | IPC.EXCL | mode);
+      id = semget(k | 0, count, IPC.CREAT | IPC.EXCL | mode);
       if (id >= 0) {
         const set = new SysVSemaphoreSet(INTERNAL, id, k, count, true);
         try {
@@ -259,7 +259,7 @@ export class SysVSemaphoreSet implements Disposable {
         });
       }
     }
-    id = semget(k, count, 0);
+    id = semget(k | 0, count, 0);
     if (id < 0) throw lastError("semget", "get System V semaphore set with key", k);
     const st = awaitInitialised(id, readyTimeout);
     if (!allowForeign) checkOwner(id, st);

@@ -181,7 +181,7 @@ export class SysVSharedMemory extends MappedMemory {
     let id = -1;
     let created = false;
     if (create) {
-      id = shmget(k, BigInt(size), IPC.CREAT | IPC.EXCL | mode);
+      id = shmget(k | 0, BigInt(size), IPC.CREAT | IPC.EXCL | mode);
       if (id >= 0) created = true;
       else {
         const e = errno();
@@ -194,7 +194,7 @@ export class SysVSharedMemory extends MappedMemory {
       }
     }
     if (id < 0) {
-      id = shmget(k, 0n, 0);
+      id = shmget(k | 0, 0n, 0);
       if (id < 0) throw lastError("shmget", "get System V shared memory with key", k);
     }
     try {

@@ -355,3 +355,22 @@ ipcTest(
     }
   },
 );
+
+ipcTest("keys read back unsigned, as ipcs prints them (high bit set)", async () => {
+  const key = 0xde000000 + Math.floor(Math.random() * 0xffffff); // above 2^31
+  using shm = SysVSharedMemory.open(key, { create: true, exclusive: true, size: 4096 });
+  try {
+    assert.equal(shm.key, key);
+    assert.equal(shm.stat().key, key);
+    assert.equal(SysVSharedMemory.statId(shm.id).key, key);
+    const ipcs = await runOk("ipcs", ["-m"]);
+    const row = ipcs.split("\n").find((l) => l.trim().split(/\s+/)[1] === String(shm.id));
+    assert.equal(row?.trim().split(/\s+/)[0], `0x${key.toString(16).padStart(8, "0")}`);
+    // The signed spelling of the same key_t names the same segment.
+    using again = SysVSharedMemory.open(key | 0);
+    assert.equal(again.id, shm.id);
+    assert.equal(again.key, key);
+  } finally {
+    shm.remove();
+  }
+});
