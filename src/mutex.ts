@@ -135,6 +135,9 @@ class Waiter {
 /** Module-private access to a mutex's state word and unlock (set in SharedMutex's static block). */
 let setMutexState: (mutex: SharedMutex, state: number) => void;
 let releaseMutex: (mutex: SharedMutex, keepState?: boolean) => void;
+/** Module-private access to a guard (set in MutexGuard's static block). */
+let guardedMutex: (guard: MutexGuard) => SharedMutex | undefined;
+let noteOwnerDied: (guard: MutexGuard) => void;
 
 /**
  * The guard of a held {@linkcode SharedMutex}: unlock it (or let `using` do it) exactly once.
@@ -163,14 +166,13 @@ export class MutexGuard implements Disposable {
     return this.#mutex !== undefined;
   }
 
-  /** @internal The mutex this guard holds, if it still does. */
-  get heldMutex(): SharedMutex | undefined {
-    return this.#mutex;
-  }
-
-  /** @internal A condition wait re-took the lock after a holder died. */
-  noteOwnerDied(): void {
-    this.#ownerDied = true;
+  static {
+    // For conditions in this module only: which mutex a guard holds, and noting that a
+    // condition wait re-took the lock after a holder died.
+    guardedMutex = (g): SharedMutex | undefined => g.#mutex;
+    noteOwnerDied = (g): void => {
+      g.#ownerDied = true;
+    };
   }
 
   /**
@@ -540,7 +542,7 @@ export class SharedCondition {
       outcome = timedOut(`wait on the condition at offset ${this.#slot.offset}`);
     }
     const again = await relock(mutex);
-    if (again.ownerDied) guard.noteOwnerDied();
+    if (again.ownerDied) noteOwnerDied(guard);
     if (outcome !== undefined) throw outcome;
   }
 
@@ -565,7 +567,7 @@ export class SharedCondition {
     if (!(guard instanceof MutexGuard)) {
       throw new TypeError("guard must be the MutexGuard of a locked SharedMutex");
     }
-    const m = guard.heldMutex;
+    const m = guardedMutex(guard);
     if (m === undefined) {
       throw new TypeError("guard no longer holds its mutex (it was unlocked)");
     }

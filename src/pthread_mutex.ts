@@ -66,6 +66,11 @@ const SLICE_MS = 50;
 
 const deadlineBuf = new BigInt64Array(2);
 
+/** The unlock-side pthread calls a guard makes. */
+type PthreadCall = "pthread_mutex_unlock" | "pthread_mutex_consistent";
+/** Module-private access to them (set in PthreadMutex's static block). */
+let callPthread: (mutex: PthreadMutex, name: PthreadCall, action: string) => void;
+
 /** The guard of a held {@linkcode PthreadMutex}; unlock it on the thread that locked it. */
 export class PthreadMutexGuard implements Disposable {
   #mutex: PthreadMutex | undefined;
@@ -95,7 +100,7 @@ export class PthreadMutexGuard implements Disposable {
    */
   markConsistent(): void {
     if (this.#mutex === undefined) throw new ClosedError("this mutex guard (already unlocked)");
-    this.#mutex.call("pthread_mutex_consistent", "mark consistent");
+    callPthread(this.#mutex, "pthread_mutex_consistent", "mark consistent");
   }
 
   /**
@@ -106,7 +111,7 @@ export class PthreadMutexGuard implements Disposable {
   unlock(): void {
     const m = this.#mutex;
     if (m === undefined) return;
-    m.call("pthread_mutex_unlock", "unlock");
+    callPthread(m, "pthread_mutex_unlock", "unlock");
     this.#mutex = undefined;
   }
 
@@ -268,8 +273,13 @@ export class PthreadMutex {
     throw new ErrnoError(r, call, { action: "lock", object: this.#what });
   }
 
-  /** @internal Calls an unlock-side pthread function on the mutex; throws its error number. */
-  call(name: "pthread_mutex_unlock" | "pthread_mutex_consistent", action: string): void {
+  static {
+    // For guards only: a caller unlocks through the guard that holds the lock.
+    callPthread = (m, name, action): void => m.#call(name, action);
+  }
+
+  /** Calls an unlock-side pthread function on the mutex; throws its error number. */
+  #call(name: PthreadCall, action: string): void {
     const r = libpthread()[name](this.#slot.pointer());
     if (r !== 0) throw new ErrnoError(r, name, { action, object: this.#what });
   }
