@@ -14,11 +14,18 @@ export interface RunResult {
 
 const decoder = new TextDecoder();
 
-/** Runs a program to completion and captures its output. */
+/** How long a child of a test may run before it is killed and the test fails, in ms. */
+export const CHILD_BOUND_MS = 120_000;
+
+/**
+ * Runs a program to completion and captures its output. A program still running after
+ * `boundMs` (default {@linkcode CHILD_BOUND_MS}) is killed and the call throws: a hung peer fails
+ * its test in bounded time instead of hanging the suite.
+ */
 export async function run(
   cmd: string,
   args: string[],
-  options: { env?: Record<string, string>; stdin?: string } = {},
+  options: { env?: Record<string, string>; stdin?: string; boundMs?: number } = {},
 ): Promise<RunResult> {
   const child = new Deno.Command(cmd, {
     args,
@@ -32,7 +39,27 @@ export async function run(
     await w.write(new TextEncoder().encode(options.stdin));
     await w.close();
   }
-  const out = await child.output();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // it has just exited
+    }
+  }, options.boundMs ?? CHILD_BOUND_MS);
+  let out: Deno.CommandOutput;
+  try {
+    out = await child.output();
+  } finally {
+    clearTimeout(timer);
+  }
+  if (timedOut) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} was still running after ${options.boundMs ?? CHILD_BOUND_MS} ms` +
+        ` and was killed; its stderr:\n${decoder.decode(out.stderr).slice(-2000)}`,
+    );
+  }
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
@@ -268,15 +295,30 @@ export const CAN_DROP_CAPS: boolean = hasCommand("setpriv") &&
     .outputSync().success;
 
 /** The first line a child writes to its piped stdout (read as it comes; the rest is left). */
-export async function firstLine(child: Deno.ChildProcess): Promise<string> {
+export async function firstLine(
+  child: Deno.ChildProcess,
+  boundMs: number = 60_000,
+): Promise<string> {
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
+  const timer = setTimeout(() => {
+    // A child that never says its first line (hung, or stuck before it): fail, don't hang.
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // gone already
+    }
+  }, boundMs);
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+  } finally {
+    clearTimeout(timer);
+    reader.releaseLock();
   }
-  reader.releaseLock();
   return text.trim();
 }
 
@@ -320,4 +362,25 @@ export async function squat(kind: "shm" | "msg" | "sem", key: number): Promise<n
     me,
   ]).finally(() => Deno.remove(dir, { recursive: true }));
   return Number(out.trim());
+}
+
+let seed: number | undefined;
+let state = 0;
+
+/**
+ * A number in [0, 1) for the random delays and choices of tests, from one seed a run: the seed
+ * is printed at first use, and `DIPC_TEST_SEED=N` replays a run's choices.
+ */
+export function testRandom(): number {
+  if (seed === undefined) {
+    const given = Number(Deno.env.get("DIPC_TEST_SEED"));
+    seed = Number.isInteger(given) && given > 0 ? given : 1 + Math.floor(Math.random() * 2 ** 31);
+    state = seed;
+    console.log(`test random seed: ${seed} (replay with DIPC_TEST_SEED=${seed})`);
+  }
+  // mulberry32
+  state = (state + 0x6d2b79f5) | 0;
+  let t = Math.imul(state ^ (state >>> 15), 1 | state);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
 }

@@ -4,7 +4,7 @@
 // hang), having met only dipc's documented errors.
 import assert from "node:assert/strict";
 import { SharedMemory } from "../mod.ts";
-import { compileTestC, ROOT, within } from "./_helpers.ts";
+import { compileTestC, ROOT, testRandom, within } from "./_helpers.ts";
 
 /** What the victim reported. */
 export interface HostileReport {
@@ -55,7 +55,7 @@ export async function underAttack(
         while (!out.includes("ready\n")) await new Promise((r) => setTimeout(r, 5));
       })(),
     );
-    const seed = String(1 + Math.floor(Math.random() * 2 ** 31));
+    const seed = String(1 + Math.floor(testRandom() * 2 ** 31));
     const attack = await within(
       ms + 20_000,
       "the scribbler",

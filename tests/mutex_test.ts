@@ -13,7 +13,16 @@ import {
   SharedMemory,
   SharedMutex,
 } from "../mod.ts";
-import { firstLine, HAVE_GCC, ipcTest, ROOT, runDeno, skipIf, thrown } from "./_helpers.ts";
+import {
+  firstLine,
+  HAVE_GCC,
+  ipcTest,
+  ROOT,
+  runDeno,
+  skipIf,
+  testRandom,
+  thrown,
+} from "./_helpers.ts";
 import { underAttack } from "./_hostile.ts";
 
 const CHILD = `${ROOT}tests/fixtures/sync_child.ts`;
@@ -55,7 +64,7 @@ ipcTest("a holder SIGKILLed at random moments: the next locker recovers every ti
     assert.equal(await firstLine(child), "churning");
     const before = Atomics.load(w, 17);
     while (Atomics.load(w, 17) < before + 50) await new Promise((r) => setTimeout(r, 1));
-    await new Promise((r) => setTimeout(r, Math.random() * 20));
+    await new Promise((r) => setTimeout(r, testRandom() * 20));
     child.kill("SIGKILL");
     // No await on the child's status first: a zombie holder must count as dead too.
     using g = await mutex.lock({ timeout: 60_000 });

@@ -26,6 +26,7 @@ import {
   ROOT,
   runOk,
   skipIf,
+  testRandom,
   thrown,
   uniqueName,
   within,
@@ -215,7 +216,7 @@ ipcTest("producers SIGKILLed at random moments: whole messages, then ECONNRESET"
     for (const v of victims) assert.equal(await firstLine(v), "ready");
     const tally = new Tally(seed, ch.maxMessageSize);
     const into = new Uint8Array(ch.maxMessageSize);
-    const until = tally.total + 2000 + Math.floor(Math.random() * 20000);
+    const until = tally.total + 2000 + Math.floor(testRandom() * 20000);
     while (tally.total < until) {
       const n = await rx.receiveInto(into);
       assert.notEqual(n, null);
@@ -251,7 +252,7 @@ ipcTest(
     );
     const tally = new Tally(seed, ch.maxMessageSize);
     const receiving = drain(rx, tally).catch((e) => e);
-    await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
+    await new Promise((r) => setTimeout(r, 50 + testRandom() * 200));
     forever.kill("SIGKILL");
     await forever.status;
     const lines = await Promise.all(finite.map(output));
@@ -278,7 +279,7 @@ ipcTest("consumer SIGKILLed: a sender waiting for room gets EPIPE, never hangs",
     // A blocking send blocks this thread's timers too: kill the holder first for it (a zombie
     // must count as dead); kill it during the wait for the async one.
     if (how === "sync") holder.kill("SIGKILL");
-    else setTimeout(() => holder.kill("SIGKILL"), Math.random() * 50);
+    else setTimeout(() => holder.kill("SIGKILL"), testRandom() * 50);
     const e = how === "async" ? await tx.send(msg).then(() => "sent", (e) => e) : (() => {
       try {
         tx.sendSync(msg);
