@@ -12,7 +12,9 @@
  * @module
  */
 
-import { monotonicNs } from "../ffi/util.ts";
+import { E, FUTEX, SYS, TIMESPEC } from "../ffi/constants.ts";
+import { errno, libc } from "../ffi/load.ts";
+import { monotonicNs, writeTimespec } from "../ffi/util.ts";
 import { type Registration, waitWord } from "./_reactor.ts";
 import { describe, validateInteger } from "./_validate.ts";
 
@@ -310,4 +312,58 @@ export function futexSleeper(array: FutexArray, index: number): Sleeper & {
     },
     interrupt,
   };
+}
+
+const blockingTimespec = new BigInt64Array(TIMESPEC.size / 8);
+const PAUSE = new Uint8Array(0);
+
+/**
+ * FUTEX_WAIT_BITSET on the calling thread (it blocks) while the word at `ptr` holds `want`,
+ * until the absolute monotonic `deadline`: "ok" (woken, or spuriously), "not-equal",
+ * "timed-out", or the errno of an unexpected failure. EINTR is retried.
+ */
+export function futexWaitBlocking(
+  ptr: Deno.PointerObject,
+  want: number,
+  deadline: bigint | undefined,
+): "ok" | "not-equal" | "timed-out" | number {
+  if (deadline !== undefined) writeTimespec(blockingTimespec, deadline);
+  const { futex_wait_sync } = libc();
+  for (;;) {
+    const r = futex_wait_sync(
+      SYS.futex,
+      ptr,
+      FUTEX.WAIT_BITSET,
+      want,
+      deadline === undefined ? null : blockingTimespec,
+      null,
+      FUTEX.BITSET_MATCH_ANY,
+    );
+    if (r === 0) return "ok";
+    const e = errno();
+    if (e === E.EAGAIN) return "not-equal";
+    if (e === E.ETIMEDOUT) return "timed-out";
+    if (e !== E.EINTR) return e;
+  }
+}
+
+/**
+ * One slice of a blocking wait inside dipc (ring, mutex and semaphore sync forms): sleeps on
+ * `array[index]` while it holds `want`, at most `ms` ms. Every caller re-checks its state after
+ * any return, so an unexpected failure of the call (seen once on Linux 6.18: ENOENT from a
+ * shared FUTEX_WAIT) is a spurious wake-up after a millisecond's pause, never an exception that
+ * ends a send or a lock.
+ */
+export function sliceSync(
+  array: FutexArray,
+  index: number,
+  want: number,
+  ms: number,
+): "ok" | "not-equal" | "timed-out" {
+  if (array.length === 0) return "ok"; // closed: the caller finds out
+  const deadline = ms === Infinity ? undefined : monotonicNs() + BigInt(Math.ceil(ms * 1e6));
+  const r = futexWaitBlocking(wordPointer(array, index), want >>> 0, deadline);
+  if (typeof r !== "number") return r;
+  libc().poll(PAUSE, 0, 1);
+  return "ok";
 }

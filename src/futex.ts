@@ -41,15 +41,16 @@
  * @module
  */
 
-import { E, FUTEX, SYS, TIMESPEC } from "../ffi/constants.ts";
+import { FUTEX, SYS } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
-import { monotonicNs, writeTimespec } from "../ffi/util.ts";
+import { monotonicNs } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { validateInteger } from "./_validate.ts";
 import {
   deadlineFor,
   type FutexArray,
   futexSleeper,
+  futexWaitBlocking,
   sleepCancellable,
   validateExpected,
   validateWaitOptions,
@@ -123,8 +124,6 @@ export async function futexWait(
   }
 }
 
-const syncTimespec = new BigInt64Array(TIMESPEC.size / 8);
-
 /**
  * Blocks the calling thread while `array[index]` holds `expected`, until woken or the timeout
  * passes. Use it in Workers or where blocking is the point; on the main thread prefer
@@ -157,25 +156,9 @@ export function futexWaitSync(
   const ptr = wordPointer(array, index);
   const want = validateExpected(expected);
   if (timeout !== undefined) validateWaitOptions({ timeout });
-  const deadline = deadlineFor(timeout);
-  if (deadline !== undefined) writeTimespec(syncTimespec, deadline);
-  const { futex_wait_sync } = libc();
-  for (;;) {
-    const r = futex_wait_sync(
-      SYS.futex,
-      ptr,
-      FUTEX.WAIT_BITSET,
-      want,
-      deadline === undefined ? null : syncTimespec,
-      null,
-      FUTEX.BITSET_MATCH_ANY,
-    );
-    if (r === 0) return "ok";
-    const e = errno();
-    if (e === E.EAGAIN) return "not-equal";
-    if (e === E.ETIMEDOUT) return "timed-out";
-    if (e !== E.EINTR) throw new ErrnoError(e, "futex", { action: "wait on futex word" });
-  }
+  const r = futexWaitBlocking(ptr, want, deadlineFor(timeout));
+  if (typeof r === "number") throw new ErrnoError(r, "futex", { action: "wait on futex word" });
+  return r;
 }
 
 /**

@@ -55,8 +55,15 @@ import { ClosedError, ErrnoError } from "./errors.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot } from "./_slot.ts";
 import { me, processGone } from "./_liveness.ts";
-import { futexWait, futexWaitSync, futexWake } from "./futex.ts";
-import { deadlineFor, msLeft, timedOut, validateWaitOptions, type WaitOptions } from "./_wait.ts";
+import { futexWait, futexWake } from "./futex.ts";
+import {
+  deadlineFor,
+  msLeft,
+  sliceSync,
+  timedOut,
+  validateWaitOptions,
+  type WaitOptions,
+} from "./_wait.ts";
 import { validateInteger, validateOptions } from "./_validate.ts";
 
 /** Bytes a {@linkcode SharedMutex} takes in shared memory (align it to 4). */
@@ -359,7 +366,7 @@ export class SharedMutex {
       if (v === 0) continue;
       const left = msLeft(deadline);
       if (left <= 0) throw timedOut(`lock of the ${this.#what}`);
-      waiter.slept(futexWaitSync(this.#words, LOCK, v, Math.min(left, OWNER_CHECK_MS)));
+      waiter.slept(sliceSync(this.#words, LOCK, v, Math.min(left, OWNER_CHECK_MS)));
     }
   }
 

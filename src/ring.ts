@@ -127,7 +127,7 @@ import { checkInternal, INTERNAL } from "./_internal.ts";
 import { libc } from "../ffi/load.ts";
 import { monotonicNs } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
-import { futexWaitSync, futexWake } from "./futex.ts";
+import { futexWake } from "./futex.ts";
 import { me, processGone } from "./_liveness.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot } from "./_slot.ts";
@@ -139,6 +139,7 @@ import {
   futexSleeper,
   msLeft,
   type Sleeper,
+  sliceSync,
   TIMED_OUT,
   timedOut,
   validateWaitOptions,
@@ -495,7 +496,7 @@ class Ring {
       if (r !== WOULD_BLOCK) return r;
       const left = msLeft(deadline);
       if (left <= 0) return TIMED_OUT;
-      if (futexWaitSync(this.words, flag, 1, Math.min(left, PEER_CHECK_MS)) === "timed-out") {
+      if (sliceSync(this.words, flag, 1, Math.min(left, PEER_CHECK_MS)) === "timed-out") {
         onSlice();
       }
     }
@@ -713,7 +714,7 @@ export class RingChannel implements Disposable {
         if (memory.size >= RING_HEADER_SIZE + MIN_RING_CAPACITY) {
           const w = memory.int32(0, 1);
           while (Atomics.load(w, W_MAGIC) === 0 && msLeft(deadline) > 0) {
-            futexWaitSync(w, W_MAGIC, 0, Math.min(msLeft(deadline), 10));
+            sliceSync(w, W_MAGIC, 0, Math.min(msLeft(deadline), 10));
           }
           return new RingChannel(INTERNAL, memory, 0, true, name);
         }
@@ -725,7 +726,7 @@ export class RingChannel implements Disposable {
       if (msLeft(deadline) <= 0) {
         throw new TypeError(`shared memory ${JSON.stringify(name)} holds no ring channel`);
       }
-      futexWaitSync(PAUSE, 0, 0, 5); // a 5 ms sleep: nothing ever wakes this word
+      sliceSync(PAUSE, 0, 0, 5); // a 5 ms sleep: nothing ever wakes this word
     }
   }
 

@@ -47,7 +47,7 @@ import { E, O, PTHREAD, S_IFMT, S_IFREG, STAT } from "../ffi/constants.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
 import { errno, libc, libpthread } from "../ffi/load.ts";
 import { byteLength, cString, OutStruct } from "../ffi/util.ts";
-import { futexWaitSync, futexWake } from "./futex.ts";
+import { futexWake } from "./futex.ts";
 import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { Mapping } from "./_mapping.ts";
@@ -65,6 +65,7 @@ import {
   futexSleeper,
   msLeft,
   type Sleeper,
+  sliceSync,
   TIMED_OUT,
   timedOut,
   validateWaitOptions,
@@ -558,7 +559,7 @@ export class Semaphore implements Disposable {
       // glibc's sleeping protocol: count this sleeper, look again, sleep while the value is 0.
       Atomics.add(w, NWAITERS, 1);
       try {
-        if (this.#load() === 0) futexWaitSync(w, VALUE, 0, left === Infinity ? undefined : left);
+        if (this.#load() === 0) sliceSync(w, VALUE, 0, left);
       } finally {
         if (w.length !== 0) Atomics.sub(w, NWAITERS, 1);
       }

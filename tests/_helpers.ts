@@ -5,6 +5,8 @@
  * @module
  */
 
+import { SysVMessageQueue, SysVSemaphoreSet, SysVSharedMemory } from "../mod.ts";
+
 /** What a finished command left. */
 export interface RunResult {
   code: number;
@@ -200,9 +202,97 @@ export function newObjects(before: IpcSnapshot, after: IpcSnapshot): string[] {
   ];
 }
 
+/*
+ * Which objects this run made. Another program of the same user (a second checkout testing side
+ * by side, the user's own work) may create objects while a test runs: those are none of our
+ * business, so the leak check counts only what this process made. POSIX names carry a UUID from
+ * `crypto.randomUUID` (uniqueName, and every `temporary()`): the UUIDs this process generated
+ * are recorded. System V objects: the ids the factories report as `created` here, and segments
+ * whose creator pid (`shm_cpid`) is this process or a child it started with Deno.Command.
+ */
+const madeHere = new Set<string>();
+const ownSysV = new Set<string>();
+const ownPids = new Set<number>([Deno.pid]);
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+
+{
+  const randomUUID = crypto.randomUUID.bind(crypto);
+  crypto.randomUUID = (): `${string}-${string}-${string}-${string}-${string}` => {
+    const id = randomUUID();
+    madeHere.add(id);
+    return id;
+  };
+  const spawnChild = Deno.Command.prototype.spawn;
+  Deno.Command.prototype.spawn = function (this: Deno.Command): Deno.ChildProcess {
+    const child = spawnChild.call(this);
+    ownPids.add(child.pid);
+    return child;
+  };
+  const kinds: Array<[string, Record<string, unknown>]> = [
+    ["shm", SysVSharedMemory as unknown as Record<string, unknown>],
+    ["msg", SysVMessageQueue as unknown as Record<string, unknown>],
+    ["sem", SysVSemaphoreSet as unknown as Record<string, unknown>],
+  ];
+  for (const [kind, cls] of kinds) {
+    for (const factory of ["open", "openId", "temporary"]) {
+      const make = cls[factory] as (...a: unknown[]) => { id: number; created: boolean };
+      cls[factory] = function (this: unknown, ...a: unknown[]): unknown {
+        const made = make.apply(this, a);
+        if (made.created || factory === "temporary") ownSysV.add(`${kind} id=${made.id}`);
+        return made;
+      };
+    }
+  }
+}
+
+/** Whether `obj` (as {@linkcode snapshotIpc} names it) was made by this run. */
+export function madeByThisRun(obj: string): boolean {
+  if (obj.startsWith("/dev/")) {
+    const id = UUID.exec(obj)?.[0];
+    return id !== undefined && madeHere.has(id);
+  }
+  const sysv = /^(shm|msg|sem) id=(\d+)/.exec(obj);
+  if (sysv === null) return false;
+  if (ownSysV.has(`${sysv[1]} id=${sysv[2]}`)) return true;
+  return sysv[1] === "shm" && ownPids.has(shmCreator(Number(sysv[2])));
+}
+
+function shmCreator(id: number): number {
+  try {
+    for (const line of Deno.readTextFileSync("/proc/sysvipc/shm").split("\n").slice(1)) {
+      const c = line.trim().split(/\s+/);
+      if (Number(c[1]) === id) return Number(c[4]); // key shmid perms size cpid lpid …
+    }
+  } catch {
+    // no /proc
+  }
+  return -1;
+}
+
+/** Where `tools/ci.ts` wants the objects this run made listed (one a line), if it does. */
+const LEDGER = (() => {
+  try {
+    return Deno.env.get("DIPC_TEST_LEDGER");
+  } catch {
+    return undefined;
+  }
+})();
+
+const inLedger = new Set<string>();
+
+/** Adds what this run made since the last call to the ledger, for the run's final leak check. */
+function writeLedger(): void {
+  if (LEDGER === undefined) return;
+  const fresh = [...madeHere, ...ownSysV].filter((x) => !inLedger.has(x));
+  if (fresh.length === 0) return;
+  for (const x of fresh) inLedger.add(x);
+  Deno.writeTextFileSync(LEDGER, fresh.join("\n") + "\n", { append: true });
+}
+
 /**
  * A test that must leave no IPC object behind: it compares /dev/shm and /proc/sysvipc before
- * and after, removes what it finds (so one leak does not fail every later test) and fails.
+ * and after and fails for every new object this run made (never for another program's, and it
+ * removes nothing: what it reports is there to be looked at).
  */
 export function ipcTest(
   name: string,
@@ -220,8 +310,8 @@ export function ipcTest(
       } catch (e) {
         failure = e;
       }
-      const leaked = newObjects(before, snapshotIpc());
-      for (const obj of leaked) await removeObject(obj);
+      const leaked = newObjects(before, snapshotIpc()).filter(madeByThisRun);
+      writeLedger();
       if (failure !== undefined) throw failure;
       if (leaked.length > 0) throw new Error(`test left IPC objects behind:\n${leaked.join("\n")}`);
     },
@@ -236,15 +326,6 @@ export const HAVE_MQUEUE_FS: boolean = (() => {
     return false;
   }
 })();
-
-async function removeObject(obj: string): Promise<void> {
-  if (obj.startsWith("/dev/shm/") || obj.startsWith("/dev/mqueue/")) {
-    await run("rm", ["-f", obj]);
-    return;
-  }
-  const m = /^(shm|msg|sem) id=(\d+)/.exec(obj);
-  if (m) await run("ipcrm", [`-${m[1] === "shm" ? "m" : m[1] === "msg" ? "q" : "s"}`, m[2] ?? ""]);
-}
 
 /** Parses `ipcs -m` into rows keyed by shmid. */
 export async function ipcsShm(): Promise<
