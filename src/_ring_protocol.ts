@@ -1,0 +1,305 @@
+/**
+ * The ring channel's protocol, shared by both ends: the header's words and flags, the limits, and
+ * {@linkcode Ring}, one process's view of a channel (the checks every end makes on what peers
+ * wrote, the pid slots, the wake-ups and the sleeps). The byte layout is documented in ring.ts.
+ *
+ * @module
+ */
+
+import { E } from "../ffi/constants.ts";
+import { monotonicNs } from "../ffi/util.ts";
+import { ErrnoError } from "./errors.ts";
+import { futexWake } from "./futex.ts";
+import { me, processGone } from "./_liveness.ts";
+import type { MappedMemory } from "./mapped_memory.ts";
+import {
+  deadlineFor,
+  futexSleeper,
+  msLeft,
+  type Sleeper,
+  sliceSync,
+  TIMED_OUT,
+  WOULD_BLOCK,
+} from "./_wait.ts";
+
+export type { WaitOptions } from "./_wait.ts";
+
+/** Bytes of the header in front of the ring. */
+export const RING_HEADER_SIZE = 4096;
+/** The most senders a multi-producer channel takes at once. */
+export const MAX_SENDERS = 32;
+/** The smallest capacity, in bytes. */
+export const MIN_RING_CAPACITY = 64;
+/** The largest capacity, in bytes (1 GiB). */
+export const MAX_RING_CAPACITY = 2 ** 30;
+/** A waiting side checks that its peers are alive after sleeping this long, in ms. */
+export const PEER_CHECK_MS = 20;
+
+export const MAGIC = 0x676e6972; // "ring"
+export const VERSION = 1;
+// Header words (byte offset ÷ 4).
+export const W_MAGIC = 0;
+export const W_VERSION = 1;
+export const W_CAPACITY = 2;
+export const W_FLAGS = 3;
+export const W_STATE = 4;
+export const W_DEATHS = 5;
+export const W_RECEIVER = 6;
+export const W_SLOTS = 8;
+export const W_HEAD = 16;
+export const W_TAIL = 32;
+export const W_LOCK = 33;
+export const W_DATA_WAIT = 48;
+export const W_SPACE_WAIT = 64;
+export const W_SPACE_WANTED = 65;
+export const W_SENDERS = 80;
+export const FLAG_MULTI = 1;
+export const SENDER_SEEN = 1;
+export const RECEIVER_GONE = 2;
+export const BUSY = 0x80000000 | 0;
+export const SKIP = 0x40000000;
+export const LEN_MASK = 0x3fffffff;
+/** Tries on the calling thread before sleeping (a few microseconds). */
+export const SPINS = 400;
+/** Tries at the multi-producer lock before looking at its holder: spins, then with sched_yield. */
+export const LOCK_SPINS = 64;
+export const LOCK_TRIES = 256;
+export const SLICE_NS = BigInt(PEER_CHECK_MS) * 1_000_000n;
+/** How long `open` waits for a creator to finish `init`. */
+export const READY_MS = 1000;
+
+export const align8 = (n: number): number => (n + 7) & ~7;
+/** A private word to sleep on while waiting for a creator. */
+export const PAUSE = new Int32Array(1);
+
+/** What the endpoints share: the channel's memory and the protocol on it. */
+export class Ring {
+  readonly words: Int32Array<ArrayBuffer>;
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly capacity: number;
+  readonly mask: number;
+  readonly multi: boolean;
+  readonly slots: number;
+  readonly what: string;
+  readonly pid: number;
+  readonly start: number;
+
+  constructor(memory: MappedMemory, offset: number, what: string) {
+    const head = memory.int32(offset, 16);
+    if (Atomics.load(head, W_MAGIC) !== MAGIC) {
+      throw new TypeError(`no initialised ring channel at offset ${offset} of ${what}`);
+    }
+    if (Atomics.load(head, W_VERSION) !== VERSION) {
+      throw new TypeError(`the ring channel in ${what} has version ${head[W_VERSION]}, not 1`);
+    }
+    const capacity = head[W_CAPACITY] ?? 0;
+    const multi = ((head[W_FLAGS] ?? 0) & FLAG_MULTI) !== 0;
+    const slots = head[W_SLOTS] ?? 0;
+    const bad = (word: string, value: number, why: string): ErrnoError =>
+      new ErrnoError(E.EPROTO, "ring", {
+        action: "open ring channel",
+        object: what,
+        detail: `${word} holds ${value >>> 0}: ${why}`,
+      });
+    if (
+      capacity < MIN_RING_CAPACITY || capacity > MAX_RING_CAPACITY ||
+      (capacity & (capacity - 1)) !== 0
+    ) {
+      throw bad("capacity", capacity, `not a power of two from ${MIN_RING_CAPACITY} to 2^30`);
+    }
+    if (slots !== (multi ? MAX_SENDERS : 1)) {
+      throw bad("sender slots", slots, `not ${multi ? MAX_SENDERS : 1} for these flags`);
+    }
+    if (offset + RING_HEADER_SIZE + capacity > memory.size) {
+      throw bad(
+        "capacity",
+        capacity,
+        `more than the ${memory.size - offset - RING_HEADER_SIZE} bytes there`,
+      );
+    }
+    this.words = memory.int32(offset, (RING_HEADER_SIZE + capacity) / 4);
+    this.bytes = memory.view(Uint8Array, offset, RING_HEADER_SIZE + capacity);
+    this.capacity = capacity;
+    this.mask = capacity - 1;
+    this.multi = multi;
+    this.slots = slots;
+    this.what = what;
+    const self = me();
+    this.pid = self.pid;
+    this.start = self.start;
+  }
+
+  get gone(): boolean {
+    return this.words.length === 0;
+  }
+
+  /**
+   * The error for a word a peer corrupted: EPROTO, naming the word and what it held. The
+   * endpoint that meets it stops using the channel (see the module doc).
+   */
+  corrupt(word: string, value: number, why: string): ErrnoError {
+    return new ErrnoError(E.EPROTO, "ring", {
+      action: "use ring channel",
+      object: this.what,
+      detail: `${word} holds ${value >>> 0} (0x${(value >>> 0).toString(16)}): ${why}`,
+    });
+  }
+
+  /**
+   * Checks that `tail − head` is a possible fill level (at most the capacity) and that both are
+   * record positions (multiples of 8); throws {@linkcode Ring.corrupt} otherwise.
+   */
+  checkSpan(head: number, tail: number): void {
+    if ((head & 7) !== 0) throw this.corrupt("head", head, "not a multiple of 8");
+    if ((tail & 7) !== 0) throw this.corrupt("tail", tail, "not a multiple of 8");
+    const used = (tail - head) >>> 0;
+    if (used > this.capacity) {
+      throw this.corrupt(
+        "tail",
+        tail,
+        `${used} bytes past head ${head >>> 0}, capacity ${this.capacity}`,
+      );
+    }
+  }
+
+  /**
+   * Whether the sender `pid` (one that wrote a busy record, or holds the reservation lock) is
+   * gone: no sender slot holds it any more, or the process in its slot died (pid *and* start
+   * time, so a reused pid is not mistaken for it). A stopped process is alive.
+   */
+  writerGone(pid: number): boolean {
+    if (pid === 0) return true;
+    const w = this.words;
+    for (let i = 0; i < this.slots; i++) {
+      const at = W_SENDERS + 2 * i;
+      if (Atomics.load(w, at) === pid) return processGone(pid, Atomics.load(w, at + 1), true);
+    }
+    return true;
+  }
+
+  /** Wakes whoever sleeps on `flag`, if the flag is up (one wake clears it for everyone). */
+  wake(flag: number): void {
+    const w = this.words;
+    if (Atomics.load(w, flag) !== 0 && Atomics.compareExchange(w, flag, 1, 0) === 1) {
+      futexWake(w, flag);
+    }
+  }
+
+  /** Wakes the receiver if it sleeps. */
+  wakeData(): void {
+    this.wake(W_DATA_WAIT);
+  }
+
+  /** Wakes sleeping senders if one does and the room it wants is free. */
+  wakeSpace(head: number): void {
+    const w = this.words;
+    if (Atomics.load(w, W_SPACE_WAIT) === 0) return;
+    const free = this.capacity - ((Atomics.load(w, W_TAIL) - head) >>> 0);
+    if (free >= Atomics.load(w, W_SPACE_WANTED)) this.wake(W_SPACE_WAIT);
+  }
+
+  /*
+   * A sender slot and the receiver word are the same pair: a pid (0 = free), then its start
+   * time. It is claimed by a compare-and-swap of the pid, released by zeroing the start time
+   * and then the pid, and reaped (its owner found dead) by a compare-and-swap from that pid.
+   */
+
+  /** Claims the pid word at `at` for this process; false when someone holds it. */
+  claim(at: number): boolean {
+    if (Atomics.compareExchange(this.words, at, 0, this.pid) !== 0) return false;
+    Atomics.store(this.words, at + 1, this.start);
+    return true;
+  }
+
+  /** Gives back the pid word at `at` claimed by this process. */
+  release(at: number): void {
+    Atomics.store(this.words, at + 1, 0);
+    Atomics.compareExchange(this.words, at, this.pid, 0);
+  }
+
+  /** Frees the pid word at `at` if the process holding it died; true when it did. */
+  reap(at: number): boolean {
+    const w = this.words;
+    const pid = Atomics.load(w, at);
+    if (pid === 0) return false;
+    const start = Atomics.load(w, at + 1);
+    if (!processGone(pid, start, true) || Atomics.compareExchange(w, at, pid, 0) !== pid) {
+      return false;
+    }
+    Atomics.compareExchange(w, at + 1, start, 0);
+    return true;
+  }
+
+  /** Whether no sender is attached. */
+  noSenders(): boolean {
+    const w = this.words;
+    for (let i = 0; i < this.slots; i++) if (Atomics.load(w, W_SENDERS + 2 * i) !== 0) return false;
+    return true;
+  }
+
+  /** Frees the slots of senders that died; returns how many. */
+  reapSenders(): number {
+    const w = this.words;
+    let found = 0;
+    for (let i = 0; i < this.slots; i++) {
+      if (this.reap(W_SENDERS + 2 * i)) {
+        Atomics.add(w, W_DEATHS, 1);
+        found++;
+      }
+    }
+    return found;
+  }
+
+  /** Declares the receiver gone if it died. */
+  reapReceiver(): void {
+    if (this.reap(W_RECEIVER)) Atomics.or(this.words, W_STATE, RECEIVER_GONE);
+  }
+
+  /**
+   * A sleeper on one of the flags: it raises the flag before each last try, sleeps in slices of
+   * {@linkcode PEER_CHECK_MS}, and runs `onSlice` after a slice that ended without a wake-up.
+   */
+  sleeper(flag: number, raise: () => void, onSlice: () => void): Sleeper {
+    const inner = futexSleeper(this.words, flag);
+    return {
+      snapshot: (): number => {
+        if (this.gone) return 0;
+        raise();
+        return 1;
+      },
+      sleep: async (token: number, deadline: bigint | undefined): Promise<void> => {
+        const slice = monotonicNs() + SLICE_NS;
+        await inner.sleep(token, deadline !== undefined && deadline < slice ? deadline : slice);
+        if (!this.gone && inner.lastResult !== 0 && monotonicNs() >= slice) onSlice();
+      },
+      interrupt: (): void => inner.interrupt(),
+    };
+  }
+
+  /** The synchronous counterpart of a wait with {@linkcode Ring.sleeper}. */
+  waitSync<T>(
+    attempt: () => T | typeof WOULD_BLOCK,
+    flag: number,
+    raise: () => void,
+    onSlice: () => void,
+    timeout: number | undefined,
+    spins: number,
+  ): T | typeof TIMED_OUT {
+    for (let i = 0; i <= spins; i++) {
+      const r = attempt();
+      if (r !== WOULD_BLOCK) return r;
+      if (timeout === 0) return TIMED_OUT;
+    }
+    const deadline = deadlineFor(timeout);
+    for (;;) {
+      raise();
+      const r = attempt();
+      if (r !== WOULD_BLOCK) return r;
+      const left = msLeft(deadline);
+      if (left <= 0) return TIMED_OUT;
+      if (sliceSync(this.words, flag, 1, Math.min(left, PEER_CHECK_MS)) === "timed-out") {
+        onSlice();
+      }
+    }
+  }
+}

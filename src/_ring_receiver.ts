@@ -1,0 +1,508 @@
+/**
+ * The receiving end of a ring channel (see ring.ts for the protocol).
+ *
+ * @module
+ */
+
+import {
+  align8,
+  BUSY,
+  LEN_MASK,
+  RECEIVER_GONE,
+  Ring,
+  RING_HEADER_SIZE,
+  SENDER_SEEN,
+  SKIP,
+  W_DATA_WAIT,
+  W_DEATHS,
+  W_HEAD,
+  W_RECEIVER,
+  W_SPACE_WAIT,
+  W_STATE,
+  W_TAIL,
+} from "./_ring_protocol.ts";
+import { E } from "../ffi/constants.ts";
+import { checkInternal } from "./_internal.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
+import { WOULD_BLOCK_RESULT } from "./pipe.ts";
+import { validateBuffer } from "./_validate.ts";
+import {
+  type Sleeper,
+  TIMED_OUT,
+  timedOut,
+  validateWaitOptions,
+  type WaitOptions,
+  waitUntil,
+  WOULD_BLOCK,
+} from "./_wait.ts";
+
+export type { WaitOptions } from "./_wait.ts";
+
+/** The end of a {@linkcode RingChannel} that receives. Made by {@linkcode RingChannel.receiver}. */
+export class RingReceiver implements Disposable {
+  #ring: Ring;
+  #words: Int32Array<ArrayBuffer>;
+  #bytes: Uint8Array<ArrayBuffer>;
+  #onClose: () => void;
+  #closed = false;
+  /** The head, kept here (only the receiver writes it). */
+  #head: number;
+  /** The tail as last read. */
+  #tailCache: number;
+  #deathsSeen: number;
+  /** The message handed out by a peek: its byte index, or -1. */
+  #peeked = -1;
+  /** The length of the message #next found (read once, checked, never read again). */
+  #length = 0;
+  /** Set once a peer corrupted the channel (reported once, then end of stream). */
+  #broken = false;
+  #sleeper: Sleeper | undefined;
+  #spins: number;
+
+  /** @internal */
+  constructor(ring: Ring, spins: number, onClose: () => void, token: unknown) {
+    checkInternal(token, "RingChannel.sender() / receiver()");
+    this.#spins = spins;
+    this.#ring = ring;
+    this.#words = ring.words;
+    this.#bytes = ring.bytes;
+    this.#onClose = onClose;
+    const w = ring.words;
+    if (!ring.claim(W_RECEIVER)) {
+      ring.reapReceiver();
+      if (!ring.claim(W_RECEIVER)) {
+        throw new ErrnoError(E.EBUSY, "receiver", {
+          action: "attach a second receiver to",
+          object: ring.what,
+        });
+      }
+    }
+    this.#head = Atomics.load(w, W_HEAD) >>> 0;
+    this.#tailCache = this.#head;
+    try {
+      ring.checkSpan(this.#head, Atomics.load(w, W_TAIL) >>> 0);
+    } catch (e) {
+      ring.release(W_RECEIVER);
+      throw e;
+    }
+    Atomics.and(w, W_STATE, ~RECEIVER_GONE);
+    this.#deathsSeen = Atomics.load(w, W_DEATHS);
+  }
+
+  /** Whether `close()` has been called (or the channel's memory was closed). */
+  get closed(): boolean {
+    return this.#closed || this.#words.length === 0;
+  }
+
+  /**
+   * Takes the next message into `into`, if there is one now. Allocates nothing.
+   *
+   * @param into room for the message
+   * @returns its length; `null` at end of stream; `"would-block"` when empty
+   * @throws {ErrnoError} EMSGSIZE when `into` is too short (the message stays);
+   *   ECONNRESET once, at the end, when a sender died
+   * @throws {ClosedError} after close
+   *
+   * @example Receive into a buffer
+   * ```ts
+   * import { RingChannel } from "@dipc/dipc";
+   *
+   * using channel = RingChannel.temporary({ capacity: 4096 });
+   * using rx = channel.receiver();
+   * using tx = channel.sender();
+   * tx.trySend(new Uint8Array([9, 8, 7]));
+   * const into = new Uint8Array(16);
+   * console.log(rx.tryReceiveInto(into)); // 3
+   * ```
+   */
+  tryReceiveInto(into: Uint8Array): number | null | typeof WOULD_BLOCK_RESULT {
+    validateBuffer(into, "into");
+    const at = this.#next();
+    if (at < 0) return at === -1 ? WOULD_BLOCK_RESULT : null;
+    const n = this.#length;
+    if (n > into.length) {
+      throw new ErrnoError(E.EMSGSIZE, "receive", {
+        action: `receive a ${n}-byte message into ${into.length} bytes from`,
+        object: this.#ring.what,
+      });
+    }
+    into.set(this.#bytes.subarray(at + 8, at + 8 + n));
+    this.#release(n);
+    return n;
+  }
+
+  /**
+   * Takes the next message, if there is one now.
+   *
+   * @returns a copy of it; `null` at end of stream; `"would-block"` when empty
+   * @throws {ErrnoError} ECONNRESET once, at the end, when a sender died
+   * @throws {ClosedError} after close
+   */
+  tryReceive(): Uint8Array | null | typeof WOULD_BLOCK_RESULT {
+    const at = this.#next();
+    if (at < 0) return at === -1 ? WOULD_BLOCK_RESULT : null;
+    const n = this.#length;
+    const copy = this.#bytes.slice(at + 8, at + 8 + n);
+    this.#release(n);
+    return copy;
+  }
+
+  /**
+   * Takes the next message, waiting while the channel is empty.
+   *
+   * @param options `signal` and `timeout` (ms)
+   * @returns a copy of it, or `null` at end of stream
+   * @throws {DOMException} `TimeoutError` (nothing was taken)
+   * @throws the signal's reason when aborted (nothing was taken)
+   * @throws {ErrnoError} ECONNRESET once, at the end, when a sender died
+   * @throws {ClosedError} after close, or when closed during the wait
+   *
+   * @example Wait for a message
+   * ```ts
+   * import { RingChannel } from "@dipc/dipc";
+   *
+   * using channel = RingChannel.temporary({ capacity: 4096 });
+   * using rx = channel.receiver();
+   * using tx = channel.sender();
+   * setTimeout(() => tx.trySend(new Uint8Array([1])), 10);
+   * console.log(await rx.receive({ timeout: 5000 })); // Uint8Array(1) [ 1 ]
+   * ```
+   */
+  async receive(options?: WaitOptions): Promise<Uint8Array | null> {
+    const opts = validateWaitOptions(options);
+    const r = await this.#wait(() => this.tryReceive(), opts);
+    if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
+    return r;
+  }
+
+  /**
+   * Takes the next message into `into`, waiting while the channel is empty.
+   *
+   * @param into room for the message
+   * @param options `signal` and `timeout` (ms)
+   * @returns its length, or `null` at end of stream
+   * @throws {DOMException} `TimeoutError`; the signal's reason when aborted (nothing taken)
+   * @throws {ErrnoError} EMSGSIZE, ECONNRESET
+   * @throws {ClosedError} after close
+   */
+  async receiveInto(into: Uint8Array, options?: WaitOptions): Promise<number | null> {
+    const opts = validateWaitOptions(options);
+    const r = await this.#wait(() => this.tryReceiveInto(into), opts);
+    if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
+    return r;
+  }
+
+  /**
+   * Takes the next message into `into`, blocking the calling thread while the channel is empty
+   * (for Workers and tight loops).
+   *
+   * @param into room for the message
+   * @param timeout ms at most (default: no limit)
+   * @returns its length, or `null` at end of stream
+   * @throws {DOMException} `TimeoutError`
+   * @throws {ErrnoError} EMSGSIZE, ECONNRESET
+   * @throws {ClosedError} after close
+   */
+  receiveIntoSync(into: Uint8Array, timeout?: number): number | null {
+    if (timeout !== undefined) validateWaitOptions({ timeout });
+    const r = this.#waitSync(() => this.tryReceiveInto(into), timeout);
+    if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
+    return r;
+  }
+
+  /**
+   * Takes the next message, blocking the calling thread while the channel is empty.
+   *
+   * @param timeout ms at most (default: no limit)
+   * @returns a copy of it, or `null` at end of stream
+   * @throws {DOMException} `TimeoutError`
+   * @throws {ErrnoError} ECONNRESET
+   * @throws {ClosedError} after close
+   *
+   * @example End of stream
+   * ```ts
+   * import { RingChannel } from "@dipc/dipc";
+   *
+   * using channel = RingChannel.temporary({ capacity: 4096 });
+   * using rx = channel.receiver();
+   * channel.sender().close();
+   * console.log(rx.receiveSync(1000)); // null
+   * ```
+   */
+  receiveSync(timeout?: number): Uint8Array | null {
+    if (timeout !== undefined) validateWaitOptions({ timeout });
+    const r = this.#waitSync(() => this.tryReceive(), timeout);
+    if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
+    return r;
+  }
+
+  /**
+   * Zero-copy receive, step 1: the next message as a view into shared memory, if there is one
+   * now. It stays there, and the view stays valid, until {@linkcode RingReceiver.release} (or
+   * the next receive); peeking again returns the same message.
+   *
+   * @returns the view; `null` at end of stream; `"would-block"` when empty
+   * @throws {ErrnoError} ECONNRESET once, at the end, when a sender died
+   * @throws {ClosedError} after close
+   *
+   * @example Read in place
+   * ```ts
+   * import { RingChannel } from "@dipc/dipc";
+   *
+   * using channel = RingChannel.temporary({ capacity: 4096 });
+   * using rx = channel.receiver();
+   * using tx = channel.sender();
+   * tx.trySend(new Uint8Array([5, 6]));
+   * const view = rx.tryPeek();
+   * if (view instanceof Uint8Array) {
+   *   console.log([...view]); // [ 5, 6 ]
+   *   rx.release();
+   * }
+   * ```
+   */
+  tryPeek(): Uint8Array | null | typeof WOULD_BLOCK_RESULT {
+    const at = this.#next();
+    if (at < 0) return at === -1 ? WOULD_BLOCK_RESULT : null;
+    this.#peeked = at;
+    return this.#bytes.subarray(at + 8, at + 8 + this.#length);
+  }
+
+  /**
+   * Peeks as {@linkcode RingReceiver.tryPeek}, waiting while the channel is empty.
+   *
+   * @param options `signal` and `timeout` (ms)
+   * @returns the view, or `null` at end of stream
+   * @throws {DOMException} `TimeoutError`; the signal's reason when aborted
+   * @throws {ErrnoError} ECONNRESET
+   * @throws {ClosedError} after close
+   */
+  async peek(options?: WaitOptions): Promise<Uint8Array | null> {
+    const opts = validateWaitOptions(options);
+    const r = await this.#wait(() => this.tryPeek(), opts);
+    if (r === TIMED_OUT) throw timedOut(`peek on ${this.#ring.what}`);
+    return r;
+  }
+
+  /**
+   * Zero-copy receive, step 2: frees the peeked message's room for senders. Its view must not
+   * be used afterwards (its bytes will be overwritten).
+   *
+   * @throws {TypeError} when nothing is peeked
+   * @throws {ClosedError} after close
+   */
+  release(): void {
+    this.#assertOpen();
+    const at = this.#peeked;
+    if (at < 0) throw new TypeError("nothing is peeked: call tryPeek() or peek() first");
+    this.#release(this.#length);
+  }
+
+  /**
+   * Received messages (copies) until end of stream or until `signal` aborts; both end the
+   * loop normally. A sender's death ends it with ECONNRESET.
+   *
+   * @param options `signal`: ends the iteration
+   * @returns an async iterable of messages
+   */
+  messages(options?: { signal?: AbortSignal }): AsyncGenerator<Uint8Array, void> {
+    const { signal } = validateWaitOptions(options);
+    return this.#messages(signal);
+  }
+
+  async *#messages(signal: AbortSignal | undefined): AsyncGenerator<Uint8Array, void> {
+    while (!signal?.aborted) {
+      let m: Uint8Array | null;
+      try {
+        m = await this.receive(signal ? { signal } : {});
+      } catch (e) {
+        if (signal?.aborted) return;
+        throw e;
+      }
+      if (m === null) return;
+      yield m;
+    }
+  }
+
+  /** Same as {@linkcode RingReceiver.messages} with no options. */
+  [Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void> {
+    return this.messages();
+  }
+
+  /**
+   * The channel as a Web Streams `ReadableStream` of messages (copies), closed at end of
+   * stream. Cancelling it closes this receiver.
+   */
+  get readable(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const m = await this.receive();
+        if (m === null) controller.close();
+        else controller.enqueue(m);
+      },
+      cancel: () => this.close(),
+    }, { highWaterMark: 0 });
+  }
+
+  /**
+   * Detaches: senders then fail with EPIPE (messages still in the ring are dropped, as a pipe
+   * drops them). Calling it again does nothing.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#onClose();
+    const w = this.#words;
+    if (w.length === 0) return;
+    Atomics.or(w, W_STATE, RECEIVER_GONE);
+    this.#ring.release(W_RECEIVER);
+    this.#ring.wake(W_SPACE_WAIT);
+    this.#sleeper?.interrupt();
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed || this.#words.length === 0) {
+      throw new ClosedError(`receiver of ${this.#ring.what}`);
+    }
+  }
+
+  /**
+   * The byte index of the next message's record; -1 when empty, -2 at end of stream. Steps
+   * over filler.
+   */
+  #next(): number {
+    this.#assertOpen();
+    if (this.#broken) return -2; // the corruption was reported once: the stream has ended
+    const w = this.#words;
+    const ring = this.#ring;
+    const mask = ring.mask;
+    // Every step moves head forward by at least 8 bytes and never past tail: the loop ends
+    // within capacity ÷ 8 steps, whatever the peers wrote.
+    for (;;) {
+      const h = this.#head;
+      if (h === this.#tailCache) {
+        const t = Atomics.load(w, W_TAIL) >>> 0;
+        if ((t & 7) !== 0 || ((t - h) >>> 0) > ring.capacity) {
+          this.#corrupt("tail", t, `not a position up to ${ring.capacity} bytes past head ${h}`);
+        }
+        this.#tailCache = t;
+        if (h === t) return this.#ended() ? -2 : -1;
+      }
+      const idx = h & mask;
+      const at = RING_HEADER_SIZE + idx;
+      const word = Atomics.load(w, at >> 2);
+      const length = word & LEN_MASK;
+      const record = 8 + align8(length);
+      const where = `the record word at position ${h}`;
+      if ((word & BUSY) !== 0 && (word & SKIP) !== 0) this.#corrupt(where, word, "busy and skip");
+      if (idx + record > ring.capacity) {
+        this.#corrupt(where, word, `a ${record}-byte record runs past the ring's end`);
+      }
+      if (record > ((this.#tailCache - h) >>> 0)) {
+        this.#corrupt(where, word, `a ${record}-byte record runs past the tail`);
+      }
+      if ((word & BUSY) !== 0) return -1;
+      if ((word & SKIP) === 0) {
+        if (length > ring.capacity / 2 - 8) {
+          this.#corrupt(where, word, `longer than the longest message, ${ring.capacity / 2 - 8}`);
+        }
+        this.#length = length;
+        return at;
+      }
+      this.#head = (h + record) >>> 0;
+      Atomics.store(w, W_HEAD, this.#head | 0);
+      ring.wakeSpace(this.#head);
+    }
+  }
+
+  /**
+   * Reports a word a peer corrupted, once: the receiver stops reading the channel (later
+   * receives see end of stream) and never uses the bad word.
+   */
+  #corrupt(word: string, value: number, why: string): never {
+    this.#broken = true;
+    this.#peeked = -1;
+    throw this.#ring.corrupt(word, value, why);
+  }
+
+  /** Whether the stream has ended (no senders left, everything taken); throws for a death. */
+  #ended(): boolean {
+    const w = this.#words;
+    if ((Atomics.load(w, W_STATE) & SENDER_SEEN) === 0 || !this.#ring.noSenders()) return false;
+    // The last sender published before it detached: look at the tail once more.
+    this.#tailCache = Atomics.load(w, W_TAIL) >>> 0;
+    if (this.#tailCache !== this.#head) return false;
+    const deaths = Atomics.load(w, W_DEATHS);
+    if (deaths !== this.#deathsSeen) {
+      this.#deathsSeen = deaths;
+      throw new ErrnoError(E.ECONNRESET, "receive", {
+        action: `receive (a sender died; ${deaths} so far) from`,
+        object: this.#ring.what,
+      });
+    }
+    return true;
+  }
+
+  #release(n: number): void {
+    this.#peeked = -1;
+    const h = (this.#head + 8 + align8(n)) >>> 0;
+    this.#head = h;
+    Atomics.store(this.#words, W_HEAD, h | 0);
+    this.#ring.wakeSpace(h);
+  }
+
+  /** After a slice slept in vain: senders that died, and a busy record whose writer died. */
+  #reap(): void {
+    const ring = this.#ring;
+    ring.reapSenders();
+    const w = this.#words;
+    const h = this.#head;
+    if (h === (Atomics.load(w, W_TAIL) >>> 0)) return;
+    const k = (RING_HEADER_SIZE + (h & ring.mask)) >> 2;
+    const word = Atomics.load(w, k);
+    // A busy record whose writer is gone (by pid and start time) will never be committed: it
+    // becomes filler (#next checks its length before stepping over it).
+    if ((word & BUSY) !== 0 && ring.writerGone(Atomics.load(w, k + 1))) {
+      Atomics.compareExchange(w, k, word, SKIP | (word & LEN_MASK));
+    }
+  }
+
+  #raise = (): void => void Atomics.store(this.#words, W_DATA_WAIT, 1);
+
+  #wait<T>(
+    attempt: () => T | typeof WOULD_BLOCK_RESULT,
+    opts: WaitOptions,
+  ): Promise<T | typeof TIMED_OUT> {
+    const s = this.#sleeper ??= this.#ring.sleeper(W_DATA_WAIT, this.#raise, () => this.#reap());
+    return waitUntil(
+      () => {
+        const r = attempt();
+        return r === WOULD_BLOCK_RESULT ? WOULD_BLOCK : r;
+      },
+      s,
+      opts,
+      this.#spins,
+    );
+  }
+
+  #waitSync<T>(
+    attempt: () => T | typeof WOULD_BLOCK_RESULT,
+    timeout: number | undefined,
+  ): T | typeof TIMED_OUT {
+    return this.#ring.waitSync(
+      () => {
+        const r = attempt();
+        return r === WOULD_BLOCK_RESULT ? WOULD_BLOCK : r;
+      },
+      W_DATA_WAIT,
+      this.#raise,
+      () => this.#reap(),
+      timeout,
+      this.#spins,
+    );
+  }
+}

@@ -1,0 +1,549 @@
+/**
+ * The sending end of a ring channel (see ring.ts for the protocol).
+ *
+ * @module
+ */
+
+import {
+  align8,
+  BUSY,
+  LOCK_SPINS,
+  LOCK_TRIES,
+  RECEIVER_GONE,
+  Ring,
+  RING_HEADER_SIZE,
+  SENDER_SEEN,
+  SKIP,
+  W_HEAD,
+  W_LOCK,
+  W_SENDERS,
+  W_SPACE_WAIT,
+  W_SPACE_WANTED,
+  W_STATE,
+  W_TAIL,
+} from "./_ring_protocol.ts";
+import { E } from "../ffi/constants.ts";
+import { checkInternal } from "./_internal.ts";
+import { libc } from "../ffi/load.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
+import { WOULD_BLOCK_RESULT } from "./pipe.ts";
+import { validateBuffer, validateInteger } from "./_validate.ts";
+import {
+  type Sleeper,
+  TIMED_OUT,
+  timedOut,
+  validateWaitOptions,
+  type WaitOptions,
+  waitUntil,
+  WOULD_BLOCK,
+} from "./_wait.ts";
+
+export type { WaitOptions } from "./_wait.ts";
+
+/** The end of a {@linkcode RingChannel} that sends. Made by {@linkcode RingChannel.sender}. */
+export class RingSender implements Disposable {
+  #ring: Ring;
+  #words: Int32Array<ArrayBuffer>;
+  #bytes: Uint8Array<ArrayBuffer>;
+  #slot: number;
+  #onClose: () => void;
+  #closed = false;
+  /** Single producer: the tail, kept here (only this sender writes it). */
+  #tail = 0;
+  /** The head as last read: it only grows, so a stale value only underestimates the room. */
+  #headCache = 0;
+  /** The reservation being written: its record's byte index, or -1. */
+  #reserved = -1;
+  #reservedLength = 0;
+  #sleeper: Sleeper | undefined;
+  /** Set once a peer corrupted the channel: the error every later send throws. */
+  #broken: ErrnoError | undefined;
+  #spins: number;
+
+  /** @internal */
+  constructor(ring: Ring, spins: number, onClose: () => void, token: unknown) {
+    checkInternal(token, "RingChannel.sender() / receiver()");
+    this.#spins = spins;
+    this.#ring = ring;
+    this.#words = ring.words;
+    this.#bytes = ring.bytes;
+    this.#onClose = onClose;
+    const w = ring.words;
+    const free = (): number => {
+      for (let i = 0; i < ring.slots; i++) if (ring.claim(W_SENDERS + 2 * i)) return i;
+      return -1;
+    };
+    let slot = free();
+    if (slot < 0 && ring.reapSenders() > 0) slot = free();
+    if (slot < 0) {
+      throw new ErrnoError(E.EBUSY, "sender", {
+        action: ring.multi ? "attach one more sender to" : "attach a second sender to",
+        object: ring.what,
+      });
+    }
+    this.#slot = slot;
+    this.#tail = Atomics.load(w, W_TAIL) >>> 0;
+    this.#headCache = Atomics.load(w, W_HEAD) >>> 0;
+    try {
+      ring.checkSpan(this.#headCache, this.#tail);
+    } catch (e) {
+      ring.release(W_SENDERS + 2 * slot);
+      throw e;
+    }
+    Atomics.or(w, W_STATE, SENDER_SEEN);
+  }
+
+  /** Whether `close()` has been called (or the channel's memory was closed). */
+  get closed(): boolean {
+    return this.#closed || this.#words.length === 0;
+  }
+
+  /**
+   * Sends `data` if there is room now.
+   *
+   * @param data the message, at most {@linkcode RingChannel.maxMessageSize} bytes
+   * @returns true when sent, false when the ring is full
+   * @throws {ErrnoError} EMSGSIZE (too long; nothing sent), EPIPE (the receiver has gone)
+   * @throws {ClosedError} after close
+   *
+   * @example Fill a small ring
+   * ```ts
+   * import { RingChannel } from "@dipc/dipc";
+   *
+   * using channel = RingChannel.temporary({ capacity: 64 });
+   * using tx = channel.sender();
+   * let sent = 0;
+   * while (tx.trySend(new Uint8Array(8))) sent++;
+   * console.log(sent); // 4: four 16-byte records fill 64 bytes
+   * ```
+   */
+  trySend(data: Uint8Array): boolean {
+    const n = this.#checkMessage(data);
+    const at = this.#claim(n);
+    if (at < 0) return false;
+    try {
+      this.#bytes.set(data, at + 8);
+    } catch (e) {
+      this.#abandon(at, n); // never leave a busy record behind
+      throw e;
+    }
+    this.#publish(at, n);
+    return true;
+  }
+
+  /**
+   * Sends `data`, waiting while the ring is full.
+   *
+   * @param data the message
+   * @param options `signal` and `timeout` (ms)
+   * @throws {DOMException} `TimeoutError` (nothing was sent)
+   * @throws the signal's reason when aborted (nothing was sent)
+   * @throws {ErrnoError} EMSGSIZE, EPIPE (the receiver closed or died)
+   * @throws {ClosedError} after close, or when closed during the wait
+   *
+   * @example Send with a timeout
+   * ```ts
+   * import { RingChannel } from "@dipc/dipc";
+   *
+   * using channel = RingChannel.temporary({ capacity: 4096 });
+   * using tx = channel.sender();
+   * await tx.send(new Uint8Array(100), { timeout: 1000 });
+   * ```
+   */
+  async send(data: Uint8Array, options?: WaitOptions): Promise<void> {
+    const n = this.#checkMessage(data);
+    const opts = validateWaitOptions(options);
+    if (this.trySend(data)) return;
+    const r = await waitUntil(
+      () => this.trySend(data) || WOULD_BLOCK,
+      this.#sleep(n),
+      opts,
+      this.#spins,
+    );
+    if (r === TIMED_OUT) throw timedOut(`send on ${this.#ring.what}`);
+  }
+
+  /**
+   * Sends `data`, blocking the calling thread while the ring is full (for Workers and tight
+   * loops; on the main thread prefer {@linkcode RingSender.send}).
+   *
+   * @param data the message
+   * @param timeout ms at most (default: no limit)
+   * @throws {DOMException} `TimeoutError` (nothing was sent)
+   * @throws {ErrnoError} EMSGSIZE, EPIPE
+   * @throws {ClosedError} after close
+   *
+   * @example Blocking send
+   * ```ts
+   * import { RingChannel } from "@dipc/dipc";
+   *
+   * using channel = RingChannel.temporary({ capacity: 4096 });
+   * using tx = channel.sender();
+   * tx.sendSync(new Uint8Array(16), 1000);
+   * ```
+   */
+  sendSync(data: Uint8Array, timeout?: number): void {
+    const n = this.#checkMessage(data);
+    if (timeout !== undefined) validateWaitOptions({ timeout });
+    if (this.trySend(data)) return;
+    const r = this.#waitSync(() => this.trySend(data) || WOULD_BLOCK, n, timeout);
+    if (r === TIMED_OUT) throw timedOut(`send on ${this.#ring.what}`);
+  }
+
+  /**
+   * Zero-copy send, step 1: reserves room for a message of `size` bytes and returns it as a
+   * view into shared memory. Write the message there, then {@linkcode RingSender.commit}. The
+   * receiver sees nothing until the commit.
+   *
+   * @param size the message's length (a shorter one may be committed)
+   * @returns the reserved bytes, or `"would-block"` when the ring is full
+   * @throws {ErrnoError} EMSGSIZE, EPIPE
+   * @throws {TypeError} when a reservation is already open
+   * @throws {ClosedError} after close
+   *
+   * @example Write in place
+   * ```ts
+   * import { RingChannel } from "@dipc/dipc";
+   *
+   * using channel = RingChannel.temporary({ capacity: 4096 });
+   * using tx = channel.sender();
+   * const room = tx.tryReserve(5);
+   * if (room !== "would-block") {
+   *   room.set([104, 101, 108, 108, 111]);
+   *   tx.commit();
+   * }
+   * ```
+   */
+  tryReserve(size: number): Uint8Array | typeof WOULD_BLOCK_RESULT {
+    const n = this.#checkSize(size);
+    if (this.#reserved >= 0) {
+      throw new TypeError("a reservation is already open: commit() or discard() it first");
+    }
+    const at = this.#claim(n);
+    if (at < 0) return WOULD_BLOCK_RESULT;
+    this.#reserved = at;
+    this.#reservedLength = n;
+    return this.#bytes.subarray(at + 8, at + 8 + n);
+  }
+
+  /**
+   * Reserves room as {@linkcode RingSender.tryReserve}, waiting while the ring is full.
+   *
+   * @param size the message's length
+   * @param options `signal` and `timeout` (ms)
+   * @returns the reserved bytes
+   * @throws {DOMException} `TimeoutError` (nothing was reserved)
+   * @throws the signal's reason when aborted
+   * @throws {ErrnoError} EMSGSIZE, EPIPE
+   * @throws {ClosedError} after close
+   *
+   * @example Reserve, write, commit
+   * ```ts
+   * import { RingChannel } from "@dipc/dipc";
+   *
+   * using channel = RingChannel.temporary({ capacity: 4096 });
+   * using tx = channel.sender();
+   * const room = await tx.reserve(1000, { timeout: 1000 });
+   * room.fill(7);
+   * tx.commit();
+   * ```
+   */
+  async reserve(size: number, options?: WaitOptions): Promise<Uint8Array> {
+    const n = this.#checkSize(size);
+    const opts = validateWaitOptions(options);
+    const attempt = (): Uint8Array | typeof WOULD_BLOCK => {
+      const r = this.tryReserve(n);
+      return r === WOULD_BLOCK_RESULT ? WOULD_BLOCK : r;
+    };
+    const r = await waitUntil(attempt, this.#sleep(n), opts, this.#spins);
+    if (r === TIMED_OUT) throw timedOut(`reserve on ${this.#ring.what}`);
+    return r;
+  }
+
+  /**
+   * Reserves room, blocking the calling thread while the ring is full.
+   *
+   * @param size the message's length
+   * @param timeout ms at most (default: no limit)
+   * @returns the reserved bytes
+   * @throws {DOMException} `TimeoutError`
+   * @throws {ErrnoError} EMSGSIZE, EPIPE
+   * @throws {ClosedError} after close
+   *
+   * @example Blocking reservation
+   * ```ts
+   * import { RingChannel } from "@dipc/dipc";
+   *
+   * using channel = RingChannel.temporary({ capacity: 4096 });
+   * using tx = channel.sender();
+   * tx.reserveSync(8, 1000).fill(1);
+   * tx.commit();
+   * ```
+   */
+  reserveSync(size: number, timeout?: number): Uint8Array {
+    const n = this.#checkSize(size);
+    if (timeout !== undefined) validateWaitOptions({ timeout });
+    const r = this.#waitSync(
+      () => {
+        const v = this.tryReserve(n);
+        return v === WOULD_BLOCK_RESULT ? WOULD_BLOCK : v;
+      },
+      n,
+      timeout,
+    );
+    if (r === TIMED_OUT) throw timedOut(`reserve on ${this.#ring.what}`);
+    return r;
+  }
+
+  /**
+   * Zero-copy send, step 2: publishes the reserved message.
+   *
+   * @param length how many of the reserved bytes to send (default: all of them)
+   * @throws {TypeError} when nothing is reserved
+   * @throws {RangeError} for a length above the reserved size
+   * @throws {ClosedError} after close
+   */
+  commit(length?: number): void {
+    this.#assertOpen();
+    const at = this.#reserved;
+    if (at < 0) throw new TypeError("nothing is reserved: call tryReserve() or reserve() first");
+    const n = length === undefined
+      ? this.#reservedLength
+      : validateInteger(length, "length", 0, this.#reservedLength);
+    this.#reserved = -1;
+    this.#publish(at, n, this.#reservedLength);
+  }
+
+  /**
+   * Gives a reservation up: the receiver never sees it.
+   *
+   * @throws {TypeError} when nothing is reserved
+   * @throws {ClosedError} after close
+   */
+  discard(): void {
+    this.#assertOpen();
+    const at = this.#reserved;
+    if (at < 0) throw new TypeError("nothing is reserved");
+    this.#reserved = -1;
+    this.#abandon(at, this.#reservedLength);
+  }
+
+  /** Gives up the record claimed at `at` for `n` bytes: filler the receiver steps over. */
+  #abandon(at: number, n: number): void {
+    if (!this.#ring.multi || this.#words.length === 0) return; // single: nothing was published
+    Atomics.store(this.#words, at >> 2, SKIP | n);
+    this.#ring.wakeData();
+  }
+
+  /**
+   * The channel as a Web Streams `WritableStream`: each chunk is sent as one message (a chunk
+   * longer than {@linkcode RingChannel.maxMessageSize} errors the stream). Closing the stream
+   * closes this sender.
+   */
+  get writable(): WritableStream<Uint8Array> {
+    return new WritableStream<Uint8Array>({
+      write: (chunk) => this.send(chunk),
+      close: () => this.close(),
+      abort: () => this.close(),
+    });
+  }
+
+  /**
+   * Detaches: when no sender is left, the receiver gets end of stream once it has taken
+   * everything sent. An open reservation is discarded. Calling it again does nothing.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#onClose();
+    const w = this.#words;
+    if (w.length === 0) return;
+    if (this.#reserved >= 0) this.#abandon(this.#reserved, this.#reservedLength);
+    this.#reserved = -1;
+    this.#ring.release(W_SENDERS + 2 * this.#slot);
+    this.#ring.wakeData();
+    this.#sleeper?.interrupt();
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed || this.#words.length === 0) {
+      throw new ClosedError(`sender of ${this.#ring.what}`);
+    }
+    if (this.#broken !== undefined) throw this.#broken;
+  }
+
+  /** Remembers that a peer corrupted the channel: every later send throws the same error. */
+  #fail(e: ErrnoError): never {
+    if (this.#ring.multi && Atomics.load(this.#words, W_LOCK) === this.#ring.pid) {
+      Atomics.compareExchange(this.#words, W_LOCK, this.#ring.pid, 0);
+    }
+    this.#broken = e;
+    throw e;
+  }
+
+  #checkMessage(data: Uint8Array): number {
+    return this.#checkLength(validateBuffer(data, "data").length);
+  }
+
+  #checkSize(size: unknown): number {
+    return this.#checkLength(validateInteger(size, "size", 0, Number.MAX_SAFE_INTEGER));
+  }
+
+  #checkLength(n: number): number {
+    if (n > this.#ring.capacity / 2 - 8) {
+      throw new ErrnoError(E.EMSGSIZE, "send", {
+        action: `send ${n} bytes (at most ${this.#ring.capacity / 2 - 8}) on`,
+        object: this.#ring.what,
+      });
+    }
+    return n;
+  }
+
+  /**
+   * Finds room for a record with an `n`-byte message; returns its byte index in the channel,
+   * or -1 when full. A multi-producer sender publishes the record as busy here.
+   */
+  #claim(n: number): number {
+    this.#assertOpen();
+    const w = this.#words;
+    if ((Atomics.load(w, W_STATE) & RECEIVER_GONE) !== 0) {
+      throw new ErrnoError(E.EPIPE, "send", { action: "send on", object: this.#ring.what });
+    }
+    if (this.#reserved >= 0) {
+      throw new TypeError("a reservation is open: commit() or discard() it first");
+    }
+    const ring = this.#ring;
+    const multi = ring.multi;
+    // A lock held by a live sender that does not let go soon (stopped, or slow) is "no room
+    // now": the caller's wait sleeps in bounded slices and tries again.
+    if (multi && !this.#lock()) return -1;
+    const cap = ring.capacity;
+    const rec = 8 + align8(n);
+    let t = multi ? Atomics.load(w, W_TAIL) >>> 0 : this.#tail;
+    if (multi) {
+      const head = Atomics.load(w, W_HEAD) >>> 0;
+      try {
+        ring.checkSpan(head, t);
+      } catch (e) {
+        this.#fail(e as ErrnoError);
+      }
+      this.#headCache = head;
+    }
+    let idx = t & ring.mask;
+    const contiguous = cap - idx;
+    const need = rec <= contiguous ? rec : contiguous + rec;
+    if (((t - this.#headCache) >>> 0) + need > cap) {
+      const head = Atomics.load(w, W_HEAD) >>> 0;
+      if ((head & 7) !== 0 || ((t - head) >>> 0) > cap) {
+        this.#fail(
+          ring.corrupt("head", head, `not a position up to ${cap} bytes behind tail ${t}`),
+        );
+      }
+      this.#headCache = head;
+      if (((t - this.#headCache) >>> 0) + need > cap) {
+        if (multi) Atomics.compareExchange(w, W_LOCK, ring.pid, 0);
+        return -1;
+      }
+    }
+    const pid = ring.pid;
+    if (rec > contiguous) {
+      const k = (RING_HEADER_SIZE + idx) >> 2;
+      w[k + 1] = pid;
+      Atomics.store(w, k, SKIP | (contiguous - 8));
+      t = (t + contiguous) >>> 0;
+      idx = 0;
+    }
+    const at = RING_HEADER_SIZE + idx;
+    if (multi) {
+      w[(at >> 2) + 1] = pid;
+      Atomics.store(w, at >> 2, BUSY | n);
+      Atomics.store(w, W_TAIL, (t + rec) | 0);
+      Atomics.compareExchange(w, W_LOCK, ring.pid, 0);
+    } else {
+      this.#tail = t;
+    }
+    return at;
+  }
+
+  /** Publishes the record at `at` holding `n` bytes (`reserved` were claimed). */
+  #publish(at: number, n: number, reserved: number = n): void {
+    const w = this.#words;
+    const k = at >> 2;
+    if (this.#ring.multi) {
+      const rest = align8(reserved) - align8(n);
+      if (rest > 0) {
+        // A shorter commit: the unused end becomes filler.
+        const f = (at + 8 + align8(n)) >> 2;
+        w[f + 1] = this.#ring.pid;
+        w[f] = SKIP | (rest - 8);
+      }
+      Atomics.store(w, k, n);
+    } else {
+      w[k] = n;
+      w[k + 1] = this.#ring.pid;
+      const t = (this.#tail + 8 + align8(n)) >>> 0;
+      this.#tail = t;
+      Atomics.store(w, W_TAIL, t | 0);
+    }
+    this.#ring.wakeData();
+  }
+
+  /**
+   * Takes the multi-producer reservation lock (held for a few stores, never across a wait), in
+   * at most {@linkcode LOCK_TRIES} tries; false when a live sender still holds it. A holder that
+   * is gone (see {@linkcode Ring.writerGone}: dead by pid and start time, or a pid no sender slot
+   * holds, as a peer's garbage would be) left nothing half-published (the tail moves last), so
+   * the lock is taken over.
+   */
+  #lock(): boolean {
+    const w = this.#words;
+    const pid = this.#ring.pid;
+    for (let i = 0; i < LOCK_TRIES; i++) {
+      const holder = Atomics.compareExchange(w, W_LOCK, 0, pid);
+      if (holder === 0) return true;
+      if (i >= LOCK_SPINS) libc().sched_yield();
+    }
+    const holder = Atomics.load(w, W_LOCK);
+    if (holder !== 0 && this.#ring.writerGone(holder)) {
+      Atomics.compareExchange(w, W_LOCK, holder, 0);
+    }
+    return Atomics.compareExchange(w, W_LOCK, 0, pid) === 0;
+  }
+
+  #raise(n: number): () => void {
+    const w = this.#words;
+    const wanted = this.#ring.multi ? 0 : 8 + align8(n);
+    return () => {
+      Atomics.store(w, W_SPACE_WANTED, wanted);
+      Atomics.store(w, W_SPACE_WAIT, 1);
+    };
+  }
+
+  #sleep(n: number): Sleeper {
+    const ring = this.#ring;
+    const s = ring.sleeper(W_SPACE_WAIT, this.#raise(n), () => ring.reapReceiver());
+    this.#sleeper = s;
+    return s;
+  }
+
+  #waitSync<T>(
+    attempt: () => T | typeof WOULD_BLOCK,
+    n: number,
+    timeout: number | undefined,
+  ): T | typeof TIMED_OUT {
+    const ring = this.#ring;
+    return ring.waitSync(
+      attempt,
+      W_SPACE_WAIT,
+      this.#raise(n),
+      () => ring.reapReceiver(),
+      timeout,
+      this.#spins,
+    );
+  }
+}
