@@ -1,13 +1,26 @@
 /**
  * dipc: Unix inter-process communication for Deno, through libc via `Deno.dlopen`.
  *
- * Modules: POSIX shared memory ({@linkcode SharedMemory}), System V shared memory
- * ({@linkcode SysVSharedMemory}, {@linkcode ftok}), futex wait and wake on shared words
- * ({@linkcode futexWait}, {@linkcode futexWake}), fork-free child processes ({@linkcode spawn}),
- * pipes ({@linkcode Pipe}), FIFOs ({@linkcode mkfifo}, {@linkcode openFifoReader}), signals
- * ({@linkcode kill}, {@linkcode signals}), message queues ({@linkcode MessageQueue},
- * {@linkcode SysVMessageQueue}) and the error types ({@linkcode ErrnoError}). Everything needs `--allow-ffi`, which lets code call any C function
- * and so bypasses Deno's sandbox entirely.
+ * Modules:
+ *
+ * - shared memory: POSIX ({@linkcode SharedMemory}) and System V ({@linkcode SysVSharedMemory},
+ *   keys from {@linkcode ftok}), both {@linkcode MappedMemory};
+ * - futex wait and wake on shared words ({@linkcode futexWait}, {@linkcode futexWake});
+ * - fork-free child processes that can be handed any descriptor ({@linkcode spawn});
+ * - pipes ({@linkcode Pipe}) and FIFOs ({@linkcode mkfifo}, {@linkcode openFifoReader});
+ * - signals ({@linkcode kill}, {@linkcode sigqueue}, {@linkcode signals});
+ * - message queues: POSIX ({@linkcode MessageQueue}) and System V ({@linkcode SysVMessageQueue});
+ * - semaphores: POSIX ({@linkcode Semaphore}) and System V sets ({@linkcode SysVSemaphoreSet});
+ * - locks that survive their holder's death: {@linkcode SharedMutex} with
+ *   {@linkcode SharedCondition} and {@linkcode Monitor}, and the C-compatible
+ *   {@linkcode PthreadMutex};
+ * - a message channel in shared memory, the bounded buffer ({@linkcode RingChannel});
+ * - the error types ({@linkcode ErrnoError}, {@linkcode ClosedError},
+ *   {@linkcode ForeignOwnerError}).
+ *
+ * Every wait takes `{ signal, timeout }` and shares the process's wait core, so no number of
+ * pending waits freezes Deno; every word read from shared memory is checked. Everything needs
+ * `--allow-ffi`, which lets code call any C function and so bypasses Deno's sandbox entirely.
  *
  * @example Two processes' worth of shared memory in one
  * ```ts
