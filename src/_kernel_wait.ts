@@ -239,6 +239,11 @@ export class KernelWaiter<R> {
       while (this.#waits.length > 0 && !this.#closed) {
         const reply = await this.#call(this.#spec.request());
         if (reply === undefined) break; // stopped
+        if (this.#failed) {
+          // The thread died under the call: the waits go on polling instead.
+          for (const w of [...this.#waits]) w.settle(UNAVAILABLE);
+          break;
+        }
         let result: R | typeof RETRY;
         try {
           result = this.#spec.settle(reply);
@@ -434,6 +439,6 @@ async function inKernel<T, R>(
   if (msLeft(deadline) <= 0) return TIMED_OUT;
   const rest = restOf(options, deadline);
   const taken = await kernel.wait(rest);
-  if (taken === UNAVAILABLE) return waitUntil(attempt, sleeper, rest, 0);
+  if (taken === UNAVAILABLE) return waitUntil(attempt, sleeper, restOf(options, deadline), 0);
   return taken === TIMED_OUT ? TIMED_OUT : toResult(taken);
 }
