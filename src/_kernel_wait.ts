@@ -363,13 +363,14 @@ export class KernelWaiter<R> {
 
 /**
  * The fair form of {@linkcode waitUntil}: tries on this thread (spinning `spins` times), then,
- * when `kernel` can have a thread, waits in the kernel through it (`toResult` turns what it took
- * into what `attempt` would have returned); otherwise sleeps with `sleeper` as `waitUntil` does.
+ * when the object's kernel waiter (`kernelFor()`) can have a thread, waits in the kernel through
+ * it (`toResult` turns what it took into what `attempt` would have returned); otherwise sleeps
+ * with `sleeper` as `waitUntil` does.
  * Either way a cancelled wait has taken nothing.
  */
 export async function waitFair<T, R>(
   attempt: () => T | typeof WOULD_BLOCK,
-  kernel: KernelWaiter<R> | undefined,
+  kernelFor: () => KernelWaiter<R> | undefined,
   toResult: (taken: R) => T,
   sleeper: Sleeper,
   options: WaitOptions,
@@ -381,6 +382,8 @@ export async function waitFair<T, R>(
     if (r !== WOULD_BLOCK) return r;
     if (options.timeout === 0) return TIMED_OUT;
   }
+  // Asked for only now: a wait the spin answered needs no kernel waiter (nor its descriptor).
+  const kernel = kernelFor();
   if (kernel === undefined || !kernel.available) return waitUntil(attempt, sleeper, options, 0);
   const deadline = deadlineFor(options.timeout);
   // Poll first for KERNEL_AFTER_MS: a reply that comes within it needs no thread (nor one

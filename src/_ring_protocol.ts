@@ -72,6 +72,22 @@ export const align8 = (n: number): number => (n + 7) & ~7;
 /** A private word to sleep on while waiting for a creator. */
 export const PAUSE = new Int32Array(1);
 
+/** The one form of "a peer wrote a bad word": ErrnoError EPROTO naming the word and its value. */
+function corruptWord(
+  action: string,
+  what: string,
+  word: string,
+  value: number,
+  why: string,
+): ErrnoError {
+  const v = value >>> 0;
+  return new ErrnoError(E.EPROTO, "ring", {
+    action,
+    object: what,
+    detail: `${word} holds ${v} (0x${v.toString(16)}): ${why}`,
+  });
+}
+
 /** What the endpoints share: the channel's memory and the protocol on it. */
 export class Ring {
   readonly words: Int32Array<ArrayBuffer>;
@@ -96,11 +112,7 @@ export class Ring {
     const multi = ((head[W_FLAGS] ?? 0) & FLAG_MULTI) !== 0;
     const slots = head[W_SLOTS] ?? 0;
     const bad = (word: string, value: number, why: string): ErrnoError =>
-      new ErrnoError(E.EPROTO, "ring", {
-        action: "open ring channel",
-        object: what,
-        detail: `${word} holds ${value >>> 0}: ${why}`,
-      });
+      corruptWord("open ring channel", what, word, value, why);
     if (
       capacity < MIN_RING_CAPACITY || capacity > MAX_RING_CAPACITY ||
       (capacity & (capacity - 1)) !== 0
@@ -138,11 +150,7 @@ export class Ring {
    * endpoint that meets it stops using the channel (see the module doc).
    */
   corrupt(word: string, value: number, why: string): ErrnoError {
-    return new ErrnoError(E.EPROTO, "ring", {
-      action: "use ring channel",
-      object: this.what,
-      detail: `${word} holds ${value >>> 0} (0x${(value >>> 0).toString(16)}): ${why}`,
-    });
+    return corruptWord("use ring channel", this.what, word, value, why);
   }
 
   /**

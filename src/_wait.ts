@@ -105,6 +105,15 @@ export function deadlineFor(timeout: number | undefined): bigint | undefined {
   return monotonicNs() + BigInt(Math.ceil(timeout * 1e6));
 }
 
+/**
+ * The absolute `CLOCK_REALTIME` deadline in ns for a timeout in ms, for the calls that take one
+ * (`mq_timedreceive`); undefined for none, by the same rule as {@linkcode deadlineFor}.
+ */
+export function realtimeDeadlineFor(timeout: number | undefined): bigint | undefined {
+  if (timeout === undefined || timeout >= MAX_TIMEOUT_MS) return undefined;
+  return BigInt(Date.now()) * 1_000_000n + BigInt(Math.ceil(timeout * 1e6));
+}
+
 /** Milliseconds left before an absolute deadline (Infinity for none; 0 or less once passed). */
 export function msLeft(deadline: bigint | undefined): number {
   return deadline === undefined ? Infinity : Number(deadline - monotonicNs()) / 1e6;

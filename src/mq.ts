@@ -59,6 +59,7 @@ import {
   validatePosixName,
 } from "./_validate.ts";
 import {
+  realtimeDeadlineFor,
   receiveUntilStopped,
   TIMED_OUT,
   timedOut,
@@ -134,6 +135,7 @@ export interface MessageQueueSendOptions extends WaitOptions {
 
 const attrBuf = new OutStruct(MQ_ATTR.size);
 const statBuf = new OutStruct(STAT.size);
+
 /**
  * A new, blocking open file description of the queue behind `fd` (whose own is non-blocking),
  * through /proc/self/fd: read-write when allowed (so a message can be put back), else read-only.
@@ -145,9 +147,6 @@ function reopenBlocking(fd: number): number {
   const rw = L.open(path, O.RDWR | O.CLOEXEC, 0);
   return rw >= 0 ? rw : L.open(path, O.RDONLY | O.CLOEXEC, 0);
 }
-
-/** Timeouts from here on (100 years, in ms) mean "no limit" for the blocking receives. */
-const MAX_SYNC_TIMEOUT_MS = 100 * 365.25 * 24 * 3600 * 1000;
 
 function validatePriority(priority: unknown): number {
   return validateInteger(priority, "priority", 0, MAX_PRIORITY);
@@ -185,6 +184,7 @@ export class MessageQueue implements HasFd, Disposable {
   /** A blocking description of the queue for the sync receives, or -1. */
   #blocking = -1;
   readonly #deadline = new BigInt64Array(2);
+  readonly #deadlineBytes = new Uint8Array(this.#deadline.buffer);
 
   private constructor(token: unknown, name: string, fd: number, created: boolean) {
     checkInternal(token, "MessageQueue.open/create/temporary/fromFd()");
@@ -417,8 +417,7 @@ export class MessageQueue implements HasFd, Disposable {
    */
   #kernelWaiter(): KernelWaiter<QueueMessage> | undefined {
     if (this.#kernel !== undefined) return this.#kernel;
-    // Its own description: the thread's call may still be running when close() returns.
-    const kfd = reopenBlocking(this.#liveFd());
+    const kfd = this.#blockingFd(false);
     if (kfd < 0) return undefined;
     const L = libc();
     const size = this.#messageSize;
@@ -431,12 +430,11 @@ export class MessageQueue implements HasFd, Disposable {
           return { data: reply.data ?? new Uint8Array(0), priority: reply.priority ?? 0 };
         }
         if (reply.errno === E.EINTR || reply.errno === E.ETIMEDOUT) return RETRY;
-        throw new ErrnoError(reply.errno, "mq_timedreceive", {
-          action: "receive from message queue",
-          object: this.#name,
-        });
+        throw this.#timedReceiveError(reply.errno);
       },
       putBack: (m): void => void librt().mq_send(kfd, m.data, m.data.length, m.priority),
+      // The description outlives close() while the thread's call may still run: it is closed
+      // once the thread has stopped.
       release: (): void => void L.close(kfd),
     });
     return this.#kernel;
@@ -623,7 +621,7 @@ export class MessageQueue implements HasFd, Disposable {
         const n = this.tryReceiveInto(into);
         return n === WOULD_BLOCK_RESULT ? WOULD_BLOCK : n;
       },
-      this.#kernelWaiter(),
+      () => this.#kernelWaiter(),
       (m) => {
         into.set(m.data);
         this.#lastPriority = m.priority;
@@ -681,10 +679,8 @@ export class MessageQueue implements HasFd, Disposable {
     if (timeout !== undefined) validateWaitOptions({ timeout });
     const n = this.tryReceiveInto(into); // checks into, and takes a kept message first
     if (n !== WOULD_BLOCK_RESULT) return n;
-    const fd = this.#blockingFd();
-    const deadline = timeout === undefined || timeout >= MAX_SYNC_TIMEOUT_MS
-      ? undefined
-      : BigInt(Date.now()) * 1_000_000n + BigInt(Math.ceil(timeout * 1e6));
+    const fd = this.#blockingFd(true);
+    const deadline = realtimeDeadlineFor(timeout);
     if (deadline !== undefined) writeTimespec(this.#deadline, deadline);
     const { mq_timedreceive } = librt();
     for (;;) {
@@ -693,7 +689,7 @@ export class MessageQueue implements HasFd, Disposable {
         into,
         into.length,
         this.#prioBytes,
-        deadline === undefined ? null : new Uint8Array(this.#deadline.buffer),
+        deadline === undefined ? null : this.#deadlineBytes,
       );
       if (r >= 0) {
         this.#lastPriority = this.#prio[0] ?? 0;
@@ -703,13 +699,15 @@ export class MessageQueue implements HasFd, Disposable {
       if (e === E.ETIMEDOUT) {
         throw timedOut(`receive from message queue ${JSON.stringify(this.#name)}`);
       }
-      if (e !== E.EINTR) {
-        throw new ErrnoError(e, "mq_timedreceive", {
-          action: "receive from message queue",
-          object: this.#name,
-        });
-      }
+      if (e !== E.EINTR) throw this.#timedReceiveError(e);
     }
+  }
+
+  #timedReceiveError(e: number): ErrnoError {
+    return new ErrnoError(e, "mq_timedreceive", {
+      action: "receive from message queue",
+      object: this.#name,
+    });
   }
 
   /**
@@ -731,10 +729,12 @@ export class MessageQueue implements HasFd, Disposable {
    * A blocking open file description of this queue (reopened through /proc/self/fd; the
    * handle's own is non-blocking), for the calls that block in the kernel.
    */
-  #blockingFd(): number {
+  #blockingFd(required: boolean): number {
     if (this.#blocking >= 0) return this.#blocking;
     const fd = reopenBlocking(this.#liveFd());
-    if (fd < 0) throw lastError("open", "reopen (blocking) message queue", this.#name);
+    if (fd < 0 && required) {
+      throw lastError("open", "reopen (blocking) message queue", this.#name);
+    }
     this.#blocking = fd;
     return fd;
   }
@@ -782,11 +782,12 @@ export class MessageQueue implements HasFd, Disposable {
   close(): void {
     if (this.#fd < 0) return;
     for (const s of [this.#readSleeper, this.#writeSleeper]) {
-      s?.interrupt();
-      s?.close();
+      s?.close(); // ends its sleeps
     }
-    this.#kernel?.close(new ClosedError(`message queue ${JSON.stringify(this.#name)}`));
-    if (this.#blocking >= 0) libc().close(this.#blocking);
+    // The kernel waiter closes the blocking description itself, once its thread has stopped.
+    if (this.#kernel !== undefined) {
+      this.#kernel.close(new ClosedError(`message queue ${JSON.stringify(this.#name)}`));
+    } else if (this.#blocking >= 0) libc().close(this.#blocking);
     this.#blocking = -1;
     closeFd(this.#fd);
     this.#fd = -1;

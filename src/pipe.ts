@@ -151,8 +151,7 @@ export abstract class PipeEnd implements HasFd, Disposable {
   close(): void {
     if (this.#fd < 0) return;
     const sleeper = sleepers.get(this);
-    sleeper?.interrupt();
-    sleeper?.close();
+    sleeper?.close(); // ends its sleeps
     sleepers.delete(this);
     closeFd(this.#fd);
     this.#fd = -1;

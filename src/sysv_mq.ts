@@ -199,6 +199,12 @@ function validateType(type: unknown): bigint {
 interface Selector {
   type: bigint;
   flags: number;
+  /** Names the selector's kernel waiter (made once, not on every try). */
+  key: string;
+}
+
+function selector(type: bigint, flags: number): Selector {
+  return { type, flags, key: `${type}:${flags}` };
 }
 
 function validateSelector(options: unknown): Selector {
@@ -215,22 +221,15 @@ function validateSelector(options: unknown): Selector {
   const except = validateBoolean(o.except, "except");
   const truncate = validateBoolean(o.truncate, "truncate");
   if (except && type <= 0n) throw new TypeError("except needs a positive type");
-  return {
-    type,
-    flags: (except ? MSG.EXCEPT : 0) | (truncate ? MSG.NOERROR : 0),
-  };
+  return selector(type, (except ? MSG.EXCEPT : 0) | (truncate ? MSG.NOERROR : 0));
 }
 
-const ANY: Selector = { type: 0n, flags: 0 };
+const ANY: Selector = selector(0n, 0);
 
 /** What a kernel waiter took: the bytes and the type. */
 interface SysVTaken {
   data: Uint8Array<ArrayBuffer>;
   type: bigint;
-}
-
-function selectorKey(sel: Selector): string {
-  return `${sel.type}:${sel.flags}`;
 }
 
 /**
@@ -740,7 +739,7 @@ export class SysVMessageQueue implements Disposable {
   peek(index: number): SysVMessage | null {
     validateInteger(index, "index", 0, 0x7fffffff);
     this.#assertOpen();
-    const sel = { type: BigInt(index), flags: MSG.COPY };
+    const sel = selector(BigInt(index), MSG.COPY);
     const n = this.#receive(this.#msg.length - MTYPE_SIZE, sel);
     if (n === WOULD_BLOCK_RESULT) return null;
     return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
@@ -801,7 +800,7 @@ export class SysVMessageQueue implements Disposable {
 
   /** One `msgrcv` with IPC_NOWAIT into `#msg`: the length, or "would-block". */
   #receive(size: number, sel: Selector): number | typeof WOULD_BLOCK_RESULT {
-    const kernel = this.#kernels.get(selectorKey(sel));
+    const kernel = this.#kernels.get(sel.key);
     const kept = kernel?.take();
     if (kept === undefined && kernel?.busy) {
       // Its call in flight will take the oldest match: taking one here would reorder them.
@@ -854,13 +853,12 @@ export class SysVMessageQueue implements Disposable {
     this.#sleepers.add(sleeper);
     try {
       if (sel === undefined) return await waitUntil(attempt, sleeper, opts, SPINS);
-      const kernel = this.#kernelFor(sel);
       return await waitFair(
         attempt,
-        kernel,
+        () => this.#kernelFor(sel),
         (taken) => {
           // Hand it to the attempt through the kept list, so it follows the same rules.
-          kernel.keep(taken);
+          this.#kernelFor(sel).keep(taken);
           const r = attempt();
           if (r === WOULD_BLOCK) throw new Error("a kept message went missing");
           return r;
@@ -880,7 +878,7 @@ export class SysVMessageQueue implements Disposable {
    * a C process would, so it gets its turn against C and Python receivers.
    */
   #kernelFor(sel: Selector): KernelWaiter<SysVTaken> {
-    const key = selectorKey(sel);
+    const key = sel.key;
     let k = this.#kernels.get(key);
     if (k !== undefined) return k;
     const size = this.#msg.length - MTYPE_SIZE;

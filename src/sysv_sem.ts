@@ -433,7 +433,7 @@ export class SysVSemaphoreSet implements Disposable {
     try {
       const r = await waitFair(
         () => this.#semop(sops, n) || WOULD_BLOCK,
-        this.#kernelFor(operations),
+        () => this.#kernelFor(operations),
         () => true,
         sleeper,
         opts,

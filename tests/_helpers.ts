@@ -6,6 +6,7 @@
  */
 
 import { SysVMessageQueue, SysVSemaphoreSet, SysVSharedMemory } from "../mod.ts";
+import { LEDGER_ENV, posixEntry, sysvEntry } from "./_ledger.ts";
 
 /** What a finished command left. */
 export interface RunResult {
@@ -213,7 +214,6 @@ export function newObjects(before: IpcSnapshot, after: IpcSnapshot): string[] {
 const madeHere = new Set<string>();
 const ownSysV = new Set<string>();
 const ownPids = new Set<number>([Deno.pid]);
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
 {
   const randomUUID = crypto.randomUUID.bind(crypto);
@@ -228,7 +228,7 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
     ownPids.add(child.pid);
     return child;
   };
-  const kinds: Array<[string, Record<string, unknown>]> = [
+  const kinds: Array<["shm" | "msg" | "sem", Record<string, unknown>]> = [
     ["shm", SysVSharedMemory as unknown as Record<string, unknown>],
     ["msg", SysVMessageQueue as unknown as Record<string, unknown>],
     ["sem", SysVSemaphoreSet as unknown as Record<string, unknown>],
@@ -238,7 +238,7 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
       const make = cls[factory] as (...a: unknown[]) => { id: number; created: boolean };
       cls[factory] = function (this: unknown, ...a: unknown[]): unknown {
         const made = make.apply(this, a);
-        if (made.created || factory === "temporary") ownSysV.add(`${kind} id=${made.id}`);
+        if (made.created || factory === "temporary") ownSysV.add(sysvEntry(kind, made.id));
         return made;
       };
     }
@@ -248,12 +248,12 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 /** Whether `obj` (as {@linkcode snapshotIpc} names it) was made by this run. */
 export function madeByThisRun(obj: string): boolean {
   if (obj.startsWith("/dev/")) {
-    const id = UUID.exec(obj)?.[0];
+    const id = posixEntry(obj);
     return id !== undefined && madeHere.has(id);
   }
   const sysv = /^(shm|msg|sem) id=(\d+)/.exec(obj);
   if (sysv === null) return false;
-  if (ownSysV.has(`${sysv[1]} id=${sysv[2]}`)) return true;
+  if (ownSysV.has(sysvEntry(sysv[1] as "shm" | "msg" | "sem", sysv[2] ?? ""))) return true;
   return sysv[1] === "shm" && ownPids.has(shmCreator(Number(sysv[2])));
 }
 
@@ -272,7 +272,7 @@ function shmCreator(id: number): number {
 /** Where `tools/ci.ts` wants the objects this run made listed (one a line), if it does. */
 const LEDGER = (() => {
   try {
-    return Deno.env.get("DIPC_TEST_LEDGER");
+    return Deno.env.get(LEDGER_ENV);
   } catch {
     return undefined;
   }

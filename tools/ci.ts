@@ -10,6 +10,7 @@
  */
 
 import { ROOT } from "./examples.ts";
+import { LEDGER_ENV, posixEntry, sysvEntry } from "../tests/_ledger.ts";
 
 interface Step {
   name: string;
@@ -61,8 +62,10 @@ const ledger = await Deno.makeTempFile({ prefix: "dipc-ledger-" });
 
 /** Whether `obj` (as {@linkcode ipcObjects} names it) is in the ledger of this run. */
 function madeByThisRun(obj: string, made: Set<string>): boolean {
-  const uuid = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(obj)?.[0];
-  if (obj.startsWith("/dev/")) return uuid !== undefined && made.has(uuid);
+  if (obj.startsWith("/dev/")) {
+    const entry = posixEntry(obj);
+    return entry !== undefined && made.has(entry);
+  }
   const m = /^(.*): key \S+ id (\d+)$/.exec(obj);
   if (m === null) return false;
   const kind = /Shared Memory/.test(m[1] ?? "")
@@ -70,7 +73,7 @@ function madeByThisRun(obj: string, made: Set<string>): boolean {
     : /Message/.test(m[1] ?? "")
     ? "msg"
     : "sem";
-  return made.has(`${kind} id=${m[2]}`);
+  return made.has(sysvEntry(kind, m[2] ?? ""));
 }
 
 let passed = 0;
@@ -81,7 +84,7 @@ for (const step of steps) {
   const child = new Deno.Command(Deno.execPath(), {
     args: step.args,
     cwd: ROOT,
-    env: { NO_COLOR: "1", DIPC_TEST_LEDGER: ledger },
+    env: { NO_COLOR: "1", [LEDGER_ENV]: ledger },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
