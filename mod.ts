@@ -42,9 +42,13 @@
 
 export {
   ClosedError,
+  END_OF_STREAM,
+  type EndOfStream,
   ErrnoError,
   type ErrnoErrorOptions,
   ForeignOwnerError,
+  WOULD_BLOCK,
+  type WouldBlock,
 } from "./src/errors.ts";
 export {
   type FutexArray,

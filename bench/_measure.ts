@@ -3,6 +3,7 @@
 // took over the time it took them; a round trip is a message to an echoing peer and back, each
 // one timed, the first 2% dropped as warm-up. The peer is always a separate Deno process.
 import {
+  END_OF_STREAM,
   mkfifo,
   openFifoReader,
   Pipe,
@@ -13,6 +14,7 @@ import {
   type RingSender,
   spawn,
   tryOpenFifoWriter,
+  WOULD_BLOCK,
 } from "../mod.ts";
 import { makeQueue, startPeer } from "./_mq_io.ts";
 import { receive, send } from "./_io.ts";
@@ -84,7 +86,7 @@ function byteStream(kind: "pipe" | "fifo", capacity: number): {
   mkfifo(`${dir}/f`);
   const reader = openFifoReader(`${dir}/f`);
   const writer = tryOpenFifoWriter(`${dir}/f`);
-  if (writer === null) throw new Error("the FIFO has no reader");
+  if (writer === WOULD_BLOCK) throw new Error("the FIFO has no reader");
   return {
     reader,
     writer,
@@ -180,7 +182,9 @@ export async function queueThroughput(
     await new Promise((r) => setTimeout(r, 300)); // let the child start
     const msg = new Uint8Array(piece).fill(1);
     const t0 = performance.now();
-    for (let sent = 0; sent < total; sent += piece) if (!q.trySend(msg)) await q.send(msg);
+    for (let sent = 0; sent < total; sent += piece) {
+      if (q.trySend(msg) === WOULD_BLOCK) await q.send(msg);
+    }
     await done.receive(new Uint8Array(8));
     const seconds = (performance.now() - t0) / 1000;
     await q.send(new Uint8Array(0));
@@ -210,17 +214,19 @@ export async function queueRoundTrips(
     const msg = new Uint8Array(piece).fill(2);
     const back = new Uint8Array(piece);
     const sendAll = async (): Promise<void> => {
-      for (let i = 0; i < pieces; i++) if (!down.trySend(msg)) await down.send(msg);
+      for (let i = 0; i < pieces; i++) if (down.trySend(msg) === WOULD_BLOCK) await down.send(msg);
     };
     const receiveAll = async (): Promise<void> => {
-      for (let i = 0; i < pieces; i++) if (up.tryReceive(back) === null) await up.receive(back);
+      for (let i = 0; i < pieces; i++) {
+        if (up.tryReceive(back) === WOULD_BLOCK) await up.receive(back);
+      }
     };
     const times = await timeEach(
       n,
       pieces === 1
         ? async () => {
-          if (!down.trySend(msg)) await down.send(msg);
-          if (up.tryReceive(back) === null) await up.receive(back);
+          if (down.trySend(msg) === WOULD_BLOCK) await down.send(msg);
+          if (up.tryReceive(back) === WOULD_BLOCK) await up.receive(back);
         }
         : async () => void await Promise.all([sendAll(), receiveAll()]),
     );
@@ -260,23 +266,23 @@ export async function ringThroughput(
   }).spawn();
   const into = new Uint8Array(size);
   // The clock starts at the first message, once the child is running.
-  let first = rx.receiveIntoSync(into, 30_000);
+  let first = rx.receiveIntoSync(into, { timeout: 30_000 });
   const t0 = performance.now();
   let bytes = 0;
   if (zeroCopy) {
-    for (let m = rx.tryPeek(); m !== null; m = rx.tryPeek()) {
-      if (m === "would-block") {
+    for (let m = rx.tryPeek(); m !== END_OF_STREAM; m = rx.tryPeek()) {
+      if (m === WOULD_BLOCK) {
         m = await rx.peek({ timeout: 30_000 });
-        if (m === null) break;
+        if (m === END_OF_STREAM) break;
       }
       bytes += m.length;
       rx.release();
     }
   } else {
     for (
-      first = rx.receiveIntoSync(into, 30_000);
-      first !== null;
-      first = rx.receiveIntoSync(into, 30_000)
+      first = rx.receiveIntoSync(into, { timeout: 30_000 });
+      first !== END_OF_STREAM;
+      first = rx.receiveIntoSync(into, { timeout: 30_000 })
     ) {
       bytes += first;
     }
@@ -296,8 +302,8 @@ export async function ringRoundTrips(size: number, n: number, spins?: number): P
   const msg = new Uint8Array(size).fill(3);
   const back = new Uint8Array(size);
   const times = await timeEach(n, () => {
-    echo.tx.sendSync(msg, 30_000);
-    echo.rx.receiveIntoSync(back, 30_000);
+    echo.tx.sendSync(msg, { timeout: 30_000 });
+    echo.rx.receiveIntoSync(back, { timeout: 30_000 });
   });
   echo.tx.close();
   await echo.child.status;

@@ -1,15 +1,15 @@
 // One face for both queue kinds in the benchmarks: try first, wait only when needed. System V
 // messages go with type 1 and are received by type 0 (the first).
-import { MessageQueue, SysVMessageQueue } from "../mod.ts";
+import { MessageQueue, SysVMessageQueue, WOULD_BLOCK } from "../mod.ts";
 
 /** A queue as the benchmark loops use it. */
 export interface Endpoint {
-  /** Sends now, or returns false when full. */
-  trySend(msg: Uint8Array): boolean;
+  /** Sends now (undefined), or returns WOULD_BLOCK when full. */
+  trySend(msg: Uint8Array): undefined | typeof WOULD_BLOCK;
   /** Sends, waiting for room. */
   send(msg: Uint8Array): Promise<void>;
-  /** The length received now, or null when empty. */
-  tryReceive(into: Uint8Array): number | null;
+  /** The length received now, or WOULD_BLOCK when empty. */
+  tryReceive(into: Uint8Array): number | typeof WOULD_BLOCK;
   /** Receives, waiting for a message. */
   receive(into: Uint8Array): Promise<number>;
   /** Closes the handle. */
@@ -23,21 +23,21 @@ export function endpoint(q: MessageQueue | SysVMessageQueue): Endpoint {
       trySend: (m) => q.trySend(m),
       send: (m) => q.send(m, { timeout: 60_000 }),
       tryReceive: (b) => {
-        const n = q.tryReceiveInto(b);
-        return n === "would-block" ? null : n;
+        const r = q.tryReceiveInto(b);
+        return r === WOULD_BLOCK ? r : r.length;
       },
-      receive: (b) => q.receiveInto(b, { timeout: 60_000 }),
+      receive: async (b) => (await q.receiveInto(b, { timeout: 60_000 })).length,
       close: () => q.close(),
     };
   }
   return {
-    trySend: (m) => q.trySend(1, m),
-    send: (m) => q.send(1, m, { timeout: 60_000 }),
+    trySend: (m) => q.trySend(m),
+    send: (m) => q.send(m, { timeout: 60_000 }),
     tryReceive: (b) => {
-      const n = q.tryReceiveInto(b);
-      return n === "would-block" ? null : n;
+      const r = q.tryReceiveInto(b);
+      return r === WOULD_BLOCK ? r : r.length;
     },
-    receive: (b) => q.receiveInto(b, { timeout: 60_000 }),
+    receive: async (b) => (await q.receiveInto(b, { timeout: 60_000 })).length,
     close: () => q.close(),
   };
 }
@@ -97,7 +97,7 @@ export async function queueBenches(kind: "posix" | "sysv", label: string): Promi
         group: `${label} throughput ${sizeLabel}`,
         name: `dipc ${label}`,
         async fn(): Promise<void> {
-          for (let i = 0; i < perBatch; i++) if (!q.trySend(msg)) await q.send(msg);
+          for (let i = 0; i < perBatch; i++) if (q.trySend(msg) === WOULD_BLOCK) await q.send(msg);
         },
       });
     }
@@ -114,8 +114,8 @@ export async function queueBenches(kind: "posix" | "sysv", label: string): Promi
         group: `${label} round trip ${sizeLabel}`,
         name: `dipc ${label}`,
         async fn(): Promise<void> {
-          if (!down.trySend(msg)) await down.send(msg);
-          if (up.tryReceive(back) === null) await up.receive(back);
+          if (down.trySend(msg) === WOULD_BLOCK) await down.send(msg);
+          if (up.tryReceive(back) === WOULD_BLOCK) await up.receive(back);
         },
       });
     }

@@ -5,7 +5,7 @@
 //   echo   receive from IN and send each message back on OUT, until a zero-length message
 // IN and OUT are queue names (posix) or ids (sysv). Each side takes with the try form first
 // and waits only when the queue is empty or full, as a throughput-minded caller does.
-import { MessageQueue, SysVMessageQueue } from "../mod.ts";
+import { MessageQueue, SysVMessageQueue, WOULD_BLOCK } from "../mod.ts";
 import { type Endpoint, endpoint } from "./_mq_io.ts";
 
 const [kind = "", mode = "", inName = "", outName = "", markArg = ""] = Deno.args;
@@ -19,11 +19,12 @@ const buf = new Uint8Array(65536);
 const mark = markArg === "" ? Infinity : Number(markArg);
 let total = 0;
 for (;;) {
-  const n = input.tryReceive(buf) ?? await input.receive(buf);
+  const got = input.tryReceive(buf);
+  const n = got === WOULD_BLOCK ? await input.receive(buf) : got;
   if (n === 0) break;
   if (mode === "echo" && output) {
     const msg = buf.subarray(0, n);
-    if (!output.trySend(msg)) await output.send(msg);
+    if (output.trySend(msg) === WOULD_BLOCK) await output.send(msg);
   } else {
     total += n;
     if (total >= mark && output) {

@@ -8,20 +8,20 @@
 //   stdio-echo     read SIZE bytes from stdin, write them to stdout, repeat
 //   unix-sink      connect to the Unix socket PATH and read until EOF
 //   unix-echo      connect to the Unix socket PATH and echo SIZE-byte messages
-import { PipeReader, PipeWriter } from "../mod.ts";
+import { END_OF_STREAM, type EndOfStream, PipeReader, PipeWriter, WOULD_BLOCK } from "../mod.ts";
 
 const [mode = "", sizeArg = "64", path = ""] = Deno.args;
 const size = Number(sizeArg);
 const buf = new Uint8Array(Math.max(size, 1 << 20));
 
 async function readFull(
-  read: (b: Uint8Array) => Promise<number | null>,
+  read: (b: Uint8Array) => Promise<number | null | EndOfStream>,
   into: Uint8Array,
 ): Promise<boolean> {
   let at = 0;
   while (at < into.length) {
     const n = await read(into.subarray(at));
-    if (n === null) return false;
+    if (n === null || n === END_OF_STREAM) return false;
     at += n;
   }
   return true;
@@ -37,8 +37,8 @@ if (mode === "dipc-sink") {
   let total = 0;
   for (;;) {
     const got = r.tryRead(one);
-    const n = got === "would-block" ? await r.read(one) : got;
-    if (n === null) break;
+    const n = got === WOULD_BLOCK ? await r.read(one) : got;
+    if (n === END_OF_STREAM) break;
     total += n;
     if (total >= mark) {
       using done = PipeWriter.fromFd(4);
@@ -50,13 +50,13 @@ if (mode === "dipc-sink") {
   using r = PipeReader.fromFd(3);
   using w = PipeWriter.fromFd(4);
   const msg = buf.subarray(0, size);
-  const read = (b: Uint8Array): Promise<number | null> => {
+  const read = (b: Uint8Array): Promise<number | EndOfStream> => {
     const n = r.tryRead(b);
-    return n === "would-block" ? r.read(b) : Promise.resolve(n);
+    return n === WOULD_BLOCK ? r.read(b) : Promise.resolve(n);
   };
   while (await readFull(read, msg)) {
     const n = w.tryWrite(msg);
-    if (n !== msg.length) await w.write(msg.subarray(n === "would-block" ? 0 : n));
+    if (n !== msg.length) await w.write(msg.subarray(n === WOULD_BLOCK ? 0 : n));
   }
 } else if (mode === "stdio-sink") {
   while ((await Deno.stdin.read(buf)) !== null) { /* drain */ }

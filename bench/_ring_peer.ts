@@ -3,7 +3,7 @@
 //                                                      (COUNT 0: until the receiver goes)
 //   _ring_peer.ts echo DOWN UP SIZE SPINS              send back every message until end of stream,
 //                                                      waiting with SPINS tries (-1: the default)
-import { ErrnoError, RingChannel } from "../mod.ts";
+import { END_OF_STREAM, ErrnoError, RingChannel } from "../mod.ts";
 
 const [mode, a = "", b = "", c = "", d = ""] = Deno.args;
 if (mode === "produce") {
@@ -31,7 +31,7 @@ if (mode === "produce") {
   using rx = down.receiver(opts);
   using tx = up.sender(opts);
   const buf = new Uint8Array(Number(c));
-  for (let n = rx.receiveIntoSync(buf); n !== null; n = rx.receiveIntoSync(buf)) {
+  for (let n = rx.receiveIntoSync(buf); n !== END_OF_STREAM; n = rx.receiveIntoSync(buf)) {
     tx.sendSync(buf.subarray(0, n));
   }
 } else {

@@ -29,8 +29,8 @@ export interface PingPong {
 export async function startPingPong(kind: SyncKind): Promise<PingPong> {
   const shm = SharedMemory.temporary({ size: 128 });
   const w = shm.int32();
-  const ab = Semaphore.init(shm, LAYOUT.semAB, 0);
-  const ba = Semaphore.init(shm, LAYOUT.semBA, 0);
+  const ab = Semaphore.init(shm, LAYOUT.semAB, { value: 0 });
+  const ba = Semaphore.init(shm, LAYOUT.semBA, { value: 0 });
   const mutex = SharedMutex.init(shm, LAYOUT.mutex);
   const cond = SharedCondition.init(shm, LAYOUT.cond);
   const set = SysVSemaphoreSet.temporary({ count: 2 });
@@ -57,12 +57,10 @@ export async function startPingPong(kind: SyncKind): Promise<PingPong> {
   const roundTripSync = (): void => {
     if (kind === "psem") {
       ab.post();
-      if (!ba.waitSync(10_000)) throw new Error("the peer stopped answering");
+      ba.waitSync({ timeout: 10_000 }); // TimeoutError: the peer stopped answering
     } else if (kind === "sysv") {
       set.post(0);
-      if (!set.opSync([{ index: 1, op: -1 }], 10_000)) {
-        throw new Error("the peer stopped answering");
-      }
+      set.opSync([{ index: 1, op: -1 }], { timeout: 10_000 }); // TimeoutError: the peer stopped
     } else {
       throw new Error("the monitor has no blocking condition wait");
     }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { Pipe, spawn } from "../mod.ts";
+import { END_OF_STREAM, type EndOfStream, Pipe, spawn } from "../mod.ts";
 import { receive, send } from "./_io.ts";
 
 const SIZES: Array<[string, number]> = [
@@ -35,13 +35,13 @@ const deno = (mode: string, size: number, ...rest: string[]): string[] => [
 ];
 
 async function exactly(
-  read: (b: Uint8Array) => Promise<number | null>,
+  read: (b: Uint8Array) => Promise<number | null | EndOfStream>,
   into: Uint8Array,
 ): Promise<void> {
   let at = 0;
   while (at < into.length) {
     const n = await read(into.subarray(at));
-    if (n === null) throw new Error("peer closed");
+    if (n === null || n === END_OF_STREAM) throw new Error("peer closed");
     at += n;
   }
 }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { RingChannel } from "../mod.ts";
+import { END_OF_STREAM, RingChannel, WOULD_BLOCK } from "../mod.ts";
 import { ringEcho } from "./_measure.ts";
 
 const SIZES: Array<[string, number]> = [
@@ -47,10 +47,10 @@ for (const [label, size] of SIZES) {
       name: how === "copy" ? "ring: sendSync ⇄ receiveIntoSync" : "ring zero-copy: reserve ⇄ peek",
       fn(): void {
         for (let i = 0; i < perBatch; i++) {
-          if (how === "copy") rx.receiveIntoSync(into, 10_000);
+          if (how === "copy") rx.receiveIntoSync(into, { timeout: 10_000 });
           else {
             const m = rx.tryPeek();
-            if (m === "would-block" || m === null) {
+            if (m === WOULD_BLOCK || m === END_OF_STREAM) {
               i--;
               continue;
             }
@@ -90,8 +90,8 @@ for (const [label, size] of SIZES) {
       group: `ring round trip ${label}`,
       name: spins === 0 ? "ring, park at once (spins: 0)" : "ring, spin then park",
       fn(): void {
-        tx.sendSync(msg, 10_000);
-        rx.receiveIntoSync(back, 10_000);
+        tx.sendSync(msg, { timeout: 10_000 });
+        rx.receiveIntoSync(back, { timeout: 10_000 });
       },
     });
   }

@@ -13,7 +13,7 @@ import { Semaphore, SharedMemory, SysVSemaphoreSet } from "../mod.ts";
 import { startPingPong } from "./_sync_io.ts";
 
 const shm = SharedMemory.temporary({ size: 64 });
-const sem = Semaphore.init(shm, 0, 1);
+const sem = Semaphore.init(shm, 0, { value: 1 });
 const named = Semaphore.temporary({ value: 1 });
 const set = SysVSemaphoreSet.temporary({ count: 1, initial: 1 });
 

@@ -28,7 +28,7 @@ if (Deno.args[0] === "reader") {
   const path = `${dir}/hello.txt`;
   await Deno.writeTextFile(path, "the file ftok derives the key from\n");
   const key = ftok(path, "R"); // (1) IPC key
-  const shm = SysVSharedMemory.open(key, { create: true, exclusive: true, size: SIZE }); // (2)+(3)
+  const shm = SysVSharedMemory.create(key, { size: SIZE }); // (2)+(3)
   try {
     console.log(`writer: key 0x${(key >>> 0).toString(16)}, shmid ${shm.id}, ${shm.size} bytes`);
     shm.bytes.set(new TextEncoder().encode("Linux Programming\0")); // strcpy(shmaddr, …)

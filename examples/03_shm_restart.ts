@@ -17,7 +17,7 @@ import { runChild, show } from "./_child.ts";
 const LOG = 64; // the boot counter is word 0; the log text starts at byte 64
 
 if (Deno.args[0] === "boot") {
-  using shm = SharedMemory.open(Deno.args[1] ?? "", { create: true, size: 4096 });
+  using shm = SharedMemory.create(Deno.args[1] ?? "", { size: 4096, exclusive: false });
   const counter = shm.int32(0, 1);
   const boot = Atomics.add(counter, 0, 1) + 1;
   const log = shm.bytes.subarray(LOG);

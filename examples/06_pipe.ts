@@ -12,7 +12,7 @@
  * @module
  */
 
-import { Pipe, PipeReader } from "../mod.ts";
+import { END_OF_STREAM, Pipe, PipeReader } from "../mod.ts";
 import { show, spawnSelf } from "./_child.ts";
 
 const MSG = "Hello Child Process!";
@@ -20,7 +20,8 @@ const MSG = "Hello Child Process!";
 if (Deno.args[0] === "child") {
   using fd0 = PipeReader.fromFd(3); // the read end, handed down as descriptor 3
   const buf = new Uint8Array(255);
-  const nbytes = await fd0.read(buf) ?? 0; // nbytes = read(fd[0], buf, MSGSIZE)
+  const got = await fd0.read(buf); // nbytes = read(fd[0], buf, MSGSIZE)
+  const nbytes = got === END_OF_STREAM ? 0 : got;
   console.log(`${nbytes} ${new TextDecoder().decode(buf.subarray(0, nbytes))}`);
 } else {
   using pipe = Pipe.create(); // pipe(fd)

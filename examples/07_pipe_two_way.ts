@@ -10,18 +10,21 @@
  * @module
  */
 
-import { Pipe, PipeReader, PipeWriter } from "../mod.ts";
+import { END_OF_STREAM, Pipe, PipeReader, PipeWriter } from "../mod.ts";
 import { spawnSelf } from "./_child.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Reads one line (without its "\n") from a pipe, or null at end of stream. */
-async function readLine(from: PipeReader, pending: { text: string }): Promise<string | null> {
+/** Reads one line (without its "\n") from a pipe, or END_OF_STREAM. */
+async function readLine(
+  from: PipeReader,
+  pending: { text: string },
+): Promise<string | typeof END_OF_STREAM> {
   const buf = new Uint8Array(256);
   while (!pending.text.includes("\n")) {
     const n = await from.read(buf, { timeout: 10_000 });
-    if (n === null) return null;
+    if (n === END_OF_STREAM) return n;
     pending.text += dec.decode(buf.subarray(0, n));
   }
   const at = pending.text.indexOf("\n");
@@ -36,7 +39,7 @@ if (Deno.args[0] === "child") {
   const pending = { text: "" };
   for (
     let q = await readLine(questions, pending);
-    q !== null;
+    q !== END_OF_STREAM;
     q = await readLine(questions, pending)
   ) {
     const n = Number(q);
@@ -53,7 +56,8 @@ if (Deno.args[0] === "child") {
   const pending = { text: "" };
   for (let n = 1; n <= 5; n++) {
     await down.writer.write(enc.encode(`${n}\n`));
-    console.log(`parent → child: ${n}    child → parent: ${await readLine(up.reader, pending)}`);
+    const answer = await readLine(up.reader, pending);
+    console.log(`parent → child: ${n}    child → parent: ${String(answer)}`);
   }
   down.writer.close(); // EOF ends the child's loop
   console.log(`child exited with code ${(await child.status).code}`);

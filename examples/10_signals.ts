@@ -33,7 +33,8 @@ if (Deno.args[0] === "worker") {
   {
     await using worker = spawnSelf(import.meta.filename ?? "", ["worker"], { stdout: "piped" });
     const buf = new Uint8Array(256);
-    const n = await worker.stdout?.read(buf, { timeout: 20_000 }) ?? 0; // wait until it listens
+    const got = await worker.stdout?.read(buf, { timeout: 20_000 }); // wait until it listens
+    const n = typeof got === "number" ? got : 0;
     show("worker", new TextDecoder().decode(buf.subarray(0, n)));
     worker.kill("SIGINT");
     const { status, stdout } = await worker.output();

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { SysVMessageQueue } from "../mod.ts";
+import { SysVMessageQueue, WOULD_BLOCK } from "../mod.ts";
 import { runSelf, show } from "./_child.ts";
 
 const KEY = 1234;
@@ -20,10 +20,11 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 if (Deno.args[0] === "A") {
-  using q = SysVMessageQueue.open(KEY, { create: true }); // msgget(1234, IPC_CREAT | 0600)
+  using q = SysVMessageQueue.create(KEY, { exclusive: false }); // msgget(1234, IPC_CREAT | 0600)
   for (const [type, text] of [[2, "a note of type 2"], [1, "hello B, from A"]] as const) {
-    const sent = q.trySend(type, enc.encode(text)); // msgsnd(msqid, &sbuf, len, IPC_NOWAIT)
-    console.log(`msgsnd type ${type} "${text}" with IPC_NOWAIT: ${sent ? "sent" : "queue full"}`);
+    const sent = q.trySend(enc.encode(text), { type }); // msgsnd(msqid, &sbuf, len, IPC_NOWAIT)
+    const how = sent === WOULD_BLOCK ? "queue full" : "sent";
+    console.log(`msgsnd type ${type} "${text}" with IPC_NOWAIT: ${how}`);
   }
   console.log(`pid ${Deno.pid} exits; msqid ${q.id} holds ${q.stat().messages} messages`);
 } else if (Deno.args[0] === "B") {
@@ -40,7 +41,7 @@ if (Deno.args[0] === "A") {
   using q = SysVMessageQueue.open(KEY);
   const left = q.tryReceive();
   console.log(
-    `the parent takes what B left: ${left === "would-block" ? "nothing" : `type ${left.type}`}`,
+    `the parent takes what B left: ${left === WOULD_BLOCK ? "nothing" : `type ${left.type}`}`,
   );
   q.remove(); // msgctl(msqid, IPC_RMID, NULL): a queue lives until someone removes it
   console.log(`queue ${q.id} removed with IPC_RMID`);

@@ -1,7 +1,8 @@
 /**
- * 13 · A mailbox shared by three processes: who gets each message? (seed 002)
+ * 13 · A mailbox shared by three processes: who gets each message?
  *
- * Seed 002 asks: P1, P2 and P3 share mailbox A; P1 sends; which of P2 and P3 receives? Here P1
+ * The textbook question about indirect communication: P1, P2 and P3 share mailbox A; P1 sends;
+ * which of P2 and P3 receives? Here P1
  * is this process, P2 and P3 are two children, and the mailbox is a POSIX message queue.
  * 1. Plain: P2 and P3 both wait on the mailbox and each message goes to exactly one of them,
  *    whichever the kernel wakes first. Nobody gets a copy; nobody can say in advance who gets it.
@@ -76,9 +77,9 @@ if (role === "take") {
       "warning",
       5,
     ], ["log line", 0]];
-    for (const [text, prio] of sent) box.trySend(enc.encode(text), prio);
-    box.trySend(enc.encode("stop"), 0);
-    box.trySend(enc.encode("stop"), 0);
+    for (const [text, priority] of sent) box.trySend(enc.encode(text), { priority });
+    box.trySend(enc.encode("stop"));
+    box.trySend(enc.encode("stop"));
     await children((p) => ["take", box.name, p]);
     console.log(
       "  each receiver's messages came most urgent first; equal priorities in FIFO order",
@@ -94,7 +95,7 @@ if (role === "take") {
         "stop",
       ]] as const
     ) {
-      box.trySend(type, enc.encode(text));
+      box.trySend(enc.encode(text), { type });
     }
     await children((p) => ["addr", String(box.id), p]);
     console.log("  each receiver got exactly what was addressed to it");

@@ -1,9 +1,10 @@
 /**
- * 15 · Blocking and non-blocking send and receive on a full and an empty queue (seed 002)
+ * 15 · Blocking and non-blocking send and receive on a full and an empty queue
  *
- * Seed 002: a blocking send waits until the message can be delivered, a blocking receive waits
- * until a message arrives; a non-blocking send or receive returns at once, and a non-blocking
- * receive on an empty mailbox returns "nothing" (null in the seed). This queue holds two
+ * The textbook definitions: a blocking send waits until the message can be delivered, a blocking
+ * receive waits until a message arrives; a non-blocking send or receive returns at once, and a
+ * non-blocking receive on an empty mailbox returns "nothing" (dipc's WOULD_BLOCK, the same
+ * value from every `try…` form). This queue holds two
  * messages. The try forms are the non-blocking calls (O_NONBLOCK / IPC_NOWAIT); the async forms
  * block this program's flow, not its event loop, until a second process acts about 300 ms later,
  * and a timeout bounds them without losing anything.
@@ -13,7 +14,7 @@
  * @module
  */
 
-import { MessageQueue, SysVMessageQueue } from "../mod.ts";
+import { MessageQueue, SysVMessageQueue, WOULD_BLOCK } from "../mod.ts";
 import { spawnSelf } from "./_child.ts";
 
 const enc = new TextEncoder();
@@ -32,7 +33,7 @@ if (Deno.args[0] === "later") {
 
   let t0 = performance.now();
   console.log(
-    `non-blocking receive, empty queue: ${JSON.stringify(q.tryReceive())} after ${ms(t0)}`,
+    `non-blocking receive, empty queue: ${String(q.tryReceive())} after ${ms(t0)}`,
   );
 
   let other = spawnSelf(script, ["later", "send", q.name]);
@@ -45,7 +46,9 @@ if (Deno.args[0] === "later") {
   q.trySend(enc.encode("two"));
   t0 = performance.now();
   console.log(
-    `non-blocking send, full queue (2 of 2): ${q.trySend(enc.encode("three"))} after ${ms(t0)}`,
+    `non-blocking send, full queue (2 of 2): ${String(q.trySend(enc.encode("three")))} after ${
+      ms(t0)
+    }`,
   );
 
   other = spawnSelf(script, ["later", "receive", q.name]);
@@ -57,16 +60,17 @@ if (Deno.args[0] === "later") {
   t0 = performance.now();
   const err = await q.send(enc.encode("four"), { timeout: 100 }).catch((e: Error) => e.name);
   console.log(`blocking send with a 100 ms timeout, full queue: ${err} after ${ms(t0)}`);
-  const left = [q.tryReceive(), q.tryReceive(), q.tryReceive()].map((r) =>
-    r === "would-block" ? r : dec.decode(r.data)
-  );
+  const left = [1, 2, 3].map(() => {
+    const r = q.tryReceive();
+    return r === WOULD_BLOCK ? "WOULD_BLOCK" : dec.decode(r.data);
+  });
   console.log(`what the queue held afterwards: ${left.join(", ")} (nothing lost, nothing extra)`);
 
   using sq = SysVMessageQueue.temporary();
-  sq.set({ maxBytes: 8 });
-  const first = sq.trySend(1, enc.encode("12345678"));
+  sq.setPermissions({ maxBytes: 8 });
+  sq.trySend(enc.encode("12345678")); // fills its 8 bytes
   console.log(
-    `System V, IPC_NOWAIT: send into a full queue → ${first && sq.trySend(1, enc.encode("x"))},` +
-      ` receive type 2 from a queue with none → ${JSON.stringify(sq.tryReceive({ type: 2 }))}`,
+    `System V, IPC_NOWAIT: send into a full queue → ${String(sq.trySend(enc.encode("x")))},` +
+      ` receive type 2 from a queue with none → ${String(sq.tryReceive({ type: 2 }))}`,
   );
 }

@@ -54,7 +54,7 @@ if (Deno.args[0] === "child") {
   for (const mode of ["unprotected", "mutex", "semaphore", "atomics"] as Mode[]) {
     using shm = SharedMemory.temporary({ size: 64 });
     SharedMutex.init(shm, MUTEX_AT);
-    using _sem = Semaphore.init(shm, SEM_AT, 1);
+    using _sem = Semaphore.init(shm, SEM_AT, { value: 1 });
     const w = shm.int32();
     const children = [1, 2].map(() =>
       spawnSelf(import.meta.filename ?? "", ["child", shm.name, mode, String(n)])

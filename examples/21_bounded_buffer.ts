@@ -16,7 +16,7 @@
  * @module
  */
 
-import { RingChannel } from "../mod.ts";
+import { END_OF_STREAM, RingChannel, WOULD_BLOCK } from "../mod.ts";
 import { runSelf, show } from "./_child.ts";
 
 const ITEMS = 20;
@@ -33,7 +33,7 @@ if (Deno.args[0] === "producer") {
   using tx = channel.sender();
   for (let n = 1; n <= ITEMS; n++) {
     if (n > 14) await sleep(30); // the second half: a slow producer
-    if (!tx.trySend(item(n))) {
+    if (tx.trySend(item(n)) === WOULD_BLOCK) {
       const { tail, head } = channel.stats();
       console.log(
         `item ${n}: full (in − out + 16 = ${
@@ -55,7 +55,7 @@ if (Deno.args[0] === "producer") {
   for (;;) {
     if (got.length < 8) await sleep(30); // the first half: a slow consumer
     let m = rx.tryReceive();
-    if (m === "would-block") {
+    if (m === WOULD_BLOCK) {
       const { tail, head } = channel.stats();
       console.log(
         `consumer: empty (in == out == ${tail === head ? tail : `${tail}/${head}`}); waiting`,
@@ -63,7 +63,7 @@ if (Deno.args[0] === "producer") {
       empties++;
       m = await rx.receive({ timeout: 10_000 });
     }
-    if (m === null) break;
+    if (m === END_OF_STREAM) break;
     got.push(new DataView(m.buffer).getUint32(0, true));
   }
   show("producer", await producing);

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { RingChannel } from "../mod.ts";
+import { END_OF_STREAM, RingChannel } from "../mod.ts";
 import { runSelf, show } from "./_child.ts";
 
 const FRAMES = 120;
@@ -37,7 +37,7 @@ if (role === "source") {
   using rx = input.receiver();
   using tx = output.sender();
   let n = 0;
-  for (let frame = await rx.peek(); frame !== null; frame = await rx.peek()) {
+  for (let frame = await rx.peek(); frame !== END_OF_STREAM; frame = await rx.peek()) {
     const out = await tx.reserve(frame.length, { timeout: 10_000 });
     out.set(frame.subarray(0, 4)); // the frame number
     for (let i = 4; i < frame.length; i++) out[i] = 255 - (frame[i] ?? 0);
@@ -59,7 +59,7 @@ if (role === "source") {
   ];
   let frames = 0;
   let intact = 0;
-  for (let frame = await rx.peek(); frame !== null; frame = await rx.peek()) {
+  for (let frame = await rx.peek(); frame !== END_OF_STREAM; frame = await rx.peek()) {
     const f = new DataView(frame.buffer, frame.byteOffset).getUint32(0, true);
     let ok = f === frames && frame.length === SIZE;
     for (let i = 4; ok && i < SIZE; i++) ok = frame[i] === 255 - pixel(f, i);

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { RingChannel } from "../mod.ts";
+import { END_OF_STREAM, RingChannel } from "../mod.ts";
 import { runSelf } from "./_child.ts";
 
 const MESSAGE = 1 << 20;
@@ -39,14 +39,14 @@ if (Deno.args[0] === "send") {
   const own = new Uint8Array(MESSAGE);
   for (let k = 0; k < COUNT; k++) {
     if (how === "zero") {
-      const room = tx.reserveSync(MESSAGE, 10_000); // the message is built in the ring
+      const room = tx.reserveSync(MESSAGE, { timeout: 10_000 }); // the message is built in the ring
       stamp(room, k);
       x ^= checksum(room);
       tx.commit();
     } else {
       stamp(own, k); // built in a buffer of our own, then copied in
       x ^= checksum(own);
-      tx.sendSync(own, 10_000);
+      tx.sendSync(own, { timeout: 10_000 });
     }
   }
   console.log(x);
@@ -59,14 +59,18 @@ if (Deno.args[0] === "send") {
     let x = 0;
     let n = 0;
     if (how === "zero") {
-      for (let m = await rx.peek(); m !== null; m = await rx.peek()) {
+      for (let m = await rx.peek(); m !== END_OF_STREAM; m = await rx.peek()) {
         x ^= checksum(m); // read where it lies
         rx.release();
         n++;
       }
     } else {
       const own = new Uint8Array(MESSAGE);
-      for (let len = await rx.receiveInto(own); len !== null; len = await rx.receiveInto(own)) {
+      for (
+        let len = await rx.receiveInto(own);
+        len !== END_OF_STREAM;
+        len = await rx.receiveInto(own)
+      ) {
         x ^= checksum(own); // copied out first
         n++;
       }

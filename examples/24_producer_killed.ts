@@ -14,7 +14,7 @@
  * @module
  */
 
-import { ErrnoError, RingChannel } from "../mod.ts";
+import { END_OF_STREAM, ErrnoError, RingChannel, WOULD_BLOCK } from "../mod.ts";
 import { spawnSelf } from "./_child.ts";
 
 const SIZE = 256;
@@ -32,7 +32,7 @@ if (Deno.args[0] === "producer") {
       console.log("holding a half-written reservation");
       await new Promise((r) => setTimeout(r, 60_000));
     }
-    if (!tx.trySend(m)) tx.sendSync(m);
+    if (tx.trySend(m) === WOULD_BLOCK) tx.sendSync(m);
   }
 } else {
   for (const how of ["send", "reserve"]) {
@@ -47,7 +47,7 @@ if (Deno.args[0] === "producer") {
     let ending = "";
     let atKill = 0;
     for (;;) {
-      let n: number | null;
+      let n: number | typeof END_OF_STREAM;
       try {
         n = await rx.receiveInto(into, { timeout: 30_000 });
       } catch (e) {
@@ -55,7 +55,7 @@ if (Deno.args[0] === "producer") {
         ending = `${e.code} (${e.message.includes("a sender died") ? "a sender died" : e.message})`;
         break;
       }
-      if (n === null) break;
+      if (n === END_OF_STREAM) break;
       const k = new DataView(into.buffer).getUint32(0, true);
       if (n === SIZE && k === received && into.subarray(4).every((b) => b === (k & 255))) whole++;
       received++;

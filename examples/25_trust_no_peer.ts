@@ -46,7 +46,7 @@ if (Deno.args[0] === "vandal") {
     );
   }
   console.log(
-    `  next receive: ${rx.tryReceive()} (end of stream: the channel is not trusted any more)`,
+    `  next receive: ${String(rx.tryReceive())} (the channel is not trusted any more)`,
   );
 
   console.log("2. a buffer that escaped from shared memory, then the memory closed");

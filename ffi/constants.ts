@@ -561,6 +561,7 @@ export const E = {
   EOWNERDEAD: 130,
   ENOTRECOVERABLE: 131,
   ECONNRESET: 104,
+  ECONNREFUSED: 111,
   EPROTO: 71,
 } as const;
 

@@ -12,15 +12,7 @@ import { ErrnoError } from "./errors.ts";
 import { futexWake } from "./futex.ts";
 import { me, processGone } from "./_liveness.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
-import {
-  deadlineFor,
-  futexSleeper,
-  msLeft,
-  type Sleeper,
-  sliceSync,
-  TIMED_OUT,
-  WOULD_BLOCK,
-} from "./_wait.ts";
+import { futexSleeper, type Sleeper, sliceSync, type SyncSleeper } from "./_wait.ts";
 
 export type { WaitOptions } from "./_wait.ts";
 
@@ -284,30 +276,17 @@ export class Ring {
     };
   }
 
-  /** The synchronous counterpart of a wait with {@linkcode Ring.sleeper}. */
-  waitSync<T>(
-    attempt: () => T | typeof WOULD_BLOCK,
-    flag: number,
-    raise: () => void,
-    onSlice: () => void,
-    timeout: number | undefined,
-    spins: number,
-  ): T | typeof TIMED_OUT {
-    for (let i = 0; i <= spins; i++) {
-      const r = attempt();
-      if (r !== WOULD_BLOCK) return r;
-      if (timeout === 0) return TIMED_OUT;
-    }
-    const deadline = deadlineFor(timeout);
-    for (;;) {
-      raise();
-      const r = attempt();
-      if (r !== WOULD_BLOCK) return r;
-      const left = msLeft(deadline);
-      if (left <= 0) return TIMED_OUT;
-      if (sliceSync(this.words, flag, 1, Math.min(left, PEER_CHECK_MS)) === "timed-out") {
-        onSlice();
-      }
-    }
+  /** The synchronous counterpart of {@linkcode Ring.sleeper}, for {@linkcode waitUntilSync}. */
+  syncSleeper(flag: number, raise: () => void, onSlice: () => void): SyncSleeper {
+    const words = this.words;
+    return {
+      snapshot: (): number => {
+        raise();
+        return 1;
+      },
+      sleepSync: (token: number, ms: number): void => {
+        if (sliceSync(words, flag, token, Math.min(ms, PEER_CHECK_MS)) === "timed-out") onSlice();
+      },
+    };
   }
 }

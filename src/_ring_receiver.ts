@@ -22,21 +22,26 @@ import {
   W_TAIL,
 } from "./_ring_protocol.ts";
 import { E } from "../ffi/constants.ts";
+import { monotonicNs } from "../ffi/util.ts";
+import type { ChildProcess } from "./spawn.ts";
 import { checkInternal } from "./_internal.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
-import { WOULD_BLOCK_RESULT } from "./pipe.ts";
+import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { validateBuffer } from "./_validate.ts";
 import {
   type Sleeper,
+  type SyncSleeper,
+  type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
+  validateSyncWaitOptions,
   validateWaitOptions,
   type WaitOptions,
   waitUntil,
-  WOULD_BLOCK,
+  waitUntilSync,
 } from "./_wait.ts";
 
-export type { WaitOptions } from "./_wait.ts";
+export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 
 /** The end of a {@linkcode RingChannel} that receives. Made by {@linkcode RingChannel.receiver}. */
 export class RingReceiver implements Disposable {
@@ -57,11 +62,29 @@ export class RingReceiver implements Disposable {
   /** Set once a peer corrupted the channel (reported once, then end of stream). */
   #broken = false;
   #sleeper: Sleeper | undefined;
+  #syncSleeper: SyncSleeper | undefined;
   #spins: number;
 
+  /** The process expected to attach as the first sender, while none has. */
+  #senderProcess: ChildProcess | undefined;
+  /** The monotonic deadline for a first sender, while none has attached. */
+  #senderDeadline: bigint | undefined;
+  /** Whether a first sender is still awaited with a bound (either of the above). */
+  #awaitingSender: boolean;
+
   /** @internal */
-  constructor(ring: Ring, spins: number, onClose: () => void, token: unknown) {
+  constructor(
+    ring: Ring,
+    spins: number,
+    onClose: () => void,
+    token: unknown,
+    senderProcess?: ChildProcess,
+    senderDeadline?: bigint,
+  ) {
     checkInternal(token, "RingChannel.sender() / receiver()");
+    this.#senderProcess = senderProcess;
+    this.#senderDeadline = senderDeadline;
+    this.#awaitingSender = senderProcess !== undefined || senderDeadline !== undefined;
     this.#spins = spins;
     this.#ring = ring;
     this.#words = ring.words;
@@ -98,7 +121,8 @@ export class RingReceiver implements Disposable {
    * Takes the next message into `into`, if there is one now. Allocates nothing.
    *
    * @param into room for the message
-   * @returns its length; `null` at end of stream; `"would-block"` when empty
+   * @returns its length; {@linkcode END_OF_STREAM} at end of stream; {@linkcode WOULD_BLOCK}
+   *   when empty
    * @throws {ErrnoError} EMSGSIZE when `into` is too short (the message stays);
    *   ECONNRESET once, at the end, when a sender died
    * @throws {ClosedError} after close
@@ -115,10 +139,10 @@ export class RingReceiver implements Disposable {
    * console.log(rx.tryReceiveInto(into)); // 3
    * ```
    */
-  tryReceiveInto(into: Uint8Array): number | null | typeof WOULD_BLOCK_RESULT {
+  tryReceiveInto(into: Uint8Array): number | EndOfStream | WouldBlock {
     validateBuffer(into, "into");
     const at = this.#next();
-    if (at < 0) return at === -1 ? WOULD_BLOCK_RESULT : null;
+    if (at < 0) return at === -1 ? WOULD_BLOCK : END_OF_STREAM;
     const n = this.#length;
     if (n > into.length) {
       throw new ErrnoError(E.EMSGSIZE, "receive", {
@@ -134,13 +158,14 @@ export class RingReceiver implements Disposable {
   /**
    * Takes the next message, if there is one now.
    *
-   * @returns a copy of it; `null` at end of stream; `"would-block"` when empty
+   * @returns a copy of it; {@linkcode END_OF_STREAM} at end of stream; {@linkcode WOULD_BLOCK}
+   *   when empty
    * @throws {ErrnoError} ECONNRESET once, at the end, when a sender died
    * @throws {ClosedError} after close
    */
-  tryReceive(): Uint8Array | null | typeof WOULD_BLOCK_RESULT {
+  tryReceive(): Uint8Array | EndOfStream | WouldBlock {
     const at = this.#next();
-    if (at < 0) return at === -1 ? WOULD_BLOCK_RESULT : null;
+    if (at < 0) return at === -1 ? WOULD_BLOCK : END_OF_STREAM;
     const n = this.#length;
     const copy = this.#bytes.slice(at + 8, at + 8 + n);
     this.#release(n);
@@ -151,7 +176,7 @@ export class RingReceiver implements Disposable {
    * Takes the next message, waiting while the channel is empty.
    *
    * @param options `signal` and `timeout` (ms)
-   * @returns a copy of it, or `null` at end of stream
+   * @returns a copy of it, or {@linkcode END_OF_STREAM}
    * @throws {DOMException} `TimeoutError` (nothing was taken)
    * @throws the signal's reason when aborted (nothing was taken)
    * @throws {ErrnoError} ECONNRESET once, at the end, when a sender died
@@ -168,7 +193,7 @@ export class RingReceiver implements Disposable {
    * console.log(await rx.receive({ timeout: 5000 })); // Uint8Array(1) [ 1 ]
    * ```
    */
-  async receive(options?: WaitOptions): Promise<Uint8Array | null> {
+  async receive(options?: WaitOptions): Promise<Uint8Array | EndOfStream> {
     const opts = validateWaitOptions(options);
     const r = await this.#wait(() => this.tryReceive(), opts);
     if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
@@ -180,12 +205,12 @@ export class RingReceiver implements Disposable {
    *
    * @param into room for the message
    * @param options `signal` and `timeout` (ms)
-   * @returns its length, or `null` at end of stream
+   * @returns its length, or {@linkcode END_OF_STREAM}
    * @throws {DOMException} `TimeoutError`; the signal's reason when aborted (nothing taken)
    * @throws {ErrnoError} EMSGSIZE, ECONNRESET
    * @throws {ClosedError} after close
    */
-  async receiveInto(into: Uint8Array, options?: WaitOptions): Promise<number | null> {
+  async receiveInto(into: Uint8Array, options?: WaitOptions): Promise<number | EndOfStream> {
     const opts = validateWaitOptions(options);
     const r = await this.#wait(() => this.tryReceiveInto(into), opts);
     if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
@@ -197,14 +222,14 @@ export class RingReceiver implements Disposable {
    * (for Workers and tight loops).
    *
    * @param into room for the message
-   * @param timeout ms at most (default: no limit)
-   * @returns its length, or `null` at end of stream
+   * @param options `timeout` (ms; default: no limit)
+   * @returns its length, or {@linkcode END_OF_STREAM}
    * @throws {DOMException} `TimeoutError`
    * @throws {ErrnoError} EMSGSIZE, ECONNRESET
    * @throws {ClosedError} after close
    */
-  receiveIntoSync(into: Uint8Array, timeout?: number): number | null {
-    if (timeout !== undefined) validateWaitOptions({ timeout });
+  receiveIntoSync(into: Uint8Array, options?: SyncWaitOptions): number | EndOfStream {
+    const { timeout } = validateSyncWaitOptions(options);
     const r = this.#waitSync(() => this.tryReceiveInto(into), timeout);
     if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
     return r;
@@ -213,24 +238,24 @@ export class RingReceiver implements Disposable {
   /**
    * Takes the next message, blocking the calling thread while the channel is empty.
    *
-   * @param timeout ms at most (default: no limit)
-   * @returns a copy of it, or `null` at end of stream
+   * @param options `timeout` (ms; default: no limit)
+   * @returns a copy of it, or {@linkcode END_OF_STREAM}
    * @throws {DOMException} `TimeoutError`
    * @throws {ErrnoError} ECONNRESET
    * @throws {ClosedError} after close
    *
    * @example End of stream
    * ```ts
-   * import { RingChannel } from "@dipc/dipc";
+   * import { END_OF_STREAM, RingChannel } from "@dipc/dipc";
    *
    * using channel = RingChannel.temporary({ capacity: 4096 });
    * using rx = channel.receiver();
    * channel.sender().close();
-   * console.log(rx.receiveSync(1000)); // null
+   * console.log(rx.receiveSync({ timeout: 1000 }) === END_OF_STREAM); // true
    * ```
    */
-  receiveSync(timeout?: number): Uint8Array | null {
-    if (timeout !== undefined) validateWaitOptions({ timeout });
+  receiveSync(options?: SyncWaitOptions): Uint8Array | EndOfStream {
+    const { timeout } = validateSyncWaitOptions(options);
     const r = this.#waitSync(() => this.tryReceive(), timeout);
     if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
     return r;
@@ -241,28 +266,29 @@ export class RingReceiver implements Disposable {
    * now. It stays there, and the view stays valid, until {@linkcode RingReceiver.release} (or
    * the next receive); peeking again returns the same message.
    *
-   * @returns the view; `null` at end of stream; `"would-block"` when empty
+   * @returns the view; {@linkcode END_OF_STREAM} at end of stream; {@linkcode WOULD_BLOCK}
+   *   when empty
    * @throws {ErrnoError} ECONNRESET once, at the end, when a sender died
    * @throws {ClosedError} after close
    *
    * @example Read in place
    * ```ts
-   * import { RingChannel } from "@dipc/dipc";
+   * import { END_OF_STREAM, RingChannel, WOULD_BLOCK } from "@dipc/dipc";
    *
    * using channel = RingChannel.temporary({ capacity: 4096 });
    * using rx = channel.receiver();
    * using tx = channel.sender();
    * tx.trySend(new Uint8Array([5, 6]));
    * const view = rx.tryPeek();
-   * if (view instanceof Uint8Array) {
+   * if (view !== WOULD_BLOCK && view !== END_OF_STREAM) {
    *   console.log([...view]); // [ 5, 6 ]
    *   rx.release();
    * }
    * ```
    */
-  tryPeek(): Uint8Array | null | typeof WOULD_BLOCK_RESULT {
+  tryPeek(): Uint8Array | EndOfStream | WouldBlock {
     const at = this.#next();
-    if (at < 0) return at === -1 ? WOULD_BLOCK_RESULT : null;
+    if (at < 0) return at === -1 ? WOULD_BLOCK : END_OF_STREAM;
     this.#peeked = at;
     return this.#bytes.subarray(at + 8, at + 8 + this.#length);
   }
@@ -271,12 +297,12 @@ export class RingReceiver implements Disposable {
    * Peeks as {@linkcode RingReceiver.tryPeek}, waiting while the channel is empty.
    *
    * @param options `signal` and `timeout` (ms)
-   * @returns the view, or `null` at end of stream
+   * @returns the view, or {@linkcode END_OF_STREAM}
    * @throws {DOMException} `TimeoutError`; the signal's reason when aborted
    * @throws {ErrnoError} ECONNRESET
    * @throws {ClosedError} after close
    */
-  async peek(options?: WaitOptions): Promise<Uint8Array | null> {
+  async peek(options?: WaitOptions): Promise<Uint8Array | EndOfStream> {
     const opts = validateWaitOptions(options);
     const r = await this.#wait(() => this.tryPeek(), opts);
     if (r === TIMED_OUT) throw timedOut(`peek on ${this.#ring.what}`);
@@ -311,14 +337,14 @@ export class RingReceiver implements Disposable {
 
   async *#messages(signal: AbortSignal | undefined): AsyncGenerator<Uint8Array, void> {
     while (!signal?.aborted) {
-      let m: Uint8Array | null;
+      let m: Uint8Array | EndOfStream;
       try {
         m = await this.receive(signal ? { signal } : {});
       } catch (e) {
         if (signal?.aborted) return;
         throw e;
       }
-      if (m === null) return;
+      if (m === END_OF_STREAM) return;
       yield m;
     }
   }
@@ -336,7 +362,7 @@ export class RingReceiver implements Disposable {
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         const m = await this.receive();
-        if (m === null) controller.close();
+        if (m === END_OF_STREAM) controller.close();
         else controller.enqueue(m);
       },
       cancel: () => this.close(),
@@ -390,7 +416,11 @@ export class RingReceiver implements Disposable {
           this.#corrupt("tail", t, `not a position up to ${ring.capacity} bytes past head ${h}`);
         }
         this.#tailCache = t;
-        if (h === t) return this.#ended() ? -2 : -1;
+        if (h === t) {
+          if (this.#ended()) return -2;
+          if (this.#awaitingSender) this.#checkFirstSender();
+          return -1;
+        }
       }
       const idx = h & mask;
       const at = RING_HEADER_SIZE + idx;
@@ -427,6 +457,30 @@ export class RingReceiver implements Disposable {
     this.#broken = true;
     this.#peeked = -1;
     throw this.#ring.corrupt(word, value, why);
+  }
+
+  /**
+   * While no sender has ever attached: fails when the process expected to be one has exited,
+   * or when the time allowed for a first sender has passed.
+   */
+  #checkFirstSender(): void {
+    if ((Atomics.load(this.#words, W_STATE) & SENDER_SEEN) !== 0) {
+      this.#awaitingSender = false;
+      return;
+    }
+    const child = this.#senderProcess;
+    const status = child?.tryStatus();
+    if (child !== undefined && status !== undefined && status !== WOULD_BLOCK) {
+      const how = status.signal === null ? `code ${status.code}` : status.signal;
+      throw new ErrnoError(E.ECONNREFUSED, "receive", {
+        action: `receive (process ${child.pid}, the expected sender, exited with ${how} ` +
+          `before any sender attached) from`,
+        object: this.#ring.what,
+      });
+    }
+    if (this.#senderDeadline !== undefined && monotonicNs() >= this.#senderDeadline) {
+      throw timedOut(`waiting for a first sender on ${this.#ring.what}`);
+    }
   }
 
   /** Whether the stream has ended (no senders left, everything taken); throws for a death. */
@@ -474,35 +528,22 @@ export class RingReceiver implements Disposable {
   #raise = (): void => void Atomics.store(this.#words, W_DATA_WAIT, 1);
 
   #wait<T>(
-    attempt: () => T | typeof WOULD_BLOCK_RESULT,
+    attempt: () => T | WouldBlock,
     opts: WaitOptions,
   ): Promise<T | typeof TIMED_OUT> {
     const s = this.#sleeper ??= this.#ring.sleeper(W_DATA_WAIT, this.#raise, () => this.#reap());
-    return waitUntil(
-      () => {
-        const r = attempt();
-        return r === WOULD_BLOCK_RESULT ? WOULD_BLOCK : r;
-      },
-      s,
-      opts,
-      this.#spins,
-    );
+    return waitUntil(attempt, s, opts, this.#spins);
   }
 
   #waitSync<T>(
-    attempt: () => T | typeof WOULD_BLOCK_RESULT,
+    attempt: () => T | WouldBlock,
     timeout: number | undefined,
   ): T | typeof TIMED_OUT {
-    return this.#ring.waitSync(
-      () => {
-        const r = attempt();
-        return r === WOULD_BLOCK_RESULT ? WOULD_BLOCK : r;
-      },
+    const s = this.#syncSleeper ??= this.#ring.syncSleeper(
       W_DATA_WAIT,
       this.#raise,
       () => this.#reap(),
-      timeout,
-      this.#spins,
     );
+    return waitUntilSync(attempt, s, timeout, this.#spins);
   }
 }

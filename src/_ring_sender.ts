@@ -26,19 +26,21 @@ import { E } from "../ffi/constants.ts";
 import { checkInternal } from "./_internal.ts";
 import { libc } from "../ffi/load.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
-import { WOULD_BLOCK_RESULT } from "./pipe.ts";
+import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { validateBuffer, validateInteger } from "./_validate.ts";
 import {
   type Sleeper,
+  type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
+  validateSyncWaitOptions,
   validateWaitOptions,
   type WaitOptions,
   waitUntil,
-  WOULD_BLOCK,
+  waitUntilSync,
 } from "./_wait.ts";
 
-export type { WaitOptions } from "./_wait.ts";
+export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 
 /** The end of a {@linkcode RingChannel} that sends. Made by {@linkcode RingChannel.sender}. */
 export class RingSender implements Disposable {
@@ -102,25 +104,25 @@ export class RingSender implements Disposable {
    * Sends `data` if there is room now.
    *
    * @param data the message, at most {@linkcode RingChannel.maxMessageSize} bytes
-   * @returns true when sent, false when the ring is full
+   * @returns undefined when sent, {@linkcode WOULD_BLOCK} when the ring is full (nothing sent)
    * @throws {ErrnoError} EMSGSIZE (too long; nothing sent), EPIPE (the receiver has gone)
    * @throws {ClosedError} after close
    *
    * @example Fill a small ring
    * ```ts
-   * import { RingChannel } from "@dipc/dipc";
+   * import { RingChannel, WOULD_BLOCK } from "@dipc/dipc";
    *
    * using channel = RingChannel.temporary({ capacity: 64 });
    * using tx = channel.sender();
    * let sent = 0;
-   * while (tx.trySend(new Uint8Array(8))) sent++;
+   * while (tx.trySend(new Uint8Array(8)) !== WOULD_BLOCK) sent++;
    * console.log(sent); // 4: four 16-byte records fill 64 bytes
    * ```
    */
-  trySend(data: Uint8Array): boolean {
+  trySend(data: Uint8Array): undefined | WouldBlock {
     const n = this.#checkMessage(data);
     const at = this.#claim(n);
-    if (at < 0) return false;
+    if (at < 0) return WOULD_BLOCK;
     try {
       this.#bytes.set(data, at + 8);
     } catch (e) {
@@ -128,7 +130,7 @@ export class RingSender implements Disposable {
       throw e;
     }
     this.#publish(at, n);
-    return true;
+    return undefined;
   }
 
   /**
@@ -153,13 +155,8 @@ export class RingSender implements Disposable {
   async send(data: Uint8Array, options?: WaitOptions): Promise<void> {
     const n = this.#checkMessage(data);
     const opts = validateWaitOptions(options);
-    if (this.trySend(data)) return;
-    const r = await waitUntil(
-      () => this.trySend(data) || WOULD_BLOCK,
-      this.#sleep(n),
-      opts,
-      this.#spins,
-    );
+    if (this.trySend(data) !== WOULD_BLOCK) return;
+    const r = await waitUntil(() => this.trySend(data), this.#sleep(n), opts, this.#spins);
     if (r === TIMED_OUT) throw timedOut(`send on ${this.#ring.what}`);
   }
 
@@ -168,7 +165,7 @@ export class RingSender implements Disposable {
    * loops; on the main thread prefer {@linkcode RingSender.send}).
    *
    * @param data the message
-   * @param timeout ms at most (default: no limit)
+   * @param options `timeout` (ms; default: no limit)
    * @throws {DOMException} `TimeoutError` (nothing was sent)
    * @throws {ErrnoError} EMSGSIZE, EPIPE
    * @throws {ClosedError} after close
@@ -179,14 +176,14 @@ export class RingSender implements Disposable {
    *
    * using channel = RingChannel.temporary({ capacity: 4096 });
    * using tx = channel.sender();
-   * tx.sendSync(new Uint8Array(16), 1000);
+   * tx.sendSync(new Uint8Array(16), { timeout: 1000 });
    * ```
    */
-  sendSync(data: Uint8Array, timeout?: number): void {
+  sendSync(data: Uint8Array, options?: SyncWaitOptions): void {
     const n = this.#checkMessage(data);
-    if (timeout !== undefined) validateWaitOptions({ timeout });
-    if (this.trySend(data)) return;
-    const r = this.#waitSync(() => this.trySend(data) || WOULD_BLOCK, n, timeout);
+    const { timeout } = validateSyncWaitOptions(options);
+    if (this.trySend(data) !== WOULD_BLOCK) return;
+    const r = this.#waitSync(() => this.trySend(data), n, timeout);
     if (r === TIMED_OUT) throw timedOut(`send on ${this.#ring.what}`);
   }
 
@@ -196,31 +193,31 @@ export class RingSender implements Disposable {
    * receiver sees nothing until the commit.
    *
    * @param size the message's length (a shorter one may be committed)
-   * @returns the reserved bytes, or `"would-block"` when the ring is full
+   * @returns the reserved bytes, or {@linkcode WOULD_BLOCK} when the ring is full
    * @throws {ErrnoError} EMSGSIZE, EPIPE
    * @throws {TypeError} when a reservation is already open
    * @throws {ClosedError} after close
    *
    * @example Write in place
    * ```ts
-   * import { RingChannel } from "@dipc/dipc";
+   * import { RingChannel, WOULD_BLOCK } from "@dipc/dipc";
    *
    * using channel = RingChannel.temporary({ capacity: 4096 });
    * using tx = channel.sender();
    * const room = tx.tryReserve(5);
-   * if (room !== "would-block") {
+   * if (room !== WOULD_BLOCK) {
    *   room.set([104, 101, 108, 108, 111]);
    *   tx.commit();
    * }
    * ```
    */
-  tryReserve(size: number): Uint8Array | typeof WOULD_BLOCK_RESULT {
+  tryReserve(size: number): Uint8Array | WouldBlock {
     const n = this.#checkSize(size);
     if (this.#reserved >= 0) {
       throw new TypeError("a reservation is already open: commit() or discard() it first");
     }
     const at = this.#claim(n);
-    if (at < 0) return WOULD_BLOCK_RESULT;
+    if (at < 0) return WOULD_BLOCK;
     this.#reserved = at;
     this.#reservedLength = n;
     return this.#bytes.subarray(at + 8, at + 8 + n);
@@ -251,11 +248,7 @@ export class RingSender implements Disposable {
   async reserve(size: number, options?: WaitOptions): Promise<Uint8Array> {
     const n = this.#checkSize(size);
     const opts = validateWaitOptions(options);
-    const attempt = (): Uint8Array | typeof WOULD_BLOCK => {
-      const r = this.tryReserve(n);
-      return r === WOULD_BLOCK_RESULT ? WOULD_BLOCK : r;
-    };
-    const r = await waitUntil(attempt, this.#sleep(n), opts, this.#spins);
+    const r = await waitUntil(() => this.tryReserve(n), this.#sleep(n), opts, this.#spins);
     if (r === TIMED_OUT) throw timedOut(`reserve on ${this.#ring.what}`);
     return r;
   }
@@ -264,7 +257,7 @@ export class RingSender implements Disposable {
    * Reserves room, blocking the calling thread while the ring is full.
    *
    * @param size the message's length
-   * @param timeout ms at most (default: no limit)
+   * @param options `timeout` (ms; default: no limit)
    * @returns the reserved bytes
    * @throws {DOMException} `TimeoutError`
    * @throws {ErrnoError} EMSGSIZE, EPIPE
@@ -276,21 +269,14 @@ export class RingSender implements Disposable {
    *
    * using channel = RingChannel.temporary({ capacity: 4096 });
    * using tx = channel.sender();
-   * tx.reserveSync(8, 1000).fill(1);
+   * tx.reserveSync(8, { timeout: 1000 }).fill(1);
    * tx.commit();
    * ```
    */
-  reserveSync(size: number, timeout?: number): Uint8Array {
+  reserveSync(size: number, options?: SyncWaitOptions): Uint8Array {
     const n = this.#checkSize(size);
-    if (timeout !== undefined) validateWaitOptions({ timeout });
-    const r = this.#waitSync(
-      () => {
-        const v = this.tryReserve(n);
-        return v === WOULD_BLOCK_RESULT ? WOULD_BLOCK : v;
-      },
-      n,
-      timeout,
-    );
+    const { timeout } = validateSyncWaitOptions(options);
+    const r = this.#waitSync(() => this.tryReserve(n), n, timeout);
     if (r === TIMED_OUT) throw timedOut(`reserve on ${this.#ring.what}`);
     return r;
   }
@@ -532,18 +518,12 @@ export class RingSender implements Disposable {
   }
 
   #waitSync<T>(
-    attempt: () => T | typeof WOULD_BLOCK,
+    attempt: () => T | WouldBlock,
     n: number,
     timeout: number | undefined,
   ): T | typeof TIMED_OUT {
     const ring = this.#ring;
-    return ring.waitSync(
-      attempt,
-      W_SPACE_WAIT,
-      this.#raise(n),
-      () => ring.reapReceiver(),
-      timeout,
-      this.#spins,
-    );
+    const sleeper = ring.syncSleeper(W_SPACE_WAIT, this.#raise(n), () => ring.reapReceiver());
+    return waitUntilSync(attempt, sleeper, timeout, this.#spins);
   }
 }

@@ -1,16 +1,24 @@
 /**
- * Private helpers for the System V modules: key and id checks, `struct ipc_perm` reading and
- * writing.
+ * The System V identity code every System V kind shares: key and id checks, `struct ipc_perm`
+ * reading and writing, the one owner check, the get protocol (create exclusive or open) and the
+ * identity of a handle (id, key, stat, IPC_SET, remove).
  *
  * @module
  */
 
-import { IPC_PERM } from "../ffi/constants.ts";
-import { libc } from "../ffi/load.ts";
-import { ForeignOwnerError } from "./errors.ts";
+import { E, IPC, IPC_PERM } from "../ffi/constants.ts";
+import { errno, libc } from "../ffi/load.ts";
+import { ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { lastError } from "./_errno.ts";
 import type { OutStruct } from "../ffi/util.ts";
 import type { IpcPermissions } from "./sysv_key.ts";
-import { describe, validateInteger, validateMode, validateOptions } from "./_validate.ts";
+import {
+  describe,
+  validateBoolean,
+  validateInteger,
+  validateMode,
+  validateOptions,
+} from "./_validate.ts";
 
 /** Owner and mode changes for a System V object's `IPC_SET`. */
 export interface SysVPermissionChange {
@@ -100,4 +108,147 @@ export function writeIpcPerm(
     const old = out.u16(base + IPC_PERM.mode);
     out.setU16(base + IPC_PERM.mode, (old & ~0o777) | change.mode);
   }
+}
+
+/** How one System V kind gets, stats and removes its objects (its `*get` and `*ctl` calls). */
+export interface SysVKind<S extends IpcPermissions> {
+  /** The kind as messages name it: "System V shared memory". */
+  readonly what: string;
+  /** The get call, for errors: "shmget". */
+  readonly getCall: string;
+  /** The control call, for errors: "shmctl". */
+  readonly ctlCall: string;
+  /** `*get(key, flags)`: the id, or -1 with errno set. */
+  get(key: number, flags: number): number;
+  /** `IPC_RMID`: 0, or -1 with errno set. */
+  rmid(id: number): number;
+  /** `IPC_STAT` into the kind's reusable struct, then decoded (throws ErrnoError). */
+  stat(id: number): S;
+  /** `IPC_STAT` then `IPC_SET` with `change` written into the struct (throws ErrnoError). */
+  set(id: number, change: SysVPermissionChange): void;
+}
+
+/** The options every System V `create` shares, checked (see src/_posix_open.ts for POSIX). */
+export interface SysVCreateRule {
+  /** Fail with EEXIST when the key has an object (default true; IPC_PRIVATE is always new). */
+  exclusive: boolean;
+  /** Permission bits of a new object (default 0o600). */
+  mode: number;
+  /** With `exclusive: false`: accept an existing object another user made or owns. */
+  allowForeignOwner: boolean;
+}
+
+/**
+ * The one way every System V kind finds its object: `create` gets it with
+ * `IPC_CREAT | IPC_EXCL` (so this call knows it made it) and, on EEXIST with
+ * `exclusive: false`, gets the existing one; `open` gets an existing one only (ENOENT when the
+ * key has none; IPC_PRIVATE is refused, as it always makes a new object); an object this call
+ * did not make must be ours ({@linkcode checkSysVOwner}) unless foreign owners are allowed.
+ *
+ * @returns the id, and whether this call made it
+ */
+export function getSysVId<S extends IpcPermissions>(
+  kind: SysVKind<S>,
+  key: number,
+  create: SysVCreateRule | undefined,
+  allowForeignOwner: boolean,
+): { id: number; created: boolean } {
+  if (create === undefined && key === 0) {
+    throw new TypeError(`IPC_PRIVATE always makes a new object: use create() or temporary()`);
+  }
+  let id = -1;
+  if (create !== undefined) {
+    id = kind.get(key | 0, IPC.CREAT | IPC.EXCL | create.mode);
+    if (id >= 0) return { id, created: true };
+    const e = errno();
+    if (e !== E.EEXIST || create.exclusive) {
+      throw new ErrnoError(e, kind.getCall, {
+        action: `create ${kind.what} with key`,
+        object: key,
+      });
+    }
+  }
+  id = kind.get(key | 0, 0);
+  if (id < 0) throw lastError(kind.getCall, `get ${kind.what} with key`, key);
+  if (!(allowForeignOwner || create?.allowForeignOwner)) {
+    checkSysVOwner(`${kind.what} ${id}`, kind.stat(id));
+  }
+  return { id, created: false };
+}
+
+/**
+ * The identity part of every System V handle: id, key, whether this handle made the object,
+ * `stat`, `setPermissions` and `remove` (which works after the handle is closed: the object
+ * outlives the handle) and the removal of a temporary object at close.
+ */
+export class SysVIdentity<S extends IpcPermissions> {
+  readonly kind: SysVKind<S>;
+  readonly id: number;
+  readonly key: number;
+  readonly created: boolean;
+  /** Set by `temporary`: the object is removed when the handle closes. */
+  removeOnClose = false;
+  #removed = false;
+
+  constructor(kind: SysVKind<S>, id: number, key: number, created: boolean) {
+    this.kind = kind;
+    this.id = id;
+    this.key = key >>> 0;
+    this.created = created;
+  }
+
+  /** The object as messages name it: "System V shared memory 42". */
+  get what(): string {
+    return `${this.kind.what} ${this.id}`;
+  }
+
+  /** `IPC_STAT`. */
+  stat(): S {
+    return this.kind.stat(this.id);
+  }
+
+  /** `IPC_SET` of owner and mode (checked first). */
+  setPermissions(change: unknown): void {
+    this.kind.set(this.id, validatePermissionChange(change));
+  }
+
+  /** `IPC_RMID`; a second call through the same handle does nothing. */
+  remove(): void {
+    this.removeOnClose = false;
+    if (this.#removed) return;
+    removeSysVId(this.kind, this.id);
+    this.#removed = true;
+  }
+
+  /** At close: removes a temporary object (errors ignored: it may be gone already). */
+  closed(): void {
+    if (!this.removeOnClose) return;
+    this.removeOnClose = false;
+    this.#removed = true;
+    this.kind.rmid(this.id);
+  }
+}
+
+/** `IPC_RMID` of `id` (checked), throwing ErrnoError naming the kind. */
+export function removeSysVId<S extends IpcPermissions>(kind: SysVKind<S>, id: unknown): void {
+  const i = validateId(id);
+  if (kind.rmid(i) !== 0) throw lastError(kind.ctlCall, `remove ${kind.what}`, i);
+}
+
+/** Checks a System V `create`'s shared options (`exclusive`, `mode`, `allowForeignOwner`). */
+export function validateSysVCreateRule(o: {
+  exclusive?: unknown;
+  mode?: unknown;
+  allowForeignOwner?: unknown;
+}): SysVCreateRule {
+  const exclusive = validateBoolean(o.exclusive ?? true, "exclusive");
+  const allowForeignOwner = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
+  if (exclusive && allowForeignOwner) {
+    throw new TypeError("allowForeignOwner applies only with exclusive: false");
+  }
+  return {
+    exclusive,
+    allowForeignOwner,
+    mode: o.mode === undefined ? 0o600 : validateMode(o.mode),
+  };
 }

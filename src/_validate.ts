@@ -95,3 +95,33 @@ export function describe(value: unknown): string {
   if (typeof value === "number" || typeof value === "bigint") return `${typeof value} ${value}`;
   return typeof value;
 }
+
+/**
+ * Checks an options object (as {@linkcode validateOptions}) and that it names only `keys`: a
+ * misspelt option, or one another factory takes (`create` given to `open`), is a TypeError
+ * instead of being silently ignored.
+ *
+ * @param options the caller's options (unchecked)
+ * @param keys the options this call takes
+ * @param call the call as messages name it: "SharedMemory.open"
+ */
+export function validateOptionKeys<T extends object>(
+  options: unknown,
+  keys: readonly string[],
+  call: string,
+): T {
+  const o = validateOptions<T>(options);
+  for (const k of Object.keys(o)) {
+    if (!keys.includes(k)) {
+      const hint = k === "create" || k === "exclusive" && !keys.includes("exclusive")
+        ? " (creating is the create() factory's job)"
+        : "";
+      throw new TypeError(
+        `${call} takes no option ${JSON.stringify(k)}${hint}; it takes ${
+          keys.length ? keys.join(", ") : "none"
+        }`,
+      );
+    }
+  }
+  return o;
+}

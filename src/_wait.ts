@@ -17,17 +17,24 @@ import { errno, libc } from "../ffi/load.ts";
 import { monotonicNs, writeTimespec } from "../ffi/util.ts";
 import { type Registration, waitWord } from "./_reactor.ts";
 import { describe, validateInteger } from "./_validate.ts";
+import { WOULD_BLOCK } from "./_sentinels.ts";
 
-/** Options every async wait in dipc accepts. */
-export interface WaitOptions {
-  /** Stops the wait: the promise rejects with `signal.reason` and nothing is consumed. */
-  signal?: AbortSignal;
-  /** Milliseconds to wait at most; `0` means try once, `Infinity` (default) means no limit. */
+/** Options every blocking (`…Sync`) wait in dipc accepts. */
+export interface SyncWaitOptions {
+  /**
+   * Milliseconds to wait at most; `0` means try once, `Infinity` (default) means no limit. When
+   * it passes, the call throws a `DOMException` named `TimeoutError` and has taken nothing.
+   */
   timeout?: number;
 }
 
-/** Returned by an `attempt` that could not complete now. */
-export const WOULD_BLOCK: unique symbol = Symbol("would block");
+/** Options every async wait in dipc accepts. */
+export interface WaitOptions extends SyncWaitOptions {
+  /** Stops the wait: the promise rejects with `signal.reason` and nothing is consumed. */
+  signal?: AbortSignal;
+}
+
+export { END_OF_STREAM, WOULD_BLOCK } from "./_sentinels.ts";
 /** Returned by {@linkcode waitUntil} when the timeout passed first. */
 export const TIMED_OUT: unique symbol = Symbol("timed out");
 
@@ -97,6 +104,21 @@ export function validateWaitOptions(options: unknown): WaitOptions {
   return options as WaitOptions;
 }
 
+const NO_OPTIONS: SyncWaitOptions = Object.freeze({});
+
+/**
+ * Checks the options of a blocking (`…Sync`) wait: `timeout` only (a `signal` cannot stop a
+ * thread that is blocked, so one is refused rather than ignored).
+ */
+export function validateSyncWaitOptions(options: unknown): SyncWaitOptions {
+  if (options === undefined) return NO_OPTIONS;
+  const o = validateWaitOptions(options);
+  if (o.signal !== undefined) {
+    throw new TypeError("a blocking (…Sync) wait takes no signal: use the async form to cancel");
+  }
+  return o;
+}
+
 /** The absolute monotonic deadline for a timeout in ms, or undefined for none. */
 export function deadlineFor(timeout: number | undefined): bigint | undefined {
   // Beyond a century a deadline means nothing, and a timespec that large would overflow
@@ -153,6 +175,49 @@ export async function waitUntil<T>(
     if (r !== WOULD_BLOCK) return r;
     if (deadline !== undefined && monotonicNs() >= deadline) return TIMED_OUT;
     await sleepCancellable(sleeper, token, deadline, signal);
+  }
+}
+
+/** How a blocking (`…Sync`) wait sleeps: on this thread, in one futex slice at a time. */
+export interface SyncSleeper {
+  /** A token for the current state, taken before each attempt (as {@linkcode Sleeper}). */
+  snapshot(): number;
+  /**
+   * Blocks this thread until the state may differ from `token` or `ms` milliseconds have
+   * passed (it may return early); never consumes data.
+   */
+  sleepSync(token: number, ms: number): void;
+}
+
+/**
+ * The blocking counterpart of {@linkcode waitUntil}, by the same rule: try, spin `spins` tries,
+ * then sleep between tries until the attempt succeeds or the timeout passes.
+ *
+ * @param attempt a synchronous, non-blocking try; the only place data may be taken
+ * @param sleeper how to sleep between tries
+ * @param timeout ms at most (validated; undefined: no limit; 0: try once)
+ * @param spins tries before the first sleep
+ * @returns what `attempt` returned, or {@linkcode TIMED_OUT}
+ */
+export function waitUntilSync<T>(
+  attempt: () => T | typeof WOULD_BLOCK,
+  sleeper: SyncSleeper,
+  timeout: number | undefined,
+  spins: number = DEFAULT_SPINS,
+): T | typeof TIMED_OUT {
+  for (let i = 0; i <= spins; i++) {
+    const r = attempt();
+    if (r !== WOULD_BLOCK) return r;
+    if (timeout === 0) return TIMED_OUT;
+  }
+  const deadline = deadlineFor(timeout);
+  for (;;) {
+    const token = sleeper.snapshot();
+    const r = attempt();
+    if (r !== WOULD_BLOCK) return r;
+    const left = msLeft(deadline);
+    if (left <= 0) return TIMED_OUT;
+    sleeper.sleepSync(token, left);
   }
 }
 

@@ -12,7 +12,7 @@
  *
  * using first = SharedMemory.temporary({ size: 64 });
  * try {
- *   SharedMemory.open(first.name, { create: true, exclusive: true, size: 64 });
+ *   SharedMemory.create(first.name, { size: 64 });
  * } catch (e) {
  *   if (!(e instanceof ErrnoError) || e.code !== "EEXIST") throw e;
  *   console.log(e.message); // Cannot create shared memory "/dipc-…": shm_open failed with EEXIST (File exists)
@@ -23,6 +23,8 @@
  */
 
 import { errnoName, errnoText } from "../ffi/constants.ts";
+
+export { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** Options for {@linkcode ErrnoError}. */
 export interface ErrnoErrorOptions {

@@ -1,6 +1,6 @@
 /**
  * FIFOs (named pipes): a pipe with a name in the file system, so two unrelated processes can
- * find it (seed 003). {@linkcode mkfifo} makes one (mode 0600 unless asked, set exactly);
+ * find it by path. {@linkcode mkfifo} makes one (mode 0600 unless asked, set exactly);
  * {@linkcode openFifoReader} and {@linkcode openFifoWriter} open its ends as
  * {@linkcode PipeReader} and {@linkcode PipeWriter}, with the same `try…`, async and Web Streams
  * forms as anonymous pipes.
@@ -38,7 +38,16 @@ import { INTERNAL } from "./_internal.ts";
 import { closeFd, FdSleeper, isFifo } from "./_fd.ts";
 import { PipeReader, PipeWriter } from "./pipe.ts";
 import { describe, validateMode, validateOptions } from "./_validate.ts";
-import { deadlineFor, sleepCancellable, validateWaitOptions, type WaitOptions } from "./_wait.ts";
+import {
+  deadlineFor,
+  sleepCancellable,
+  timedOut,
+  validateWaitOptions,
+  type WaitOptions,
+} from "./_wait.ts";
+import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
+
+export { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** Longest pause between two tries of a waiting writer. */
 const MAX_BACKOFF_MS = 50;
@@ -120,7 +129,7 @@ function openChecked(path: string, flags: number): number {
 
 /**
  * Opens the read end of the FIFO at `path`. It opens at once, writer or not; reads wait for a
- * writer's data, and `null` (end of stream) comes only after a writer has come and gone.
+ * writer's data, and {@linkcode END_OF_STREAM} comes only after a writer has come and gone.
  *
  * @param path the FIFO
  * @returns the read end
@@ -139,14 +148,14 @@ export function openFifoReader(path: string): PipeReader {
  * Opens the write end of the FIFO at `path` if a reader has it open now.
  *
  * @param path the FIFO
- * @returns the write end, or null when no reader is there (ENXIO)
+ * @returns the write end, or {@linkcode WOULD_BLOCK} when no reader has it open (ENXIO)
  * @throws {TypeError} when `path` is not a FIFO
  * @throws {ErrnoError} ENOENT, EACCES
  */
-export function tryOpenFifoWriter(path: string): PipeWriter | null {
+export function tryOpenFifoWriter(path: string): PipeWriter | WouldBlock {
   validatePath(path);
   const fd = openChecked(path, O.WRONLY);
-  if (fd === -E.ENXIO) return null;
+  if (fd === -E.ENXIO) return WOULD_BLOCK;
   if (fd < 0) throw new ErrnoError(-fd, "open", { action: "open FIFO for writing", object: path });
   return new PipeWriter(fd, `FIFO ${JSON.stringify(path)}`, INTERNAL);
 }
@@ -169,7 +178,7 @@ export async function openFifoWriter(path: string, options?: WaitOptions): Promi
   validatePath(path);
   const opts = validateWaitOptions(options);
   const first = tryOpenFifoWriter(path);
-  if (first) return first;
+  if (first !== WOULD_BLOCK) return first;
   const L = libc();
   const watch = L.inotify_init1(IN.NONBLOCK | IN.CLOEXEC);
   if (watch < 0) throw lastError("inotify_init1", "watch FIFO", path);
@@ -187,15 +196,10 @@ export async function openFifoWriter(path: string, options?: WaitOptions): Promi
         /* drain: only "something opened" counts */
       }
       const w = tryOpenFifoWriter(path);
-      if (w) {
-        return w;
-      }
+      if (w !== WOULD_BLOCK) return w;
       const now = monotonicNs();
       if (deadline !== undefined && now >= deadline) {
-        throw new DOMException(
-          `waiting for a reader of FIFO ${JSON.stringify(path)} timed out`,
-          "TimeoutError",
-        );
+        throw timedOut(`waiting for a reader of FIFO ${JSON.stringify(path)}`);
       }
       const slice = now + BigInt(backoff) * 1_000_000n;
       const until = deadline !== undefined && deadline < slice ? deadline : slice;

@@ -31,8 +31,8 @@
  *
  * using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 64 });
  * const enc = new TextEncoder();
- * q.trySend(enc.encode("routine"), 1);
- * q.trySend(enc.encode("urgent"), 9);
+ * q.trySend(enc.encode("routine"), { priority: 1 });
+ * q.trySend(enc.encode("urgent"), { priority: 9 });
  * const first = await q.receive({ timeout: 1000 });
  * console.log(new TextDecoder().decode(first.data), first.priority); // "urgent" 9
  * ```
@@ -45,50 +45,64 @@ import { checkInternal, INTERNAL } from "./_internal.ts";
 import { E, MQ_ATTR, O, POLL, STAT } from "../ffi/constants.ts";
 import { errno, libc, librt } from "../ffi/load.ts";
 import { cString, OutStruct, readProcNumber, writeTimespec } from "../ffi/util.ts";
-import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { closeFd, FdSleeper, type HasFd, setNonblocking } from "./_fd.ts";
 import { KernelWaiter, MQ_SLICE_MS, RETRY, waitFair } from "./_kernel_wait.ts";
-import { WOULD_BLOCK_RESULT } from "./pipe.ts";
+import {
+  openNamed,
+  type PosixKind,
+  temporaryName,
+  validateCreateRule,
+  validateOpenRule,
+} from "./_posix_open.ts";
+import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import {
   validateBoolean,
   validateBuffer,
   validateInteger,
-  validateMode,
-  validateOptions,
+  validateOptionKeys,
   validatePosixName,
 } from "./_validate.ts";
 import {
   realtimeDeadlineFor,
   receiveUntilStopped,
+  type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
+  validateSyncWaitOptions,
   validateWaitOptions,
   type WaitOptions,
   waitUntil,
-  WOULD_BLOCK,
 } from "./_wait.ts";
+
+export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** Highest priority a message can have (`MQ_PRIO_MAX` - 1 on Linux). */
 export const MAX_PRIORITY = 32767;
 
 /** Options for {@linkcode MessageQueue.open}. */
-export interface MessageQueueOptions {
-  /** Create the queue if it does not exist (`O_CREAT`). */
-  create?: boolean;
-  /** With `create`: fail with EEXIST if it exists (`O_EXCL`). */
-  exclusive?: boolean;
-  /** Permission bits of a new queue (default 0o600), applied exactly. */
-  mode?: number;
-  /** With `create`: how many messages the queue holds (`mq_maxmsg`; default the system's). */
-  maxMessages?: number;
-  /** With `create`: the largest message in bytes (`mq_msgsize`; default the system's). */
-  messageSize?: number;
+export interface MessageQueueOpenOptions {
   /** Open for receiving only (`O_RDONLY`). */
   readOnly?: boolean;
   /** Open for sending only (`O_WRONLY`). */
   writeOnly?: boolean;
-  /** Accept an existing queue owned by another user (off by default: squatting defence). */
+  /** Accept a queue owned by another user (off by default: squatting defence). */
+  allowForeignOwner?: boolean;
+}
+
+/** Options for {@linkcode MessageQueue.create}. */
+export interface MessageQueueCreateOptions {
+  /** How many messages the queue holds (`mq_maxmsg`; default the system's). */
+  maxMessages?: number;
+  /** The largest message in bytes (`mq_msgsize`; default the system's). */
+  messageSize?: number;
+  /** Permission bits (default 0o600), applied exactly. */
+  mode?: number;
+  /** Fail with EEXIST when the name exists (default true); `false` opens the existing queue. */
+  exclusive?: boolean;
+  /** With `exclusive: false`: accept an existing queue another user owns. */
   allowForeignOwner?: boolean;
 }
 
@@ -127,10 +141,21 @@ export interface QueueMessage {
   priority: number;
 }
 
-/** Options for {@linkcode MessageQueue.send}. */
-export interface MessageQueueSendOptions extends WaitOptions {
+/** Options for {@linkcode MessageQueue.trySend}. */
+export interface MessageQueueTrySendOptions {
   /** Priority, 0 (default) to {@linkcode MAX_PRIORITY}; higher is received first. */
   priority?: number;
+}
+
+/** Options for {@linkcode MessageQueue.send}. */
+export interface MessageQueueSendOptions extends MessageQueueTrySendOptions, WaitOptions {}
+
+/** What a receive into a caller's buffer took: the message's length and priority. */
+export interface QueueReceipt {
+  /** The message's length in bytes (it is in the first `length` bytes of the buffer). */
+  length: number;
+  /** Its priority, 0 to {@linkcode MAX_PRIORITY}. */
+  priority: number;
 }
 
 const attrBuf = new OutStruct(MQ_ATTR.size);
@@ -198,53 +223,82 @@ export class MessageQueue implements HasFd, Disposable {
   }
 
   /**
-   * Opens the queue `name` ("/jobs"), creating it if `create` is set.
+   * Opens the existing queue `name` ("/jobs").
    *
    * @param name "/" followed by up to 254 bytes, with no other "/"
-   * @param options create, exclusive, mode, maxMessages, messageSize, readOnly, writeOnly,
-   *   allowForeignOwner
+   * @param options readOnly, writeOnly, allowForeignOwner
    * @returns the open queue
    * @throws {TypeError} / {RangeError} for a bad name or option
-   * @throws {ErrnoError} ENOENT (no such queue), EEXIST (exclusive and it exists), EACCES,
-   *   EINVAL (maxMessages or messageSize beyond the system's limits), EMFILE, ENOSPC
+   * @throws {ErrnoError} ENOENT (no such queue), EACCES, EMFILE
    * @throws {ForeignOwnerError} when another user owns the queue
    * @see {@link https://man7.org/linux/man-pages/man3/mq_open.3.html}
    *
-   * @example Create exclusively, then open by name
+   * @example Create, then open by name
    * ```ts
    * import { MessageQueue } from "@dipc/dipc";
    *
-   * const name = `/dipc-doc-${crypto.randomUUID()}`;
-   * using a = MessageQueue.open(name, { create: true, exclusive: true, maxMessages: 5 });
-   * using b = MessageQueue.open(name, { readOnly: true });
+   * using a = MessageQueue.create(`/dipc-doc-${crypto.randomUUID()}`, { maxMessages: 5 });
+   * using b = MessageQueue.open(a.name, { readOnly: true });
    * console.log(a.created, b.created, b.maxMessages); // true false 5
    * a.unlink();
    * ```
    */
-  static open(name: string, options?: MessageQueueOptions): MessageQueue {
+  static open(name: string, options?: MessageQueueOpenOptions): MessageQueue {
     validatePosixName(name);
-    const o = validateOptions<MessageQueueOptions>(options);
-    const create = validateBoolean(o.create, "create");
-    const exclusive = validateBoolean(o.exclusive, "exclusive");
-    const readOnly = validateBoolean(o.readOnly, "readOnly");
-    const writeOnly = validateBoolean(o.writeOnly, "writeOnly");
-    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
-    if (exclusive && !create) throw new TypeError("exclusive needs create: true");
-    if (readOnly && writeOnly) throw new TypeError("readOnly and writeOnly exclude each other");
-    for (const k of ["mode", "maxMessages", "messageSize"] as const) {
-      if (!create && o[k] !== undefined) throw new TypeError(`${k} applies only with create`);
-    }
-    const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
+    const o = validateOptionKeys<MessageQueueOpenOptions>(options, [
+      "readOnly",
+      "writeOnly",
+      "allowForeignOwner",
+    ], "MessageQueue.open");
+    const access = validateAccess(o);
+    const allowForeign = validateOpenRule(o);
+    return openNamed(
+      mqKind(name, access, null),
+      name,
+      undefined,
+      allowForeign,
+      (fd) => new MessageQueue(INTERNAL, name, fd, false),
+    );
+  }
+
+  /**
+   * Creates the queue `name`. By default the name must be new (EEXIST otherwise);
+   * `exclusive: false` opens an existing queue instead (its own limits then apply).
+   *
+   * @param name "/" followed by up to 254 bytes, with no other "/"
+   * @param options maxMessages, messageSize, mode, exclusive, allowForeignOwner
+   * @returns the open queue (read-write); `created` says whether this call made it
+   * @throws {TypeError} / {RangeError} for a bad name or option
+   * @throws {ErrnoError} EEXIST (the name exists), EACCES, EINVAL (maxMessages or messageSize
+   *   beyond the system's limits, which the message names), EMFILE, ENOSPC
+   * @throws {ForeignOwnerError} with `exclusive: false`, when another user owns the queue
+   * @see {@link https://man7.org/linux/man-pages/man3/mq_open.3.html}
+   *
+   * @example Create and remove
+   * ```ts
+   * import { MessageQueue } from "@dipc/dipc";
+   *
+   * using q = MessageQueue.create(`/dipc-doc-${crypto.randomUUID()}`, { messageSize: 128 });
+   * console.log(q.messageSize); // 128
+   * q.unlink();
+   * ```
+   */
+  static create(name: string, options?: MessageQueueCreateOptions): MessageQueue {
+    validatePosixName(name);
+    const o = validateOptionKeys<MessageQueueCreateOptions>(options, [
+      "maxMessages",
+      "messageSize",
+      "mode",
+      "exclusive",
+      "allowForeignOwner",
+    ], "MessageQueue.create");
+    const rule = validateCreateRule(o);
     const maxMessages = o.maxMessages === undefined
       ? undefined
       : validateInteger(o.maxMessages, "maxMessages", 1, 0x7fffffff);
     const messageSize = o.messageSize === undefined
       ? undefined
       : validateInteger(o.messageSize, "messageSize", 1, 0x7fffffff);
-
-    const cname = cString(name);
-    const { mq_open, mq_unlink } = librt();
-    const access = (readOnly ? O.RDONLY : writeOnly ? O.WRONLY : O.RDWR) | O.NONBLOCK | O.CLOEXEC;
     let attr: Uint8Array | null = null;
     if (maxMessages !== undefined || messageSize !== undefined) {
       // Both fields must be set; one left out takes the system's default for new queues.
@@ -259,77 +313,26 @@ export class MessageQueue implements HasFd, Disposable {
       );
       attr = a.bytes;
     }
-    let fd = -1;
-    let created = false;
-    if (create) {
-      fd = mq_open(cname, access | O.CREAT | O.EXCL, mode, attr);
-      if (fd >= 0) created = true;
-      else {
-        const e = errno();
-        if (e === E.EINVAL && attr !== null) {
-          const limits = messageQueueLimits();
-          throw new ErrnoError(e, "mq_open", {
-            action:
-              `create a queue of ${maxMessages ?? "default"} messages × ${
-                messageSize ?? "default"
-              } bytes (the limits here: ${limits.maxMessages} × ${limits.messageSize}, ` +
-              `/proc/sys/fs/mqueue) named`,
-            object: name,
-          });
-        }
-        if (e !== E.EEXIST || exclusive) {
-          throw new ErrnoError(e, "mq_open", { action: "create message queue", object: name });
-        }
-      }
-    }
-    if (fd < 0) {
-      fd = mq_open(cname, access, 0, null);
-      if (fd < 0) throw lastError("mq_open", "open message queue", name);
-    }
-    try {
-      if (created) {
-        if (libc().fchmod(fd, mode) !== 0) {
-          throw lastError("fchmod", "set the mode of message queue", name);
-        }
-      } else if (!allowForeign) {
-        if (libc().fstat(fd, statBuf.clear().bytes) !== 0) {
-          throw lastError("fstat", "stat message queue", name);
-        }
-        const owner = statBuf.u32(STAT.st_uid);
-        const me = libc().geteuid();
-        if (owner !== me) throw new ForeignOwnerError(name, owner, me);
-      }
-      return new MessageQueue(INTERNAL, name, fd, created);
-    } catch (e) {
-      libc().close(fd);
-      if (created) mq_unlink(cname);
-      throw e;
-    }
-  }
-
-  /**
-   * Creates the queue `name`: shorthand for `open(name, { ...options, create: true })`.
-   *
-   * @param name "/" followed by up to 254 bytes, with no other "/"
-   * @param options exclusive, mode, maxMessages, messageSize
-   * @returns the open queue
-   * @throws {ErrnoError} EEXIST with `exclusive`, EACCES, EINVAL (beyond the limits)
-   * @see {@link https://man7.org/linux/man-pages/man3/mq_open.3.html}
-   *
-   * @example Create and remove
-   * ```ts
-   * import { MessageQueue } from "@dipc/dipc";
-   *
-   * using q = MessageQueue.create(`/dipc-doc-${crypto.randomUUID()}`, { messageSize: 128 });
-   * console.log(q.messageSize); // 128
-   * q.unlink();
-   * ```
-   */
-  static create(
-    name: string,
-    options?: Omit<MessageQueueOptions, "create">,
-  ): MessageQueue {
-    return MessageQueue.open(name, { ...validateOptions(options), create: true });
+    const kind = mqKind(name, O.RDWR, attr);
+    kind.createError = (e) => {
+      if (e !== E.EINVAL || attr === null) return undefined;
+      const limits = messageQueueLimits();
+      return new ErrnoError(e, "mq_open", {
+        action:
+          `create a queue of ${maxMessages ?? "default"} messages × ${
+            messageSize ?? "default"
+          } bytes (the limits here: ${limits.maxMessages} × ${limits.messageSize}, ` +
+          `/proc/sys/fs/mqueue) named`,
+        object: name,
+      });
+    };
+    return openNamed(
+      kind,
+      name,
+      rule,
+      false,
+      (fd, created) => new MessageQueue(INTERNAL, name, fd, created),
+    );
   }
 
   /**
@@ -351,16 +354,18 @@ export class MessageQueue implements HasFd, Disposable {
    * ```
    */
   static temporary(options?: TemporaryMessageQueueOptions): MessageQueue {
-    const o = validateOptions<TemporaryMessageQueueOptions>(options);
-    const prefix = o.prefix ?? "dipc";
-    if (typeof prefix !== "string") throw new TypeError("prefix must be a string");
-    const name = `/${prefix}-${crypto.randomUUID()}`;
-    validatePosixName(name, "prefix + random suffix");
-    const opts: MessageQueueOptions = { create: true, exclusive: true };
+    const o = validateOptionKeys<TemporaryMessageQueueOptions>(options, [
+      "maxMessages",
+      "messageSize",
+      "mode",
+      "prefix",
+    ], "MessageQueue.temporary");
+    const name = temporaryName(o.prefix, "dipc");
+    const opts: MessageQueueCreateOptions = {};
     if (o.mode !== undefined) opts.mode = o.mode;
     if (o.maxMessages !== undefined) opts.maxMessages = o.maxMessages;
     if (o.messageSize !== undefined) opts.messageSize = o.messageSize;
-    const q = MessageQueue.open(name, opts);
+    const q = MessageQueue.create(name, opts);
     q.#unlinkOnClose = true;
     return q;
   }
@@ -465,11 +470,6 @@ export class MessageQueue implements HasFd, Disposable {
     return this.#maxMessages;
   }
 
-  /** The priority of the message the last `tryReceiveInto`/`receiveInto` took. */
-  get lastPriority(): number {
-    return this.#lastPriority;
-  }
-
   /**
    * The descriptor (on Linux a queue is a file descriptor, so it can be polled or handed to a
    * child with {@linkcode spawn}). Unsafe: it stays owned by this object.
@@ -495,23 +495,32 @@ export class MessageQueue implements HasFd, Disposable {
    * Sends a message if there is room now.
    *
    * @param data the message, at most {@linkcode MessageQueue.messageSize} bytes (may be empty)
-   * @param priority 0 (default) to {@linkcode MAX_PRIORITY}
-   * @returns `true` when sent, `false` when the queue is full
+   * @param options `priority`: 0 (default) to {@linkcode MAX_PRIORITY}
+   * @returns undefined when sent, {@linkcode WOULD_BLOCK} when the queue is full (nothing sent)
    * @throws {ErrnoError} EMSGSIZE (too long: nothing sent), EBADF (opened read-only)
    * @throws {ClosedError} after close
    * @see {@link https://man7.org/linux/man-pages/man3/mq_send.3.html}
    */
-  trySend(data: Uint8Array, priority: number = 0): boolean {
+  trySend(data: Uint8Array, options?: MessageQueueTrySendOptions): undefined | WouldBlock {
     validateBuffer(data, "data");
-    if (priority !== 0) validatePriority(priority);
-    const fd = this.#liveFd();
+    const o = options === undefined ? undefined : validateOptionKeys<MessageQueueTrySendOptions>(
+      options,
+      ["priority"],
+      "MessageQueue.trySend",
+    );
+    const priority = o?.priority === undefined ? 0 : validatePriority(o.priority);
     this.#checkSize(data.length);
+    return this.#trySend(data, priority);
+  }
+
+  #trySend(data: Uint8Array, priority: number): undefined | WouldBlock {
+    const fd = this.#liveFd();
     // An empty Uint8Array reaches C as NULL, which mq_send accepts for a length of 0.
     const { mq_send } = librt();
     for (;;) {
-      if (mq_send(fd, data, data.length, priority) === 0) return true;
+      if (mq_send(fd, data, data.length, priority) === 0) return undefined;
       const e = errno();
-      if (e === E.EAGAIN) return false;
+      if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) {
         throw new ErrnoError(e, "mq_send", { action: "send to message queue", object: this.#name });
       }
@@ -534,8 +543,9 @@ export class MessageQueue implements HasFd, Disposable {
     const priority = opts.priority === undefined ? 0 : validatePriority(opts.priority);
     this.#liveFd();
     this.#checkSize(data.length);
+    if (this.#trySend(data, priority) !== WOULD_BLOCK) return;
     const r = await waitUntil(
-      () => this.trySend(data, priority) || WOULD_BLOCK,
+      () => this.#trySend(data, priority),
       this.#writeSleeper ??= new FdSleeper(this.#liveFd(), POLL.OUT),
       opts,
     );
@@ -543,24 +553,35 @@ export class MessageQueue implements HasFd, Disposable {
   }
 
   /**
-   * Takes the oldest message of the highest priority into `into`, if there is one now. The
-   * message's priority is then {@linkcode MessageQueue.lastPriority}. Allocates nothing.
+   * Takes the oldest message of the highest priority into `into`, if there is one now.
    *
    * @param into at least {@linkcode MessageQueue.messageSize} bytes
-   * @returns the message's length, or `"would-block"` when the queue is empty
+   * @returns the message's length and priority, or {@linkcode WOULD_BLOCK} when the queue is
+   *   empty
    * @throws {RangeError} when `into` is shorter than the queue's message size
    * @throws {ErrnoError} EBADF (opened write-only)
    * @throws {ClosedError} after close
    * @see {@link https://man7.org/linux/man-pages/man3/mq_receive.3.html}
    */
-  tryReceiveInto(into: Uint8Array): number | typeof WOULD_BLOCK_RESULT {
+  tryReceiveInto(into: Uint8Array): QueueReceipt | WouldBlock {
+    this.#checkInto(into);
+    const n = this.#tryInto(into);
+    return n === WOULD_BLOCK ? n : { length: n, priority: this.#lastPriority };
+  }
+
+  #checkInto(into: Uint8Array): void {
     validateBuffer(into, "into");
-    const fd = this.#liveFd();
+    this.#liveFd();
     if (into.length < this.#messageSize) {
       throw new RangeError(
         `into holds ${into.length} bytes; the queue's messages can be ${this.#messageSize}`,
       );
     }
+  }
+
+  /** The one non-blocking receive: the length (priority in #lastPriority), or WOULD_BLOCK. */
+  #tryInto(into: Uint8Array): number | WouldBlock {
+    const fd = this.#liveFd();
     const kept = this.#kernel?.take();
     if (kept !== undefined) {
       // Taken by the kernel waiter for a wait that was cancelled: it comes first.
@@ -570,7 +591,7 @@ export class MessageQueue implements HasFd, Disposable {
     }
     // The kernel waiter's call in flight will take the oldest message: taking one here would
     // put a later one first.
-    if (this.#kernel?.busy) return WOULD_BLOCK_RESULT;
+    if (this.#kernel?.busy) return WOULD_BLOCK;
     const { mq_receive } = librt();
     for (;;) {
       const n = mq_receive(fd, into, into.length, this.#prioBytes);
@@ -579,7 +600,7 @@ export class MessageQueue implements HasFd, Disposable {
         return n;
       }
       const e = errno();
-      if (e === E.EAGAIN) return WOULD_BLOCK_RESULT;
+      if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) {
         throw new ErrnoError(e, "mq_receive", {
           action: "receive from message queue",
@@ -592,13 +613,14 @@ export class MessageQueue implements HasFd, Disposable {
   /**
    * Takes the oldest message of the highest priority, if there is one now.
    *
-   * @returns the message (a copy) and its priority, or `"would-block"` when the queue is empty
+   * @returns the message (a copy) and its priority, or {@linkcode WOULD_BLOCK} when the queue is
+   *   empty
    * @throws {ErrnoError} EBADF (opened write-only)
    * @throws {ClosedError} after close
    */
-  tryReceive(): QueueMessage | typeof WOULD_BLOCK_RESULT {
-    const n = this.tryReceiveInto(this.#buf);
-    if (n === WOULD_BLOCK_RESULT) return n;
+  tryReceive(): QueueMessage | WouldBlock {
+    const n = this.#tryInto(this.#buf);
+    if (n === WOULD_BLOCK) return n;
     return { data: this.#buf.slice(0, n), priority: this.#lastPriority };
   }
 
@@ -608,19 +630,20 @@ export class MessageQueue implements HasFd, Disposable {
    *
    * @param into at least {@linkcode MessageQueue.messageSize} bytes
    * @param options `signal` and `timeout` (ms)
-   * @returns the message's length (its priority is {@linkcode MessageQueue.lastPriority})
+   * @returns the message's length and priority
    * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was taken)
    * @throws the signal's reason when aborted (nothing was taken)
    * @throws {ClosedError} after close, or when the queue is closed during the wait
    */
-  async receiveInto(into: Uint8Array, options?: WaitOptions): Promise<number> {
-    validateBuffer(into, "into");
-    const opts = validateWaitOptions(options);
+  async receiveInto(into: Uint8Array, options?: WaitOptions): Promise<QueueReceipt> {
+    this.#checkInto(into);
+    const n = await this.#receiveInto(into, validateWaitOptions(options));
+    return { length: n, priority: this.#lastPriority };
+  }
+
+  async #receiveInto(into: Uint8Array, opts: WaitOptions): Promise<number> {
     const r = await waitFair(
-      () => {
-        const n = this.tryReceiveInto(into);
-        return n === WOULD_BLOCK_RESULT ? WOULD_BLOCK : n;
-      },
+      () => this.#tryInto(into),
       () => this.#kernelWaiter(),
       (m) => {
         into.set(m.data);
@@ -647,7 +670,7 @@ export class MessageQueue implements HasFd, Disposable {
    * @throws {ClosedError} after close, or when the queue is closed during the wait
    */
   async receive(options?: WaitOptions): Promise<QueueMessage> {
-    const n = await this.receiveInto(this.#buf, options);
+    const n = await this.#receiveInto(this.#buf, validateWaitOptions(options));
     return { data: this.#buf.slice(0, n), priority: this.#lastPriority };
   }
 
@@ -658,8 +681,8 @@ export class MessageQueue implements HasFd, Disposable {
    * {@linkcode MessageQueue.receiveInto}.
    *
    * @param into at least {@linkcode MessageQueue.messageSize} bytes
-   * @param timeout milliseconds at most (default: no limit)
-   * @returns the message's length (its priority is {@linkcode MessageQueue.lastPriority})
+   * @param options `timeout`: milliseconds at most (default: no limit)
+   * @returns the message's length and priority
    * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was taken)
    * @throws {ErrnoError} EBADF (opened write-only)
    * @throws {ClosedError} after close
@@ -670,15 +693,20 @@ export class MessageQueue implements HasFd, Disposable {
    * import { MessageQueue } from "@dipc/dipc";
    *
    * using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 64 });
-   * q.trySend(new Uint8Array([1, 2]), 5);
+   * q.trySend(new Uint8Array([1, 2]), { priority: 5 });
    * const into = new Uint8Array(q.messageSize);
-   * console.log(q.receiveIntoSync(into, 1000), q.lastPriority); // 2 5
+   * console.log(q.receiveIntoSync(into, { timeout: 1000 })); // { length: 2, priority: 5 }
    * ```
    */
-  receiveIntoSync(into: Uint8Array, timeout?: number): number {
-    if (timeout !== undefined) validateWaitOptions({ timeout });
-    const n = this.tryReceiveInto(into); // checks into, and takes a kept message first
-    if (n !== WOULD_BLOCK_RESULT) return n;
+  receiveIntoSync(into: Uint8Array, options?: SyncWaitOptions): QueueReceipt {
+    this.#checkInto(into);
+    const n = this.#receiveIntoSync(into, validateSyncWaitOptions(options).timeout);
+    return { length: n, priority: this.#lastPriority };
+  }
+
+  #receiveIntoSync(into: Uint8Array, timeout: number | undefined): number {
+    const n = this.#tryInto(into); // takes a kept message first
+    if (n !== WOULD_BLOCK) return n;
     const fd = this.#blockingFd(true);
     const deadline = realtimeDeadlineFor(timeout);
     if (deadline !== undefined) writeTimespec(this.#deadline, deadline);
@@ -714,14 +742,14 @@ export class MessageQueue implements HasFd, Disposable {
    * Receives a message, blocking the calling thread while the queue is empty (see
    * {@linkcode MessageQueue.receiveIntoSync}).
    *
-   * @param timeout milliseconds at most (default: no limit)
+   * @param options `timeout`: milliseconds at most (default: no limit)
    * @returns the message (a copy) and its priority
    * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was taken)
    * @throws {ErrnoError} EBADF (opened write-only)
    * @throws {ClosedError} after close
    */
-  receiveSync(timeout?: number): QueueMessage {
-    const n = this.receiveIntoSync(this.#buf, timeout);
+  receiveSync(options?: SyncWaitOptions): QueueMessage {
+    const n = this.#receiveIntoSync(this.#buf, validateSyncWaitOptions(options).timeout);
     return { data: this.#buf.slice(0, n), priority: this.#lastPriority };
   }
 
@@ -810,6 +838,37 @@ export class MessageQueue implements HasFd, Disposable {
       });
     }
   }
+}
+
+/** Checks `readOnly`/`writeOnly` and returns the access mode. */
+function validateAccess(o: MessageQueueOpenOptions): number {
+  const readOnly = validateBoolean(o.readOnly, "readOnly");
+  const writeOnly = validateBoolean(o.writeOnly, "writeOnly");
+  if (readOnly && writeOnly) throw new TypeError("readOnly and writeOnly exclude each other");
+  return readOnly ? O.RDONLY : writeOnly ? O.WRONLY : O.RDWR;
+}
+
+/** How message queues open, by the one POSIX open protocol (src/_posix_open.ts). */
+function mqKind(name: string, access: number, attr: Uint8Array | null): PosixKind<number> {
+  const cname = cString(name);
+  const flags = access | O.NONBLOCK | O.CLOEXEC;
+  return {
+    what: "message queue",
+    syscall: "mq_open",
+    open: (extra, mode) => {
+      const fd = librt().mq_open(cname, flags | extra, mode, extra === 0 ? null : attr);
+      return fd < 0 ? null : fd;
+    },
+    close: (fd) => void libc().close(fd),
+    unlink: () => void librt().mq_unlink(cname),
+    setMode: (fd, mode) => libc().fchmod(fd, mode) === 0 ? 0 : errno(),
+    owner: (fd) => {
+      if (libc().fstat(fd, statBuf.clear().bytes) !== 0) {
+        throw lastError("fstat", "stat message queue", name);
+      }
+      return statBuf.u32(STAT.st_uid);
+    },
+  };
 }
 
 function getattr(fd: number, name: string): MessageQueueAttributes {

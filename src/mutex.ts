@@ -1,7 +1,7 @@
 /**
  * A mutex in shared memory that async code in several processes can lock, and that survives
  * the death of its holder: {@linkcode SharedMutex}. With {@linkcode SharedCondition} and
- * {@linkcode Monitor} it completes seed 003's toolbox (mutual exclusion, condition variables,
+ * {@linkcode Monitor} it completes the classic synchronisation toolbox (mutual exclusion, condition variables,
  * monitors).
  *
  * **Why not a pthread mutex?** glibc's mutexes belong to the *thread* that locked them, and an
@@ -60,17 +60,23 @@ import {
   deadlineFor,
   msLeft,
   sliceSync,
+  type SyncWaitOptions,
   timedOut,
+  validateSyncWaitOptions,
   validateWaitOptions,
   type WaitOptions,
 } from "./_wait.ts";
 import { validateInteger, validateOptions } from "./_validate.ts";
+import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
+
+export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** Bytes a {@linkcode SharedMutex} takes in shared memory (align it to 4). */
-export const MUTEX_SIZE = 16;
+const MUTEX_SIZE = 16;
 
 /** Bytes a {@linkcode SharedCondition} takes in shared memory (align it to 4). */
-export const CONDITION_SIZE = 8;
+const CONDITION_SIZE = 8;
 
 /** A waiter checks whether the holder is still alive after sleeping this long, in ms. */
 export const OWNER_CHECK_MS = 20;
@@ -237,10 +243,19 @@ export class SharedMutex {
   }
 
   /**
+   * Bytes a mutex placed with {@linkcode SharedMutex.init} takes; align it to 4.
+   *
+   * @returns 16
+   */
+  static size(): number {
+    return MUTEX_SIZE;
+  }
+
+  /**
    * Initialises a mutex, unlocked and consistent, at `offset` of `memory`. Do it once, before
    * other processes use it (they call {@linkcode SharedMutex.at}).
    *
-   * @param memory shared memory with {@linkcode MUTEX_SIZE} bytes at `offset`
+   * @param memory shared memory with {@linkcode SharedMutex.size} bytes at `offset`
    * @param offset a multiple of 4
    * @returns the mutex
    * @throws {TypeError} / {RangeError} for bad memory or offset
@@ -296,13 +311,13 @@ export class SharedMutex {
   /**
    * Takes the lock if it is free now, or if its holder is dead (no such process, or a zombie).
    *
-   * @returns the guard, or undefined when a live holder has it
+   * @returns the guard, or {@linkcode WOULD_BLOCK} when a live holder has it
    * @throws {ErrnoError} ENOTRECOVERABLE when the mutex was given up after an owner death
    * @throws {ClosedError} when the memory is closed
    */
-  tryLock(): MutexGuard | undefined {
+  tryLock(): MutexGuard | WouldBlock {
     this.#check();
-    return this.#attempt(true, false, undefined);
+    return this.#attempt(true, false, undefined) ?? WOULD_BLOCK;
   }
 
   /**
@@ -345,12 +360,12 @@ export class SharedMutex {
    * Takes the lock, blocking this thread while it waits (futex sleeps in slices, as
    * {@linkcode SharedMutex.lock}). For Workers and scripts where blocking is the point.
    *
-   * @param timeout milliseconds at most (default: no limit)
+   * @param options `timeout`: milliseconds at most (default: no limit)
    * @returns the guard
    * @throws {DOMException} TimeoutError when the timeout passes
    */
-  lockSync(timeout?: number): MutexGuard {
-    if (timeout !== undefined) validateWaitOptions({ timeout });
+  lockSync(options?: SyncWaitOptions): MutexGuard {
+    const { timeout } = validateSyncWaitOptions(options);
     this.#check();
     for (let i = 0; i < SPINS; i++) {
       const g = this.#attempt(false, false, undefined);
@@ -466,7 +481,17 @@ export class SharedCondition {
   }
 
   /**
-   * Initialises a condition variable at `offset` of `memory` ({@linkcode CONDITION_SIZE} bytes).
+   * Bytes a condition placed with {@linkcode SharedCondition.init} takes; align it to 4.
+   *
+   * @returns 8
+   */
+  static size(): number {
+    return CONDITION_SIZE;
+  }
+
+  /**
+   * Initialises a condition variable at `offset` of `memory` ({@linkcode SharedCondition.size}
+   * bytes).
    *
    * @param memory the shared memory
    * @param offset a multiple of 4
@@ -619,7 +644,7 @@ export interface MonitorScope<C extends string> {
 }
 
 /**
- * A monitor (seed 003): shared data, the mutex that guards it and named condition variables,
+ * A monitor (in Hoare's and Brinch Hansen's sense): shared data, the mutex that guards it and named condition variables,
  * laid out together in shared memory, entered through one function so the lock can never be
  * forgotten. Layout: the mutex, then one condition per name, then the data.
  *

@@ -1,6 +1,6 @@
 /**
- * Anonymous pipes: a one-way byte stream between processes (seed 003: one pipe is one
- * direction). {@linkcode Pipe.create} makes both ends in this process; hand one to a child with
+ * Anonymous pipes: a one-way byte stream between processes (one pipe is one
+ * direction: two are needed to talk both ways). {@linkcode Pipe.create} makes both ends in this process; hand one to a child with
  * {@linkcode spawn} (as its stdin, stdout or any descriptor number) and use the other here.
  *
  * Each end reads or writes with a synchronous `try…` form, an async form taking
@@ -9,7 +9,7 @@
  * and the read itself happens on this thread, so a cancelled read has read nothing.
  *
  * Semantics are the kernel's: reads return what is there (at most the buffer's size); a read
- * returns `null` (EOF) once every write end, in every process, is closed; writing when every
+ * returns {@linkcode END_OF_STREAM} once every write end, in every process, is closed; writing when every
  * read end is closed throws an {@linkcode ErrnoError} with code EPIPE (Deno ignores SIGPIPE, so
  * the process lives). Writes of up to 4096 bytes (PIPE_BUF) are atomic. Both ends are
  * close-on-exec: a child gets only what {@linkcode spawn} hands it.
@@ -35,20 +35,13 @@ import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
 import { closeFd, FdSleeper, type HasFd, isFifo, pollNow, setNonblocking } from "./_fd.ts";
 import { validateBuffer, validateInteger, validateOptions } from "./_validate.ts";
-import {
-  TIMED_OUT,
-  timedOut,
-  validateWaitOptions,
-  type WaitOptions,
-  waitUntil,
-  WOULD_BLOCK,
-} from "./_wait.ts";
+import { TIMED_OUT, timedOut, validateWaitOptions, type WaitOptions, waitUntil } from "./_wait.ts";
+import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 export type { HasFd } from "./_fd.ts";
 export type { WaitOptions } from "./_wait.ts";
 
-/** What a `try…` form returns when it would have to wait. */
-export const WOULD_BLOCK_RESULT = "would-block";
+export { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** Largest single read or write (the kernel's own cap, MAX_RW_COUNT, is just under 2 GiB). */
 const MAX_IO = 0x7ffff000;
@@ -199,11 +192,12 @@ export class PipeReader extends PipeEnd {
    * Reads what is there now, without waiting.
    *
    * @param into where to put the bytes (at least one byte long)
-   * @returns the number of bytes read, `null` at end of stream, or `"would-block"`
+   * @returns the number of bytes read, {@linkcode END_OF_STREAM} once every writer is gone, or
+   *   {@linkcode WOULD_BLOCK} when nothing is there yet
    * @throws {ClosedError} after close
    * @throws {ErrnoError} on a read error (EIO, EBADF)
    */
-  tryRead(into: Uint8Array): number | null | typeof WOULD_BLOCK_RESULT {
+  tryRead(into: Uint8Array): number | EndOfStream | WouldBlock {
     validateBuffer(into, "into");
     if (into.length === 0) throw new RangeError("into must hold at least one byte");
     const fd = this.liveFd();
@@ -218,10 +212,10 @@ export class PipeReader extends PipeEnd {
         // arrived since the read is read, not mistaken for the end.
         const ev = pollNow(fd, POLL.IN);
         if (ev & POLL.IN) continue;
-        return ev & POLL.HUP ? null : WOULD_BLOCK_RESULT;
+        return ev & POLL.HUP ? END_OF_STREAM : WOULD_BLOCK;
       }
       const e = errno();
-      if (e === E.EAGAIN) return WOULD_BLOCK_RESULT;
+      if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) throw new ErrnoError(e, "read", { action: `read from ${this.label}` });
     }
   }
@@ -231,22 +225,15 @@ export class PipeReader extends PipeEnd {
    *
    * @param into where to put the bytes
    * @param options `signal` and `timeout` (ms)
-   * @returns the number of bytes read, or `null` at end of stream
+   * @returns the number of bytes read, or {@linkcode END_OF_STREAM}
    * @throws {ClosedError} after close
    * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was read)
    * @throws the signal's reason when aborted (nothing was read)
    */
-  async read(into: Uint8Array, options?: WaitOptions): Promise<number | null> {
+  async read(into: Uint8Array, options?: WaitOptions): Promise<number | EndOfStream> {
     validateBuffer(into, "into");
     const opts = validateWaitOptions(options);
-    const r = await waitUntil(
-      () => {
-        const n = this.tryRead(into);
-        return n === WOULD_BLOCK_RESULT ? WOULD_BLOCK : n;
-      },
-      sleeperOf(this, POLL.IN),
-      opts,
-    );
+    const r = await waitUntil(() => this.tryRead(into), sleeperOf(this, POLL.IN), opts);
     if (r === TIMED_OUT) throw timedOut(`read from ${this.label}`);
     return r;
   }
@@ -263,7 +250,7 @@ export class PipeReader extends PipeEnd {
     for (;;) {
       const buf = new Uint8Array(STREAM_CHUNK);
       const n = await this.read(buf, options);
-      if (n === null) break;
+      if (n === END_OF_STREAM) break;
       chunks.push(buf.subarray(0, n));
       total += n;
     }
@@ -295,7 +282,7 @@ export class PipeReader extends PipeEnd {
       pull: async (controller) => {
         const buf = new Uint8Array(STREAM_CHUNK);
         const n = await this.read(buf);
-        if (n === null) {
+        if (n === END_OF_STREAM) {
           controller.close();
           this.close();
         } else controller.enqueue(buf.subarray(0, n));
@@ -339,11 +326,12 @@ export class PipeWriter extends PipeEnd {
    * Writes as much of `data` as fits now, without waiting.
    *
    * @param data the bytes
-   * @returns how many bytes were written (possibly fewer than `data.length`), or `"would-block"`
+   * @returns how many bytes were written (possibly fewer than `data.length`), or
+   *   {@linkcode WOULD_BLOCK} when the pipe is full
    * @throws {ErrnoError} EPIPE when no reader is left
    * @throws {ClosedError} after close
    */
-  tryWrite(data: Uint8Array): number | typeof WOULD_BLOCK_RESULT {
+  tryWrite(data: Uint8Array): number | WouldBlock {
     validateBuffer(data, "data");
     const fd = this.liveFd();
     if (data.length === 0) return 0;
@@ -352,7 +340,7 @@ export class PipeWriter extends PipeEnd {
       const r = write(fd, data, Math.min(data.length, MAX_IO));
       if (r >= 0) return r;
       const e = errno();
-      if (e === E.EAGAIN) return WOULD_BLOCK_RESULT;
+      if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) throw new ErrnoError(e, "write", { action: `write to ${this.label}` });
     }
   }
@@ -372,14 +360,7 @@ export class PipeWriter extends PipeEnd {
     let at = 0;
     while (at < data.length) {
       const rest = data.subarray(at);
-      const r = await waitUntil(
-        () => {
-          const n = this.tryWrite(rest);
-          return n === WOULD_BLOCK_RESULT ? WOULD_BLOCK : n;
-        },
-        sleeperOf(this, POLL.OUT),
-        opts,
-      );
+      const r = await waitUntil(() => this.tryWrite(rest), sleeperOf(this, POLL.OUT), opts);
       if (r === TIMED_OUT) throw timedOut(`write to ${this.label}`);
       at += r;
     }

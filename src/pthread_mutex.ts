@@ -1,7 +1,8 @@
 /**
  * A C-compatible mutex: glibc's own `pthread_mutex_t` in shared memory, initialised
  * `PTHREAD_PROCESS_SHARED` and `PTHREAD_MUTEX_ROBUST` (and error-checking), so that C programs
- * and dipc lock the same mutex (seed 000's `pthread_mutexattr_setpshared`).
+ * and dipc lock the same mutex (the classic `pthread_mutexattr_setpshared`
+ * recipe).
  *
  * **The trade-off.** A pthread mutex is owned by the *thread* that locked it, and glibc checks
  * it: only that thread may unlock, and the kernel's robust list that reports a dead owner is
@@ -28,13 +29,13 @@
  *
  * @example Lock, then unlock with `using`
  * ```ts
- * import { PthreadMutex, SharedMemory } from "@dipc/dipc";
+ * import { PthreadMutex, SharedMemory, WOULD_BLOCK } from "@dipc/dipc";
  *
  * using shm = SharedMemory.temporary({ size: 64 });
  * const mutex = PthreadMutex.init(shm, 0);
  * {
  *   using guard = mutex.lockSync();
- *   console.log(guard.ownerDied, mutex.tryLock()); // false undefined
+ *   console.log(guard.ownerDied, mutex.tryLock() === WOULD_BLOCK); // false true
  * }
  * using again = await mutex.lock({ timeout: 1000 });
  * console.log(again.held); // true
@@ -52,10 +53,19 @@ import { ClosedError, ErrnoError } from "./errors.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot } from "./_slot.ts";
 import { futexWait } from "./futex.ts";
-import { deadlineFor, msLeft, timedOut, validateWaitOptions, type WaitOptions } from "./_wait.ts";
+import {
+  deadlineFor,
+  msLeft,
+  type SyncWaitOptions,
+  timedOut,
+  validateSyncWaitOptions,
+  validateWaitOptions,
+  type WaitOptions,
+} from "./_wait.ts";
+import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
-/** Bytes a {@linkcode PthreadMutex} takes (`sizeof(pthread_mutex_t)`: 40 on x86_64, 48 on aarch64). */
-export const PTHREAD_MUTEX_SIZE: number = PTHREAD.MUTEX_SIZE;
+export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** The robust-futex bits of the lock word (linux/futex.h). */
 const FUTEX_WAITERS = 0x80000000 | 0;
@@ -133,11 +143,21 @@ export class PthreadMutex {
   }
 
   /**
+   * Bytes a mutex placed with {@linkcode PthreadMutex.init} takes (`sizeof(pthread_mutex_t)`:
+   * 40 on x86_64, 48 on aarch64); align it to 8.
+   *
+   * @returns the size in bytes
+   */
+  static size(): number {
+    return PTHREAD.MUTEX_SIZE;
+  }
+
+  /**
    * Initialises a `pthread_mutex_t` at `offset` of `memory` with `PTHREAD_PROCESS_SHARED`,
    * `PTHREAD_MUTEX_ROBUST` and `PTHREAD_MUTEX_ERRORCHECK` (a relock from the same thread fails
    * with EDEADLK instead of hanging). Do it once; other processes and C programs then use it.
    *
-   * @param memory shared memory with {@linkcode PTHREAD_MUTEX_SIZE} bytes at `offset`
+   * @param memory shared memory with {@linkcode PthreadMutex.size} bytes at `offset`
    * @param offset a multiple of 8
    * @returns the mutex
    * @throws {TypeError} / {RangeError} for bad memory or offset
@@ -192,13 +212,14 @@ export class PthreadMutex {
   /**
    * Locks if free now (`pthread_mutex_trylock`), or takes it over from a dead owner.
    *
-   * @returns the guard, or undefined when it is held (by another thread, or by this one)
+   * @returns the guard, or {@linkcode WOULD_BLOCK} when it is held (by another thread, or by
+   *   this one)
    * @throws {ErrnoError} ENOTRECOVERABLE, or EINVAL for memory that holds no mutex
    */
-  tryLock(): PthreadMutexGuard | undefined {
+  tryLock(): PthreadMutexGuard | WouldBlock {
     const r = libpthread().pthread_mutex_trylock(this.#slot.pointer());
     // EDEADLK: this thread holds it (another task of this process, in async code): busy too.
-    if (r === E.EBUSY || r === E.EDEADLK) return undefined;
+    if (r === E.EBUSY || r === E.EDEADLK) return WOULD_BLOCK;
     return this.#guard(r, "pthread_mutex_trylock");
   }
 
@@ -206,13 +227,13 @@ export class PthreadMutex {
    * Locks, blocking this thread (`pthread_mutex_lock`, or `pthread_mutex_clocklock` on
    * `CLOCK_MONOTONIC` with a timeout), exactly as C does.
    *
-   * @param timeout milliseconds at most (default: no limit)
+   * @param options `timeout`: milliseconds at most (default: no limit)
    * @returns the guard
    * @throws {DOMException} TimeoutError when the timeout passes
    * @throws {ErrnoError} EDEADLK (this thread holds it), ENOTRECOVERABLE
    */
-  lockSync(timeout?: number): PthreadMutexGuard {
-    if (timeout !== undefined) validateWaitOptions({ timeout });
+  lockSync(options?: SyncWaitOptions): PthreadMutexGuard {
+    const { timeout } = validateSyncWaitOptions(options);
     const deadline = deadlineFor(timeout);
     const lib = libpthread();
     const p = this.#slot.pointer();
@@ -239,14 +260,14 @@ export class PthreadMutex {
     signal?.throwIfAborted();
     for (let i = 0; i < SPINS; i++) {
       const g = this.tryLock();
-      if (g !== undefined) return g;
+      if (g !== WOULD_BLOCK) return g;
       if (timeout === 0) throw timedOut(`lock of the ${this.#what}`);
     }
     const deadline = deadlineFor(timeout);
     const w = this.#slot.words;
     for (;;) {
       const g = this.tryLock();
-      if (g !== undefined) return g;
+      if (g !== WOULD_BLOCK) return g;
       // Ask the holder's unlock to wake us: set FUTEX_WAITERS, as glibc's own waiters do.
       let v = Atomics.load(w, 0);
       if (v !== 0 && (v & FUTEX_WAITERS) === 0) {

@@ -1,5 +1,6 @@
 /**
- * A message channel in shared memory: seed 002's bounded buffer, built for real. It is dipc's
+ * A message channel in shared memory: the bounded-buffer (producer–consumer) problem's
+ * buffer, built for real. It is dipc's
  * fastest transport between processes (and Workers): a message is one copy in and one copy out
  * (or none, with the zero-copy calls), and no system call is made while both sides keep up.
  *
@@ -13,7 +14,7 @@
  * {@linkcode RingChannel.maxMessageSize} (capacity ÷ 2 − 8) bytes, delivered whole, in order per
  * sender, exactly once.
  *
- * **Full and empty.** The seed's rule is `((in + 1) % BUFFER_SIZE) == out` for full and
+ * **Full and empty.** The textbook rule is `((in + 1) % BUFFER_SIZE) == out` for full and
  * `in == out` for empty, which wastes one slot to tell the two apart. Here `in` (tail) and `out`
  * (head) count bytes forever (modulo 2³²) and are reduced modulo the capacity only to index the
  * ring, so `tail − head` is the number of bytes in use: `tail == head` is empty, and a message
@@ -152,8 +153,15 @@ import { futexWake } from "./futex.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot } from "./_slot.ts";
 import { SharedMemory } from "./shm.ts";
-import { validateBoolean, validateInteger, validateOptions } from "./_validate.ts";
-import { deadlineFor, msLeft, sliceSync } from "./_wait.ts";
+import {
+  describe,
+  validateBoolean,
+  validateInteger,
+  validateOptionKeys,
+  validateOptions,
+} from "./_validate.ts";
+import { deadlineFor, msLeft, sliceSync, validateWaitOptions } from "./_wait.ts";
+import { ChildProcess } from "./spawn.ts";
 
 import { RingSender } from "./_ring_sender.ts";
 import { RingReceiver } from "./_ring_receiver.ts";
@@ -167,38 +175,45 @@ export {
 } from "./_ring_protocol.ts";
 export { RingSender } from "./_ring_sender.ts";
 export { RingReceiver } from "./_ring_receiver.ts";
-export type { WaitOptions } from "./_wait.ts";
+export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+export { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
-/** Options for {@linkcode RingChannel.init}. */
-export interface RingInitOptions {
-  /** Byte offset of the channel in the memory, a multiple of 64 (default 0). */
-  offset?: number;
-  /** Ring size in bytes, a power of two (default: the largest that fits). */
+/** The capacity `create`, `temporary` and `size` use when none is given: 1 MiB. */
+const DEFAULT_CAPACITY = 1 << 20;
+
+/** Options for {@linkcode RingChannel.init} and {@linkcode RingChannel.size}. */
+export interface RingChannelInitOptions {
+  /** Ring size in bytes, a power of two (default: the largest that fits; 1 MiB for `size`). */
   capacity?: number;
   /** Allow up to {@linkcode MAX_SENDERS} senders at once (default: one). */
   multiProducer?: boolean;
 }
 
 /** Options for {@linkcode RingChannel.create}. */
-export interface RingChannelOptions {
+export interface RingChannelCreateOptions {
   /** Ring size in bytes, a power of two (default 1 MiB). */
   capacity?: number;
   /** Allow up to {@linkcode MAX_SENDERS} senders at once (default: one). */
   multiProducer?: boolean;
-  /** Permission bits of the shared memory (default 0o600). */
+  /** Permission bits of the shared memory (default 0o600), applied exactly. */
   mode?: number;
-  /** Fail with EEXIST if the name exists (default: open the existing channel). */
+  /**
+   * Fail with EEXIST if the name exists (default `true`). With `false` an existing channel is
+   * opened instead (its capacity wins; `created` says which happened).
+   */
   exclusive?: boolean;
+  /** With `exclusive: false`: accept an existing channel owned by another user. */
+  allowForeignOwner?: boolean;
 }
 
 /** Options for {@linkcode RingChannel.open}. */
-export interface RingOpenOptions {
+export interface RingChannelOpenOptions {
   /** Accept shared memory owned by another user (off by default: squatting defence). */
   allowForeignOwner?: boolean;
 }
 
 /** Options for {@linkcode RingChannel.temporary}. */
-export interface TemporaryRingOptions {
+export interface TemporaryRingChannelOptions {
   /** Ring size in bytes, a power of two (default 1 MiB). */
   capacity?: number;
   /** Allow up to {@linkcode MAX_SENDERS} senders at once (default: one). */
@@ -218,13 +233,35 @@ export interface RingEndpointOptions {
   spins?: number;
 }
 
+/**
+ * Options for {@linkcode RingChannel.receiver}: what a receiver waits for before any sender has
+ * attached. Without them an empty channel that no sender ever attaches to is waited on for as
+ * long as each receive's own `timeout` and `signal` allow (forever, by default).
+ */
+export interface RingReceiverOptions extends RingEndpointOptions {
+  /**
+   * The process expected to attach as a sender (e.g. the child just spawned): if it exits
+   * before any sender has attached, receives fail with ErrnoError ECONNREFUSED naming it and its
+   * exit status, instead of waiting forever.
+   */
+  senderProcess?: ChildProcess;
+  /**
+   * Milliseconds, from now, within which a first sender must attach; after that receives on a
+   * channel no sender has ever attached to fail with a `TimeoutError`.
+   */
+  senderTimeout?: number;
+}
+
+/** A {@linkcode RingChannel} made or opened by name: its `name` is always there. */
+export type NamedRingChannel = RingChannel & { readonly name: string };
+
 /** What {@linkcode RingChannel.stats} reports. */
 export interface RingStats {
   /** Ring size in bytes. */
   capacity: number;
   /** Bytes in use by records not yet received (headers and padding included): tail − head. */
   used: number;
-  /** The read position (`out` in seed 002): bytes taken since the channel was made, mod 2³². */
+  /** The read position (`out` in the textbook bounded buffer): bytes taken since the channel was made, mod 2³². */
   head: number;
   /** The write position (`in`): bytes sent since the channel was made, mod 2³². */
   tail: number;
@@ -250,6 +287,7 @@ export class RingChannel implements Disposable {
   #owns: boolean;
   #ring: Ring;
   #name: string | undefined;
+  #created: boolean;
   #endpoints = new Set<RingSender | RingReceiver>();
   #closed = false;
 
@@ -258,12 +296,14 @@ export class RingChannel implements Disposable {
     memory: MappedMemory,
     offset: number,
     owns: boolean,
-    name?: string,
+    name: string | undefined,
+    created: boolean,
   ) {
     checkInternal(token, "RingChannel.create/open/temporary/init/at()");
     this.#memory = memory;
     this.#owns = owns;
     this.#name = name;
+    this.#created = created;
     this.#ring = new Ring(
       memory,
       offset,
@@ -272,9 +312,10 @@ export class RingChannel implements Disposable {
   }
 
   /**
-   * Bytes of memory a channel of `capacity` needs (header and ring).
+   * Bytes of memory {@linkcode RingChannel.init} needs for a channel of `capacity` (header and
+   * ring).
    *
-   * @param capacity ring size in bytes, a power of two
+   * @param options `capacity`: ring size in bytes, a power of two (default 1 MiB)
    * @returns {@linkcode RING_HEADER_SIZE} + capacity
    * @throws {RangeError} for a capacity that is not a power of two in range
    *
@@ -282,18 +323,20 @@ export class RingChannel implements Disposable {
    * ```ts
    * import { RingChannel } from "@dipc/dipc";
    *
-   * console.log(RingChannel.sizeFor(65536)); // 69632
+   * console.log(RingChannel.size({ capacity: 65536 })); // 69632
    * ```
    */
-  static sizeFor(capacity: number): number {
-    return RING_HEADER_SIZE + validateCapacity(capacity);
+  static size(options: RingChannelInitOptions = {}): number {
+    const o = validateOptions<RingChannelInitOptions>(options);
+    return RING_HEADER_SIZE + validateCapacity(o.capacity ?? DEFAULT_CAPACITY);
   }
 
   /**
    * Makes a new, empty channel in `memory` (nothing else may be using those bytes).
    *
-   * @param memory shared memory of at least `offset + sizeFor(capacity)` bytes
-   * @param options `offset`, `capacity`, `multiProducer`
+   * @param memory shared memory of at least `offset + RingChannel.size({ capacity })` bytes
+   * @param offset where the channel starts, a multiple of 64
+   * @param options `capacity`, `multiProducer`
    * @returns the channel; closing it leaves `memory` open
    * @throws {TypeError} for bad options
    * @throws {RangeError} for an offset or capacity that does not fit
@@ -303,15 +346,19 @@ export class RingChannel implements Disposable {
    * ```ts
    * import { RingChannel, SysVSharedMemory } from "@dipc/dipc";
    *
-   * using shm = SysVSharedMemory.temporary({ size: RingChannel.sizeFor(4096) });
-   * using channel = RingChannel.init(shm);
+   * using shm = SysVSharedMemory.temporary({ size: RingChannel.size({ capacity: 4096 }) });
+   * using channel = RingChannel.init(shm, 0);
    * console.log(channel.capacity); // 4096
    * ```
    */
-  static init(memory: MappedMemory, options: RingInitOptions = {}): RingChannel {
-    const o = validateOptions<RingInitOptions>(options);
-    const what = `memory at offset ${o.offset ?? 0}`;
-    const region = validateRegion(memory, o.offset);
+  static init(
+    memory: MappedMemory,
+    offset: number,
+    options: RingChannelInitOptions = {},
+  ): RingChannel {
+    const region = validateRegion(memory, offset);
+    const o = validateOptions<RingChannelInitOptions>(options);
+    const what = `memory at offset ${region}`;
     const multi = validateBoolean(o.multiProducer ?? false, "multiProducer");
     const room = memory.size - region - RING_HEADER_SIZE;
     let capacity: number;
@@ -329,7 +376,7 @@ export class RingChannel implements Disposable {
       if (capacity > room) {
         throw new RangeError(
           `a ring of ${capacity} bytes needs ${
-            RingChannel.sizeFor(capacity)
+            RING_HEADER_SIZE + capacity
           } bytes from offset ${region}; the memory has ${memory.size}`,
         );
       }
@@ -348,14 +395,14 @@ export class RingChannel implements Disposable {
     w[W_SLOTS] = multi ? MAX_SENDERS : 1;
     Atomics.store(w, W_MAGIC, MAGIC);
     futexWake(w, W_MAGIC);
-    return new RingChannel(INTERNAL, memory, region, false);
+    return new RingChannel(INTERNAL, memory, region, false, undefined, true);
   }
 
   /**
    * Opens the channel another process initialised in `memory`.
    *
    * @param memory the shared memory holding it
-   * @param offset where it starts (default 0)
+   * @param offset where it starts
    * @returns the channel; closing it leaves `memory` open
    * @throws {TypeError} when no channel was initialised there, or its header is corrupt
    *
@@ -363,24 +410,32 @@ export class RingChannel implements Disposable {
    * ```ts
    * import { RingChannel, SharedMemory } from "@dipc/dipc";
    *
-   * using shm = SharedMemory.temporary({ size: RingChannel.sizeFor(4096) });
-   * using a = RingChannel.init(shm);
-   * using b = RingChannel.at(shm);
+   * using shm = SharedMemory.temporary({ size: RingChannel.size({ capacity: 4096 }) });
+   * using a = RingChannel.init(shm, 0);
+   * using b = RingChannel.at(shm, 0);
    * console.log(b.capacity === a.capacity); // true
    * ```
    */
-  static at(memory: MappedMemory, offset: number = 0): RingChannel {
-    return new RingChannel(INTERNAL, memory, validateRegion(memory, offset), false);
+  static at(memory: MappedMemory, offset: number): RingChannel {
+    return new RingChannel(
+      INTERNAL,
+      memory,
+      validateRegion(memory, offset),
+      false,
+      undefined,
+      false,
+    );
   }
 
   /**
-   * Creates a channel in new POSIX shared memory `name`, or opens the channel already there
-   * (unless `exclusive`).
+   * Creates a channel in new POSIX shared memory `name` (exclusively, unless `exclusive: false`
+   * asks to open a channel already there).
    *
    * @param name a POSIX name: one leading "/", no other
-   * @param options `capacity`, `multiProducer`, `mode`, `exclusive`
+   * @param options `capacity`, `multiProducer`, `mode`, `exclusive`, `allowForeignOwner`
    * @returns the channel; it owns its shared memory and closes it on close
-   * @throws {ErrnoError} EEXIST (exclusive and it exists), EACCES
+   * @throws {ErrnoError} EEXIST (the name exists), EACCES
+   * @throws {ForeignOwnerError} with `exclusive: false`, when another user owns it
    * @throws {TypeError} / {RangeError} for bad arguments
    * @see {@link https://man7.org/linux/man-pages/man3/shm_open.3.html}
    *
@@ -389,32 +444,51 @@ export class RingChannel implements Disposable {
    * import { RingChannel } from "@dipc/dipc";
    *
    * const name = `/dipc-doc-${crypto.randomUUID()}`;
-   * using channel = RingChannel.create(name, { capacity: 4096, exclusive: true });
-   * RingChannel.unlink(name);
+   * using channel = RingChannel.create(name, { capacity: 4096 });
+   * console.log(channel.created); // true
+   * channel.unlink();
    * ```
    */
-  static create(name: string, options: RingChannelOptions = {}): RingChannel {
-    const o = validateOptions<RingChannelOptions>(options);
-    const capacity = validateCapacity(o.capacity ?? 1 << 20);
+  static create(name: string, options: RingChannelCreateOptions = {}): NamedRingChannel {
+    const o = validateOptionKeys<RingChannelCreateOptions>(options, [
+      "capacity",
+      "multiProducer",
+      "mode",
+      "exclusive",
+      "allowForeignOwner",
+    ], "RingChannel.create");
+    const capacity = validateCapacity(o.capacity ?? DEFAULT_CAPACITY);
     const multiProducer = validateBoolean(o.multiProducer ?? false, "multiProducer");
-    const exclusive = validateBoolean(o.exclusive ?? false, "exclusive");
+    const exclusive = validateBoolean(o.exclusive ?? true, "exclusive");
+    const allowForeignOwner = validateBoolean(o.allowForeignOwner ?? false, "allowForeignOwner");
+    if (exclusive && allowForeignOwner) {
+      throw new TypeError("allowForeignOwner applies only with exclusive: false");
+    }
     let memory: SharedMemory;
     try {
-      memory = SharedMemory.open(name, {
-        create: true,
-        exclusive: true,
-        size: RingChannel.sizeFor(capacity),
+      memory = SharedMemory.create(name, {
+        size: RING_HEADER_SIZE + capacity,
         ...(o.mode === undefined ? {} : { mode: o.mode }),
       });
     } catch (e) {
       if (!exclusive && e instanceof ErrnoError && e.code === "EEXIST") {
-        return RingChannel.open(name);
+        return RingChannel.open(name, { allowForeignOwner });
       }
       throw e;
     }
+    return RingChannel.#adopt(memory, name, true, { capacity, multiProducer });
+  }
+
+  /** Lays a new channel out at the start of `memory`, which the channel then owns. */
+  static #adopt(
+    memory: SharedMemory,
+    name: string,
+    created: boolean,
+    init: RingChannelInitOptions,
+  ): NamedRingChannel {
     try {
-      RingChannel.init(memory, { capacity, multiProducer }).close();
-      return new RingChannel(INTERNAL, memory, 0, true, name);
+      RingChannel.init(memory, 0, init).close();
+      return new RingChannel(INTERNAL, memory, 0, true, name, created) as NamedRingChannel;
     } catch (e) {
       memory.close();
       throw e;
@@ -438,12 +512,16 @@ export class RingChannel implements Disposable {
    * import { RingChannel } from "@dipc/dipc";
    *
    * using made = RingChannel.temporary({ capacity: 4096 });
-   * using opened = RingChannel.open(made.name ?? "");
+   * using opened = RingChannel.open(made.name);
    * console.log(opened.capacity); // 4096
    * ```
    */
-  static open(name: string, options: RingOpenOptions = {}): RingChannel {
-    const o = validateOptions<RingOpenOptions>(options);
+  static open(name: string, options: RingChannelOpenOptions = {}): NamedRingChannel {
+    const o = validateOptionKeys<RingChannelOpenOptions>(
+      options,
+      ["allowForeignOwner"],
+      "RingChannel.open",
+    );
     const allowForeignOwner = validateBoolean(o.allowForeignOwner ?? false, "allowForeignOwner");
     const deadline = deadlineFor(READY_MS);
     for (;;) {
@@ -454,7 +532,7 @@ export class RingChannel implements Disposable {
           while (Atomics.load(w, W_MAGIC) === 0 && msLeft(deadline) > 0) {
             sliceSync(w, W_MAGIC, 0, Math.min(msLeft(deadline), 10));
           }
-          return new RingChannel(INTERNAL, memory, 0, true, name);
+          return new RingChannel(INTERNAL, memory, 0, true, name, false) as NamedRingChannel;
         }
       } catch (e) {
         memory.close();
@@ -483,22 +561,21 @@ export class RingChannel implements Disposable {
    * console.log(channel.maxMessageSize); // 2040
    * ```
    */
-  static temporary(options: TemporaryRingOptions = {}): RingChannel {
-    const o = validateOptions<TemporaryRingOptions>(options);
-    const capacity = validateCapacity(o.capacity ?? 1 << 20);
+  static temporary(options: TemporaryRingChannelOptions = {}): NamedRingChannel {
+    const o = validateOptionKeys<TemporaryRingChannelOptions>(options, [
+      "capacity",
+      "multiProducer",
+      "mode",
+      "prefix",
+    ], "RingChannel.temporary");
+    const capacity = validateCapacity(o.capacity ?? DEFAULT_CAPACITY);
     const multiProducer = validateBoolean(o.multiProducer ?? false, "multiProducer");
     const memory = SharedMemory.temporary({
-      size: RingChannel.sizeFor(capacity),
+      size: RING_HEADER_SIZE + capacity,
       prefix: o.prefix ?? "dipc-ring",
       ...(o.mode === undefined ? {} : { mode: o.mode }),
     });
-    try {
-      RingChannel.init(memory, { capacity, multiProducer }).close();
-      return new RingChannel(INTERNAL, memory, 0, true, memory.name);
-    } catch (e) {
-      memory.close();
-      throw e;
-    }
+    return RingChannel.#adopt(memory, memory.name, true, { capacity, multiProducer });
   }
 
   /**
@@ -522,9 +599,31 @@ export class RingChannel implements Disposable {
     SharedMemory.unlink(name);
   }
 
-  /** The POSIX name, for channels made by name or `temporary()`; undefined for `init`/`at`. */
+  /**
+   * Removes this channel's name (see the static {@linkcode RingChannel.unlink}); the channel
+   * stays usable.
+   *
+   * @throws {TypeError} for a channel placed with `init`/`at` (it has no name)
+   * @throws {ErrnoError} ENOENT (already removed), EACCES
+   */
+  unlink(): void {
+    if (this.#name === undefined || !(this.#memory instanceof SharedMemory)) {
+      throw new TypeError(`${this.#ring.what} has no name to unlink`);
+    }
+    this.#memory.unlink();
+  }
+
+  /**
+   * The POSIX name of a channel made by `create`, `open` or `temporary` (their results are typed
+   * {@linkcode NamedRingChannel}, where it is always a string); undefined for `init`/`at`.
+   */
   get name(): string | undefined {
     return this.#name;
+  }
+
+  /** Whether this handle created the channel (`create`, `temporary`, `init`). */
+  get created(): boolean {
+    return this.#created;
   }
 
   /** Ring size in bytes. */
@@ -597,7 +696,7 @@ export class RingChannel implements Disposable {
    *
    * using channel = RingChannel.temporary({ capacity: 4096 });
    * using tx = channel.sender();
-   * console.log(tx.trySend(new Uint8Array([1, 2, 3]))); // true
+   * console.log(tx.trySend(new Uint8Array([1, 2, 3]))); // undefined: sent
    * ```
    */
   sender(options: RingEndpointOptions = {}): RingSender {
@@ -610,23 +709,39 @@ export class RingChannel implements Disposable {
   /**
    * Attaches this process as the receiver.
    *
-   * @param options `spins`: tries before a wait sleeps
+   * @param options `spins`: tries before a wait sleeps; `senderProcess` and `senderTimeout`:
+   *   what ends a wait for a first sender that never comes
    * @returns the receiver
    * @throws {ErrnoError} EBUSY when a live receiver is attached
    * @throws {ClosedError} after close
    *
    * @example Nothing to receive yet
    * ```ts
-   * import { RingChannel } from "@dipc/dipc";
+   * import { RingChannel, WOULD_BLOCK } from "@dipc/dipc";
    *
    * using channel = RingChannel.temporary({ capacity: 4096 });
    * using rx = channel.receiver();
-   * console.log(rx.tryReceive()); // "would-block"
+   * console.log(rx.tryReceive() === WOULD_BLOCK); // true
    * ```
    */
-  receiver(options: RingEndpointOptions = {}): RingReceiver {
+  receiver(options: RingReceiverOptions = {}): RingReceiver {
     const spins = validateSpins(options);
-    const r = new RingReceiver(this.#open(), spins, () => this.#endpoints.delete(r), INTERNAL);
+    const o = options as RingReceiverOptions;
+    const child = o.senderProcess;
+    if (child !== undefined && !(child instanceof ChildProcess)) {
+      throw new TypeError(`senderProcess must be a ChildProcess, got ${describe(child)}`);
+    }
+    const deadline = o.senderTimeout === undefined
+      ? undefined
+      : deadlineFor(validateWaitOptions({ timeout: o.senderTimeout }).timeout);
+    const r = new RingReceiver(
+      this.#open(),
+      spins,
+      () => this.#endpoints.delete(r),
+      INTERNAL,
+      child,
+      deadline,
+    );
     this.#endpoints.add(r);
     return r;
   }
@@ -660,6 +775,6 @@ function validateSpins(options: unknown): number {
 
 /** Checks `memory` and `offset` (a multiple of 64, room for the smallest channel). */
 function validateRegion(memory: unknown, offset: unknown): number {
-  return new Slot(memory, offset ?? 0, RING_HEADER_SIZE + MIN_RING_CAPACITY, 64, "ring channel")
+  return new Slot(memory, offset, RING_HEADER_SIZE + MIN_RING_CAPACITY, 64, "ring channel")
     .offset;
 }

@@ -6,7 +6,8 @@
  *
  * A semaphore counts units: {@linkcode Semaphore.post} adds one, a wait takes one and sleeps
  * while there is none. With an initial value of 1 it is a binary semaphore (a lock that any
- * process may release); with N it admits N holders at once (seed 003).
+ * process may release); with N it admits N holders at once (a
+ * counting semaphore).
  *
  * Units are taken and given with atomics on glibc's 64-bit `sem_t` words (the value, then the
  * count of sleepers; the tests check the layout), exactly as glibc's `sem_trywait`/`sem_post`
@@ -48,51 +49,67 @@ import { checkInternal, INTERNAL } from "./_internal.ts";
 import { errno, libc, libpthread } from "../ffi/load.ts";
 import { byteLength, cString, OutStruct } from "../ffi/util.ts";
 import { futexWake } from "./futex.ts";
-import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { Mapping } from "./_mapping.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot } from "./_slot.ts";
 import {
-  validateBoolean,
-  validateInteger,
-  validateMode,
-  validateOptions,
-  validatePosixName,
-} from "./_validate.ts";
+  openNamed,
+  type PosixKind,
+  temporaryName,
+  validateCreateRule,
+  validateOpenRule,
+} from "./_posix_open.ts";
+import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
+import { validateInteger, validateOptionKeys, validatePosixName } from "./_validate.ts";
 import {
-  deadlineFor,
   futexSleeper,
-  msLeft,
   type Sleeper,
   sliceSync,
+  type SyncSleeper,
+  type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
+  validateSyncWaitOptions,
   validateWaitOptions,
   type WaitOptions,
   waitUntil,
-  WOULD_BLOCK,
+  waitUntilSync,
 } from "./_wait.ts";
+
+export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** The largest value a POSIX semaphore holds (`SEM_VALUE_MAX`). */
 export const SEM_VALUE_MAX: number = PTHREAD.SEM_VALUE_MAX;
 
-/** Bytes an unnamed semaphore takes in shared memory (`sizeof(sem_t)`); align it to 8. */
-export const SEMAPHORE_SIZE: number = PTHREAD.SEM_SIZE;
-
 /** Options for {@linkcode Semaphore.open}. */
-export interface SemaphoreOptions {
-  /** Create the semaphore if it does not exist (`O_CREAT`). */
-  create?: boolean;
-  /** With `create`: fail with EEXIST if it exists (`O_EXCL`). */
-  exclusive?: boolean;
-  /** Permission bits for a new semaphore (default 0o600), applied exactly. */
-  mode?: number;
-  /** Initial value of a new semaphore (default 0); an existing one keeps its value. */
-  value?: number;
-  /** Accept an existing semaphore owned by another user (off by default). */
+export interface SemaphoreOpenOptions {
+  /** Accept a semaphore owned by another user (off by default: squatting defence). */
   allowForeignOwner?: boolean;
 }
+
+/** Options for {@linkcode Semaphore.create}. */
+export interface SemaphoreCreateOptions {
+  /** Initial value (default 0); an existing one opened with `exclusive: false` keeps its own. */
+  value?: number;
+  /** Permission bits (default 0o600), applied exactly. */
+  mode?: number;
+  /** Fail with EEXIST when the name exists (default true); `false` opens the existing one. */
+  exclusive?: boolean;
+  /** With `exclusive: false`: accept an existing semaphore another user owns. */
+  allowForeignOwner?: boolean;
+}
+
+/** Options for {@linkcode Semaphore.init}. */
+export interface SemaphoreInitOptions {
+  /** Initial value (default 0). */
+  value?: number;
+}
+
+/** A {@linkcode Semaphore} made or opened by name: its `name` is always there. */
+export type NamedSemaphore = Semaphore & { readonly name: string };
 
 /** Options for {@linkcode Semaphore.temporary}. */
 export interface TemporarySemaphoreOptions {
@@ -202,92 +219,72 @@ export class Semaphore implements Disposable {
   }
 
   /**
-   * Opens the named semaphore `name` ("/jobs"), creating it if `create` is set.
+   * Opens the existing named semaphore `name` ("/jobs").
    *
    * @param name "/" followed by up to 250 bytes, with no other "/"
-   * @param options create, exclusive, mode, value, allowForeignOwner
+   * @param options allowForeignOwner
    * @returns the open semaphore
-   * @throws {TypeError} / {RangeError} for a bad name, value, mode or option
-   * @throws {ErrnoError} ENOENT (no such semaphore), EEXIST (exclusive and it exists), EACCES
+   * @throws {TypeError} / {RangeError} for a bad name or option
+   * @throws {ErrnoError} ENOENT (no such semaphore), EACCES, EINVAL (its file is not a sem_t)
    * @throws {ForeignOwnerError} when another user owns the semaphore
    * @see {@link https://man7.org/linux/man-pages/man3/sem_open.3.html}
    *
-   * @example Create exclusively, open by name, remove
+   * @example Create, open by name, remove
    * ```ts
    * import { Semaphore } from "@dipc/dipc";
    *
-   * const name = `/dipc-doc-${crypto.randomUUID()}`;
-   * using a = Semaphore.open(name, { create: true, exclusive: true, value: 1 });
-   * using b = Semaphore.open(name);
+   * using a = Semaphore.create(`/dipc-doc-${crypto.randomUUID()}`, { value: 1 });
+   * using b = Semaphore.open(a.name);
    * console.log(a.created, b.created, b.value); // true false 1
-   * Semaphore.unlink(name);
+   * a.unlink();
    * ```
    */
-  static open(name: string, options?: SemaphoreOptions): Semaphore {
-    validatePosixName(name);
-    if (byteLength(name) > NAME_ROOM) {
-      throw new RangeError(`a semaphore name is at most ${NAME_ROOM} bytes long`);
-    }
-    const o = validateOptions<SemaphoreOptions>(options);
-    const create = validateBoolean(o.create, "create");
-    const exclusive = validateBoolean(o.exclusive, "exclusive");
-    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
-    const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
+  static open(name: string, options?: SemaphoreOpenOptions): NamedSemaphore {
+    validateSemaphoreName(name);
+    const allowForeign = validateOpenRule(
+      validateOptionKeys<SemaphoreOpenOptions>(options, ["allowForeignOwner"], "Semaphore.open"),
+    );
+    return openNamed(semKind(name, 0), name, undefined, allowForeign, (p, created) => {
+      if (!created) checkSemFile(name);
+      return new Semaphore(INTERNAL, p, { name, created }) as NamedSemaphore;
+    });
+  }
+
+  /**
+   * Creates the named semaphore `name` with `value` units. By default the name must be new
+   * (EEXIST otherwise); `exclusive: false` opens an existing one instead.
+   *
+   * @param name "/" followed by up to 250 bytes, with no other "/"
+   * @param options value, mode, exclusive, allowForeignOwner
+   * @returns the open semaphore; `created` says whether this call made it
+   * @throws {TypeError} / {RangeError} for a bad name, value, mode or option
+   * @throws {ErrnoError} EEXIST (the name exists), EACCES
+   * @throws {ForeignOwnerError} with `exclusive: false`, when another user owns it
+   * @see {@link https://man7.org/linux/man-pages/man3/sem_open.3.html}
+   *
+   * @example A binary semaphore by name
+   * ```ts
+   * import { Semaphore } from "@dipc/dipc";
+   *
+   * using sem = Semaphore.create(`/dipc-doc-${crypto.randomUUID()}`, { value: 1 });
+   * console.log(sem.value); // 1
+   * sem.unlink();
+   * ```
+   */
+  static create(name: string, options?: SemaphoreCreateOptions): NamedSemaphore {
+    validateSemaphoreName(name);
+    const o = validateOptionKeys<SemaphoreCreateOptions>(options, [
+      "value",
+      "mode",
+      "exclusive",
+      "allowForeignOwner",
+    ], "Semaphore.create");
+    const rule = validateCreateRule(o);
     const value = o.value === undefined ? 0 : validateInteger(o.value, "value", 0, SEM_VALUE_MAX);
-    if (exclusive && !create) throw new TypeError("exclusive needs create: true");
-    if (!create && (o.mode !== undefined || o.value !== undefined)) {
-      throw new TypeError("mode and value apply only with create");
-    }
-    const cname = cString(name);
-    const { sem_open, sem_close, sem_unlink } = libpthread();
-    let p: Deno.PointerValue = null;
-    let created = false;
-    if (create) {
-      p = sem_open(cname, O.CREAT | O.EXCL | O.RDWR, mode, value);
-      if (p !== null) created = true;
-      else {
-        const e = errno();
-        if (e !== E.EEXIST || exclusive) {
-          throw new ErrnoError(e, "sem_open", { action: "create semaphore", object: name });
-        }
-      }
-    }
-    if (p === null) {
-      p = sem_open(cname, O.RDWR, 0, 0);
-      if (p === null) throw lastError("sem_open", "open semaphore", name);
-    }
-    const file = cString(`/dev/shm/sem.${name.slice(1)}`);
-    try {
-      if (created) {
-        // sem_open applies the umask: set the mode exactly, as for every dipc object.
-        if (libc().chmod(file, mode) !== 0) throw lastError("chmod", "set the mode of", name);
-      } else {
-        if (libc().lstat(file, statBuf.clear().bytes) !== 0) {
-          throw lastError("lstat", "check semaphore", name);
-        }
-        const owner = statBuf.u32(STAT.st_uid);
-        const me = libc().geteuid();
-        if (!allowForeign && owner !== me) throw new ForeignOwnerError(name, owner, me);
-        // glibc maps whatever file is there: one shorter than a sem_t (an empty file a peer
-        // left) would kill the process with SIGBUS on the first look at the value.
-        const size = statBuf.u64(STAT.st_size);
-        const regular = (statBuf.u32(STAT.st_mode) & S_IFMT) === S_IFREG;
-        if (!regular || size < PTHREAD.SEM_SIZE) {
-          throw new ErrnoError(E.EINVAL, "sem_open", {
-            action: "open semaphore",
-            object: name,
-            detail: regular
-              ? `its file holds ${size} bytes, less than a sem_t (${PTHREAD.SEM_SIZE})`
-              : "its file is not a regular file",
-          });
-        }
-      }
-    } catch (e) {
-      sem_close(p);
-      if (created) sem_unlink(cname);
-      throw e;
-    }
-    return new Semaphore(INTERNAL, p, { name, created });
+    return openNamed(semKind(name, value), name, rule, false, (p, created) => {
+      if (!created) checkSemFile(name);
+      return new Semaphore(INTERNAL, p, { name, created }) as NamedSemaphore;
+    });
   }
 
   /**
@@ -303,17 +300,19 @@ export class Semaphore implements Disposable {
    * import { Semaphore } from "@dipc/dipc";
    *
    * using sem = Semaphore.temporary({ value: 1 });
-   * console.log(sem.tryWait(), sem.tryWait()); // true false
+   * console.log(sem.tryWait(), sem.tryWait() === WOULD_BLOCK); // undefined true
    * ```
    */
-  static temporary(options?: TemporarySemaphoreOptions): Semaphore {
-    const o = validateOptions<TemporarySemaphoreOptions>(options);
-    const prefix = o.prefix ?? "dipc";
-    if (typeof prefix !== "string") throw new TypeError("prefix must be a string");
-    const opts: SemaphoreOptions = { create: true, exclusive: true };
+  static temporary(options?: TemporarySemaphoreOptions): NamedSemaphore {
+    const o = validateOptionKeys<TemporarySemaphoreOptions>(
+      options,
+      ["value", "mode", "prefix"],
+      "Semaphore.temporary",
+    );
+    const opts: SemaphoreCreateOptions = {};
     if (o.value !== undefined) opts.value = o.value;
     if (o.mode !== undefined) opts.mode = o.mode;
-    const sem = Semaphore.open(`/${prefix}-${crypto.randomUUID()}`, opts);
+    const sem = Semaphore.create(temporaryName(o.prefix, "dipc"), opts);
     sem.#unlinkOnClose = true;
     return sem;
   }
@@ -330,7 +329,7 @@ export class Semaphore implements Disposable {
    * import { Semaphore } from "@dipc/dipc";
    *
    * const name = `/dipc-doc-${crypto.randomUUID()}`;
-   * Semaphore.open(name, { create: true }).close();
+   * Semaphore.create(name).close();
    * Semaphore.unlink(name);
    * ```
    */
@@ -346,9 +345,9 @@ export class Semaphore implements Disposable {
    * `offset` in shared memory. Do it once, before other processes use it; they attach with
    * {@linkcode Semaphore.at}.
    *
-   * @param memory the shared memory to hold it ({@linkcode SEMAPHORE_SIZE} bytes)
+   * @param memory the shared memory to hold it ({@linkcode Semaphore.size} bytes)
    * @param offset its byte offset, a multiple of 8
-   * @param value the initial value (default 0)
+   * @param options `value`: the initial value (default 0)
    * @returns the semaphore
    * @throws {TypeError} / {RangeError} for bad memory, offset or value
    * @throws {ClosedError} when the memory is closed
@@ -359,14 +358,15 @@ export class Semaphore implements Disposable {
    * import { Semaphore, SharedMemory } from "@dipc/dipc";
    *
    * using shm = SharedMemory.temporary({ size: 64 });
-   * using sem = Semaphore.init(shm, 0, 3);
+   * using sem = Semaphore.init(shm, 0, { value: 3 });
    * using again = Semaphore.at(shm, 0); // as another process would
    * console.log(again.value); // 3
    * ```
    */
-  static init(memory: MappedMemory, offset: number, value = 0): Semaphore {
+  static init(memory: MappedMemory, offset: number, options?: SemaphoreInitOptions): Semaphore {
     const slot = new Slot(memory, offset, PTHREAD.SEM_SIZE, 8, "semaphore");
-    validateInteger(value, "value", 0, SEM_VALUE_MAX);
+    const o = validateOptionKeys<SemaphoreInitOptions>(options, ["value"], "Semaphore.init");
+    const value = o.value === undefined ? 0 : validateInteger(o.value, "value", 0, SEM_VALUE_MAX);
     const p = slot.pointer();
     if (libpthread().sem_init(p, 1, value) !== 0) {
       throw lastError("sem_init", "initialise semaphore at offset", offset);
@@ -388,9 +388,9 @@ export class Semaphore implements Disposable {
    * import { Semaphore, SharedMemory } from "@dipc/dipc";
    *
    * using shm = SharedMemory.temporary({ size: 64 });
-   * Semaphore.init(shm, 32, 1).close();
+   * Semaphore.init(shm, 32, { value: 1 }).close();
    * using sem = Semaphore.at(shm, 32);
-   * console.log(sem.tryWait()); // true
+   * console.log(sem.value); // 1
    * ```
    */
   static at(memory: MappedMemory, offset: number): Semaphore {
@@ -403,7 +403,20 @@ export class Semaphore implements Disposable {
     return new Semaphore(INTERNAL, slot.pointer(), { slot });
   }
 
-  /** The name of a named semaphore; undefined for one in shared memory. */
+  /**
+   * Bytes a semaphore placed with {@linkcode Semaphore.init} takes (`sizeof(sem_t)`); align it
+   * to 8.
+   *
+   * @returns 32 on Linux
+   */
+  static size(): number {
+    return PTHREAD.SEM_SIZE;
+  }
+
+  /**
+   * The name of a named semaphore (`create`, `open` and `temporary` return
+   * {@linkcode NamedSemaphore}, where it is always a string); undefined for one in shared memory.
+   */
   get name(): string | undefined {
     return this.#name;
   }
@@ -493,13 +506,19 @@ export class Semaphore implements Disposable {
   /**
    * Takes a unit if one is free now (as `sem_trywait`).
    *
-   * @returns true if a unit was taken
+   * @returns undefined when a unit was taken, {@linkcode WOULD_BLOCK} when none is free
    * @throws {ClosedError} after close
    */
-  tryWait(): boolean {
+  tryWait(): undefined | WouldBlock {
     this.#ptr();
-    return this.#change(-1);
+    return this.#change(-1) ? undefined : WOULD_BLOCK;
   }
+
+  /** One try for the waits: a unit, or WOULD_BLOCK; ClosedError once closed. */
+  readonly #take = (): true | WouldBlock => {
+    this.#ptr();
+    return this.#change(-1) ? true : WOULD_BLOCK;
+  };
 
   /**
    * Takes a unit, waiting without blocking the event loop while there is none.
@@ -523,7 +542,7 @@ export class Semaphore implements Disposable {
     let taken = false;
     try {
       const r = await waitUntil(
-        () => this.tryWait() ? true : WOULD_BLOCK,
+        this.#take,
         this.#sleeper,
         opts,
         SPINS,
@@ -544,27 +563,46 @@ export class Semaphore implements Disposable {
    * Takes a unit, blocking this thread while there is none (as `sem_clockwait` on
    * `CLOCK_MONOTONIC`). For Workers and scripts where blocking is the point.
    *
-   * @param timeout milliseconds at most (default: no limit)
-   * @returns true if a unit was taken, false when the timeout passed
+   * @param options `timeout`: milliseconds at most (default: no limit)
+   * @throws {DOMException} `TimeoutError` when the timeout passes (no unit was taken)
    * @throws {ClosedError} after close
+   *
+   * @example Block for a unit
+   * ```ts
+   * import { Semaphore } from "@dipc/dipc";
+   *
+   * using sem = Semaphore.temporary({ value: 1 });
+   * sem.waitSync({ timeout: 1000 });
+   * console.log(sem.value); // 0
+   * ```
    */
-  waitSync(timeout?: number): boolean {
-    if (timeout !== undefined) validateWaitOptions({ timeout });
-    const deadline = deadlineFor(timeout);
-    const w = this.#words;
-    for (;;) {
-      if (this.tryWait()) return true;
-      const left = msLeft(deadline);
-      if (left <= 0) return false;
-      // glibc's sleeping protocol: count this sleeper, look again, sleep while the value is 0.
+  waitSync(options?: SyncWaitOptions): void {
+    const { timeout } = validateSyncWaitOptions(options);
+    this.#ptr();
+    const r = waitUntilSync(
+      this.#take,
+      this.#syncSleeper,
+      timeout,
+      SPINS,
+    );
+    if (this.#closed) throw new ClosedError(this.#description);
+    if (r === TIMED_OUT) throw timedOut(`wait on ${this.#description}`);
+  }
+
+  /** glibc's sleeping protocol: count this sleeper, look again, sleep while the value is 0. */
+  readonly #syncSleeper: SyncSleeper = {
+    snapshot: () => 0,
+    sleepSync: (_token: number, ms: number): void => {
+      const w = this.#words;
+      if (w.length === 0) return;
       Atomics.add(w, NWAITERS, 1);
       try {
-        if (this.#load() === 0) sliceSync(w, VALUE, 0, left);
+        if (this.#load() === 0) sliceSync(w, VALUE, 0, ms);
       } finally {
         if (w.length !== 0) Atomics.sub(w, NWAITERS, 1);
       }
-    }
-  }
+    },
+  };
 
   /**
    * Takes a unit as a permit that gives it back when released or disposed.
@@ -589,12 +627,14 @@ export class Semaphore implements Disposable {
   }
 
   /**
-   * Takes a unit now as a permit, or returns undefined when none is free.
+   * Takes a unit now as a permit.
    *
-   * @returns the permit, or undefined
+   * @returns the permit, or {@linkcode WOULD_BLOCK} when no unit is free
+   * @throws {ClosedError} after close
    */
-  tryAcquire(): SemaphorePermit | undefined {
-    return this.tryWait() ? new SemaphorePermit(() => this.post(), INTERNAL) : undefined;
+  tryAcquire(): SemaphorePermit | WouldBlock {
+    this.#ptr();
+    return this.#change(-1) ? new SemaphorePermit(() => this.post(), INTERNAL) : WOULD_BLOCK;
   }
 
   /**
@@ -631,6 +671,61 @@ export class Semaphore implements Disposable {
   /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/** Checks a named semaphore's name: a POSIX name short enough for its `/dev/shm/sem.` file. */
+function validateSemaphoreName(name: unknown): void {
+  validatePosixName(name);
+  if (byteLength(name as string) > NAME_ROOM) {
+    throw new RangeError(`a semaphore name is at most ${NAME_ROOM} bytes long`);
+  }
+}
+
+/** The file behind a named semaphore, `/dev/shm/sem.NAME`. */
+function semFile(name: string): Uint8Array {
+  return cString(`/dev/shm/sem.${name.slice(1)}`);
+}
+
+/** How named semaphores open, by the one POSIX open protocol (src/_posix_open.ts). */
+function semKind(name: string, value: number): PosixKind<Deno.PointerObject> {
+  const cname = cString(name);
+  const file = semFile(name);
+  return {
+    what: "semaphore",
+    syscall: "sem_open",
+    open: (extra, mode) => libpthread().sem_open(cname, O.RDWR | extra, mode, value),
+    close: (p) => void libpthread().sem_close(p),
+    unlink: () => void libpthread().sem_unlink(cname),
+    // sem_open applies the umask: set the mode exactly, as for every dipc object.
+    setMode: (_p, mode) => libc().chmod(file, mode) === 0 ? 0 : errno(),
+    owner: () => {
+      if (libc().lstat(file, statBuf.clear().bytes) !== 0) {
+        throw lastError("lstat", "check semaphore", name);
+      }
+      return statBuf.u32(STAT.st_uid);
+    },
+  };
+}
+
+/**
+ * glibc maps whatever file is there: one shorter than a sem_t (an empty file a peer left) would
+ * kill the process with SIGBUS on the first look at the value. Throws EINVAL for such a file.
+ */
+function checkSemFile(name: string): void {
+  if (libc().lstat(semFile(name), statBuf.clear().bytes) !== 0) {
+    throw lastError("lstat", "check semaphore", name);
+  }
+  const size = statBuf.u64(STAT.st_size);
+  const regular = (statBuf.u32(STAT.st_mode) & S_IFMT) === S_IFREG;
+  if (!regular || size < PTHREAD.SEM_SIZE) {
+    throw new ErrnoError(E.EINVAL, "sem_open", {
+      action: "open semaphore",
+      object: name,
+      detail: regular
+        ? `its file holds ${size} bytes, less than a sem_t (${PTHREAD.SEM_SIZE})`
+        : "its file is not a regular file",
+    });
   }
 }
 

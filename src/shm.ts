@@ -2,14 +2,14 @@
  * POSIX shared memory: named objects under `/dev/shm` that several processes map into their
  * address space and read and write directly, with no copy and no system call per access.
  *
- * {@linkcode SharedMemory.open} (or `create`) gives a handle whose {@linkcode SharedMemory.bytes}
+ * {@linkcode SharedMemory.create} (or `open`) gives a handle whose {@linkcode SharedMemory.bytes}
  * is a zero-copy `Uint8Array` over the mapping; {@linkcode SharedMemory.view} gives typed views
  * (use `Atomics` on `Int32Array` views for cross-process counters and flags, and
  * {@linkcode futexWait} to sleep on them). {@linkcode SharedMemory.temporary} picks a random
  * name and removes the object when disposed.
  *
- * Safety: new objects are mode 0600, set exactly (the umask does not apply); `exclusive`
- * creation fails with EEXIST rather than adopt someone else's object; opening an object owned by
+ * Safety: new objects are mode 0600, set exactly (the umask does not apply); `create` is
+ * exclusive (EEXIST rather than adopt someone else's object) unless `exclusive: false`; opening an object owned by
  * another user throws {@linkcode ForeignOwnerError} unless `allowForeignOwner` is set. `close()`
  * detaches every view before unmapping, so a stale view reads as empty instead of crashing.
  * One hazard no library can remove: if *another* process shrinks the object below what this
@@ -31,18 +31,24 @@
  */
 
 import { checkInternal, INTERNAL } from "./_internal.ts";
-import { E, MAP, MAP_FAILED, O, PROT, S_IFMT, STAT } from "../ffi/constants.ts";
+import { MAP, MAP_FAILED, O, PROT, S_IFMT, STAT } from "../ffi/constants.ts";
 import { errno, libc, librt } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
-import { ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { type DetachedRegion, MappedMemory } from "./mapped_memory.ts";
 import { releaseRegion } from "./_mapping.ts";
 import {
+  openNamed,
+  type PosixKind,
+  temporaryName,
+  validateCreateRule,
+  validateOpenRule,
+} from "./_posix_open.ts";
+import {
   validateBoolean,
   validateInteger,
-  validateMode,
-  validateOptions,
+  validateOptionKeys,
   validatePosixName,
 } from "./_validate.ts";
 
@@ -50,21 +56,25 @@ import {
 export const MAX_SIZE: number = Number.MAX_SAFE_INTEGER;
 
 /** Options for {@linkcode SharedMemory.open}. */
-export interface SharedMemoryOptions {
-  /** Create the object if it does not exist (`O_CREAT`). Needs `size`. */
-  create?: boolean;
-  /** With `create`: fail with EEXIST if it exists (`O_EXCL`). */
-  exclusive?: boolean;
-  /** Permission bits for a new object (default 0o600), applied exactly. */
-  mode?: number;
-  /** Size in bytes of a new object; an existing object keeps its size. */
-  size?: number;
+export interface SharedMemoryOpenOptions {
   /**
    * Open read-only (`O_RDONLY`). The view is then a private copy-on-write mapping: writes to it
    * never reach the object (nor crash), and a page written to stops showing others' updates.
    */
   readOnly?: boolean;
-  /** Accept an existing object owned by another user (off by default: squatting defence). */
+  /** Accept an object owned by another user (off by default: squatting defence). */
+  allowForeignOwner?: boolean;
+}
+
+/** Options for {@linkcode SharedMemory.create}. */
+export interface SharedMemoryCreateOptions {
+  /** Size in bytes of the new object; an existing one opened with `exclusive: false` keeps its own. */
+  size: number;
+  /** Permission bits (default 0o600), applied exactly. */
+  mode?: number;
+  /** Fail with EEXIST when the name exists (default true); `false` opens the existing object. */
+  exclusive?: boolean;
+  /** With `exclusive: false`: accept an existing object another user owns. */
   allowForeignOwner?: boolean;
 }
 
@@ -108,6 +118,37 @@ function fstatFd(fd: number, name: string): SharedMemoryStat {
     modified: statBuf.date(STAT.st_mtim),
     changed: statBuf.date(STAT.st_ctim),
   };
+}
+
+/** How shared memory objects open, by the one POSIX open protocol (src/_posix_open.ts). */
+function shmKind(name: string, readOnly: boolean): PosixKind<number> {
+  const cname = cString(name);
+  const access = readOnly ? O.RDONLY : O.RDWR;
+  return {
+    what: "shared memory",
+    syscall: "shm_open",
+    open: (extra, mode) => {
+      const fd = librt().shm_open(cname, access | extra, mode);
+      return fd < 0 ? null : fd;
+    },
+    close: (fd) => void libc().close(fd),
+    unlink: () => void librt().shm_unlink(cname),
+    setMode: (fd, mode) => libc().fchmod(fd, mode) === 0 ? 0 : errno(),
+    owner: (fd) => fstatFd(fd, name).uid,
+  };
+}
+
+/**
+ * Sets an object's size with its space reserved: `posix_fallocate` first (tmpfs is sparse, and
+ * a page that cannot be had later kills the process with SIGBUS on first touch, so ENOSPC must
+ * come now), then `ftruncate` (which only matters when shrinking).
+ */
+function sizeFd(fd: number, size: number, action: string, name: string): void {
+  if (size > 0) {
+    const e = libc().posix_fallocate(fd, 0n, BigInt(size));
+    if (e !== 0) throw new ErrnoError(e, "posix_fallocate", { action, object: name });
+  }
+  if (libc().ftruncate(fd, BigInt(size)) !== 0) throw lastError("ftruncate", action, name);
 }
 
 function validateSize(size: unknown): number {
@@ -164,96 +205,51 @@ export class SharedMemory extends MappedMemory {
   }
 
   /**
-   * Opens the object `name` ("/jobs"), creating it if `create` is set, and maps it.
+   * Opens the existing object `name` ("/jobs") and maps it.
    *
    * @param name "/" followed by up to 254 bytes, with no other "/"
-   * @param options create, exclusive, mode, size, readOnly, allowForeignOwner
+   * @param options readOnly, allowForeignOwner
    * @returns the mapped object
-   * @throws {TypeError} / {RangeError} for a bad name, size, mode or option
-   * @throws {ErrnoError} ENOENT (no such object), EEXIST (exclusive and it exists), EACCES
-   *   (permission), EMFILE, ENOMEM, EFBIG (size beyond what the system allows),
-   *   ENOSPC (no room in /dev/shm for the size: reserved at creation)
+   * @throws {TypeError} / {RangeError} for a bad name or option
+   * @throws {ErrnoError} ENOENT (no such object), EACCES (permission), EMFILE, ENOMEM
    * @throws {ForeignOwnerError} when another user owns the object
    * @see {@link https://man7.org/linux/man-pages/man3/shm_open.3.html}
    *
-   * @example Create exclusively, then open by name
+   * @example Create, then open by name
    * ```ts
    * import { SharedMemory } from "@dipc/dipc";
    *
-   * const name = `/dipc-doc-${crypto.randomUUID()}`;
-   * using a = SharedMemory.open(name, { create: true, exclusive: true, size: 1024 });
-   * using b = SharedMemory.open(name);
+   * using a = SharedMemory.create(`/dipc-doc-${crypto.randomUUID()}`, { size: 1024 });
+   * using b = SharedMemory.open(a.name);
    * console.log(a.created, b.created, b.size); // true false 1024
    * a.unlink();
    * ```
    */
-  static open(name: string, options?: SharedMemoryOptions): SharedMemory {
+  static open(name: string, options?: SharedMemoryOpenOptions): SharedMemory {
     validatePosixName(name);
-    const o = validateOptions<SharedMemoryOptions>(options);
-    const create = validateBoolean(o.create, "create");
-    const exclusive = validateBoolean(o.exclusive, "exclusive");
+    const o = validateOptionKeys<SharedMemoryOpenOptions>(options, [
+      "readOnly",
+      "allowForeignOwner",
+    ], "SharedMemory.open");
     const readOnly = validateBoolean(o.readOnly, "readOnly");
-    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
-    const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
-    if (exclusive && !create) throw new TypeError("exclusive needs create: true");
-    if (create && o.size === undefined) throw new TypeError("create needs a size");
-    if (create && readOnly) throw new TypeError("create and readOnly exclude each other");
-    const size = o.size === undefined ? 0 : validateSize(o.size);
-    if (!create && o.mode !== undefined) throw new TypeError("mode applies only with create");
-
-    const cname = cString(name);
-    const { shm_open } = librt();
-    const access = readOnly ? O.RDONLY : O.RDWR;
-    let fd = -1;
-    let created = false;
-    if (create) {
-      // Try to create it first, so we know whether this call made it.
-      fd = shm_open(cname, access | O.CREAT | O.EXCL, mode);
-      if (fd >= 0) created = true;
-      else {
-        const e = errno();
-        if (e !== E.EEXIST || exclusive) {
-          throw new ErrnoError(e, "shm_open", { action: "create shared memory", object: name });
-        }
-      }
-    }
-    if (fd < 0) {
-      fd = shm_open(cname, access, 0);
-      if (fd < 0) throw lastError("shm_open", "open shared memory", name);
-    }
-    const shm = new SharedMemory(INTERNAL, name, fd, readOnly, created);
-    try {
-      if (created) {
-        shm.#check(libc().fchmod(fd, mode), "fchmod", "set the mode of shared memory");
-        shm.#size(size, "size shared memory");
-      }
-      const st = created ? undefined : fstatFd(fd, name);
-      if (st !== undefined && !allowForeign) {
-        const me = libc().geteuid();
-        if (st.uid !== me) throw new ForeignOwnerError(name, st.uid, me);
-      }
-      if (st !== undefined && st.size === 0 && create && !readOnly) {
-        // Its creator has not sized it yet (shm_open and ftruncate are two calls): we were
-        // asked for this object at this size, so size it rather than map nothing.
-        shm.#size(size, "size shared memory");
-        st.size = size;
-      }
-      shm.#map(st?.size ?? size);
-    } catch (e) {
-      shm.close();
-      if (created) librt().shm_unlink(cname);
-      throw e;
-    }
-    return shm;
+    const allowForeign = validateOpenRule(o);
+    return openNamed(shmKind(name, readOnly), name, undefined, allowForeign, (fd) => {
+      const size = fstatFd(fd, name).size;
+      return SharedMemory.#mapped(name, fd, readOnly, false, size);
+    });
   }
 
   /**
-   * Creates the object `name`: shorthand for `open(name, { ...options, create: true })`.
+   * Creates the object `name` with `size` bytes (its space reserved) and maps it. By default the
+   * name must be new (EEXIST otherwise); `exclusive: false` opens an existing object instead.
    *
    * @param name "/" followed by up to 254 bytes, with no other "/"
-   * @param options size (required), exclusive, mode
-   * @returns the mapped object
-   * @throws {ErrnoError} EEXIST with `exclusive`, EACCES, EFBIG, ENOMEM, ENOSPC (no room in /dev/shm)
+   * @param options size (required), mode, exclusive, allowForeignOwner
+   * @returns the mapped object; `created` says whether this call made it
+   * @throws {TypeError} / {RangeError} for a bad name, size, mode or option
+   * @throws {ErrnoError} EEXIST (the name exists), EACCES, EFBIG (size beyond what the system
+   *   allows), ENOMEM, ENOSPC (no room in /dev/shm for the size: reserved at creation)
+   * @throws {ForeignOwnerError} with `exclusive: false`, when another user owns the object
    * @see {@link https://man7.org/linux/man-pages/man3/shm_open.3.html}
    *
    * @example Create and remove
@@ -261,14 +257,45 @@ export class SharedMemory extends MappedMemory {
    * import { SharedMemory } from "@dipc/dipc";
    *
    * using shm = SharedMemory.create(`/dipc-doc-${crypto.randomUUID()}`, { size: 64 });
+   * console.log(shm.created, shm.size); // true 64
    * shm.unlink();
    * ```
    */
-  static create(
+  static create(name: string, options: SharedMemoryCreateOptions): SharedMemory {
+    validatePosixName(name);
+    const o = validateOptionKeys<SharedMemoryCreateOptions>(options, [
+      "size",
+      "mode",
+      "exclusive",
+      "allowForeignOwner",
+    ], "SharedMemory.create");
+    if (o.size === undefined) throw new TypeError("create needs a size");
+    const size = validateSize(o.size);
+    const rule = validateCreateRule(o);
+    return openNamed(shmKind(name, false), name, rule, false, (fd, created) => {
+      let have = created ? 0 : fstatFd(fd, name).size;
+      if (created || have === 0) {
+        // A new object, or one whose creator is between shm_open and sizing it (two calls):
+        // we were asked for this object at this size, so size it rather than map nothing.
+        sizeFd(fd, size, "size shared memory", name);
+        have = size;
+      }
+      return SharedMemory.#mapped(name, fd, false, created, have);
+    });
+  }
+
+  /** Maps `fd` and makes the handle (the last step: nothing after it can fail). */
+  static #mapped(
     name: string,
-    options: Omit<SharedMemoryOptions, "create" | "readOnly"> & { size: number },
+    fd: number,
+    readOnly: boolean,
+    created: boolean,
+    size: number,
   ): SharedMemory {
-    return SharedMemory.open(name, { ...validateOptions(options), create: true });
+    const p = mapFd(fd, size, readOnly, name);
+    const shm = new SharedMemory(INTERNAL, name, fd, readOnly, created);
+    if (p !== undefined) shm.setMapping(p, size);
+    return shm;
   }
 
   /**
@@ -291,14 +318,15 @@ export class SharedMemory extends MappedMemory {
    * ```
    */
   static temporary(options: TemporarySharedMemoryOptions): SharedMemory {
-    const o = validateOptions<TemporarySharedMemoryOptions>(options);
-    const prefix = o.prefix ?? "dipc";
-    if (typeof prefix !== "string") throw new TypeError("prefix must be a string");
-    const name = `/${prefix}-${crypto.randomUUID()}`;
-    validatePosixName(name, "prefix + random suffix");
-    const opts: SharedMemoryOptions = { create: true, exclusive: true, size: o.size };
+    const o = validateOptionKeys<TemporarySharedMemoryOptions>(
+      options,
+      ["size", "mode", "prefix"],
+      "SharedMemory.temporary",
+    );
+    const name = temporaryName(o.prefix, "dipc");
+    const opts: SharedMemoryCreateOptions = { size: o.size };
     if (o.mode !== undefined) opts.mode = o.mode;
-    const shm = SharedMemory.open(name, opts);
+    const shm = SharedMemory.create(name, opts);
     shm.#unlinkOnClose = true;
     return shm;
   }
@@ -325,28 +353,6 @@ export class SharedMemory extends MappedMemory {
     if (librt().shm_unlink(cString(name)) !== 0) {
       throw lastError("shm_unlink", "unlink shared memory", name);
     }
-  }
-
-  #check(result: number, syscall: string, action: string): void {
-    if (result !== 0) throw lastError(syscall, action, this.#name);
-  }
-
-  /**
-   * Sets the object's size with its space reserved: `posix_fallocate` first (tmpfs is sparse, and
-   * a page that cannot be had later kills the process with SIGBUS on first touch, so ENOSPC must
-   * come now), then `ftruncate` (which only matters when shrinking).
-   */
-  #size(size: number, action: string): void {
-    if (size > 0) {
-      const e = libc().posix_fallocate(this.#fd, 0n, BigInt(size));
-      if (e !== 0) throw new ErrnoError(e, "posix_fallocate", { action, object: this.#name });
-    }
-    this.#check(libc().ftruncate(this.#fd, BigInt(size)), "ftruncate", action);
-  }
-
-  #map(size: number): void {
-    const p = mapFd(this.#fd, size, this.#readOnly, this.#name);
-    if (p !== undefined) this.setMapping(p, size);
   }
 
   /** The handle as messages name it. */
@@ -389,8 +395,9 @@ export class SharedMemory extends MappedMemory {
     this.assertOpen();
     if (this.#readOnly) throw new TypeError("cannot resize read-only shared memory");
     unmap(this.takeMapping());
-    this.#size(size, "resize shared memory");
-    this.#map(size);
+    sizeFd(this.#fd, size, "resize shared memory", this.#name);
+    const p = mapFd(this.#fd, size, this.#readOnly, this.#name);
+    if (p !== undefined) this.setMapping(p, size);
   }
 
   /**

@@ -59,13 +59,10 @@ import { closeFd, FdSleeper, type HasFd } from "./_fd.ts";
 import { PipeReader, PipeWriter } from "./pipe.ts";
 import { type SignalName, signalName, signalNumber } from "./signal.ts";
 import { describe, validateBoolean, validateInteger, validateOptions } from "./_validate.ts";
-import {
-  TIMED_OUT,
-  validateWaitOptions,
-  type WaitOptions,
-  waitUntil,
-  WOULD_BLOCK,
-} from "./_wait.ts";
+import { TIMED_OUT, timedOut, validateWaitOptions, type WaitOptions, waitUntil } from "./_wait.ts";
+import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
+
+export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** How a standard stream of the child is set up. */
 export type StdioOption = "inherit" | "null" | "piped" | HasFd;
@@ -209,13 +206,13 @@ export class ChildProcess implements AsyncDisposable {
   }
 
   /**
-   * How the child ended, if it has (reaping it); null while it runs. Never waits.
+   * How the child ended, if it has (reaping it). Never waits.
    *
-   * @returns the status, or null
+   * @returns the status, or {@linkcode WOULD_BLOCK} while it runs
    * @throws {ErrnoError} ECHILD if something else reaped it
    */
-  tryStatus(): ChildStatus | null {
-    return this.#reap() ?? null;
+  tryStatus(): ChildStatus | WouldBlock {
+    return this.#reap() ?? WOULD_BLOCK;
   }
 
   /**
@@ -243,9 +240,7 @@ export class ChildProcess implements AsyncDisposable {
     this.#pendingWaits++;
     try {
       const r = await waitUntil(() => this.#reap() ?? WOULD_BLOCK, sleeper, opts, 0);
-      if (r === TIMED_OUT) {
-        throw new DOMException(`waiting for process ${this.pid} timed out`, "TimeoutError");
-      }
+      if (r === TIMED_OUT) throw timedOut(`waiting for process ${this.pid}`);
       return r;
     } finally {
       sleeper.close();
@@ -645,4 +640,102 @@ export function spawn(program: string, options?: SpawnOptions): ChildProcess {
     L.posix_spawn_file_actions_destroy(fa);
     L.posix_spawnattr_destroy(attr);
   }
+}
+
+/** Deno permissions for {@linkcode spawnDeno}: each `true` (all) or a list (only these). */
+export interface DenoPermissions {
+  /** `--allow-ffi`: what a child using dipc needs. */
+  ffi?: boolean | string[];
+  /** `--allow-read`. */
+  read?: boolean | string[];
+  /** `--allow-write`. */
+  write?: boolean | string[];
+  /** `--allow-env`. */
+  env?: boolean | string[];
+  /** `--allow-run`. */
+  run?: boolean | string[];
+  /** `--allow-net`. */
+  net?: boolean | string[];
+  /** `--allow-sys`. */
+  sys?: boolean | string[];
+  /** `--allow-import`. */
+  import?: boolean | string[];
+}
+
+/** Options for {@linkcode spawnDeno}: those of {@linkcode spawn} and the child's permissions. */
+export interface SpawnDenoOptions extends Omit<SpawnOptions, "argv0"> {
+  /**
+   * The permissions the child gets, exactly (default `{ ffi: true }`: what dipc needs). The
+   * child never prompts (`--no-prompt`): a permission it lacks fails at once.
+   */
+  permissions?: DenoPermissions;
+  /** Further `deno run` flags before the script (e.g. `["--v8-flags=--max-old-space-size=64"]`). */
+  denoFlags?: string[];
+}
+
+const PERMISSION_NAMES = ["ffi", "read", "write", "env", "run", "net", "sys", "import"] as const;
+
+/**
+ * Starts a Deno child, `deno run --quiet --no-prompt <permissions> <script> <args>`, with this
+ * process's own Deno binary and {@linkcode spawn} (so it can be handed descriptors with `fds`).
+ * The child has exactly the permissions given, as flags: nothing is inherited.
+ *
+ * @param script the module to run: a path or a URL (`import.meta.url` to run this file again)
+ * @param options `permissions`, `denoFlags`, and every option of {@linkcode spawn}; `args` go to
+ *   the script
+ * @returns the running child
+ * @throws {TypeError} for a bad script, permission or flag
+ * @throws {ErrnoError} as {@linkcode spawn}
+ *
+ * @example A child that answers on stdout
+ * ```ts
+ * import { spawnDeno } from "@dipc/dipc";
+ *
+ * const script = "data:text/javascript,console.log(Deno.args[0])";
+ * await using child = spawnDeno(script, { args: ["hello"], stdout: "piped", permissions: {} });
+ * const { stdout } = await child.output();
+ * console.log(new TextDecoder().decode(stdout)); // "hello\n"
+ * ```
+ */
+export function spawnDeno(script: string | URL, options?: SpawnDenoOptions): ChildProcess {
+  const target = script instanceof URL ? script.href : validateCString(script, "script");
+  if (target.length === 0) throw new TypeError("script must not be empty");
+  const o = validateOptions<SpawnDenoOptions>(options);
+  const perms = validateOptions<DenoPermissions>(o.permissions ?? { ffi: true }, "permissions");
+  const flags: string[] = [];
+  for (const key of Object.keys(perms)) {
+    if (!(PERMISSION_NAMES as readonly string[]).includes(key)) {
+      throw new TypeError(`permissions.${key} is not a Deno permission`);
+    }
+  }
+  for (const name of PERMISSION_NAMES) {
+    const v: unknown = perms[name];
+    if (v === undefined || v === false) continue;
+    if (v === true) flags.push(`--allow-${name}`);
+    else if (Array.isArray(v) && v.length > 0) {
+      const list = v.map((x) => validateCString(x, `permissions.${name}[]`));
+      if (list.some((x) => x.includes(","))) {
+        throw new TypeError(`permissions.${name} entries must not contain ","`);
+      }
+      flags.push(`--allow-${name}=${list.join(",")}`);
+    } else {
+      throw new TypeError(`permissions.${name} must be a boolean or a non-empty list of strings`);
+    }
+  }
+  const extra = o.denoFlags ?? [];
+  if (!Array.isArray(extra)) throw new TypeError("denoFlags must be an array of strings");
+  for (const f of extra) {
+    if (!validateCString(f, "denoFlags[]").startsWith("-")) {
+      throw new TypeError(
+        `denoFlags entries are flags starting with "-", got ${JSON.stringify(f)}`,
+      );
+    }
+  }
+  const args = o.args ?? [];
+  if (!Array.isArray(args)) throw new TypeError("args must be an array");
+  const { permissions: _p, denoFlags: _f, ...rest } = o;
+  return spawn(Deno.execPath(), {
+    ...rest,
+    args: ["run", "--quiet", "--no-prompt", ...flags, ...extra, target, ...args],
+  });
 }

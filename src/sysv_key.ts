@@ -6,7 +6,7 @@
  * project id, so programs that share a path get the same key without hard-coding a number;
  * `IPC_PRIVATE` asks for a new object that no key finds (its id is handed over instead).
  *
- * @example The key of the seed program
+ * @example The key of the classic shared-memory program
  * ```ts
  * import { ftok } from "@dipc/dipc";
  *

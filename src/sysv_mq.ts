@@ -3,8 +3,8 @@
  * number, or {@linkcode IPC_PRIVATE}), where every message carries a positive `type`. A receiver
  * picks by type: 0 takes the first message, a positive type the first of that type, a negative
  * type the first of the lowest type up to its absolute value; `except` takes the first of any
- * *other* type. Types make one queue serve as many mailboxes (seed 002's indirect
- * communication with addresses).
+ * *other* type. Types make one queue serve as many mailboxes (indirect communication, where
+ * messages go to an address rather than to a process).
  *
  * Every operation has a synchronous `try…` form (`IPC_NOWAIT`), an async form taking
  * `{ signal, timeout }`, and for receiving a blocking `receiveSync`. System V queues cannot be
@@ -23,8 +23,8 @@
  *
  * using q = SysVMessageQueue.temporary();
  * const enc = new TextEncoder();
- * q.trySend(2, enc.encode("for P2"));
- * q.trySend(1, enc.encode("for P1"));
+ * q.trySend(enc.encode("for P2"), { type: 2 });
+ * q.trySend(enc.encode("for P1"), { type: 1 });
  * const m = await q.receive({ type: 1, timeout: 1000 });
  * console.log(m.type, new TextDecoder().decode(m.data)); // 1 "for P1"
  * ```
@@ -41,35 +41,43 @@ import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { type Backoff, FdSleeper } from "./_fd.ts";
 import { KernelWaiter, RETRY, waitFair } from "./_kernel_wait.ts";
-import { WOULD_BLOCK_RESULT } from "./pipe.ts";
+import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
   checkSysVOwner,
+  getSysVId,
   readIpcPerm,
+  removeSysVId,
   seconds,
+  SysVIdentity,
+  type SysVKind,
   type SysVPermissionChange,
   validateId,
   validateKey,
-  validatePermissionChange,
+  validateSysVCreateRule,
   writeIpcPerm,
 } from "./_sysv.ts";
 import {
   validateBoolean,
   validateBuffer,
   validateInteger,
-  validateMode,
+  validateOptionKeys,
   validateOptions,
 } from "./_validate.ts";
 import {
   deadlineFor,
   receiveUntilStopped,
+  type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
+  validateSyncWaitOptions,
   validateWaitOptions,
   type WaitOptions,
   waitUntil,
-  WOULD_BLOCK,
 } from "./_wait.ts";
+
+export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** An empty pollfd array: `poll(PAUSE, 0, ms)` just sleeps. */
 const PAUSE = new Uint8Array(0);
@@ -93,16 +101,43 @@ function typeOf(raw: bigint): SysVMessageType {
     : raw;
 }
 
-/** Options for {@linkcode SysVMessageQueue.open}. */
-export interface SysVMessageQueueOptions {
-  /** Create the queue if the key has none (`IPC_CREAT`). */
-  create?: boolean;
-  /** With `create`: fail with EEXIST if the key has a queue (`IPC_EXCL`). */
-  exclusive?: boolean;
-  /** Permission bits of a new queue (default 0o600). */
-  mode?: number;
-  /** Accept a queue owned by another user (off by default: squatting defence). */
+/** Options for {@linkcode SysVMessageQueue.open} and {@linkcode SysVMessageQueue.openId}. */
+export interface SysVMessageQueueOpenOptions {
+  /** Accept a queue another user made or owns (off by default: squatting defence). */
   allowForeignOwner?: boolean;
+}
+
+/** Options for {@linkcode SysVMessageQueue.create}. */
+export interface SysVMessageQueueCreateOptions {
+  /** Permission bits (default 0o600). */
+  mode?: number;
+  /** Fail with EEXIST when the key has a queue (default true); `false` uses that one. */
+  exclusive?: boolean;
+  /** With `exclusive: false`: accept an existing queue another user made or owns. */
+  allowForeignOwner?: boolean;
+}
+
+/** Options for {@linkcode SysVMessageQueue.temporary}. */
+export interface TemporarySysVMessageQueueOptions {
+  /** Permission bits (default 0o600). */
+  mode?: number;
+}
+
+/** Options for {@linkcode SysVMessageQueue.trySend}. */
+export interface SysVTrySendOptions {
+  /** The message's type, positive (default 1). */
+  type?: SysVMessageType;
+}
+
+/** Options for {@linkcode SysVMessageQueue.send}. */
+export interface SysVSendOptions extends SysVTrySendOptions, WaitOptions {}
+
+/** What a receive into a caller's buffer took: the message's length and type. */
+export interface SysVReceipt {
+  /** The message's length in bytes (it is in the first `length` bytes of the buffer). */
+  length: number;
+  /** Its type: a number, or a bigint when above 2⁵³ − 1. */
+  type: SysVMessageType;
 }
 
 /** What `IPC_STAT` reports of a queue. */
@@ -125,7 +160,7 @@ export interface SysVMessageQueueStat extends IpcPermissions {
   changed: Date;
 }
 
-/** Changes for {@linkcode SysVMessageQueue.set}: owner, mode and the byte limit. */
+/** Changes for {@linkcode SysVMessageQueue.setPermissions}: owner, mode and the byte limit. */
 export interface SysVMessageQueueChange extends SysVPermissionChange {
   /** New `msg_qbytes`; above `/proc/sys/kernel/msgmnb` needs CAP_SYS_RESOURCE (else EPERM). */
   maxBytes?: number;
@@ -169,6 +204,25 @@ function msgmax(): number {
   return msgmaxCache;
 }
 
+/** How queues are got, stat'ed and removed, for the System V identity helper. */
+const MSG_KIND: SysVKind<SysVMessageQueueStat> = {
+  what: "System V message queue",
+  getCall: "msgget",
+  ctlCall: "msgctl",
+  get: (key, flags) => libc().msgget(key, flags),
+  rmid: (id) => libc().msgctl(id, IPC.RMID, null),
+  stat: statId,
+  set: (id, change) => {
+    const c = change as SysVMessageQueueChange;
+    statId(id); // fills `ds` with the current values
+    writeIpcPerm(ds, MSQID_DS.msg_perm, c);
+    if (c.maxBytes !== undefined) ds.setU64(MSQID_DS.msg_qbytes, c.maxBytes);
+    if (libc().msgctl(id, IPC.SET, ds.bytes) !== 0) {
+      throw lastError("msgctl", "change System V message queue", id);
+    }
+  },
+};
+
 function statId(id: number): SysVMessageQueueStat {
   if (libc().msgctl(id, IPC.STAT, ds.clear().bytes) !== 0) {
     throw lastError("msgctl", "stat System V message queue", id);
@@ -187,6 +241,7 @@ function statId(id: number): SysVMessageQueueStat {
 }
 
 function validateType(type: unknown): bigint {
+  if (type === undefined) return 1n;
   if (typeof type === "bigint") {
     if (type < 1n || type > MAX_MESSAGE_TYPE_BIG) {
       throw new RangeError(`type must be 1..${MAX_MESSAGE_TYPE_BIG}, got ${type}`);
@@ -239,38 +294,34 @@ interface SysVTaken {
  * @see {@link https://man7.org/linux/man-pages/man2/msgget.2.html}
  */
 export class SysVMessageQueue implements Disposable {
+  readonly #identity: SysVIdentity<SysVMessageQueueStat>;
   readonly #id: number;
-  readonly #key: number;
-  readonly #created: boolean;
   #closed = false;
-  #removeOnClose = false;
   /** `long mtype` then up to msgmax bytes: what msgsnd and msgrcv read and write. */
   readonly #msg: Uint8Array<ArrayBuffer>;
   readonly #view: DataView;
+  /** The type of the message the last receive took (read right after it). */
   #lastType: SysVMessageType = 0;
   readonly #sleepers = new Set<FdSleeper>();
   readonly #kernels = new Map<string, KernelWaiter<SysVTaken>>();
 
-  private constructor(token: unknown, id: number, key: number, created: boolean) {
-    checkInternal(token, "SysVMessageQueue.open/openId/temporary()");
-    this.#id = id;
-    this.#key = key;
-    this.#created = created;
+  private constructor(token: unknown, identity: SysVIdentity<SysVMessageQueueStat>) {
+    checkInternal(token, "SysVMessageQueue.create/open/openId/temporary()");
+    this.#identity = identity;
+    this.#id = identity.id;
     this.#msg = new Uint8Array(MTYPE_SIZE + msgmax());
     this.#view = new DataView(this.#msg.buffer);
   }
 
   /**
-   * Gets the queue of `key`, creating it with `create`.
+   * Uses the existing queue of `key`.
    *
-   * @param key a key from {@linkcode ftok}, an agreed number, or {@linkcode IPC_PRIVATE}
-   *   (always a new queue)
-   * @param options create, exclusive, mode, allowForeignOwner
+   * @param key a key from {@linkcode ftok} or an agreed number (not IPC_PRIVATE)
+   * @param options allowForeignOwner
    * @returns the queue
-   * @throws {TypeError} / {RangeError} for a bad key, mode or option
-   * @throws {ErrnoError} ENOENT (no queue for the key), EEXIST (exclusive), EACCES, ENOSPC (the
-   *   system's queue limit)
-   * @throws {ForeignOwnerError} when another user owns the queue
+   * @throws {TypeError} / {RangeError} for a bad key or option
+   * @throws {ErrnoError} ENOENT (no queue for the key), EACCES
+   * @throws {ForeignOwnerError} when another user made or owns the queue
    * @see {@link https://man7.org/linux/man-pages/man2/msgget.2.html}
    *
    * @example Create by key, get again by key
@@ -278,46 +329,48 @@ export class SysVMessageQueue implements Disposable {
    * import { SysVMessageQueue } from "@dipc/dipc";
    *
    * const key = 0x7d000000 + Math.floor(Math.random() * 0xffff);
-   * using a = SysVMessageQueue.open(key, { create: true, exclusive: true });
+   * using a = SysVMessageQueue.create(key);
    * using b = SysVMessageQueue.open(key);
    * console.log(a.id === b.id, b.created); // true false
    * a.remove();
    * ```
    */
-  static open(key: number, options?: SysVMessageQueueOptions): SysVMessageQueue {
+  static open(key: number, options?: SysVMessageQueueOpenOptions): SysVMessageQueue {
     const k = validateKey(key);
-    const o = validateOptions<SysVMessageQueueOptions>(options);
-    const create = validateBoolean(o.create, "create");
-    const exclusive = validateBoolean(o.exclusive, "exclusive");
+    const o = validateOptionKeys<SysVMessageQueueOpenOptions>(
+      options,
+      ["allowForeignOwner"],
+      "SysVMessageQueue.open",
+    );
     const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
-    const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
-    if (exclusive && !create) throw new TypeError("exclusive needs create: true");
-    if (!create && o.mode !== undefined) throw new TypeError("mode applies only with create");
-    if (k === IPC_PRIVATE && !create) {
-      throw new TypeError("IPC_PRIVATE always makes a new queue: pass create: true");
-    }
-    const { msgget } = libc();
-    let id = -1;
-    let created = false;
-    if (create) {
-      id = msgget(k | 0, IPC.CREAT | IPC.EXCL | mode);
-      if (id >= 0) created = true;
-      else {
-        const e = errno();
-        if (e !== E.EEXIST || exclusive) {
-          throw new ErrnoError(e, "msgget", {
-            action: "create System V message queue with key",
-            object: k,
-          });
-        }
-      }
-    }
-    if (id < 0) {
-      id = msgget(k | 0, 0);
-      if (id < 0) throw lastError("msgget", "get System V message queue with key", k);
-    }
-    if (!created && !allowForeign) SysVMessageQueue.#checkOwner(id);
-    return new SysVMessageQueue(INTERNAL, id, k, created);
+    const { id } = getSysVId(MSG_KIND, k, undefined, allowForeign);
+    return new SysVMessageQueue(INTERNAL, new SysVIdentity(MSG_KIND, id, k, false));
+  }
+
+  /**
+   * Creates a queue for `key`. By default the key must have no queue (EEXIST otherwise);
+   * `exclusive: false` uses the existing one instead. {@linkcode IPC_PRIVATE} always makes a
+   * new queue.
+   *
+   * @param key a key from {@linkcode ftok}, an agreed number, or {@linkcode IPC_PRIVATE}
+   * @param options mode, exclusive, allowForeignOwner
+   * @returns the queue; `created` says whether this call made it
+   * @throws {TypeError} / {RangeError} for a bad key, mode or option
+   * @throws {ErrnoError} EEXIST (the key has a queue), EACCES, ENOSPC (the system's queue limit)
+   * @throws {ForeignOwnerError} with `exclusive: false`, when another user made or owns it
+   * @see {@link https://man7.org/linux/man-pages/man2/msgget.2.html}
+   */
+  static create(key: number, options?: SysVMessageQueueCreateOptions): SysVMessageQueue {
+    const k = validateKey(key);
+    const rule = validateSysVCreateRule(
+      validateOptionKeys<SysVMessageQueueCreateOptions>(options, [
+        "mode",
+        "exclusive",
+        "allowForeignOwner",
+      ], "SysVMessageQueue.create"),
+    );
+    const { id, created } = getSysVId(MSG_KIND, k, rule, false);
+    return new SysVMessageQueue(INTERNAL, new SysVIdentity(MSG_KIND, id, k, created));
   }
 
   /**
@@ -327,7 +380,7 @@ export class SysVMessageQueue implements Disposable {
    * @param options allowForeignOwner
    * @returns the queue
    * @throws {ErrnoError} EINVAL (no such id), EIDRM (removed), EACCES
-   * @throws {ForeignOwnerError} when another user owns the queue
+   * @throws {ForeignOwnerError} when another user made or owns the queue
    *
    * @example By id
    * ```ts
@@ -335,20 +388,21 @@ export class SysVMessageQueue implements Disposable {
    *
    * using a = SysVMessageQueue.temporary();
    * using b = SysVMessageQueue.openId(a.id);
-   * b.trySend(1, new Uint8Array([42]));
+   * b.trySend(new Uint8Array([42]));
    * console.log(a.stat().messages); // 1
    * ```
    */
-  static openId(
-    id: number,
-    options?: Pick<SysVMessageQueueOptions, "allowForeignOwner">,
-  ): SysVMessageQueue {
+  static openId(id: number, options?: SysVMessageQueueOpenOptions): SysVMessageQueue {
     validateId(id);
-    const o = validateOptions<SysVMessageQueueOptions>(options);
+    const o = validateOptionKeys<SysVMessageQueueOpenOptions>(
+      options,
+      ["allowForeignOwner"],
+      "SysVMessageQueue.open",
+    );
     const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
     const st = statId(id);
-    if (!allowForeign) SysVMessageQueue.#checkOwner(id, st);
-    return new SysVMessageQueue(INTERNAL, id, st.key, false);
+    if (!allowForeign) checkSysVOwner(`System V message queue ${id}`, st);
+    return new SysVMessageQueue(INTERNAL, new SysVIdentity(MSG_KIND, id, st.key, false));
   }
 
   /**
@@ -367,12 +421,14 @@ export class SysVMessageQueue implements Disposable {
    * console.log(q.key, q.stat().mode.toString(8)); // 0 "600"
    * ```
    */
-  static temporary(options?: { mode?: number }): SysVMessageQueue {
-    const o = validateOptions<{ mode?: number }>(options);
-    const opts: SysVMessageQueueOptions = { create: true };
-    if (o.mode !== undefined) opts.mode = o.mode;
-    const q = SysVMessageQueue.open(IPC_PRIVATE, opts);
-    q.#removeOnClose = true;
+  static temporary(options?: TemporarySysVMessageQueueOptions): SysVMessageQueue {
+    const o = validateOptionKeys<TemporarySysVMessageQueueOptions>(
+      options,
+      ["mode"],
+      "SysVMessageQueue.temporary",
+    );
+    const q = SysVMessageQueue.create(IPC_PRIVATE, o.mode === undefined ? {} : { mode: o.mode });
+    q.#identity.removeOnClose = true;
     return q;
   }
 
@@ -385,10 +441,7 @@ export class SysVMessageQueue implements Disposable {
    * @see {@link https://man7.org/linux/man-pages/man2/msgctl.2.html}
    */
   static remove(id: number): void {
-    validateId(id);
-    if (libc().msgctl(id, IPC.RMID, null) !== 0) {
-      throw lastError("msgctl", "remove System V message queue", id);
-    }
+    removeSysVId(MSG_KIND, id);
   }
 
   /**
@@ -408,10 +461,6 @@ export class SysVMessageQueue implements Disposable {
     return msgmax();
   }
 
-  static #checkOwner(id: number, st: SysVMessageQueueStat = statId(id)): void {
-    checkSysVOwner(`System V msg queue ${id}`, st);
-  }
-
   #assertOpen(): void {
     if (this.#closed) throw new ClosedError(`System V message queue ${this.#id}`);
   }
@@ -421,14 +470,14 @@ export class SysVMessageQueue implements Disposable {
     return this.#id;
   }
 
-  /** The key it was opened with (0 for `IPC_PRIVATE`). */
+  /** The key, unsigned as `ipcs` prints it (0 for `IPC_PRIVATE`). */
   get key(): number {
-    return this.#key;
+    return this.#identity.key;
   }
 
   /** Whether this handle created the queue. */
   get created(): boolean {
-    return this.#created;
+    return this.#identity.created;
   }
 
   /** Whether {@linkcode SysVMessageQueue.close} has been called. */
@@ -436,69 +485,64 @@ export class SysVMessageQueue implements Disposable {
     return this.#closed;
   }
 
-  /** The type of the message the last `tryReceiveInto`/`receiveInto` took. */
-  get lastType(): SysVMessageType {
-    return this.#lastType;
-  }
-
   /**
-   * What `IPC_STAT` reports now: counts, limit, pids, times, owner, mode.
+   * What `IPC_STAT` reports now: counts, limit, pids, times, owner, mode. Works after close too:
+   * the queue outlives the handle.
    *
    * @returns the queue's status
-   * @throws {ClosedError} after close
    * @throws {ErrnoError} EIDRM/EINVAL once the queue is removed
    */
   stat(): SysVMessageQueueStat {
-    this.#assertOpen();
-    return statId(this.#id);
+    return this.#identity.stat();
   }
 
   /**
    * Changes owner, mode or byte limit (`IPC_SET`).
    *
    * @param change uid, gid, mode, maxBytes
-   * @throws {ClosedError} after close
    * @throws {ErrnoError} EPERM (not owner, or maxBytes above the limit), EIDRM
    * @see {@link https://man7.org/linux/man-pages/man2/msgctl.2.html}
    */
-  set(change: SysVMessageQueueChange): void {
-    const c = validatePermissionChange(change) as SysVMessageQueueChange;
+  setPermissions(change: SysVMessageQueueChange): void {
+    const c = validateOptions<SysVMessageQueueChange>(change, "change");
     if (c.maxBytes !== undefined) validateInteger(c.maxBytes, "maxBytes", 1, 0x7fffffff);
-    this.#assertOpen();
-    statId(this.#id); // fills `ds` with the current values
-    writeIpcPerm(ds, MSQID_DS.msg_perm, c);
-    if (c.maxBytes !== undefined) {
-      ds.setU64(MSQID_DS.msg_qbytes, c.maxBytes);
-    }
-    if (libc().msgctl(this.#id, IPC.SET, ds.bytes) !== 0) {
-      throw lastError("msgctl", "change System V message queue", this.#id);
-    }
+    this.#identity.setPermissions(c);
   }
 
   /**
    * Sends a message if there is room now (`IPC_NOWAIT`).
    *
-   * @param type a positive message type
    * @param data the message, at most {@linkcode SysVMessageQueue.maxMessageSize} bytes (may be
    *   empty)
-   * @returns `true` when sent, `false` when the queue is full
+   * @param options `type`: positive (default 1)
+   * @returns undefined when sent, {@linkcode WOULD_BLOCK} when the queue is full (nothing sent)
    * @throws {ErrnoError} EMSGSIZE (longer than the system allows: nothing sent), EIDRM/EINVAL
    *   (queue removed), EACCES
    * @throws {ClosedError} after close
    * @see {@link https://man7.org/linux/man-pages/man2/msgsnd.2.html}
    */
-  trySend(type: SysVMessageType, data: Uint8Array): boolean {
-    const t = validateType(type);
+  trySend(data: Uint8Array, options?: SysVTrySendOptions): undefined | WouldBlock {
     validateBuffer(data, "data");
+    const t = validateType(
+      options === undefined
+        ? undefined
+        : validateOptionKeys<SysVTrySendOptions>(options, ["type"], "SysVMessageQueue.trySend")
+          .type,
+    );
     this.#assertOpen();
     this.#checkSize(data.length);
+    return this.#trySend(data, t);
+  }
+
+  #trySend(data: Uint8Array, t: bigint): undefined | WouldBlock {
+    this.#assertOpen();
     this.#view.setBigInt64(0, t, true);
     this.#msg.set(data, MTYPE_SIZE);
     const { msgsnd } = libc();
     for (;;) {
-      if (msgsnd(this.#id, this.#msg, data.length, IPC.NOWAIT) === 0) return true;
+      if (msgsnd(this.#id, this.#msg, data.length, IPC.NOWAIT) === 0) return undefined;
       const e = errno();
-      if (e === E.EAGAIN) return false;
+      if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) {
         throw new ErrnoError(e, "msgsnd", {
           action: "send to System V message queue",
@@ -511,9 +555,8 @@ export class SysVMessageQueue implements Disposable {
   /**
    * Sends a message, waiting for room while the queue is full.
    *
-   * @param type a positive message type
    * @param data the message
-   * @param options `signal` and `timeout` (ms)
+   * @param options `type` (positive, default 1), `signal` and `timeout` (ms)
    * @throws {ErrnoError} EMSGSIZE at once for a message that can never fit (longer than the
    *   system allows or than the queue's byte limit): nothing sent; EIDRM when the queue is
    *   removed during the wait
@@ -521,11 +564,13 @@ export class SysVMessageQueue implements Disposable {
    * @throws the signal's reason when aborted (nothing was sent)
    * @throws {ClosedError} after close, or when the handle is closed during the wait
    */
-  async send(type: SysVMessageType, data: Uint8Array, options?: WaitOptions): Promise<void> {
-    validateType(type);
+  async send(data: Uint8Array, options?: SysVSendOptions): Promise<void> {
     validateBuffer(data, "data");
-    const opts = validateWaitOptions(options);
-    if (this.trySend(type, data)) return;
+    const opts = validateWaitOptions(options) as SysVSendOptions;
+    const type = validateType(opts.type);
+    this.#assertOpen();
+    this.#checkSize(data.length);
+    if (this.#trySend(data, type) !== WOULD_BLOCK) return;
     // IPC_STAT needs read permission, which a sender may lack: then the check is skipped.
     let limit = Infinity;
     try {
@@ -540,47 +585,44 @@ export class SysVMessageQueue implements Disposable {
         object: this.#id,
       });
     }
-    const r = await this.#wait(() => this.trySend(type, data) || WOULD_BLOCK, undefined, opts);
+    const r = await this.#wait(() => this.#trySend(data, type), undefined, opts);
     if (r === TIMED_OUT) throw timedOut(`send to System V message queue ${this.#id}`);
   }
 
   /**
-   * Takes a message into `into`, if one matching the selector is there now (`IPC_NOWAIT`). Its
-   * type is then {@linkcode SysVMessageQueue.lastType}. Allocates nothing.
+   * Takes a message into `into`, if one matching the selector is there now (`IPC_NOWAIT`).
    *
    * @param into where the message's bytes go
    * @param options type selector, except, truncate
-   * @returns the message's length, or `"would-block"` when none matches now
+   * @returns the message's length and type, or {@linkcode WOULD_BLOCK} when none matches now
    * @throws {ErrnoError} E2BIG (longer than `into`, and not `truncate`: the message stays in the
    *   queue), EIDRM/EINVAL (queue removed), EACCES
    * @throws {ClosedError} after close
    * @see {@link https://man7.org/linux/man-pages/man2/msgrcv.2.html}
    */
-  tryReceiveInto(
-    into: Uint8Array,
-    options?: SysVReceiveOptions,
-  ): number | typeof WOULD_BLOCK_RESULT {
+  tryReceiveInto(into: Uint8Array, options?: SysVReceiveOptions): SysVReceipt | WouldBlock {
     validateBuffer(into, "into");
     const sel = options === undefined ? ANY : validateSelector(options);
     this.#assertOpen();
     const n = this.#receive(Math.min(into.length, this.#msg.length - MTYPE_SIZE), sel);
-    if (n !== WOULD_BLOCK_RESULT) into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
-    return n;
+    if (n === WOULD_BLOCK) return n;
+    into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
+    return { length: n, type: this.#lastType };
   }
 
   /**
    * Takes a message, if one matching the selector is there now (`IPC_NOWAIT`).
    *
    * @param options type selector, except, truncate
-   * @returns the message (a copy) and its type, or `"would-block"`
+   * @returns the message (a copy) and its type, or {@linkcode WOULD_BLOCK}
    * @throws {ErrnoError} EIDRM/EINVAL (queue removed), EACCES
    * @throws {ClosedError} after close
    */
-  tryReceive(options?: SysVReceiveOptions): SysVMessage | typeof WOULD_BLOCK_RESULT {
+  tryReceive(options?: SysVReceiveOptions): SysVMessage | WouldBlock {
     const sel = options === undefined ? ANY : validateSelector(options);
     this.#assertOpen();
     const n = this.#receive(this.#msg.length - MTYPE_SIZE, sel);
-    if (n === WOULD_BLOCK_RESULT) return n;
+    if (n === WOULD_BLOCK) return n;
     return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
   }
 
@@ -590,7 +632,7 @@ export class SysVMessageQueue implements Disposable {
    *
    * @param into where the message's bytes go
    * @param options type selector, except, truncate, `signal`, `timeout` (ms)
-   * @returns the message's length (its type is {@linkcode SysVMessageQueue.lastType})
+   * @returns the message's length and type
    * @throws {ErrnoError} E2BIG (see `tryReceiveInto`), EIDRM/EINVAL when the queue is removed
    * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was taken)
    * @throws the signal's reason when aborted (nothing was taken)
@@ -599,7 +641,7 @@ export class SysVMessageQueue implements Disposable {
   async receiveInto(
     into: Uint8Array,
     options?: SysVReceiveOptions & WaitOptions,
-  ): Promise<number> {
+  ): Promise<SysVReceipt> {
     validateBuffer(into, "into");
     const sel = validateSelector(options);
     const opts = validateWaitOptions(options);
@@ -608,9 +650,9 @@ export class SysVMessageQueue implements Disposable {
       () => {
         this.#assertOpen();
         const n = this.#receive(size, sel);
-        if (n === WOULD_BLOCK_RESULT) return WOULD_BLOCK;
+        if (n === WOULD_BLOCK) return n;
         into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
-        return n;
+        return { length: n, type: this.#lastType };
       },
       sel,
       opts,
@@ -628,7 +670,7 @@ export class SysVMessageQueue implements Disposable {
    *
    * @param into where the message's bytes go
    * @param options type selector, except, truncate, `timeout` (ms)
-   * @returns the message's length (its type is {@linkcode SysVMessageQueue.lastType})
+   * @returns the message's length and type
    * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was taken)
    * @throws {ErrnoError} E2BIG, EIDRM/EINVAL when the queue is removed
    * @throws {ClosedError} after close
@@ -639,23 +681,31 @@ export class SysVMessageQueue implements Disposable {
    * import { SysVMessageQueue } from "@dipc/dipc";
    *
    * using q = SysVMessageQueue.temporary();
-   * q.trySend(3, new Uint8Array([7]));
+   * q.trySend(new Uint8Array([7]), { type: 3 });
    * const into = new Uint8Array(16);
-   * console.log(q.receiveIntoSync(into, { timeout: 1000 }), q.lastType); // 1 3
+   * console.log(q.receiveIntoSync(into, { timeout: 1000 })); // { length: 1, type: 3 }
    * ```
    */
-  receiveIntoSync(into: Uint8Array, options?: SysVReceiveOptions & { timeout?: number }): number {
+  receiveIntoSync(
+    into: Uint8Array,
+    options?: SysVReceiveOptions & SyncWaitOptions,
+  ): SysVReceipt {
     validateBuffer(into, "into");
     const sel = validateSelector(options);
-    const timeout = options?.timeout;
-    if (timeout !== undefined) validateWaitOptions({ timeout });
+    const { timeout } = validateSyncWaitOptions(options);
     this.#assertOpen();
-    const size = Math.min(into.length, this.#msg.length - MTYPE_SIZE);
+    const n = this.#receiveSync(Math.min(into.length, this.#msg.length - MTYPE_SIZE), sel, timeout);
+    into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
+    return { length: n, type: this.#lastType };
+  }
+
+  /** The blocking receive into `#msg`: its length (type in #lastType). */
+  #receiveSync(size: number, sel: Selector, timeout: number | undefined): number {
     const deadline = deadlineFor(timeout);
     const { msgrcv, poll } = libc();
     for (;;) {
       let n = this.#receive(size, sel);
-      if (n === WOULD_BLOCK_RESULT && deadline === undefined) {
+      if (n === WOULD_BLOCK && deadline === undefined) {
         // No timeout: block in the kernel, a waiter like any C process.
         const r = msgrcv(this.#id, this.#msg, size, sel.type, sel.flags);
         if (r < 0) {
@@ -669,10 +719,7 @@ export class SysVMessageQueue implements Disposable {
         this.#lastType = typeOf(this.#view.getBigInt64(0, true));
         n = r;
       }
-      if (n !== WOULD_BLOCK_RESULT) {
-        into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
-        return n;
-      }
+      if (n !== WOULD_BLOCK) return n;
       if (deadline !== undefined && monotonicNs() >= deadline) {
         throw timedOut(`receive from System V message queue ${this.#id}`);
       }
@@ -691,10 +738,12 @@ export class SysVMessageQueue implements Disposable {
    * @throws {ErrnoError} EIDRM/EINVAL when the queue is removed
    * @throws {ClosedError} after close
    */
-  receiveSync(options?: SysVReceiveOptions & { timeout?: number }): SysVMessage {
-    const into = new Uint8Array(this.#msg.length - MTYPE_SIZE);
-    const n = this.receiveIntoSync(into, options);
-    return { type: this.#lastType, data: into.slice(0, n) };
+  receiveSync(options?: SysVReceiveOptions & SyncWaitOptions): SysVMessage {
+    const sel = validateSelector(options);
+    const { timeout } = validateSyncWaitOptions(options);
+    this.#assertOpen();
+    const n = this.#receiveSync(this.#msg.length - MTYPE_SIZE, sel, timeout);
+    return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
   }
 
   /**
@@ -716,7 +765,7 @@ export class SysVMessageQueue implements Disposable {
       () => {
         this.#assertOpen();
         const n = this.#receive(size, sel);
-        if (n === WOULD_BLOCK_RESULT) return WOULD_BLOCK;
+        if (n === WOULD_BLOCK) return n;
         return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
       },
       sel,
@@ -731,17 +780,18 @@ export class SysVMessageQueue implements Disposable {
    * (`MSG_COPY`). Needs a kernel built with CONFIG_CHECKPOINT_RESTORE, as most are.
    *
    * @param index the message's position
-   * @returns the message, or null when the queue has no message at that position
+   * @returns the message, or {@linkcode WOULD_BLOCK} when the queue has no message at that
+   *   position now
    * @throws {ErrnoError} ENOSYS (kernel without MSG_COPY), EIDRM/EINVAL, EACCES
    * @throws {ClosedError} after close
    * @see {@link https://man7.org/linux/man-pages/man2/msgrcv.2.html}
    */
-  peek(index: number): SysVMessage | null {
+  tryPeek(index: number): SysVMessage | WouldBlock {
     validateInteger(index, "index", 0, 0x7fffffff);
     this.#assertOpen();
     const sel = selector(BigInt(index), MSG.COPY);
     const n = this.#receive(this.#msg.length - MTYPE_SIZE, sel);
-    if (n === WOULD_BLOCK_RESULT) return null;
+    if (n === WOULD_BLOCK) return n;
     return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
   }
 
@@ -766,14 +816,13 @@ export class SysVMessageQueue implements Disposable {
   }
 
   /**
-   * Removes the queue (as {@linkcode SysVMessageQueue.remove}); this handle then only closes.
+   * Removes the queue (as {@linkcode SysVMessageQueue.remove}). Works after close too (`using`
+   * a handle does not take removal away); a second call does nothing.
    *
-   * @throws {ErrnoError} EINVAL (already removed), EPERM
+   * @throws {ErrnoError} EINVAL (already removed by someone else), EPERM
    */
   remove(): void {
-    this.#assertOpen();
-    this.#removeOnClose = false;
-    SysVMessageQueue.remove(this.#id);
+    this.#identity.remove();
   }
 
   /**
@@ -787,10 +836,7 @@ export class SysVMessageQueue implements Disposable {
     for (const k of this.#kernels.values()) {
       k.close(new ClosedError(`System V message queue ${this.#id}`));
     }
-    if (this.#removeOnClose) {
-      this.#removeOnClose = false;
-      libc().msgctl(this.#id, IPC.RMID, null);
-    }
+    this.#identity.closed();
   }
 
   /** Same as `close()`. */
@@ -798,13 +844,13 @@ export class SysVMessageQueue implements Disposable {
     this.close();
   }
 
-  /** One `msgrcv` with IPC_NOWAIT into `#msg`: the length, or "would-block". */
-  #receive(size: number, sel: Selector): number | typeof WOULD_BLOCK_RESULT {
+  /** One `msgrcv` with IPC_NOWAIT into `#msg`: the length (type in #lastType), or WOULD_BLOCK. */
+  #receive(size: number, sel: Selector): number | WouldBlock {
     const kernel = this.#kernels.get(sel.key);
     const kept = kernel?.take();
     if (kept === undefined && kernel?.busy) {
       // Its call in flight will take the oldest match: taking one here would reorder them.
-      return WOULD_BLOCK_RESULT;
+      return WOULD_BLOCK;
     }
     if (kept !== undefined) {
       // Taken by the kernel waiter for a wait that was cancelled: it comes first, and obeys
@@ -831,7 +877,7 @@ export class SysVMessageQueue implements Disposable {
         return n;
       }
       const e = errno();
-      if (e === E.ENOMSG) return WOULD_BLOCK_RESULT;
+      if (e === E.ENOMSG) return WOULD_BLOCK;
       if (e !== E.EINTR) {
         throw new ErrnoError(e, "msgrcv", {
           action: e === E.E2BIG

@@ -57,30 +57,39 @@ import { KernelWaiter, RETRY, waitFair } from "./_kernel_wait.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
   checkSysVOwner,
+  getSysVId,
   readIpcPerm,
+  removeSysVId,
   seconds,
+  SysVIdentity,
+  type SysVKind,
   type SysVPermissionChange,
   validateId,
   validateKey,
-  validatePermissionChange,
+  validateSysVCreateRule,
   writeIpcPerm,
 } from "./_sysv.ts";
 import {
   describe,
   validateBoolean,
   validateInteger,
-  validateMode,
+  validateOptionKeys,
   validateOptions,
 } from "./_validate.ts";
+import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import {
   deadlineFor,
   msLeft,
+  type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
+  validateSyncWaitOptions,
   validateWaitOptions,
   type WaitOptions,
-  WOULD_BLOCK,
 } from "./_wait.ts";
+
+export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** The largest value a System V semaphore holds (`SEMVMX`). */
 export const SYSV_SEM_VALUE_MAX: number = SEM.VALUE_MAX;
@@ -95,19 +104,9 @@ export interface SemaphoreOperation {
   undo?: boolean;
 }
 
-/** Options for {@linkcode SysVSemaphoreSet.open}. */
-export interface SysVSemaphoreSetOptions {
-  /** Create the set if the key has none (`IPC_CREAT`). Needs `count`. */
-  create?: boolean;
-  /** With `create`: fail with EEXIST if the key has a set (`IPC_EXCL`). */
-  exclusive?: boolean;
-  /** How many semaphores a new set has; an existing set must have at least this many. */
-  count?: number;
-  /** Initial values of a new set: one for all, or one per semaphore (default 0). */
-  initial?: number | number[];
-  /** Permission bits of a new set (default 0o600). */
-  mode?: number;
-  /** Accept a set owned by another user (off by default: squatting defence). */
+/** Options for {@linkcode SysVSemaphoreSet.open} and {@linkcode SysVSemaphoreSet.openId}. */
+export interface SysVSemaphoreSetOpenOptions {
+  /** Accept a set another user made or owns (off by default: squatting defence). */
   allowForeignOwner?: boolean;
   /**
    * How long, in ms after its last change, a set that was never operated on is waited for
@@ -115,6 +114,32 @@ export interface SysVSemaphoreSetOptions {
    * taken as it is, as `ipcmk -S`, sysv_ipc and plain C leave theirs.
    */
   readyTimeout?: number;
+}
+
+/** Options for {@linkcode SysVSemaphoreSet.create}. */
+export interface SysVSemaphoreSetCreateOptions {
+  /** How many semaphores the new set has (an existing one must have at least this many). */
+  count: number;
+  /** Initial values: one for all, or one per semaphore (default 0). */
+  initial?: number | number[];
+  /** Permission bits (default 0o600). */
+  mode?: number;
+  /** Fail with EEXIST when the key has a set (default true); `false` uses that one. */
+  exclusive?: boolean;
+  /** With `exclusive: false`: accept an existing set another user made or owns. */
+  allowForeignOwner?: boolean;
+  /** With `exclusive: false`: how long a never-operated existing set is waited for (ms). */
+  readyTimeout?: number;
+}
+
+/** Options for {@linkcode SysVSemaphoreSet.temporary}. */
+export interface TemporarySysVSemaphoreSetOptions {
+  /** How many semaphores (default 1). */
+  count?: number;
+  /** Initial values: one for all, or one per semaphore (default 0). */
+  initial?: number | number[];
+  /** Permission bits (default 0o600). */
+  mode?: number;
 }
 
 /** What `IPC_STAT` reports of a set. */
@@ -151,6 +176,26 @@ function limits(): { perSet: number; perCall: number } {
   return limitsCache;
 }
 
+/** How sets are got, stat'ed and removed, for the System V identity helper. */
+function semKind(count: number): SysVKind<SysVSemaphoreSetStat> {
+  return {
+    what: "System V semaphore set",
+    getCall: "semget",
+    ctlCall: "semctl",
+    get: (key, flags) => libc().semget(key, count, flags),
+    rmid: (id) => libc().semctl_int(id, 0, IPC.RMID, 0) < 0 ? -1 : 0,
+    stat: statId,
+    set: (id, change) => {
+      statId(id);
+      writeIpcPerm(ds, SEMID_DS.sem_perm, change);
+      if (libc().semctl_ptr(id, 0, IPC.SET, ds.bytes) < 0) {
+        throw lastError("semctl", "change System V semaphore set", id);
+      }
+    },
+  };
+}
+const SEM_KIND = semKind(0);
+
 function statId(id: number): SysVSemaphoreSetStat {
   if (libc().semctl_ptr(id, 0, IPC.STAT, ds.clear().bytes) < 0) {
     throw lastError("semctl", "stat System V semaphore set", id);
@@ -174,36 +219,35 @@ function validateValue(value: unknown, what: string): number {
  * @see {@link https://man7.org/linux/man-pages/man2/semop.2.html}
  */
 export class SysVSemaphoreSet implements Disposable {
+  readonly #identity: SysVIdentity<SysVSemaphoreSetStat>;
   readonly #id: number;
-  readonly #key: number;
   readonly #count: number;
-  readonly #created: boolean;
   #closed = false;
-  #removeOnClose = false;
   readonly #sleepers = new Set<FdSleeper>();
   readonly #kernels = new Map<string, KernelWaiter<true>>();
   /** A reusable `struct sembuf[]` for the common one-operation call. */
   readonly #one = new OutStruct(SEMBUF.size);
 
-  private constructor(token: unknown, id: number, key: number, count: number, created: boolean) {
-    checkInternal(token, "SysVSemaphoreSet.open/openId/temporary()");
-    this.#id = id;
-    this.#key = key;
+  private constructor(
+    token: unknown,
+    identity: SysVIdentity<SysVSemaphoreSetStat>,
+    count: number,
+  ) {
+    checkInternal(token, "SysVSemaphoreSet.create/open/openId/temporary()");
+    this.#identity = identity;
+    this.#id = identity.id;
     this.#count = count;
-    this.#created = created;
   }
 
   /**
-   * Gets the set of `key`, creating and initialising it with `create`.
+   * Uses the existing set of `key`, once its creator has set its values (see `readyTimeout`).
    *
-   * @param key a key from {@linkcode ftok}, an agreed number, or {@linkcode IPC_PRIVATE}
-   * @param options create, exclusive, count, initial, mode, allowForeignOwner, readyTimeout
-   * @returns the set, initialised
-   * @throws {TypeError} / {RangeError} for a bad key, count, value, mode or option
-   * @throws {ErrnoError} ENOENT (no set for the key), EEXIST (exclusive), EINVAL (the existing
-   *   set has fewer than `count` semaphores), EACCES, ENOSPC (the system's limits)
-   * @throws {ForeignOwnerError} when another user owns the set
-   * @throws {DOMException} TimeoutError when another process's new set stays uninitialised
+   * @param key a key from {@linkcode ftok} or an agreed number (not IPC_PRIVATE)
+   * @param options allowForeignOwner, readyTimeout
+   * @returns the set
+   * @throws {TypeError} / {RangeError} for a bad key or option
+   * @throws {ErrnoError} ENOENT (no set for the key), EACCES
+   * @throws {ForeignOwnerError} when another user made or owns the set
    * @see {@link https://man7.org/linux/man-pages/man2/semget.2.html}
    *
    * @example Create by key, get again by key
@@ -211,59 +255,67 @@ export class SysVSemaphoreSet implements Disposable {
    * import { SysVSemaphoreSet } from "@dipc/dipc";
    *
    * const key = 0x7e000000 + Math.floor(Math.random() * 0xffff);
-   * using a = SysVSemaphoreSet.open(key, { create: true, exclusive: true, count: 3, initial: 1 });
+   * using a = SysVSemaphoreSet.create(key, { count: 3, initial: 1 });
    * using b = SysVSemaphoreSet.open(key);
    * console.log(b.count, b.getAll()); // 3 [1, 1, 1]
    * a.remove();
    * ```
    */
-  static open(key: number, options?: SysVSemaphoreSetOptions): SysVSemaphoreSet {
+  static open(key: number, options?: SysVSemaphoreSetOpenOptions): SysVSemaphoreSet {
     const k = validateKey(key);
-    const o = validateOptions<SysVSemaphoreSetOptions>(options);
-    const create = validateBoolean(o.create, "create");
-    const exclusive = validateBoolean(o.exclusive, "exclusive");
+    const o = validateOptionKeys<SysVSemaphoreSetOpenOptions>(options, [
+      "allowForeignOwner",
+      "readyTimeout",
+    ], "SysVSemaphoreSet.open/openId");
     const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
-    const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
-    const readyTimeout = o.readyTimeout === undefined ? 1000 : o.readyTimeout;
-    validateWaitOptions({ timeout: readyTimeout });
-    const { perSet } = limits();
-    const count = o.count === undefined ? 0 : validateInteger(o.count, "count", 1, perSet);
-    if (exclusive && !create) throw new TypeError("exclusive needs create: true");
-    if (create && o.count === undefined) throw new TypeError("create needs a count");
-    if (!create && (o.mode !== undefined || o.initial !== undefined)) {
-      throw new TypeError("mode and initial apply only with create");
-    }
-    const initial = create ? validateInitial(o.initial, count) : [];
-    if (k === IPC_PRIVATE && !create) {
-      throw new TypeError("IPC_PRIVATE always makes a new set: pass create: true");
-    }
-    const { semget } = libc();
-    let id = -1;
-    if (create) {
-      id = semget(k | 0, count, IPC.CREAT | IPC.EXCL | mode);
-      if (id >= 0) {
-        const set = new SysVSemaphoreSet(INTERNAL, id, k, count, true);
-        try {
-          set.#initialise(initial);
-        } catch (e) {
-          libc().semctl_int(id, 0, IPC.RMID, 0);
-          throw e;
-        }
-        return set;
-      }
-      const e = errno();
-      if (e !== E.EEXIST || exclusive) {
-        throw new ErrnoError(e, "semget", {
-          action: "create System V semaphore set with key",
-          object: k,
-        });
-      }
-    }
-    id = semget(k | 0, count, 0);
-    if (id < 0) throw lastError("semget", "get System V semaphore set with key", k);
+    const readyTimeout = validateReadyTimeout(o.readyTimeout);
+    const { id } = getSysVId(SEM_KIND, k, undefined, allowForeign);
     const st = awaitInitialised(id, readyTimeout);
-    if (!allowForeign) checkOwner(id, st);
-    return new SysVSemaphoreSet(INTERNAL, id, k, st.count, false);
+    return new SysVSemaphoreSet(INTERNAL, new SysVIdentity(SEM_KIND, id, k, false), st.count);
+  }
+
+  /**
+   * Creates a set of `count` semaphores for `key` with their `initial` values. By default the
+   * key must have no set (EEXIST otherwise); `exclusive: false` uses the existing one instead
+   * (it must have at least `count` semaphores). {@linkcode IPC_PRIVATE} always makes a new set.
+   *
+   * @param key a key from {@linkcode ftok}, an agreed number, or {@linkcode IPC_PRIVATE}
+   * @param options count (required), initial, mode, exclusive, allowForeignOwner, readyTimeout
+   * @returns the set, initialised; `created` says whether this call made it
+   * @throws {TypeError} / {RangeError} for a bad key, count, value, mode or option
+   * @throws {ErrnoError} EEXIST (the key has a set), EINVAL (the existing set has fewer than
+   *   `count` semaphores), EACCES, ENOSPC (the system's limits)
+   * @throws {ForeignOwnerError} with `exclusive: false`, when another user made or owns it
+   * @see {@link https://man7.org/linux/man-pages/man2/semget.2.html}
+   */
+  static create(key: number, options: SysVSemaphoreSetCreateOptions): SysVSemaphoreSet {
+    const k = validateKey(key);
+    const o = validateOptionKeys<SysVSemaphoreSetCreateOptions>(options, [
+      "count",
+      "initial",
+      "mode",
+      "exclusive",
+      "allowForeignOwner",
+      "readyTimeout",
+    ], "SysVSemaphoreSet.create");
+    if (o.count === undefined) throw new TypeError("create needs a count");
+    const count = validateInteger(o.count, "count", 1, limits().perSet);
+    const initial = validateInitial(o.initial, count);
+    const rule = validateSysVCreateRule(o);
+    const readyTimeout = validateReadyTimeout(o.readyTimeout);
+    const { id, created } = getSysVId(semKind(count), k, rule, false);
+    if (!created) {
+      const st = awaitInitialised(id, readyTimeout);
+      return new SysVSemaphoreSet(INTERNAL, new SysVIdentity(SEM_KIND, id, k, false), st.count);
+    }
+    const set = new SysVSemaphoreSet(INTERNAL, new SysVIdentity(SEM_KIND, id, k, true), count);
+    try {
+      set.#initialise(initial);
+    } catch (e) {
+      libc().semctl_int(id, 0, IPC.RMID, 0);
+      throw e;
+    }
+    return set;
   }
 
   /**
@@ -273,7 +325,7 @@ export class SysVSemaphoreSet implements Disposable {
    * @param options allowForeignOwner, readyTimeout
    * @returns the set
    * @throws {ErrnoError} EINVAL (no such id), EIDRM (removed), EACCES
-   * @throws {ForeignOwnerError} when another user owns the set
+   * @throws {ForeignOwnerError} when another user made or owns the set
    *
    * @example By id
    * ```ts
@@ -285,18 +337,17 @@ export class SysVSemaphoreSet implements Disposable {
    * console.log(a.get(0)); // 1
    * ```
    */
-  static openId(
-    id: number,
-    options?: Pick<SysVSemaphoreSetOptions, "allowForeignOwner" | "readyTimeout">,
-  ): SysVSemaphoreSet {
+  static openId(id: number, options?: SysVSemaphoreSetOpenOptions): SysVSemaphoreSet {
     validateId(id);
-    const o = validateOptions<SysVSemaphoreSetOptions>(options);
+    const o = validateOptionKeys<SysVSemaphoreSetOpenOptions>(options, [
+      "allowForeignOwner",
+      "readyTimeout",
+    ], "SysVSemaphoreSet.open/openId");
     const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
-    const readyTimeout = o.readyTimeout === undefined ? 1000 : o.readyTimeout;
-    validateWaitOptions({ timeout: readyTimeout });
+    const readyTimeout = validateReadyTimeout(o.readyTimeout);
     const st = awaitInitialised(id, readyTimeout);
-    if (!allowForeign) checkOwner(id, st);
-    return new SysVSemaphoreSet(INTERNAL, id, st.key, st.count, false);
+    if (!allowForeign) checkSysVOwner(`System V semaphore set ${id}`, st);
+    return new SysVSemaphoreSet(INTERNAL, new SysVIdentity(SEM_KIND, id, st.key, false), st.count);
   }
 
   /**
@@ -315,15 +366,17 @@ export class SysVSemaphoreSet implements Disposable {
    * console.log(set.getAll()); // [1, 2, 3, 4]
    * ```
    */
-  static temporary(
-    options?: Pick<SysVSemaphoreSetOptions, "count" | "initial" | "mode">,
-  ): SysVSemaphoreSet {
-    const o = validateOptions<SysVSemaphoreSetOptions>(options);
-    const opts: SysVSemaphoreSetOptions = { create: true, count: o.count ?? 1 };
+  static temporary(options?: TemporarySysVSemaphoreSetOptions): SysVSemaphoreSet {
+    const o = validateOptionKeys<TemporarySysVSemaphoreSetOptions>(options, [
+      "count",
+      "initial",
+      "mode",
+    ], "SysVSemaphoreSet.temporary");
+    const opts: SysVSemaphoreSetCreateOptions = { count: o.count ?? 1 };
     if (o.initial !== undefined) opts.initial = o.initial;
     if (o.mode !== undefined) opts.mode = o.mode;
-    const set = SysVSemaphoreSet.open(IPC_PRIVATE, opts);
-    set.#removeOnClose = true;
+    const set = SysVSemaphoreSet.create(IPC_PRIVATE, opts);
+    set.#identity.removeOnClose = true;
     return set;
   }
 
@@ -334,10 +387,7 @@ export class SysVSemaphoreSet implements Disposable {
    * @throws {ErrnoError} EINVAL (no such id), EPERM (not owner or creator)
    */
   static remove(id: number): void {
-    validateId(id);
-    if (libc().semctl_int(id, 0, IPC.RMID, 0) < 0) {
-      throw lastError("semctl", "remove System V semaphore set", id);
-    }
+    removeSysVId(SEM_KIND, id);
   }
 
   /**
@@ -361,9 +411,9 @@ export class SysVSemaphoreSet implements Disposable {
     return this.#id;
   }
 
-  /** The key it was opened with (0 for `IPC_PRIVATE`). */
+  /** The key, unsigned as `ipcs` prints it (0 for `IPC_PRIVATE`). */
   get key(): number {
-    return this.#key;
+    return this.#identity.key;
   }
 
   /** How many semaphores the set has. */
@@ -373,7 +423,7 @@ export class SysVSemaphoreSet implements Disposable {
 
   /** Whether this handle created the set. */
   get created(): boolean {
-    return this.#created;
+    return this.#identity.created;
   }
 
   /** Whether {@linkcode SysVSemaphoreSet.close} has been called. */
@@ -393,15 +443,16 @@ export class SysVSemaphoreSet implements Disposable {
    * Applies all `operations` at once if they can all proceed now (`semop` with `IPC_NOWAIT`).
    *
    * @param operations up to {@linkcode SysVSemaphoreSet.limits}.perCall operations
-   * @returns true if applied; false if one would have had to wait (nothing was changed)
+   * @returns undefined when applied; {@linkcode WOULD_BLOCK} when one would have had to wait
+   *   (nothing was changed)
    * @throws {TypeError} / {RangeError} for bad operations
    * @throws {ErrnoError} ERANGE (a value would pass the maximum), EIDRM/EINVAL (the set was
    *   removed), EACCES
    * @throws {ClosedError} after close
    * @see {@link https://man7.org/linux/man-pages/man2/semop.2.html}
    */
-  tryOp(operations: readonly SemaphoreOperation[]): boolean {
-    return this.#semop(this.#encode(operations, true), operations.length);
+  tryOp(operations: readonly SemaphoreOperation[]): undefined | WouldBlock {
+    return this.#semop(this.#encode(operations, true), operations.length) ? undefined : WOULD_BLOCK;
   }
 
   /**
@@ -432,7 +483,7 @@ export class SysVSemaphoreSet implements Disposable {
     this.#sleepers.add(sleeper);
     try {
       const r = await waitFair(
-        () => this.#semop(sops, n) || WOULD_BLOCK,
+        () => this.#semop(sops, n) ? true : WOULD_BLOCK,
         () => this.#kernelFor(operations),
         () => true,
         sleeper,
@@ -482,28 +533,43 @@ export class SysVSemaphoreSet implements Disposable {
    * C program would. For Workers and scripts where blocking is the point.
    *
    * @param operations the operations
-   * @param timeout milliseconds at most (default: no limit)
-   * @returns true if applied, false when the timeout passed
+   * @param options `timeout`: milliseconds at most (default: no limit)
+   * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was changed)
    * @throws {ErrnoError} EIDRM when the set is removed, ERANGE, EACCES
    * @throws {ClosedError} after close
+   *
+   * @example Block until a unit is free
+   * ```ts
+   * import { SysVSemaphoreSet } from "@dipc/dipc";
+   *
+   * using set = SysVSemaphoreSet.temporary({ count: 1, initial: 1 });
+   * set.opSync([{ index: 0, op: -1 }], { timeout: 1000 });
+   * console.log(set.get(0)); // 0
+   * ```
    */
-  opSync(operations: readonly SemaphoreOperation[], timeout?: number): boolean {
+  opSync(operations: readonly SemaphoreOperation[], options?: SyncWaitOptions): void {
     const sops = this.#encode(operations, false);
-    if (timeout !== undefined) validateWaitOptions({ timeout });
+    const { timeout } = validateSyncWaitOptions(options);
     this.#assertOpen();
+    const expired = (): never => {
+      throw timedOut(`semop on System V semaphore set ${this.#id}`);
+    };
     const deadline = deadlineFor(timeout);
     const { semtimedop } = libc();
     for (;;) {
       let ts: BigInt64Array | null = null;
       if (deadline !== undefined) {
         const left = deadline - monotonicNs();
-        if (left <= 0n) return this.#semop(this.#encode(operations, true), operations.length);
+        if (left <= 0n) {
+          if (this.#semop(this.#encode(operations, true), operations.length)) return;
+          expired();
+        }
         writeTimespec(timeoutBuf, left); // semtimedop takes a relative timeout
         ts = timeoutBuf;
       }
-      if (semtimedop(this.#id, sops, operations.length, ts) === 0) return true;
+      if (semtimedop(this.#id, sops, operations.length, ts) === 0) return;
       const e = errno();
-      if (e === E.EAGAIN) return false;
+      if (e === E.EAGAIN) expired();
       if (e !== E.EINTR) throw this.#error(e);
     }
   }
@@ -524,11 +590,11 @@ export class SysVSemaphoreSet implements Disposable {
    *
    * @param index which semaphore (default 0)
    * @param options `undo`
-   * @returns true if taken
+   * @returns undefined when taken, {@linkcode WOULD_BLOCK} when it is 0
    */
-  tryWait(index = 0, options?: { undo?: boolean }): boolean {
+  tryWait(index = 0, options?: { undo?: boolean }): undefined | WouldBlock {
     const undo = validateBoolean(options?.undo, "undo");
-    return this.#single(index, -1, undo, true);
+    return this.#single(index, -1, undo, true) ? undefined : WOULD_BLOCK;
   }
 
   /**
@@ -651,14 +717,13 @@ export class SysVSemaphoreSet implements Disposable {
   }
 
   /**
-   * What `IPC_STAT` reports now.
+   * What `IPC_STAT` reports now. Works after close too: the set outlives the handle.
    *
    * @returns the set's status
    * @throws {ErrnoError} EIDRM/EINVAL once the set is removed
    */
   stat(): SysVSemaphoreSetStat {
-    this.#assertOpen();
-    return statId(this.#id);
+    return this.#identity.stat();
   }
 
   /**
@@ -668,27 +733,17 @@ export class SysVSemaphoreSet implements Disposable {
    * @throws {ErrnoError} EPERM (not owner or creator), EIDRM
    */
   setPermissions(change: SysVPermissionChange): void {
-    const c = validatePermissionChange(change);
-    this.#assertOpen();
-    const { semctl_ptr } = libc();
-    if (semctl_ptr(this.#id, 0, IPC.STAT, ds.clear().bytes) < 0) {
-      throw lastError("semctl", "stat System V semaphore set", this.#id);
-    }
-    writeIpcPerm(ds, SEMID_DS.sem_perm, c);
-    if (semctl_ptr(this.#id, 0, IPC.SET, ds.bytes) < 0) {
-      throw lastError("semctl", "change System V semaphore set", this.#id);
-    }
+    this.#identity.setPermissions(change);
   }
 
   /**
-   * Removes the set now (`IPC_RMID`); waiters everywhere fail with EIDRM.
+   * Removes the set now (`IPC_RMID`); waiters everywhere fail with EIDRM. Works after close too
+   * (`using` a handle does not take removal away); a second call does nothing.
    *
-   * @throws {ErrnoError} EINVAL (already removed), EPERM
+   * @throws {ErrnoError} EINVAL (already removed by someone else), EPERM
    */
   remove(): void {
-    this.#assertOpen();
-    this.#removeOnClose = false;
-    SysVSemaphoreSet.remove(this.#id);
+    this.#identity.remove();
   }
 
   /**
@@ -702,10 +757,7 @@ export class SysVSemaphoreSet implements Disposable {
     for (const k of this.#kernels.values()) {
       k.close(new ClosedError(`System V semaphore set ${this.#id}`));
     }
-    if (this.#removeOnClose) {
-      this.#removeOnClose = false;
-      libc().semctl_int(this.#id, 0, IPC.RMID, 0);
-    }
+    this.#identity.closed();
   }
 
   /** Same as `close()`. */
@@ -804,8 +856,10 @@ function validateInitial(initial: unknown, count: number): number[] {
   return initial.map((v, i) => validateValue(v, `initial[${i}]`));
 }
 
-function checkOwner(id: number, st: SysVSemaphoreSetStat): void {
-  checkSysVOwner(`System V semaphore set ${id}`, st);
+function validateReadyTimeout(timeout: unknown): number {
+  const t = timeout === undefined ? 1000 : timeout;
+  validateWaitOptions({ timeout: t });
+  return t as number;
 }
 
 const pause = new Uint8Array(0);

@@ -1,9 +1,10 @@
 /**
  * System V shared memory: segments found by a key (`shmget`), attached into the address space
  * (`shmat`), inspected and changed (`shmctl`), and removed (`IPC_RMID`). This is the API of the
- * seed program: `ftok` → `shmget` → `shmat` → use → `shmdt` → `shmctl(IPC_RMID)`.
+ * classic C program: `ftok` → `shmget` → `shmat` → use → `shmdt` → `shmctl(IPC_RMID)`.
  *
- * {@linkcode SysVSharedMemory.open} gets (or creates) a segment and attaches it; its
+ * {@linkcode SysVSharedMemory.create} makes a segment and attaches it (`open` and `openId`
+ * attach an existing one); its
  * {@linkcode SysVSharedMemory.bytes} is a zero-copy `Uint8Array` over the attachment.
  * `close()` detaches (after detaching every view, so a stale view reads as empty); `remove()`
  * marks the segment for removal, which happens once the last process detaches.
@@ -12,7 +13,7 @@
  * read-only memory would kill the process, so its contents are read with
  * {@linkcode SysVSharedMemory.read}, which copies.
  *
- * @example Seed 000 in Deno
+ * @example The classic segment, in Deno
  * ```ts
  * import { SysVSharedMemory } from "@dipc/dipc";
  *
@@ -28,42 +29,57 @@
  */
 
 import { checkInternal, INTERNAL } from "./_internal.ts";
-import { E, IPC, MAP_FAILED, SHM, SHMID_DS } from "../ffi/constants.ts";
-import { errno, libc } from "../ffi/load.ts";
+import { IPC, MAP_FAILED, SHM, SHMID_DS } from "../ffi/constants.ts";
+import { libc } from "../ffi/load.ts";
 import { OutStruct } from "../ffi/util.ts";
-import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { MappedMemory } from "./mapped_memory.ts";
 import { releaseRegion } from "./_mapping.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
   checkSysVOwner,
+  getSysVId,
   readIpcPerm,
+  removeSysVId,
   seconds,
+  SysVIdentity,
+  type SysVKind,
   type SysVPermissionChange,
   validateId,
   validateKey,
-  validatePermissionChange,
+  validateSysVCreateRule,
   writeIpcPerm,
 } from "./_sysv.ts";
-import { validateBoolean, validateInteger, validateMode, validateOptions } from "./_validate.ts";
+import { validateBoolean, validateInteger, validateOptionKeys } from "./_validate.ts";
 
 export type { SysVPermissionChange } from "./_sysv.ts";
 
-/** Options for {@linkcode SysVSharedMemory.open}. */
-export interface SysVSharedMemoryOptions {
-  /** Create the segment if the key has none (`IPC_CREAT`). Needs `size`. */
-  create?: boolean;
-  /** With `create`: fail with EEXIST if the key has a segment (`IPC_EXCL`). */
-  exclusive?: boolean;
-  /** Permission bits of a new segment (default 0o600). */
-  mode?: number;
-  /** Size in bytes of a new segment. */
-  size?: number;
+/** Options for {@linkcode SysVSharedMemory.open} and {@linkcode SysVSharedMemory.openId}. */
+export interface SysVSharedMemoryOpenOptions {
   /** Attach read-only (`SHM_RDONLY`); read with `read()`. */
   readOnly?: boolean;
-  /** Accept a segment owned by another user (off by default: squatting defence). */
+  /** Accept a segment another user made or owns (off by default: squatting defence). */
   allowForeignOwner?: boolean;
+}
+
+/** Options for {@linkcode SysVSharedMemory.create}. */
+export interface SysVSharedMemoryCreateOptions {
+  /** Size in bytes of the new segment. */
+  size: number;
+  /** Permission bits (default 0o600). */
+  mode?: number;
+  /** Fail with EEXIST when the key has a segment (default true); `false` attaches that one. */
+  exclusive?: boolean;
+  /** With `exclusive: false`: accept an existing segment another user made or owns. */
+  allowForeignOwner?: boolean;
+}
+
+/** Options for {@linkcode SysVSharedMemory.temporary}. */
+export interface TemporarySysVSharedMemoryOptions {
+  /** Size in bytes. */
+  size: number;
+  /** Permission bits (default 0o600). */
+  mode?: number;
 }
 
 /** What `IPC_STAT` reports of a segment. */
@@ -85,6 +101,26 @@ export interface SysVSharedMemoryStat extends IpcPermissions {
 }
 
 const ds = new OutStruct(SHMID_DS.size);
+
+/** How segments are got, stat'ed and removed, for the System V identity helper. */
+function shmKind(size: number): SysVKind<SysVSharedMemoryStat> {
+  return {
+    what: "System V shared memory",
+    getCall: "shmget",
+    ctlCall: "shmctl",
+    get: (key, flags) => libc().shmget(key, BigInt(flags & IPC.CREAT ? size : 0), flags),
+    rmid: (id) => libc().shmctl(id, IPC.RMID, null),
+    stat: statId,
+    set: (id, change) => {
+      statId(id);
+      writeIpcPerm(ds, SHMID_DS.shm_perm, change);
+      if (libc().shmctl(id, IPC.SET, ds.bytes) !== 0) {
+        throw lastError("shmctl", "change System V shared memory", id);
+      }
+    },
+  };
+}
+const SHM_KIND = shmKind(0);
 
 function statId(id: number): SysVSharedMemoryStat {
   if (libc().shmctl(id, IPC.STAT, ds.clear().bytes) !== 0) {
@@ -108,42 +144,33 @@ function statId(id: number): SysVSharedMemoryStat {
  * @see {@link https://man7.org/linux/man-pages/man2/shmget.2.html}
  */
 export class SysVSharedMemory extends MappedMemory {
-  readonly #id: number;
-  readonly #key: number;
+  readonly #identity: SysVIdentity<SysVSharedMemoryStat>;
   readonly #readOnly: boolean;
-  readonly #created: boolean;
   #attached = true;
-  #removeOnClose = false;
 
   private constructor(
     token: unknown,
-    id: number,
-    key: number,
+    identity: SysVIdentity<SysVSharedMemoryStat>,
     readOnly: boolean,
-    created: boolean,
     pointer: Deno.PointerObject,
     size: number,
   ) {
     super();
-    checkInternal(token, "SysVSharedMemory.open/openId/temporary()");
-    this.#id = id;
-    this.#key = key;
+    checkInternal(token, "SysVSharedMemory.create/open/openId/temporary()");
+    this.#identity = identity;
     this.#readOnly = readOnly;
-    this.#created = created;
     this.setMapping(pointer, size);
   }
 
   /**
-   * Gets the segment of `key` (creating it with `create`) and attaches it.
+   * Attaches the existing segment of `key`.
    *
-   * @param key a key from {@linkcode ftok}, an agreed number, or {@linkcode IPC_PRIVATE}
-   *   (always a new segment)
-   * @param options create, exclusive, mode, size, readOnly, allowForeignOwner
+   * @param key a key from {@linkcode ftok} or an agreed number (not IPC_PRIVATE)
+   * @param options readOnly, allowForeignOwner
    * @returns the attached segment
-   * @throws {TypeError} / {RangeError} for a bad key, size, mode or option
-   * @throws {ErrnoError} ENOENT (no segment for the key), EEXIST (exclusive), EACCES, EINVAL
-   *   (size beyond SHMMAX or larger than the existing segment), ENOSPC, ENOMEM
-   * @throws {ForeignOwnerError} when another user owns the segment
+   * @throws {TypeError} / {RangeError} for a bad key or option
+   * @throws {ErrnoError} ENOENT (no segment for the key), EACCES
+   * @throws {ForeignOwnerError} when another user made or owns the segment
    * @see {@link https://man7.org/linux/man-pages/man2/shmget.2.html}
    *
    * @example Create by key, attach again by key
@@ -152,53 +179,63 @@ export class SysVSharedMemory extends MappedMemory {
    *
    * const file = await Deno.makeTempFile();
    * const key = ftok(file, "R");
-   * using a = SysVSharedMemory.open(key, { create: true, exclusive: true, size: 4096 });
+   * using a = SysVSharedMemory.create(key, { size: 4096 });
    * using b = SysVSharedMemory.open(key);
    * console.log(a.id === b.id, b.size); // true 4096
    * a.remove();
    * await Deno.remove(file);
    * ```
    */
-  static open(key: number, options?: SysVSharedMemoryOptions): SysVSharedMemory {
+  static open(key: number, options?: SysVSharedMemoryOpenOptions): SysVSharedMemory {
     const k = validateKey(key);
-    const o = validateOptions<SysVSharedMemoryOptions>(options);
-    const create = validateBoolean(o.create, "create");
-    const exclusive = validateBoolean(o.exclusive, "exclusive");
+    const o = validateOptionKeys<SysVSharedMemoryOpenOptions>(options, [
+      "readOnly",
+      "allowForeignOwner",
+    ], "SysVSharedMemory.open/openId");
     const readOnly = validateBoolean(o.readOnly, "readOnly");
     const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
-    const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
-    if (exclusive && !create) throw new TypeError("exclusive needs create: true");
-    if (create && o.size === undefined) throw new TypeError("create needs a size");
-    if (!create && o.mode !== undefined) throw new TypeError("mode applies only with create");
-    if (k === IPC_PRIVATE && !create) {
-      throw new TypeError("IPC_PRIVATE always makes a new segment: pass create: true and a size");
-    }
-    const size = o.size === undefined
-      ? 0
-      : validateInteger(o.size, "size", 1, Number.MAX_SAFE_INTEGER);
+    const { id } = getSysVId(SHM_KIND, k, undefined, allowForeign);
+    return SysVSharedMemory.#attach(new SysVIdentity(SHM_KIND, id, k, false), readOnly);
+  }
 
-    const { shmget } = libc();
-    let id = -1;
-    let created = false;
-    if (create) {
-      id = shmget(k | 0, BigInt(size), IPC.CREAT | IPC.EXCL | mode);
-      if (id >= 0) created = true;
-      else {
-        const e = errno();
-        if (e !== E.EEXIST || exclusive) {
-          throw new ErrnoError(e, "shmget", {
-            action: "create System V shared memory with key",
-            object: k,
-          });
-        }
-      }
-    }
-    if (id < 0) {
-      id = shmget(k | 0, 0n, 0);
-      if (id < 0) throw lastError("shmget", "get System V shared memory with key", k);
-    }
+  /**
+   * Creates a segment of `size` bytes for `key` and attaches it. By default the key must have
+   * no segment (EEXIST otherwise); `exclusive: false` attaches the existing one instead.
+   * {@linkcode IPC_PRIVATE} always makes a new segment.
+   *
+   * @param key a key from {@linkcode ftok}, an agreed number, or {@linkcode IPC_PRIVATE}
+   * @param options size (required), mode, exclusive, allowForeignOwner
+   * @returns the attached segment; `created` says whether this call made it
+   * @throws {TypeError} / {RangeError} for a bad key, size, mode or option
+   * @throws {ErrnoError} EEXIST (the key has a segment), EACCES, EINVAL (size beyond SHMMAX, or
+   *   larger than an existing segment), ENOSPC, ENOMEM
+   * @throws {ForeignOwnerError} with `exclusive: false`, when another user made or owns it
+   * @see {@link https://man7.org/linux/man-pages/man2/shmget.2.html}
+   *
+   * @example A private segment, removed by id
+   * ```ts
+   * import { IPC_PRIVATE, SysVSharedMemory } from "@dipc/dipc";
+   *
+   * using shm = SysVSharedMemory.create(IPC_PRIVATE, { size: 64 });
+   * console.log(shm.created, shm.size); // true 64
+   * shm.remove();
+   * ```
+   */
+  static create(key: number, options: SysVSharedMemoryCreateOptions): SysVSharedMemory {
+    const k = validateKey(key);
+    const o = validateOptionKeys<SysVSharedMemoryCreateOptions>(options, [
+      "size",
+      "mode",
+      "exclusive",
+      "allowForeignOwner",
+    ], "SysVSharedMemory.create");
+    if (o.size === undefined) throw new TypeError("create needs a size");
+    const size = validateInteger(o.size, "size", 1, Number.MAX_SAFE_INTEGER);
+    const rule = validateSysVCreateRule(o);
+    const kind = shmKind(size);
+    const { id, created } = getSysVId(kind, k, rule, false);
     try {
-      return SysVSharedMemory.#attach(id, k, readOnly, created, allowForeign);
+      return SysVSharedMemory.#attach(new SysVIdentity(SHM_KIND, id, k, created), false);
     } catch (e) {
       if (created) libc().shmctl(id, IPC.RMID, null);
       throw e;
@@ -212,7 +249,7 @@ export class SysVSharedMemory extends MappedMemory {
    * @param options readOnly, allowForeignOwner
    * @returns the attached segment
    * @throws {ErrnoError} EINVAL (no such id), EIDRM (removed), EACCES
-   * @throws {ForeignOwnerError} when another user owns the segment
+   * @throws {ForeignOwnerError} when another user made or owns the segment
    * @see {@link https://man7.org/linux/man-pages/man2/shmat.2.html}
    *
    * @example Attach by id
@@ -225,15 +262,17 @@ export class SysVSharedMemory extends MappedMemory {
    * console.log(a.bytes[0]); // 42
    * ```
    */
-  static openId(
-    id: number,
-    options?: Pick<SysVSharedMemoryOptions, "readOnly" | "allowForeignOwner">,
-  ): SysVSharedMemory {
+  static openId(id: number, options?: SysVSharedMemoryOpenOptions): SysVSharedMemory {
     validateId(id);
-    const o = validateOptions<SysVSharedMemoryOptions>(options);
+    const o = validateOptionKeys<SysVSharedMemoryOpenOptions>(options, [
+      "readOnly",
+      "allowForeignOwner",
+    ], "SysVSharedMemory.open/openId");
     const readOnly = validateBoolean(o.readOnly, "readOnly");
     const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
-    return SysVSharedMemory.#attach(id, undefined, readOnly, false, allowForeign);
+    const st = statId(id);
+    if (!allowForeign) checkSysVOwner(`System V shared memory ${id}`, st);
+    return SysVSharedMemory.#attach(new SysVIdentity(SHM_KIND, id, st.key, false), readOnly, st);
   }
 
   /**
@@ -253,12 +292,16 @@ export class SysVSharedMemory extends MappedMemory {
    * console.log(shm.key); // 0
    * ```
    */
-  static temporary(options: { size: number; mode?: number }): SysVSharedMemory {
-    const o = validateOptions<{ size: number; mode?: number }>(options);
-    const opts: SysVSharedMemoryOptions = { create: true, size: o.size };
+  static temporary(options: TemporarySysVSharedMemoryOptions): SysVSharedMemory {
+    const o = validateOptionKeys<TemporarySysVSharedMemoryOptions>(
+      options,
+      ["size", "mode"],
+      "SysVSharedMemory.temporary",
+    );
+    const opts: SysVSharedMemoryCreateOptions = { size: o.size };
     if (o.mode !== undefined) opts.mode = o.mode;
-    const shm = SysVSharedMemory.open(IPC_PRIVATE, opts);
-    shm.#removeOnClose = true;
+    const shm = SysVSharedMemory.create(IPC_PRIVATE, opts);
+    shm.#identity.removeOnClose = true;
     return shm;
   }
 
@@ -274,17 +317,14 @@ export class SysVSharedMemory extends MappedMemory {
    * ```ts
    * import { IPC_PRIVATE, SysVSharedMemory } from "@dipc/dipc";
    *
-   * const shm = SysVSharedMemory.open(IPC_PRIVATE, { create: true, size: 64 });
+   * const shm = SysVSharedMemory.create(IPC_PRIVATE, { size: 64 });
    * const id = shm.id;
    * shm.close();
    * SysVSharedMemory.remove(id);
    * ```
    */
   static remove(id: number): void {
-    validateId(id);
-    if (libc().shmctl(id, IPC.RMID, null) !== 0) {
-      throw lastError("shmctl", "remove System V shared memory", id);
-    }
+    removeSysVId(SHM_KIND, id);
   }
 
   /**
@@ -300,31 +340,27 @@ export class SysVSharedMemory extends MappedMemory {
   }
 
   static #attach(
-    id: number,
-    key: number | undefined,
+    identity: SysVIdentity<SysVSharedMemoryStat>,
     readOnly: boolean,
-    created: boolean,
-    allowForeign: boolean,
+    st: SysVSharedMemoryStat = identity.stat(),
   ): SysVSharedMemory {
-    const st = statId(id);
-    if (!created && !allowForeign) checkSysVOwner(`System V shm ${id}`, st);
-    const p = libc().shmat(id, null, readOnly ? SHM.RDONLY : 0);
+    const p = libc().shmat(identity.id, null, readOnly ? SHM.RDONLY : 0);
     if (p === null || Deno.UnsafePointer.value(p) === MAP_FAILED) {
-      throw lastError("shmat", "attach System V shared memory", id);
+      throw lastError("shmat", "attach System V shared memory", identity.id);
     }
-    return new SysVSharedMemory(INTERNAL, id, key ?? st.key, readOnly, created, p, st.size);
+    return new SysVSharedMemory(INTERNAL, identity, readOnly, p, st.size);
   }
 
   /** The handle as messages name it. */
   protected override get description(): string {
-    return `System V shared memory ${this.#id}`;
+    return this.#identity.what;
   }
 
   /** A read-only attachment hands out no views: writing through one would kill the process. */
   protected override assertViewable(): void {
     if (this.#readOnly) {
       throw new TypeError(
-        `System V shared memory ${this.#id} is attached read-only: a view could be written to ` +
+        `${this.#identity.what} is attached read-only: a view could be written to ` +
           `and crash the process; use read()`,
       );
     }
@@ -332,17 +368,17 @@ export class SysVSharedMemory extends MappedMemory {
 
   /** The segment id (shmid), as `ipcs -m` shows it. */
   get id(): number {
-    return this.#id;
+    return this.#identity.id;
   }
 
-  /** The key (0 for IPC_PRIVATE). */
+  /** The key, unsigned as `ipcs` prints it (0 for IPC_PRIVATE). */
   get key(): number {
-    return this.#key;
+    return this.#identity.key;
   }
 
-  /** Whether this call created the segment. */
+  /** Whether this handle created the segment. */
   get created(): boolean {
-    return this.#created;
+    return this.#identity.created;
   }
 
   /** Whether the attachment is read-only. */
@@ -356,49 +392,36 @@ export class SysVSharedMemory extends MappedMemory {
   }
 
   /**
-   * What `IPC_STAT` reports: size, attachments, pids, times, owner, mode.
+   * What `IPC_STAT` reports: size, attachments, pids, times, owner, mode. Works after close
+   * too: the segment outlives the handle.
    *
    * @returns the segment's status
-   * @throws {ClosedError} after close
    * @throws {ErrnoError} EIDRM/EINVAL once removed and gone
    * @see {@link https://man7.org/linux/man-pages/man2/shmctl.2.html}
    */
   stat(): SysVSharedMemoryStat {
-    this.assertOpen();
-    return statId(this.#id);
+    return this.#identity.stat();
   }
 
   /**
    * Changes owner and/or mode (`IPC_SET`).
    *
    * @param change uid, gid, mode
-   * @throws {ClosedError} after close
-   * @throws {ErrnoError} EPERM (not owner, creator or privileged)
+   * @throws {ErrnoError} EPERM (not owner, creator or privileged), EINVAL/EIDRM once gone
    * @see {@link https://man7.org/linux/man-pages/man2/shmctl.2.html}
    */
-  set(change: SysVPermissionChange): void {
-    const c = validatePermissionChange(change);
-    this.assertOpen();
-    const { shmctl } = libc();
-    if (shmctl(this.#id, IPC.STAT, ds.clear().bytes) !== 0) {
-      throw lastError("shmctl", "stat System V shared memory", this.#id);
-    }
-    writeIpcPerm(ds, SHMID_DS.shm_perm, c);
-    if (shmctl(this.#id, IPC.SET, ds.bytes) !== 0) {
-      throw lastError("shmctl", "change System V shared memory", this.#id);
-    }
+  setPermissions(change: SysVPermissionChange): void {
+    this.#identity.setPermissions(change);
   }
 
   /**
-   * Marks the segment for removal (`IPC_RMID`); this attachment stays usable until closed.
+   * Marks the segment for removal (`IPC_RMID`); attachments stay usable until closed. Works
+   * after close too (`using` a handle does not take removal away); a second call does nothing.
    *
-   * @throws {ClosedError} after close
    * @throws {ErrnoError} EINVAL/EIDRM if already gone, EPERM
    */
   remove(): void {
-    this.assertOpen();
-    this.#removeOnClose = false;
-    SysVSharedMemory.remove(this.#id);
+    this.#identity.remove();
   }
 
   /**
@@ -410,9 +433,6 @@ export class SysVSharedMemory extends MappedMemory {
     this.#attached = false;
     const region = this.takeMapping();
     if (region !== undefined) releaseRegion(region, () => libc().shmdt(region.pointer));
-    if (this.#removeOnClose) {
-      this.#removeOnClose = false;
-      libc().shmctl(this.#id, IPC.RMID, null);
-    }
+    this.#identity.closed();
   }
 }

@@ -2,6 +2,7 @@
 // producer (each producer's messages must arrive as 0, 1, 2, …: nothing lost, nothing
 // duplicated, nothing reordered).
 import assert from "node:assert/strict";
+import { WOULD_BLOCK, type WouldBlock } from "../mod.ts";
 import { ROOT, runDeno } from "./_helpers.ts";
 
 const SENDER = `${ROOT}tests/fixtures/mq_sender.ts`;
@@ -42,7 +43,7 @@ export class Tally {
 export async function receiveWithCancels(
   kind: "posix" | "sysv",
   target: string,
-  receiveInto: (buf: Uint8Array, options: { signal: AbortSignal }) => Promise<number>,
+  receiveInto: (buf: Uint8Array, options: { signal: AbortSignal }) => Promise<{ length: number }>,
   n: number,
 ): Promise<void> {
   const sender = runDeno(SENDER, [kind, target, "0", String(n)]);
@@ -62,7 +63,7 @@ export async function receiveWithCancels(
     else if (how === 2) queueMicrotask(() => ac.abort());
     else if (how === 3) setTimeout(() => ac.abort(), 0);
     try {
-      tally.add(buf.subarray(0, await p));
+      tally.add(buf.subarray(0, (await p).length));
     } catch (e) {
       if (!ac.signal.aborted) throw e;
       cancelled++;
@@ -76,8 +77,8 @@ export async function receiveWithCancels(
 
 /** A queue as {@linkcode fromFourSenders} reads it. */
 export interface Receiver {
-  tryReceiveInto(into: Uint8Array): number | "would-block";
-  receiveInto(into: Uint8Array, options: { timeout: number }): Promise<number>;
+  tryReceiveInto(into: Uint8Array): { length: number } | WouldBlock;
+  receiveInto(into: Uint8Array, options: { timeout: number }): Promise<{ length: number }>;
 }
 
 /**
@@ -96,8 +97,8 @@ export async function fromFourSenders(
   const buf = new Uint8Array(128);
   while (tally.total < 4 * n) {
     const got = q.tryReceiveInto(buf);
-    const len = got === "would-block" ? await q.receiveInto(buf, { timeout: 60_000 }) : got;
-    tally.add(buf.subarray(0, len));
+    const len = got === WOULD_BLOCK ? await q.receiveInto(buf, { timeout: 60_000 }) : got;
+    tally.add(buf.subarray(0, len.length));
   }
   for (const r of await Promise.all(senders)) assert.equal(r.stdout.trim(), `sent ${n}`, r.stderr);
   assert.deepEqual(tally.next, [n, n, n, n]);

@@ -94,13 +94,16 @@ const expectations: Record<string, (out: string) => void> = {
     for (let i = 1; i <= 6; i++) assert.match(out, new RegExp(`did "task ${i}"`));
   },
   "15_blocking.ts": (out) => {
-    assert.match(out, /non-blocking receive, empty queue: "would-block"/);
+    assert.match(out, /non-blocking receive, empty queue: Symbol\(dipc.WOULD_BLOCK\)/);
     assert.match(out, /blocking receive, empty queue: waited \d+ ms, got "hello from pid \d+"/);
-    assert.match(out, /non-blocking send, full queue \(2 of 2\): false/);
+    assert.match(out, /non-blocking send, full queue \(2 of 2\): Symbol\(dipc.WOULD_BLOCK\)/);
     assert.match(out, /blocking send, full queue: waited \d+ ms/);
     assert.match(out, /100 ms timeout, full queue: TimeoutError/);
-    assert.match(out, /held afterwards: two, three, would-block/);
-    assert.match(out, /full queue → false, receive type 2 .* → "would-block"/);
+    assert.match(out, /held afterwards: two, three, WOULD_BLOCK/);
+    assert.match(
+      out,
+      /full queue → Symbol\(dipc.WOULD_BLOCK\), receive type 2 .* → Symbol\(dipc.WOULD_BLOCK\)/,
+    );
   },
   "16_race_fixed.ts": (out) => {
     assert.match(out, /unprotected +expected \d+, got \d+, lost \d+/);
@@ -159,7 +162,7 @@ const expectations: Record<string, (out: string) => void> = {
   "25_trust_no_peer.ts": (out) => {
     assert.match(out, /received "message 0"/);
     assert.match(out, /EPROTO: the record word at position \d+ holds 1073741808/);
-    assert.match(out, /next receive: null \(end of stream/);
+    assert.match(out, /next receive: Symbol\(dipc.END_OF_STREAM\) \(the channel is not trusted/);
     assert.match(out, /before close the escaped buffer reads 7/);
     assert.match(out, /after close it reads 0/);
     assert.match(out, /a 100 ms wait ended "timed-out"/);

@@ -7,6 +7,7 @@ import {
   removeFifo,
   spawn,
   tryOpenFifoWriter,
+  WOULD_BLOCK,
 } from "../mod.ts";
 import {
   CAN_DROP_CAPS,
@@ -53,7 +54,7 @@ ipcTest("cat writes into our FIFO reader; our FIFO writer feeds cat", () =>
     mkfifo(path);
     {
       using reader = openFifoReader(path);
-      assert.equal(reader.tryRead(new Uint8Array(8)), "would-block", "no writer yet is not EOF");
+      assert.equal(reader.tryRead(new Uint8Array(8)), WOULD_BLOCK, "no writer yet is not EOF");
       await using cat = spawn("sh", { args: ["-c", `printf 'from cat' > '${path}'`] });
       assert.equal(await reader.text({ timeout: 20_000 }), "from cat");
       await cat.status;
@@ -73,7 +74,7 @@ ipcTest("a writer waits for a reader: timeout, abort, then success", () =>
   withDir(async (dir) => {
     const path = `${dir}/fifo`;
     mkfifo(path);
-    assert.equal(tryOpenFifoWriter(path), null);
+    assert.equal(tryOpenFifoWriter(path), WOULD_BLOCK);
     await assert.rejects(openFifoWriter(path, { timeout: 20 }), { name: "TimeoutError" });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 10);

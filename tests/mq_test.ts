@@ -11,6 +11,7 @@ import {
   MessageQueue,
   messageQueueLimits,
   spawn,
+  WOULD_BLOCK,
 } from "../mod.ts";
 import {
   compileTestC,
@@ -34,7 +35,7 @@ ipcTest(
   "create: mode 0600 exactly, exclusive, open existing, what C's mq_getattr reports",
   async (t) => {
     const name = uniqueName("mq");
-    using a = MessageQueue.create(name, { exclusive: true, maxMessages: 4, messageSize: 100 });
+    using a = MessageQueue.create(name, { maxMessages: 4, messageSize: 100 });
     assert.equal(a.created, true);
     assert.deepEqual(a.attributes(), {
       maxMessages: 4,
@@ -42,10 +43,10 @@ ipcTest(
       currentMessages: 0,
       nonblocking: true,
     });
-    const e = thrown(() => MessageQueue.create(name, { exclusive: true }));
+    const e = thrown(() => MessageQueue.create(name)); // exclusive by default
     assert.ok(e instanceof ErrnoError && e.code === "EEXIST" && e.syscall === "mq_open", `${e}`);
     assert.match(e.message, new RegExp(`"${name}"`));
-    using b = MessageQueue.create(name); // not exclusive: opens the existing queue
+    using b = MessageQueue.create(name, { exclusive: false }); // opens the existing queue
     assert.equal(b.created, false);
     assert.equal(b.maxMessages, 4);
     a.trySend(enc.encode("x"));
@@ -78,7 +79,7 @@ ipcTest("priorities: highest first, FIFO within a priority; empty messages", asy
     "",
     MAX_PRIORITY,
   ]];
-  for (const [s, p] of sent) assert.equal(q.trySend(enc.encode(s), p), true);
+  for (const [s, p] of sent) assert.equal(q.trySend(enc.encode(s), { priority: p }), undefined);
   assert.equal(q.attributes().currentMessages, 6);
   const got: string[] = [];
   for (let i = 0; i < 6; i++) {
@@ -86,7 +87,7 @@ ipcTest("priorities: highest first, FIFO within a priority; empty messages", asy
     got.push(`${dec.decode(m.data)}${m.priority}`);
   }
   assert.deepEqual(got, [`${MAX_PRIORITY}`, "b5", "e5", "a1", "c1", "d0"]);
-  assert.equal(q.tryReceive(), "would-block");
+  assert.equal(q.tryReceive(), WOULD_BLOCK);
 });
 
 ipcTest("interop: C sends to dipc, dipc sends to C, dipc opens a queue C made", async (t) => {
@@ -95,15 +96,14 @@ ipcTest("interop: C sends to dipc, dipc sends to C, dipc opens a queue C made", 
   using q = MessageQueue.temporary({ maxMessages: 10, messageSize: 64 });
   await runOk(peer, ["pmq-send", q.name, "7", "from C", "twice"]);
   const m1 = q.tryReceive();
-  assert.ok(m1 !== "would-block");
+  assert.ok(m1 !== WOULD_BLOCK);
   assert.deepEqual([dec.decode(m1.data), m1.priority], ["from C", 7]);
   const into = new Uint8Array(64);
-  assert.equal(q.tryReceiveInto(into), 5);
+  assert.deepEqual(q.tryReceiveInto(into), { length: 5, priority: 7 });
   assert.equal(dec.decode(into.subarray(0, 5)), "twice");
-  assert.equal(q.lastPriority, 7);
 
-  q.trySend(enc.encode("low"), 1);
-  q.trySend(enc.encode("high"), 30);
+  q.trySend(enc.encode("low"), { priority: 1 });
+  q.trySend(enc.encode("high"), { priority: 30 });
   assert.equal(await runOk(peer, ["pmq-recv", q.name, "2"]), "30 4 high\n1 3 low\n");
 
   const name = uniqueName("cmade");
@@ -121,7 +121,7 @@ ipcTest("descriptor passing: a spawned C program receives from the queue as fd 3
   if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
   const peer = await compileTestC("mq_peer");
   using q = MessageQueue.temporary({ maxMessages: 2, messageSize: 32 });
-  q.trySend(enc.encode("handed down"), 3);
+  q.trySend(enc.encode("handed down"), { priority: 3 });
   await using child = spawn(peer, { args: ["pmq-fd", "3"], fds: { 3: q }, stdout: "piped" });
   const { status, stdout } = await child.output();
   assert.equal(status.code, 0);
@@ -131,28 +131,28 @@ ipcTest("descriptor passing: a spawned C program receives from the queue as fd 3
 
 ipcTest("descriptor passing: a Deno child adopts the queue with fromFd(3)", async () => {
   using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 48 });
-  q.trySend(enc.encode("to the child"), 2);
-  const script = `import { MessageQueue } from "${ROOT}mod.ts";
+  q.trySend(enc.encode("to the child"), { priority: 2 });
+  const script = `import { MessageQueue, WOULD_BLOCK } from "${ROOT}mod.ts";
     using q = MessageQueue.fromFd(3);
     const m = q.tryReceive();
-    const got = m === "would-block" ? m : new TextDecoder().decode(m.data) + " " + m.priority;
-    q.trySend(new TextEncoder().encode(got + " / size " + q.messageSize), 4);
+    const got = m === WOULD_BLOCK ? m : new TextDecoder().decode(m.data) + " " + m.priority;
+    q.trySend(new TextEncoder().encode(got + " / size " + q.messageSize), { priority: 4 });
     try { q.unlink(); } catch (e) { q.trySend(new TextEncoder().encode(e.name)); }`;
   await using child = spawn(Deno.execPath(), { args: ["eval", script], fds: { 3: q } });
   assert.equal((await child.status).code, 0);
   const reply = q.tryReceive();
-  assert.ok(reply !== "would-block");
+  assert.ok(reply !== WOULD_BLOCK);
   assert.deepEqual([dec.decode(reply.data), reply.priority], ["to the child 2 / size 48", 4]);
   const err = q.tryReceive();
-  assert.ok(err !== "would-block" && dec.decode(err.data) === "TypeError");
+  assert.ok(err !== WOULD_BLOCK && dec.decode(err.data) === "TypeError");
 });
 
 ipcTest("full and empty: try forms say so, async forms wait, EMSGSIZE sends nothing", async () => {
   using q = MessageQueue.temporary({ maxMessages: 2, messageSize: 8 });
-  assert.equal(q.tryReceive(), "would-block");
-  assert.equal(q.trySend(enc.encode("1")), true);
-  assert.equal(q.trySend(enc.encode("2")), true);
-  assert.equal(q.trySend(enc.encode("3")), false);
+  assert.equal(q.tryReceive(), WOULD_BLOCK);
+  assert.equal(q.trySend(enc.encode("1")), undefined);
+  assert.equal(q.trySend(enc.encode("2")), undefined);
+  assert.equal(q.trySend(enc.encode("3")), WOULD_BLOCK);
   const big = thrown(() => q.trySend(new Uint8Array(9)));
   assert.ok(big instanceof ErrnoError && big.code === "EMSGSIZE", `${big}`);
   await assert.rejects(
@@ -169,8 +169,8 @@ ipcTest("full and empty: try forms say so, async forms wait, EMSGSIZE sends noth
     [dec.decode((await q.receive()).data), dec.decode((await q.receive()).data)],
     ["2", "3"],
   );
-  assert.equal(q.trySend(enc.encode("4")), true);
-  assert.equal(q.trySend(enc.encode("5")), true);
+  assert.equal(q.trySend(enc.encode("4")), undefined);
+  assert.equal(q.trySend(enc.encode("5")), undefined);
   await assert.rejects(
     q.send(enc.encode("6"), { timeout: 10 }),
     (e) => e instanceof DOMException && e.name === "TimeoutError",
@@ -233,7 +233,7 @@ ipcTest(
   async () => {
     using q = MessageQueue.temporary({ maxMessages: 10, messageSize: 128 });
     await receiveWithCancels("posix", q.name, (b, o) => q.receiveInto(b, o), 6000);
-    assert.equal(q.tryReceive(), "would-block", "nothing extra, nothing duplicated");
+    assert.equal(q.tryReceive(), WOULD_BLOCK, "nothing extra, nothing duplicated");
   },
 );
 
@@ -242,7 +242,7 @@ ipcTest(
   async () => {
     using q = MessageQueue.temporary({ maxMessages: 10, messageSize: 128 });
     await fromFourSenders("posix", q.name, q, 100_000);
-    assert.equal(q.tryReceive(), "would-block");
+    assert.equal(q.tryReceive(), WOULD_BLOCK);
   },
 );
 
@@ -273,8 +273,10 @@ ipcTest("a queue owned by another user is refused unless allowForeignOwner", asy
   await runOk("chown", ["65534:65534", `/dev/mqueue${q.name}`]);
   const e = thrown(() => MessageQueue.open(q.name));
   assert.ok(e instanceof ForeignOwnerError && e.owner === 65534, `${e}`);
-  const e2 = thrown(() => MessageQueue.create(q.name));
+  const e2 = thrown(() => MessageQueue.create(q.name, { exclusive: false }));
   assert.ok(e2 instanceof ForeignOwnerError, "create without exclusive must not adopt it");
+  const e3 = thrown(() => MessageQueue.create(q.name));
+  assert.ok(e3 instanceof ErrnoError && e3.code === "EEXIST", "create is exclusive by default");
   using b = MessageQueue.open(q.name, { allowForeignOwner: true });
   assert.equal(b.created, false);
 });
@@ -309,9 +311,14 @@ Deno.test("bad input on POSIX queues: every case throws before any system call",
     ["name over 255 bytes", () => MessageQueue.open("/" + "x".repeat(255)), RangeError],
     ["name a number", () => M.open(5), TypeError],
     ["options a string", () => M.open("/q", "create"), TypeError],
-    ["exclusive without create", () => MessageQueue.open("/q", { exclusive: true }), TypeError],
-    ["mode without create", () => MessageQueue.open("/q", { mode: 0o600 }), TypeError],
-    ["maxMessages without create", () => MessageQueue.open("/q", { maxMessages: 2 }), TypeError],
+    ["create options a string", () => M.create("/q", "big"), TypeError],
+    ["create exclusive a string", () => M.create("/q", { exclusive: "no" }), TypeError],
+    [
+      "allowForeignOwner with exclusive create",
+      () => MessageQueue.create("/q", { allowForeignOwner: true }),
+      TypeError,
+    ],
+    ["open allowForeignOwner a number", () => M.open("/q", { allowForeignOwner: 1 }), TypeError],
     [
       "readOnly and writeOnly",
       () => MessageQueue.open("/q", { readOnly: true, writeOnly: true }),
@@ -323,7 +330,7 @@ Deno.test("bad input on POSIX queues: every case throws before any system call",
     ["maxMessages fractional", () => MessageQueue.temporary({ maxMessages: 1.5 }), RangeError],
     ["messageSize NaN", () => MessageQueue.temporary({ messageSize: NaN }), RangeError],
     ["messageSize a string", () => M.temporary({ messageSize: "8" }), TypeError],
-    ["create a boolean string", () => M.open("/q", { create: "yes" }), TypeError],
+    ["readOnly a string", () => M.open("/q", { readOnly: "yes" }), TypeError],
     ["prefix with /", () => MessageQueue.temporary({ prefix: "a/b" }), TypeError],
     ["unlink bad name", () => MessageQueue.unlink("nope"), TypeError],
     ["fromFd negative", () => MessageQueue.fromFd(-1), RangeError],
@@ -343,9 +350,18 @@ ipcTest("bad input on a live queue", async (t) => {
   const cases: Array<[string, () => unknown, new (...a: never[]) => Error]> = [
     ["send a string", () => Q.trySend("text"), TypeError],
     ["send an ArrayBuffer", () => Q.trySend(new ArrayBuffer(4)), TypeError],
-    ["priority negative", () => q.trySend(new Uint8Array(1), -1), RangeError],
-    ["priority too high", () => q.trySend(new Uint8Array(1), MAX_PRIORITY + 1), RangeError],
-    ["priority fractional", () => q.trySend(new Uint8Array(1), 1.5), RangeError],
+    [
+      "trySend options a number (the old priority form)",
+      () => Q.trySend(new Uint8Array(1), 3),
+      TypeError,
+    ],
+    ["priority negative", () => q.trySend(new Uint8Array(1), { priority: -1 }), RangeError],
+    [
+      "priority too high",
+      () => q.trySend(new Uint8Array(1), { priority: MAX_PRIORITY + 1 }),
+      RangeError,
+    ],
+    ["priority fractional", () => q.trySend(new Uint8Array(1), { priority: 1.5 }), RangeError],
     ["receive into too small", () => q.tryReceiveInto(new Uint8Array(15)), RangeError],
     ["receive into a string", () => Q.tryReceiveInto("buf"), TypeError],
     ["fromFd of a pipe", () => MessageQueue.fromFd(0), ErrnoError],
@@ -375,7 +391,7 @@ ipcTest("a fair share against a C receiver blocked in mq_receive on the same que
   await shareWithKernelWaiter(
     "pmq",
     q.name,
-    () => assert.ok(q.trySend(new Uint8Array([1]))),
+    () => assert.equal(q.trySend(new Uint8Array([1])), undefined),
     (o) => q.receive(o),
   );
 });
@@ -386,21 +402,21 @@ ipcTest(
     if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
     const peer = await compileTestC("mq_peer");
     using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 64 });
-    const e = thrown(() => q.receiveSync(20));
+    const e = thrown(() => q.receiveSync({ timeout: 20 }));
     assert.ok(e instanceof DOMException && e.name === "TimeoutError", `${e}`);
     // The sender starts after this thread is already blocked in mq_timedreceive.
     const sender = new Deno.Command("sh", {
       args: ["-c", `sleep 0.2; exec "${peer}" pmq-send "${q.name}" 6 hello`],
     }).spawn();
-    const m = q.receiveSync(10_000);
+    const m = q.receiveSync({ timeout: 10_000 });
     assert.equal(new TextDecoder().decode(m.data), "hello");
     assert.equal(m.priority, 6);
     assert.ok((await within(10_000, "the C sender", sender.status)).success);
     const into = new Uint8Array(q.messageSize);
-    assert.ok(q.trySend(new Uint8Array([4, 5]), 1));
-    assert.equal(q.receiveIntoSync(into), 2);
+    assert.equal(q.trySend(new Uint8Array([4, 5]), { priority: 1 }), undefined);
+    assert.deepEqual(q.receiveIntoSync(into), { length: 2, priority: 1 });
     assert.ok(thrown(() => q.receiveIntoSync(new Uint8Array(1))) instanceof RangeError);
     q.close();
-    assert.ok(thrown(() => q.receiveSync(1)) instanceof ClosedError);
+    assert.ok(thrown(() => q.receiveSync({ timeout: 1 })) instanceof ClosedError);
   },
 );

@@ -7,11 +7,11 @@ import {
   ClosedError,
   ErrnoError,
   Monitor,
-  MUTEX_SIZE,
   MutexGuard,
   SharedCondition,
   SharedMemory,
   SharedMutex,
+  WOULD_BLOCK,
 } from "../mod.ts";
 import {
   firstLine,
@@ -90,7 +90,7 @@ ipcTest("a holder that dies: ownerDied, then consistent or not recoverable", asy
   const child = spawnChild("mutex-hold", shm.name);
   assert.equal(await firstLine(child), "locked");
   assert.equal(mutex.holder, child.pid);
-  assert.equal(mutex.tryLock(), undefined, "a live holder keeps it");
+  assert.equal(mutex.tryLock(), WOULD_BLOCK, "a live holder keeps it");
   const waiting = mutex.lock({ timeout: 60_000 });
   child.kill("SIGKILL");
   await child.status;
@@ -109,7 +109,7 @@ ipcTest("a holder that dies: ownerDied, then consistent or not recoverable", asy
   await c2.status;
   Atomics.store(shm.int32(32, 4), 0, c2.pid); // as if it had locked and exited
   const g2 = again.tryLock();
-  assert.ok(g2 !== undefined && g2.ownerDied);
+  assert.ok(g2 !== WOULD_BLOCK && g2.ownerDied);
   g2.markNotRecoverable();
   assert.equal(again.state, "not-recoverable");
 });
@@ -138,11 +138,11 @@ ipcTest("timeouts and aborts take nothing; closing the memory ends a wait", asyn
   const p = mutex.lock({ signal: ac.signal });
   setTimeout(() => ac.abort(new Error("enough")), 5);
   await assert.rejects(p, /enough/);
-  assert.throws(() => mutex.lockSync(3), DOMException);
+  assert.throws(() => mutex.lockSync({ timeout: 3 }), DOMException);
   held.unlock();
   held.unlock();
   assert.equal(mutex.holder, 0);
-  using _g = mutex.lockSync(1000);
+  using _g = mutex.lockSync({ timeout: 1000 });
   const q = mutex.lock({ timeout: 60_000 });
   await new Promise((r) => setTimeout(r, 5));
   shm.close();
@@ -261,11 +261,15 @@ ipcTest("bad input on mutexes, conditions and monitors", async (t) => {
   const cases: Array<[string, () => unknown, new (...a: never[]) => Error]> = [
     ["init on a Uint8Array", () => A.init(new Uint8Array(64), 0), TypeError],
     ["init offset unaligned", () => SharedMutex.init(shm, 2), RangeError],
-    ["init offset past the end", () => SharedMutex.init(shm, 64 - MUTEX_SIZE + 4), RangeError],
+    [
+      "init offset past the end",
+      () => SharedMutex.init(shm, 64 - SharedMutex.size() + 4),
+      RangeError,
+    ],
     ["init offset a string", () => A.init(shm, "0"), TypeError],
     ["at uninitialised memory", () => SharedMutex.at(shm, 32), TypeError],
     ["condition at uninitialised memory", () => SharedCondition.at(shm, 40), TypeError],
-    ["lockSync timeout negative", () => mutex.lockSync(-1), RangeError],
+    ["lockSync timeout negative", () => mutex.lockSync({ timeout: -1 }), RangeError],
     ["monitor without conditions", () => Monitor.size({} as never), TypeError],
     ["monitor duplicate conditions", () => Monitor.size({ conditions: ["a", "a"] }), TypeError],
     [
@@ -315,7 +319,7 @@ ipcTest(
     const notRecoverable = (e: unknown): boolean =>
       e instanceof ErrnoError && e.code === "ENOTRECOVERABLE";
     assert.ok(notRecoverable(thrown(() => mutex.tryLock())));
-    assert.ok(notRecoverable(thrown(() => mutex.lockSync(100))));
+    assert.ok(notRecoverable(thrown(() => mutex.lockSync({ timeout: 100 }))));
     await assert.rejects(mutex.lock({ timeout: 100 }), notRecoverable);
     assert.equal(mutex.holder, 0, "each refusal left the lock free");
   },

@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { ClosedError, ErrnoError, Pipe, PipeReader, PipeWriter, spawn } from "../mod.ts";
+import {
+  ClosedError,
+  END_OF_STREAM,
+  ErrnoError,
+  Pipe,
+  PipeReader,
+  PipeWriter,
+  spawn,
+  WOULD_BLOCK,
+} from "../mod.ts";
 import { ipcTest, ROOT, thrown } from "./_helpers.ts";
 
 const enc = new TextEncoder();
@@ -39,7 +48,7 @@ ipcTest("100 MiB from a child through a pipe, counted and checksummed here", asy
   const buf = new Uint8Array(1 << 20);
   let total = 0;
   let bad = 0;
-  for (let n = await pipe.reader.read(buf); n !== null; n = await pipe.reader.read(buf)) {
+  for (let n = await pipe.reader.read(buf); n !== END_OF_STREAM; n = await pipe.reader.read(buf)) {
     for (let i = 0; i < n; i++) if (buf[i] !== 0x78) bad++;
     total += n;
   }
@@ -55,10 +64,14 @@ ipcTest("EOF only when every writer is closed, a child's copy included", async (
     fds: { 3: pipe.writer, 4: Pipe.create().reader },
   });
   pipe.writer.close(); // ours is closed, the child's copy is open
-  assert.equal(pipe.reader.tryRead(new Uint8Array(8)), "would-block", "not EOF yet");
+  assert.equal(pipe.reader.tryRead(new Uint8Array(8)), WOULD_BLOCK, "not EOF yet");
   child.kill("SIGKILL");
   await child.status;
-  assert.equal(await pipe.reader.read(new Uint8Array(8), { timeout: 20_000 }), null, "EOF now");
+  assert.equal(
+    await pipe.reader.read(new Uint8Array(8), { timeout: 20_000 }),
+    END_OF_STREAM,
+    "EOF now",
+  );
 });
 
 ipcTest("writing with no reader left is EPIPE, and the process lives", async () => {
@@ -101,10 +114,10 @@ ipcTest("capacity: query and set (F_GETPIPE_SZ / F_SETPIPE_SZ)", () => {
 
 ipcTest("try forms: would-block on empty and on full; partial writes", () => {
   using pipe = Pipe.create({ capacity: 4096 });
-  assert.equal(pipe.reader.tryRead(new Uint8Array(10)), "would-block");
+  assert.equal(pipe.reader.tryRead(new Uint8Array(10)), WOULD_BLOCK);
   const n = pipe.writer.tryWrite(new Uint8Array(10000));
   assert.equal(n, 4096, "a partial write fills the pipe");
-  assert.equal(pipe.writer.tryWrite(new Uint8Array(1)), "would-block");
+  assert.equal(pipe.writer.tryWrite(new Uint8Array(1)), WOULD_BLOCK);
   assert.equal(pipe.writer.tryWrite(new Uint8Array(0)), 0);
   assert.equal(pipe.reader.tryRead(new Uint8Array(5000)), 4096);
 });
@@ -144,7 +157,7 @@ async function readExactly(r: PipeReader, n: number): Promise<Uint8Array> {
   let at = 0;
   while (at < n) {
     const k = await r.read(out.subarray(at), { timeout: 20_000 });
-    if (k === null) throw new Error("early EOF");
+    if (k === END_OF_STREAM) throw new Error("early EOF");
     at += k;
   }
   return out;
@@ -171,7 +184,7 @@ ipcTest("thousands of cancelled reads while a child writes: nothing lost", async
     } else if (cancelled < 5000) queueMicrotask(() => ac.abort());
     try {
       const n = await pipe.reader.read(buf, { signal: ac.signal });
-      if (n === null) break;
+      if (n === END_OF_STREAM) break;
       text += dec.decode(buf.subarray(0, n));
     } catch (e) {
       assert.equal((e as Error).name, "AbortError");

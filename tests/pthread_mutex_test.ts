@@ -2,7 +2,7 @@
 // program initialised, C and Deno holders killed (EOWNERDEAD on the other side), EDEADLK,
 // not-recoverable, timeouts and aborts, and bad input.
 import assert from "node:assert/strict";
-import { ErrnoError, PTHREAD_MUTEX_SIZE, PthreadMutex, SharedMemory } from "../mod.ts";
+import { ErrnoError, PthreadMutex, SharedMemory, WOULD_BLOCK } from "../mod.ts";
 import {
   compileTestC,
   firstLine,
@@ -47,7 +47,7 @@ ipcTest(
     const c = new Deno.Command(peer, { args: ["pmutex-hold", shm.name, "8"], stdout: "piped" })
       .spawn();
     assert.equal(await firstLine(c), "locked");
-    assert.equal(mutex.tryLock(), undefined);
+    assert.equal(mutex.tryLock(), WOULD_BLOCK);
     const waiting = mutex.lock({ timeout: 60_000 });
     c.kill("SIGKILL");
     await c.status;
@@ -91,7 +91,7 @@ ipcTest(
       assert.equal(await firstLine(again), "locked");
       again.kill("SIGKILL");
       await again.status;
-      const g = mutex.lockSync(60_000);
+      const g = mutex.lockSync({ timeout: 60_000 });
       assert.equal(g.ownerDied, true);
       g.unlock();
       const e = thrown(() => mutex.tryLock());
@@ -110,8 +110,12 @@ ipcTest(
     const g = mutex.lockSync();
     const e = thrown(() => mutex.lockSync());
     assert.ok(e instanceof ErrnoError && e.code === "EDEADLK", `${e}`);
-    assert.equal(mutex.tryLock(), undefined);
-    assert.throws(() => mutex.lockSync(5), ErrnoError, "a relock with a timeout is EDEADLK too");
+    assert.equal(mutex.tryLock(), WOULD_BLOCK);
+    assert.throws(
+      () => mutex.lockSync({ timeout: 5 }),
+      ErrnoError,
+      "a relock with a timeout is EDEADLK too",
+    );
     await assert.rejects(mutex.lock({ timeout: 5 }), DOMException);
     const ac = new AbortController();
     ac.abort();
@@ -135,9 +139,9 @@ ipcTest("bad input on pthread mutexes", async (t) => {
   const cases: Array<[string, () => unknown, new (...a: never[]) => Error]> = [
     ["init on an ArrayBuffer", () => P.init(new ArrayBuffer(64), 0), TypeError],
     ["init offset unaligned", () => PthreadMutex.init(shm, 4), RangeError],
-    ["init past the end", () => PthreadMutex.init(shm, 64 - PTHREAD_MUTEX_SIZE + 8), RangeError],
+    ["init past the end", () => PthreadMutex.init(shm, 64 - PthreadMutex.size() + 8), RangeError],
     ["at negative offset", () => PthreadMutex.at(shm, -8), RangeError],
-    ["lockSync timeout a string", () => mutex.lockSync("1" as never), TypeError],
+    ["lockSync timeout a string", () => mutex.lockSync({ timeout: "1" as never }), TypeError],
   ];
   for (const [label, fn, type] of cases) {
     await t.step(label, () => {

@@ -8,8 +8,8 @@ import {
   ForeignOwnerError,
   SEM_VALUE_MAX,
   Semaphore,
-  SEMAPHORE_SIZE,
   SharedMemory,
+  WOULD_BLOCK,
 } from "../mod.ts";
 import {
   compileTestC,
@@ -30,14 +30,14 @@ ipcTest(
   "named: exclusive creation, mode 0600 exact whatever the umask, open by name, unlink",
   async (t) => {
     const name = uniqueName("sem");
-    using a = Semaphore.open(name, { create: true, exclusive: true, value: 3 });
+    using a = Semaphore.create(name, { value: 3 });
     assert.equal(a.created, true);
     const st = Deno.statSync(`/dev/shm/sem.${name.slice(1)}`);
     assert.equal((st.mode ?? 0) & 0o777, 0o600);
-    const e = thrown(() => Semaphore.open(name, { create: true, exclusive: true }));
+    const e = thrown(() => Semaphore.create(name));
     assert.ok(e instanceof ErrnoError && e.code === "EEXIST" && e.syscall === "sem_open", `${e}`);
     assert.match(String(e), new RegExp(name));
-    using b = Semaphore.open(name, { create: true, value: 9 }); // exists: keeps its value
+    using b = Semaphore.create(name, { value: 9, exclusive: false }); // exists: keeps its value
     assert.deepEqual([b.created, b.value], [false, 3]);
     using c = Semaphore.temporary({ mode: 0o640 });
     assert.equal((Deno.statSync(`/dev/shm/sem.${c.name?.slice(1)}`).mode ?? 0) & 0o777, 0o640);
@@ -58,7 +58,7 @@ ipcTest("a semaphore owned by another user is refused unless allowForeignOwner",
   await runOk("chown", ["65534:65534", `/dev/shm/sem.${a.name?.slice(1)}`]);
   const e = thrown(() => Semaphore.open(a.name ?? ""));
   assert.ok(e instanceof ForeignOwnerError && e.owner === 65534, `${e}`);
-  const e2 = thrown(() => Semaphore.open(a.name ?? "", { create: true }));
+  const e2 = thrown(() => Semaphore.create(a.name ?? "", { exclusive: false }));
   assert.ok(e2 instanceof ForeignOwnerError, "create without exclusive must not adopt it");
   using b = Semaphore.open(a.name ?? "", { allowForeignOwner: true });
   b.post();
@@ -90,14 +90,17 @@ ipcTest(
     if (await skipIf(t, !HAVE_GCC && "gcc is not installed")) return;
     const peer = await compileTestC("sync_peer");
     using shm = SharedMemory.temporary({ size: 128 });
-    using mine = Semaphore.init(shm, 0, 0);
+    using mine = Semaphore.init(shm, 0, { value: 0 });
     const waiting = mine.wait({ timeout: 20_000 });
     await runOk(peer, ["usem-post", shm.name, "0", "1"]);
     await waiting;
     assert.equal((await runOk(peer, ["usem-init", shm.name, "64", "2"])).trim(), "ready");
     using theirs = Semaphore.at(shm, 64);
     assert.equal(theirs.value, 2);
-    assert.ok(theirs.tryWait() && theirs.tryWait() && !theirs.tryWait());
+    assert.deepEqual(
+      [theirs.tryWait(), theirs.tryWait(), theirs.tryWait()],
+      [undefined, undefined, WOULD_BLOCK],
+    );
     assert.equal(theirs.name, undefined);
     assert.ok(thrown(() => theirs.unlink()) instanceof TypeError);
   },
@@ -107,11 +110,11 @@ ipcTest(
   "glibc's sem_t layout: value in word 0, sleepers in word 1 while a wait sleeps",
   async () => {
     using shm = SharedMemory.temporary({ size: 64 });
-    using sem = Semaphore.init(shm, 0, 5);
-    const w = shm.int32(0, SEMAPHORE_SIZE / 4);
+    using sem = Semaphore.init(shm, 0, { value: 5 });
+    const w = shm.int32(0, Semaphore.size() / 4);
     // Word 2 is the flag glibc XORs into its futex calls: 128 cancels FUTEX_PRIVATE_FLAG.
     assert.deepEqual([w[0], w[1], w[2]], [5, 0, 128], "value 5, no sleepers, process-shared");
-    for (let i = 0; i < 5; i++) assert.ok(sem.tryWait());
+    for (let i = 0; i < 5; i++) assert.equal(sem.tryWait(), undefined);
     const waiting = sem.wait({ timeout: 20_000 });
     while (Atomics.load(w, 1) === 0) await new Promise((r) => setTimeout(r, 1));
     assert.equal(Atomics.load(w, 1), 1, "the sleeping wait counts itself as glibc's sem_wait does");
@@ -197,7 +200,7 @@ ipcTest(
   async () => {
     using sem = Semaphore.temporary({ value: 1 });
     const p = sem.tryAcquire();
-    assert.ok(p !== undefined && sem.tryAcquire() === undefined);
+    assert.ok(p !== WOULD_BLOCK && sem.tryAcquire() === WOULD_BLOCK);
     p.release();
     p.release();
     assert.equal(sem.value, 1);
@@ -206,8 +209,12 @@ ipcTest(
       assert.equal(sem.value, 0);
     }
     assert.equal(sem.value, 1);
-    assert.equal(sem.waitSync(0), true);
-    assert.equal(sem.waitSync(5), false);
+    sem.waitSync({ timeout: 0 });
+    assert.equal(sem.value, 0, "waitSync took the unit");
+    const timedOut = thrown(() => sem.waitSync({ timeout: 5 }));
+    assert.ok(timedOut instanceof DOMException && timedOut.name === "TimeoutError", `${timedOut}`);
+    assert.ok(thrown(() => sem.waitSync({ timeout: 0 })) instanceof DOMException);
+    sem.post();
     using full = Semaphore.temporary({ value: SEM_VALUE_MAX });
     const e = thrown(() => full.post());
     assert.ok(
@@ -230,8 +237,12 @@ ipcTest("bad input on semaphores: every case throws before any system call", asy
     ["value negative", () => Semaphore.temporary({ value: -1 }), RangeError],
     ["value above SEM_VALUE_MAX", () => Semaphore.temporary({ value: 2 ** 31 }), RangeError],
     ["value fractional", () => Semaphore.temporary({ value: 0.5 }), RangeError],
-    ["value without create", () => Semaphore.open("/s", { value: 1 }), TypeError],
-    ["exclusive without create", () => Semaphore.open("/s", { exclusive: true }), TypeError],
+    [
+      "allowForeignOwner with exclusive create",
+      () => Semaphore.create("/s", { allowForeignOwner: true }),
+      TypeError,
+    ],
+    ["create value a string", () => S.create("/s", { value: "1" }), TypeError],
     ["mode 0o1000", () => Semaphore.temporary({ mode: 0o1000 }), RangeError],
     ["options an array", () => S.open("/s", []), TypeError],
     ["init on a plain array", () => S.init(new Uint8Array(64), 0), TypeError],
@@ -241,8 +252,8 @@ ipcTest("bad input on semaphores: every case throws before any system call", asy
       shm.int32(8, 8)[2] = 0; // what sem_init with pshared 0 leaves
       return Semaphore.at(shm, 8);
     }, TypeError],
-    ["waitSync timeout NaN", () => live.waitSync(NaN), RangeError],
-    ["waitSync timeout a string", () => live.waitSync("5" as never), TypeError],
+    ["waitSync timeout NaN", () => live.waitSync({ timeout: NaN }), RangeError],
+    ["waitSync timeout a string", () => live.waitSync({ timeout: "5" as never }), TypeError],
   ];
   for (const [label, fn, type] of cases) {
     await t.step(label, () => {
@@ -274,10 +285,15 @@ ipcTest(
   "a value word above SEM_VALUE_MAX (a peer's garbage) is EPROTO, never an abort",
   async () => {
     using shm = SharedMemory.temporary({ size: 64 });
-    const sem = Semaphore.init(shm, 0, 1);
+    const sem = Semaphore.init(shm, 0, { value: 1 });
     shm.int32()[0] = -5;
     for (
-      const op of [() => sem.value, () => sem.tryWait(), () => sem.post(), () => sem.waitSync(1)]
+      const op of [
+        () => sem.value,
+        () => sem.tryWait(),
+        () => sem.post(),
+        () => sem.waitSync({ timeout: 1 }),
+      ]
     ) {
       const e = thrown(op);
       assert.ok(e instanceof ErrnoError && e.code === "EPROTO", `${e}`);
@@ -288,7 +304,7 @@ ipcTest(
     );
     shm.int32()[0] = 2;
     assert.equal(sem.value, 2);
-    assert.ok(sem.tryWait());
+    assert.equal(sem.tryWait(), undefined);
     sem.close();
   },
 );

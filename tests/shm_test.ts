@@ -101,7 +101,9 @@ ipcTest("exclusive create of an existing object is EEXIST; open of a missing one
 ipcTest("create without exclusive opens an existing object and keeps its size", () => {
   using a = SharedMemory.temporary({ size: 4096 });
   a.bytes[0] = 7;
-  using b = SharedMemory.create(a.name, { size: 99 });
+  const e = thrown(() => SharedMemory.create(a.name, { size: 99 }));
+  assert.ok(e instanceof ErrnoError && e.code === "EEXIST", "create is exclusive by default");
+  using b = SharedMemory.create(a.name, { size: 99, exclusive: false });
   assert.equal(b.created, false);
   assert.equal(b.size, 4096);
   assert.equal(b.bytes[0], 7);
@@ -117,7 +119,7 @@ ipcTest(
       assert.equal(opened.size, 0);
       assert.equal(opened.bytes.length, 0);
       assert.equal(opened.unsafePointer, null);
-      using created = SharedMemory.create(name, { size: 4096 });
+      using created = SharedMemory.create(name, { size: 4096, exclusive: false });
       assert.equal(created.created, false);
       assert.equal(created.size, 4096);
       assert.equal(created.stat().size, 4096);
@@ -230,7 +232,7 @@ ipcTest("an object owned by another user is refused unless allowForeignOwner", a
   assert.equal(e.owner, 65534);
   assert.equal(e.object, a.name);
   assert.match(e.message, /owned by uid 65534/);
-  const e2 = thrown(() => SharedMemory.create(a.name, { size: 64 }));
+  const e2 = thrown(() => SharedMemory.create(a.name, { size: 64, exclusive: false }));
   assert.ok(e2 instanceof ForeignOwnerError, "create without exclusive must not adopt it either");
   using b = SharedMemory.open(a.name, { allowForeignOwner: true });
   assert.equal(b.stat().uid, 65534);
@@ -297,8 +299,12 @@ Deno.test("bad input: every case throws a typed error before any system call", a
     ["mode above 0o777", () => SharedMemory.create(name, { size: 8, mode: 0o1777 }), RangeError],
     ["mode negative", () => SharedMemory.create(name, { size: 8, mode: -1 }), RangeError],
     ["mode as string", () => S.create(name, { size: 8, mode: "600" }), TypeError],
-    ["mode without create", () => SharedMemory.open(name, { mode: 0o600 }), TypeError],
-    ["exclusive without create", () => SharedMemory.open(name, { exclusive: true }), TypeError],
+    ["create without a size", () => S.create(name, {}), TypeError],
+    [
+      "allowForeignOwner with exclusive create",
+      () => SharedMemory.create(name, { size: 8, allowForeignOwner: true }),
+      TypeError,
+    ],
     [
       "create with readOnly",
       () => S.open(name, { create: true, size: 8, readOnly: true }),

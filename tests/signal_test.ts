@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  END_OF_STREAM,
   ErrnoError,
   kill,
   killProcessGroup,
@@ -58,7 +59,7 @@ ipcTest("a signal to a child, and one to a whole process group", async () => {
     let text = "";
     while (text.split("\n").length < 3) {
       const n = await group.stdout?.read(buf.subarray(0), { timeout: 20_000 });
-      if (!n) break;
+      if (n === undefined || n === END_OF_STREAM) break;
       text += new TextDecoder().decode(buf.subarray(0, n));
     }
     const pids = text.trim().split("\n").map(Number);
@@ -91,7 +92,8 @@ ipcTest("sigqueue: a C program receives the integer payload with sigwaitinfo", a
   await using child = spawn(peer, { args: ["sigwait"], stdout: "piped" });
   const buf = new Uint8Array(64);
   const n = await child.stdout?.read(buf, { timeout: 20_000 });
-  assert.equal(new TextDecoder().decode(buf.subarray(0, n ?? 0)), "ready\n");
+  assert.ok(typeof n === "number");
+  assert.equal(new TextDecoder().decode(buf.subarray(0, n)), "ready\n");
   sigqueue(child.pid, REALTIME_SIGNALS.min, -123456);
   const out = await child.output();
   assert.equal(new TextDecoder().decode(out.stdout).trim(), `-123456 SI_QUEUE ${Deno.pid}`);

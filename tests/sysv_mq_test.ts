@@ -11,6 +11,7 @@ import {
   IPC_PRIVATE,
   MAX_MESSAGE_TYPE_BIG,
   SysVMessageQueue,
+  WOULD_BLOCK,
 } from "../mod.ts";
 import {
   CAN_DROP_CAPS,
@@ -42,15 +43,15 @@ async function ipcsRow(id: number): Promise<string[] | undefined> {
 
 ipcTest("create by key: exclusive, open again, mode 0600, ipcs -q shows the counts", async () => {
   const key = randomKey();
-  using a = SysVMessageQueue.open(key, { create: true, exclusive: true });
+  using a = SysVMessageQueue.create(key);
   assert.equal(a.created, true);
-  const e = thrown(() => SysVMessageQueue.open(key, { create: true, exclusive: true }));
+  const e = thrown(() => SysVMessageQueue.create(key));
   assert.ok(e instanceof ErrnoError && e.code === "EEXIST" && e.syscall === "msgget", `${e}`);
   using b = SysVMessageQueue.open(key);
   assert.equal(b.id, a.id);
   assert.equal(b.created, false);
-  a.trySend(1, enc.encode("12345"));
-  a.trySend(2, enc.encode("678"));
+  a.trySend(enc.encode("12345"), { type: 1 });
+  a.trySend(enc.encode("678"), { type: 2 });
   const row = await ipcsRow(a.id);
   assert.ok(row, "ipcs -q lists the queue");
   assert.equal(Number(row[0]), key >>> 0);
@@ -74,13 +75,13 @@ ipcTest("a queue made by ipcmk -Q is used by its key; ftok keys work", async () 
     const st = SysVMessageQueue.statId(id);
     using q = SysVMessageQueue.open(st.key);
     assert.equal(q.id, id);
-    q.trySend(4, enc.encode("via ipcmk"));
+    q.trySend(enc.encode("via ipcmk"), { type: 4 });
     assert.equal((await ipcsRow(id))?.[5], "1");
   } finally {
     await runOk("ipcrm", ["-q", String(id)]);
   }
   const key = ftok(ROOT, Math.floor(Math.random() * 200) + 20);
-  using f = SysVMessageQueue.open(key, { create: true });
+  using f = SysVMessageQueue.create(key, { exclusive: false });
   assert.equal(f.key, key);
   f.remove();
 });
@@ -90,48 +91,46 @@ ipcTest("type selectors: first, by type, lowest up to |n|, except; FIFO within a
   for (
     const [t, s] of [[3, "c1"], [1, "a1"], [2, "b1"], [1, "a2"], [3, "c2"], [5, "e1"]] as const
   ) {
-    assert.equal(q.trySend(t, enc.encode(s)), true);
+    assert.equal(q.trySend(enc.encode(s), { type: t }), undefined);
   }
-  const take = (o?: Parameters<typeof q.tryReceive>[0]): string => {
+  const take = (o?: Parameters<typeof q.tryReceive>[0]): string | typeof WOULD_BLOCK => {
     const m = q.tryReceive(o);
-    return m === "would-block" ? m : `${m.type}:${dec.decode(m.data)}`;
+    return m === WOULD_BLOCK ? m : `${m.type}:${dec.decode(m.data)}`;
   };
   assert.equal(take({ type: 1 }), "1:a1");
   assert.equal(take({ type: -2 }), "1:a2", "lowest type up to 2");
   assert.equal(take({ type: 3, except: true }), "2:b1", "first message not of type 3");
-  assert.equal(take({ type: 4 }), "would-block");
+  assert.equal(take({ type: 4 }), WOULD_BLOCK);
   assert.equal(take(), "3:c1", "type 0: the first message");
   assert.equal(take({ type: -10 }), "3:c2");
   assert.equal(take({ type: 5 }), "5:e1");
-  assert.equal(take(), "would-block");
+  assert.equal(take(), WOULD_BLOCK);
 });
 
 ipcTest(
   "E2BIG leaves the message queued; truncate cuts it; peek copies without taking",
   async (t) => {
     using q = SysVMessageQueue.temporary();
-    q.trySend(7, enc.encode("hello world"));
-    q.trySend(8, new Uint8Array(0));
+    q.trySend(enc.encode("hello world"), { type: 7 });
+    q.trySend(new Uint8Array(0), { type: 8 });
     const small = new Uint8Array(5);
     const e = thrown(() => q.tryReceiveInto(small));
     assert.ok(e instanceof ErrnoError && e.code === "E2BIG", `${e}`);
     assert.equal(q.stat().messages, 2);
-    let peeked: ReturnType<typeof q.peek> | undefined;
+    let peeked: ReturnType<typeof q.tryPeek> | undefined;
     try {
-      peeked = q.peek(1);
+      peeked = q.tryPeek(1);
     } catch (err) {
       if (!(err instanceof ErrnoError && err.code === "ENOSYS")) throw err;
     }
     if (peeked !== undefined) {
       assert.deepEqual(peeked, { type: 8, data: new Uint8Array(0) });
-      assert.equal(q.peek(2), null);
+      assert.equal(q.tryPeek(2), WOULD_BLOCK);
       assert.equal(q.stat().messages, 2, "peek took nothing");
     }
-    assert.equal(q.tryReceiveInto(small, { truncate: true }), 5);
+    assert.deepEqual(q.tryReceiveInto(small, { truncate: true }), { length: 5, type: 7 });
     assert.equal(dec.decode(small), "hello");
-    assert.equal(q.lastType, 7);
-    assert.equal(q.tryReceiveInto(small), 0);
-    assert.equal(q.lastType, 8);
+    assert.deepEqual(q.tryReceiveInto(small), { length: 0, type: 8 });
     await skipIf(t, peeked === undefined && "this kernel has no MSG_COPY (ENOSYS)");
   },
 );
@@ -144,14 +143,14 @@ ipcTest("interop: C sends to dipc and receives from dipc by type", async (t) => 
   const m = await q.receive({ type: 42, timeout: 1000 });
   assert.deepEqual([m.type, dec.decode(m.data)], [42, "from C"]);
   assert.equal(dec.decode((await q.receive({ timeout: 1000 })).data), "again");
-  q.trySend(1, enc.encode("one"));
-  q.trySend(2, enc.encode("two"));
+  q.trySend(enc.encode("one"), { type: 1 });
+  q.trySend(enc.encode("two"), { type: 2 });
   assert.equal(await runOk(peer, ["sysv-recv", String(q.id), "2", "1"]), "2 3 two\n");
   assert.equal(await runOk(peer, ["sysv-recv", String(q.id), "0", "1"]), "1 3 one\n");
   // A C receiver blocked in msgrcv gets what dipc sends later.
   const blocked = run(peer, ["sysv-recv", String(q.id), "9", "1"]);
   await new Promise((r) => setTimeout(r, 50));
-  q.trySend(9, enc.encode("wake up"));
+  q.trySend(enc.encode("wake up"), { type: 9 });
   assert.equal((await blocked).stdout, "9 7 wake up\n");
   assert.equal(q.stat().lastReceivePid !== Deno.pid, true);
 });
@@ -160,7 +159,7 @@ ipcTest("interop: Python's sysv_ipc sends to and receives from dipc", async (t) 
   if (await skipIf(t, !HAVE_SYSV_IPC && "Debian's python3-sysv-ipc is not installed")) return;
   // sysv_ipc addresses queues by key: use a keyed queue for the round trip.
   const key = randomKey();
-  using k = SysVMessageQueue.open(key, { create: true, exclusive: true });
+  using k = SysVMessageQueue.create(key);
   try {
     await python(
       "import sys, sysv_ipc\nq = sysv_ipc.MessageQueue(int(sys.argv[1]))\n" +
@@ -171,7 +170,7 @@ ipcTest("interop: Python's sysv_ipc sends to and receives from dipc", async (t) 
     assert.deepEqual([a.type, dec.decode(a.data)], [3, "from python"]);
     const b = await k.receive({ type: 4, timeout: 1000 });
     assert.deepEqual([...b.data], [0, 255, 1]);
-    k.trySend(6, enc.encode("to python"));
+    k.trySend(enc.encode("to python"), { type: 6 });
     const out = await python(
       "import sys, sysv_ipc\nq = sysv_ipc.MessageQueue(int(sys.argv[1]))\n" +
         "m, t = q.receive(type=6)\nprint(t, m.decode())\nprint(q.current_messages, oct(q.mode))",
@@ -187,19 +186,19 @@ ipcTest(
   "IPC_SET: mode and byte limit, as ipcs and stat report; beyond msgmnb is EPERM",
   async () => {
     using q = SysVMessageQueue.temporary();
-    q.set({ mode: 0o640, maxBytes: 1024 });
+    q.setPermissions({ mode: 0o640, maxBytes: 1024 });
     const st = q.stat();
     assert.deepEqual([st.mode, st.maxBytes], [0o640, 1024]);
     assert.equal((await ipcsRow(q.id))?.[3], "640");
     // A message longer than the byte limit can never fit: EMSGSIZE at once, nothing sent.
     await assert.rejects(
-      q.send(1, new Uint8Array(2000)),
+      q.send(new Uint8Array(2000), { type: 1 }),
       (e) => e instanceof ErrnoError && e.code === "EMSGSIZE",
     );
     assert.equal(q.stat().messages, 0);
     const msgmnb = Number(Deno.readTextFileSync("/proc/sys/kernel/msgmnb").trim());
     try {
-      q.set({ maxBytes: msgmnb * 4 });
+      q.setPermissions({ maxBytes: msgmnb * 4 });
       assert.equal(q.stat().maxBytes, msgmnb * 4, "allowed: this process has CAP_SYS_RESOURCE");
     } catch (e) {
       assert.ok(e instanceof ErrnoError && e.code === "EPERM", `${e}`);
@@ -209,20 +208,22 @@ ipcTest(
 
 ipcTest("full and empty: try forms say so, async forms wait, oversize is EMSGSIZE", async () => {
   using q = SysVMessageQueue.temporary();
-  q.set({ maxBytes: 100 });
-  assert.equal(q.tryReceive(), "would-block");
-  assert.equal(q.trySend(1, new Uint8Array(60)), true);
-  assert.equal(q.trySend(1, new Uint8Array(60)), false, "60 + 60 > 100 bytes");
-  const big = thrown(() => q.trySend(1, new Uint8Array(SysVMessageQueue.maxMessageSize + 1)));
+  q.setPermissions({ maxBytes: 100 });
+  assert.equal(q.tryReceive(), WOULD_BLOCK);
+  assert.equal(q.trySend(new Uint8Array(60), { type: 1 }), undefined);
+  assert.equal(q.trySend(new Uint8Array(60), { type: 1 }), WOULD_BLOCK, "60 + 60 > 100 bytes");
+  const big = thrown(() =>
+    q.trySend(new Uint8Array(SysVMessageQueue.maxMessageSize + 1), { type: 1 })
+  );
   assert.ok(big instanceof ErrnoError && big.code === "EMSGSIZE", `${big}`);
-  const pending = q.send(2, new Uint8Array(60), { timeout: 10_000 });
+  const pending = q.send(new Uint8Array(60), { type: 2, timeout: 10_000 });
   await new Promise((r) => setTimeout(r, 10));
   assert.equal((await q.receive({ timeout: 1000 })).type, 1);
   await pending;
   assert.equal((await q.receive({ timeout: 1000 })).type, 2);
-  q.trySend(3, new Uint8Array(60));
+  q.trySend(new Uint8Array(60), { type: 3 });
   await assert.rejects(
-    q.send(4, new Uint8Array(60), { timeout: 10 }),
+    q.send(new Uint8Array(60), { type: 4, timeout: 10 }),
     (e) => e instanceof DOMException && e.name === "TimeoutError",
   );
   assert.equal(q.stat().messages, 1, "a send that timed out sent nothing");
@@ -237,7 +238,8 @@ ipcTest("a receiver waiting on a queue that is removed learns it promptly", asyn
     (e) => e instanceof ErrnoError && ["EIDRM", "EINVAL"].includes(e.code) && e.object === q.id,
   );
   q.close(); // its temporary removal finds nothing left: no error
-  assert.ok(thrown(() => q.stat()) instanceof ClosedError);
+  const gone = thrown(() => q.stat()); // stat works after close: the kernel says it is gone
+  assert.ok(gone instanceof ErrnoError && ["EIDRM", "EINVAL"].includes(gone.code), `${gone}`);
 });
 
 ipcTest("timeouts and aborts take nothing; closing the handle ends a wait", async () => {
@@ -247,15 +249,18 @@ ipcTest("timeouts and aborts take nothing; closing the handle ends a wait", asyn
   const p = q.receive({ signal: ac.signal, type: 3 });
   setTimeout(() => ac.abort(new Error("stop")), 10);
   await assert.rejects(p, /stop/);
-  q.trySend(3, enc.encode("kept"));
+  q.trySend(enc.encode("kept"), { type: 3 });
   assert.equal(dec.decode((await q.receive({ timeout: 1000 })).data), "kept");
   const waiting = q.receive();
   setTimeout(() => q.close(), 10);
   await assert.rejects(waiting, ClosedError);
-  assert.ok(thrown(() => q.trySend(1, new Uint8Array(1))) instanceof ClosedError);
+  assert.ok(thrown(() => q.trySend(new Uint8Array(1), { type: 1 })) instanceof ClosedError);
   assert.ok(thrown(() => q.tryReceive()) instanceof ClosedError);
-  assert.ok(thrown(() => q.remove()) instanceof ClosedError);
   q.close();
+  q.remove(); // the object outlives the handle: remove() works after close (using, too)
+  q.remove(); // and a second time does nothing
+  const gone = thrown(() => SysVMessageQueue.statId(q.id));
+  assert.ok(gone instanceof ErrnoError && ["EIDRM", "EINVAL"].includes(gone.code), `${gone}`);
 });
 
 ipcTest(
@@ -263,7 +268,7 @@ ipcTest(
   async () => {
     using q = SysVMessageQueue.temporary();
     await receiveWithCancels("sysv", String(q.id), (b, o) => q.receiveInto(b, o), 6000);
-    assert.equal(q.tryReceive(), "would-block", "nothing extra, nothing duplicated");
+    assert.equal(q.tryReceive(), WOULD_BLOCK, "nothing extra, nothing duplicated");
   },
 );
 
@@ -272,15 +277,15 @@ ipcTest(
   async () => {
     using q = SysVMessageQueue.temporary();
     await fromFourSenders("sysv", String(q.id), q, 100_000);
-    assert.equal(q.tryReceive(), "would-block");
+    assert.equal(q.tryReceive(), WOULD_BLOCK);
   },
 );
 
 ipcTest("a queue owned by another user is refused unless allowForeignOwner", async (t) => {
   if (await skipIf(t, Deno.uid() !== 0 && "needs root to give a queue away")) return;
-  using q = SysVMessageQueue.open(randomKey(), { create: true, exclusive: true });
+  using q = SysVMessageQueue.create(randomKey());
   try {
-    q.set({ uid: 65534, gid: 65534 });
+    q.setPermissions({ uid: 65534, gid: 65534 });
     const e = thrown(() => SysVMessageQueue.open(q.key));
     assert.ok(e instanceof ForeignOwnerError && e.owner === 65534, `${e}`);
     assert.ok(thrown(() => SysVMessageQueue.openId(q.id)) instanceof ForeignOwnerError);
@@ -301,8 +306,12 @@ Deno.test("bad input on System V queues: every case throws before any system cal
     ["key NaN", () => SysVMessageQueue.open(NaN), RangeError],
     ["key beyond 32 bits", () => SysVMessageQueue.open(2 ** 32), RangeError],
     ["IPC_PRIVATE without create", () => SysVMessageQueue.open(IPC_PRIVATE), TypeError],
-    ["exclusive without create", () => SysVMessageQueue.open(1234, { exclusive: true }), TypeError],
-    ["mode without create", () => SysVMessageQueue.open(1234, { mode: 0o600 }), TypeError],
+    [
+      "IPC_PRIVATE with create is fine, allowForeignOwner with exclusive is not",
+      () => SysVMessageQueue.create(IPC_PRIVATE, { allowForeignOwner: true }),
+      TypeError,
+    ],
+    ["create exclusive a string", () => S.create(1234, { exclusive: "no" }), TypeError],
     ["mode 0o1000", () => SysVMessageQueue.temporary({ mode: 0o1000 }), RangeError],
     ["options a number", () => S.open(1234, 5), TypeError],
     ["id negative", () => SysVMessageQueue.openId(-1), RangeError],
@@ -323,28 +332,30 @@ ipcTest("bad input on a live queue", async (t) => {
   // deno-lint-ignore no-explicit-any
   const Q = q as any;
   const cases: Array<[string, () => unknown, new (...a: never[]) => Error]> = [
-    ["send type 0", () => q.trySend(0, new Uint8Array(1)), RangeError],
-    ["send type negative", () => q.trySend(-3, new Uint8Array(1)), RangeError],
-    ["send type fractional", () => q.trySend(1.5, new Uint8Array(1)), RangeError],
-    ["send type beyond 2^53", () => q.trySend(2 ** 53, new Uint8Array(1)), RangeError],
-    ["send type as string", () => Q.trySend("1", new Uint8Array(1)), TypeError],
-    ["send data a string", () => Q.trySend(1, "text"), TypeError],
-    ["send data an array", () => Q.trySend(1, [1, 2]), TypeError],
+    ["send type 0", () => q.trySend(new Uint8Array(1), { type: 0 }), RangeError],
+    ["send type negative", () => q.trySend(new Uint8Array(1), { type: -3 }), RangeError],
+    ["send type fractional", () => q.trySend(new Uint8Array(1), { type: 1.5 }), RangeError],
+    ["send type beyond 2^53", () => q.trySend(new Uint8Array(1), { type: 2 ** 53 }), RangeError],
+    ["send type as string", () => Q.trySend(new Uint8Array(1), { type: "1" }), TypeError],
+    ["send data a string", () => Q.trySend("text", { type: 1 }), TypeError],
+    ["send data an array", () => Q.trySend([1, 2], { type: 1 }), TypeError],
+    ["send the old (type, data) form", () => Q.trySend(1, new Uint8Array(1)), TypeError],
+    ["send options a number", () => Q.trySend(new Uint8Array(1), 1), TypeError],
     ["receive type fractional", () => q.tryReceive({ type: 0.5 }), RangeError],
     ["receive except without a positive type", () => q.tryReceive({ except: true }), TypeError],
     ["receive truncate a string", () => Q.tryReceive({ truncate: "yes" }), TypeError],
     ["receive into a string", () => Q.tryReceiveInto("buf"), TypeError],
-    ["peek index negative", () => q.peek(-1), RangeError],
-    ["set mode 0o7777", () => q.set({ mode: 0o7777 }), RangeError],
-    ["set maxBytes 0", () => q.set({ maxBytes: 0 }), RangeError],
-    ["set not an object", () => Q.set(5), TypeError],
+    ["peek index negative", () => q.tryPeek(-1), RangeError],
+    ["set mode 0o7777", () => q.setPermissions({ mode: 0o7777 }), RangeError],
+    ["set maxBytes 0", () => q.setPermissions({ maxBytes: 0 }), RangeError],
+    ["set not an object", () => Q.setPermissions(5), TypeError],
   ];
   for (const [label, fn, type] of cases) {
     await t.step(label, () => assert.ok(thrown(fn) instanceof type, `${label}: ${thrown(fn)}`));
   }
   for (
     const [label, p] of [
-      ["send: timeout negative", () => q.send(1, new Uint8Array(1), { timeout: -1 })],
+      ["send: timeout negative", () => q.send(new Uint8Array(1), { type: 1, timeout: -1 })],
       ["receive: signal not an AbortSignal", () => Q.receive({ signal: {} })],
       ["receive: type as string", () => Q.receive({ type: "1" })],
     ] as const
@@ -366,7 +377,7 @@ ipcTest("squatting: a queue another user created and handed to us is refused (cu
     for (
       const open of [
         () => SysVMessageQueue.open(key),
-        () => SysVMessageQueue.open(key, { create: true }),
+        () => SysVMessageQueue.create(key, { exclusive: false }),
         () => SysVMessageQueue.openId(id),
       ]
     ) {
@@ -386,7 +397,7 @@ ipcTest("a fair share against a C receiver blocked in msgrcv on the same queue",
   await shareWithKernelWaiter(
     "sysv-msg",
     String(q.id),
-    () => assert.ok(q.trySend(1, new Uint8Array([1]))),
+    () => assert.equal(q.trySend(new Uint8Array([1]), { type: 1 }), undefined),
     (o) => q.receive(o),
   );
 });
@@ -406,10 +417,9 @@ ipcTest(
     assert.equal(new TextDecoder().decode(m.data), "hello");
     assert.equal(m.type, 9);
     assert.ok((await within(10_000, "the C sender", sender.status)).success);
-    assert.ok(q.trySend(2, new Uint8Array([1, 2, 3])));
+    assert.equal(q.trySend(new Uint8Array([1, 2, 3]), { type: 2 }), undefined);
     const into = new Uint8Array(8);
-    assert.equal(q.receiveIntoSync(into, { timeout: 1000 }), 3);
-    assert.equal(q.lastType, 2);
+    assert.deepEqual(q.receiveIntoSync(into, { timeout: 1000 }), { length: 3, type: 2 });
     q.close();
     assert.ok(thrown(() => q.receiveSync({ timeout: 1 })) instanceof ClosedError);
   },
@@ -422,18 +432,20 @@ ipcTest("types beyond 2^53 travel exactly, as bigints, both ways with C", async 
   const big = (1n << 60n) + 3n; // a double would round it to 2^60
   await runOk(peer, ["sysv-send", String(q.id), String(big), "from-c"]);
   const m = q.tryReceive();
-  assert.ok(m !== "would-block");
+  assert.ok(m !== WOULD_BLOCK);
   assert.equal(m.type, big);
-  assert.equal(q.lastType, big);
-  assert.ok(q.trySend(MAX_MESSAGE_TYPE_BIG, new TextEncoder().encode("from-deno")));
+  assert.equal(
+    q.trySend(new TextEncoder().encode("from-deno"), { type: MAX_MESSAGE_TYPE_BIG }),
+    undefined,
+  );
   const out = await runOk(peer, ["sysv-recv", String(q.id), String(MAX_MESSAGE_TYPE_BIG), "1"]);
   assert.equal(out.trim(), `${MAX_MESSAGE_TYPE_BIG} 9 from-deno`);
-  assert.ok(q.trySend(7, new Uint8Array([1])));
+  assert.equal(q.trySend(new Uint8Array([1]), { type: 7 }), undefined);
   assert.equal(
     (q.tryReceive({ type: 7n }) as { type: unknown }).type,
     7,
     "small types stay numbers",
   );
-  assert.ok(thrown(() => q.trySend(0n, new Uint8Array(1))) instanceof RangeError);
-  assert.ok(thrown(() => q.trySend(1n << 63n, new Uint8Array(1))) instanceof RangeError);
+  assert.ok(thrown(() => q.trySend(new Uint8Array(1), { type: 0n })) instanceof RangeError);
+  assert.ok(thrown(() => q.trySend(new Uint8Array(1), { type: 1n << 63n })) instanceof RangeError);
 });

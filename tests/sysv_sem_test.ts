@@ -11,6 +11,7 @@ import {
   SharedMemory,
   SYSV_SEM_VALUE_MAX,
   SysVSemaphoreSet,
+  WOULD_BLOCK,
 } from "../mod.ts";
 import {
   CAN_DROP_CAPS,
@@ -46,14 +47,9 @@ async function until(check: () => boolean, what: string): Promise<void> {
 
 ipcTest("create by key: exclusive, initial values, mode 0600, ipcs -s shows it", async () => {
   const key = randomKey();
-  using a = SysVSemaphoreSet.open(key, {
-    create: true,
-    exclusive: true,
-    count: 3,
-    initial: [1, 2, 3],
-  });
+  using a = SysVSemaphoreSet.create(key, { count: 3, initial: [1, 2, 3] });
   assert.equal(a.created, true);
-  const e = thrown(() => SysVSemaphoreSet.open(key, { create: true, exclusive: true, count: 3 }));
+  const e = thrown(() => SysVSemaphoreSet.create(key, { count: 3 }));
   assert.ok(e instanceof ErrnoError && e.code === "EEXIST" && e.syscall === "semget", `${e}`);
   using b = SysVSemaphoreSet.open(key);
   assert.deepEqual([b.id, b.count, b.created], [a.id, 3, false]);
@@ -64,7 +60,7 @@ ipcTest("create by key: exclusive, initial values, mode 0600, ipcs -s shows it",
   const st = a.stat();
   assert.deepEqual([st.count, st.mode, st.key], [3, 0o600, key]);
   assert.ok(st.operated instanceof Date, "the creator's first semop marks it initialised");
-  const tooMany = thrown(() => SysVSemaphoreSet.open(key, { count: 4 }));
+  const tooMany = thrown(() => SysVSemaphoreSet.create(key, { count: 4, exclusive: false }));
   assert.ok(tooMany instanceof ErrnoError && tooMany.code === "EINVAL", `${tooMany}`);
   a.remove();
   const gone = thrown(() => SysVSemaphoreSet.open(key));
@@ -105,7 +101,7 @@ ipcTest(
     const key = randomKey();
     const code = `
     import { SysVSemaphoreSet } from "${ROOT}mod.ts";
-    using s = SysVSemaphoreSet.open(${key}, { create: true, count: 2, initial: [7, 9] });
+    using s = SysVSemaphoreSet.create(${key}, { count: 2, initial: [7, 9], exclusive: false });
     console.log(s.created, s.getAll().join(","));
     s.tryWait(0);`;
     const file = await Deno.makeTempFile({ suffix: ".ts" });
@@ -128,7 +124,7 @@ ipcTest(
 
 ipcTest("several operations apply atomically: all or none; wait-for-zero; ERANGE", async () => {
   using set = SysVSemaphoreSet.temporary({ count: 3, initial: [1, 0, 5] });
-  assert.equal(set.tryOp([{ index: 0, op: -1 }, { index: 1, op: -1 }]), false);
+  assert.equal(set.tryOp([{ index: 0, op: -1 }, { index: 1, op: -1 }]), WOULD_BLOCK);
   assert.deepEqual(set.getAll(), [1, 0, 5], "the first operation was not applied alone");
   const both = set.op([{ index: 0, op: -1 }, { index: 1, op: -1 }, { index: 2, op: -5 }], {
     timeout: 20_000,
@@ -138,13 +134,14 @@ ipcTest("several operations apply atomically: all or none; wait-for-zero; ERANGE
   assert.deepEqual(set.getAll(), [0, 0, 0]);
   set.set(2, 2);
   const zero = set.op([{ index: 2, op: 0 }], { timeout: 20_000 });
-  assert.ok(set.tryWait(2) && set.tryWait(2));
+  assert.deepEqual([set.tryWait(2), set.tryWait(2)], [undefined, undefined]);
   await zero;
   set.set(0, SYSV_SEM_VALUE_MAX);
   const e = thrown(() => set.post(0));
   assert.ok(e instanceof ErrnoError && e.code === "ERANGE" && e.syscall === "semop", `${e}`);
-  assert.equal(set.opSync([{ index: 1, op: 1 }]), true);
-  assert.equal(set.opSync([{ index: 2, op: -1 }], 5), false, "timed out, nothing applied");
+  set.opSync([{ index: 1, op: 1 }]);
+  const late = thrown(() => set.opSync([{ index: 2, op: -1 }], { timeout: 5 }));
+  assert.ok(late instanceof DOMException && late.name === "TimeoutError", "timed out");
   assert.deepEqual(set.getAll(), [SYSV_SEM_VALUE_MAX, 1, 0]);
 });
 
@@ -203,7 +200,7 @@ ipcTest(
 ipcTest("Python sysv_ipc on a dipc set and dipc on a sysv_ipc set", async (t) => {
   if (await skipIf(t, !HAVE_SYSV_IPC && "python3-sysv-ipc is not installed")) return;
   const key = randomKey();
-  using set = SysVSemaphoreSet.open(key, { create: true, exclusive: true, count: 1, initial: 2 });
+  using set = SysVSemaphoreSet.create(key, { count: 1, initial: 2 });
   const out = await python(
     `import sys, sysv_ipc
 s = sysv_ipc.Semaphore(int(sys.argv[1]))
@@ -333,7 +330,7 @@ ipcTest(
     const cases: Array<[string, () => unknown, new (...a: never[]) => Error]> = [
       ["key a string", () => S.open("1234"), TypeError],
       ["key too big", () => SysVSemaphoreSet.open(2 ** 33), RangeError],
-      ["create without count", () => SysVSemaphoreSet.open(123, { create: true }), TypeError],
+      ["create without count", () => S.create(123, { exclusive: false }), TypeError],
       ["count 0", () => SysVSemaphoreSet.temporary({ count: 0 }), RangeError],
       ["count above SEMMSL", () => SysVSemaphoreSet.temporary({ count: perSet + 1 }), RangeError],
       [
@@ -344,7 +341,7 @@ ipcTest(
       ["initial above max", () => SysVSemaphoreSet.temporary({ initial: 40000 }), RangeError],
       ["initial negative", () => SysVSemaphoreSet.temporary({ initial: [-1] }), RangeError],
       ["initial a string", () => S.temporary({ initial: "1" }), TypeError],
-      ["initial without create", () => SysVSemaphoreSet.open(123, { initial: 1 }), TypeError],
+      ["open with creation options", () => S.open(123, { count: 2, exclusive: "x" }), TypeError],
       ["IPC_PRIVATE without create", () => SysVSemaphoreSet.open(IPC_PRIVATE), TypeError],
       ["readyTimeout negative", () => SysVSemaphoreSet.open(123, { readyTimeout: -1 }), RangeError],
       ["openId negative", () => SysVSemaphoreSet.openId(-1), RangeError],
@@ -364,7 +361,7 @@ ipcTest(
       ["op undo a string", () => L.tryOp([{ index: 0, op: 1, undo: "yes" }]), TypeError],
       ["operation null", () => L.tryOp([null]), TypeError],
       ["permissions mode too big", () => set.setPermissions({ mode: 0o7777 }), RangeError],
-      ["opSync timeout NaN", () => set.opSync([{ index: 0, op: 1 }], NaN), RangeError],
+      ["opSync timeout NaN", () => set.opSync([{ index: 0, op: 1 }], { timeout: NaN }), RangeError],
     ];
     for (const [label, fn, type] of cases) {
       await t.step(label, () => {
@@ -385,7 +382,7 @@ ipcTest("squatting: a set another user created and handed to us is refused (cuid
     for (
       const open of [
         () => SysVSemaphoreSet.open(key),
-        () => SysVSemaphoreSet.open(key, { create: true, count: 1 }),
+        () => SysVSemaphoreSet.create(key, { count: 1, exclusive: false }),
         () => SysVSemaphoreSet.openId(id),
       ]
     ) {
@@ -405,7 +402,7 @@ ipcTest("every operation after close throws ClosedError, opSync too", async () =
   for (
     const op of [
       () => set.tryOp([{ index: 0, op: -1 }]),
-      () => set.opSync([{ index: 0, op: -1 }], 10),
+      () => set.opSync([{ index: 0, op: -1 }], { timeout: 10 }),
     ]
   ) {
     assert.ok(thrown(op) instanceof ClosedError);

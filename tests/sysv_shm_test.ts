@@ -70,7 +70,7 @@ ipcTest("ftok: same path and id give the same key; different ids differ; 'R' is 
 ipcTest("seed 000: ftok, shmget, shmat, write, shmdt, IPC_RMID; ipcs -m agrees", async () => {
   const [key, done] = await tempKey();
   try {
-    const shm = SysVSharedMemory.open(key, { create: true, exclusive: true, size: 4096 });
+    const shm = SysVSharedMemory.create(key, { size: 4096 });
     assert.equal(shm.created, true);
     assert.equal(shm.key, key);
     shm.bytes.set(enc.encode("Linux Programming\0"));
@@ -113,11 +113,11 @@ ipcTest("IPC_STAT: size, attachments, pids, times, owner, mode", () => {
 
 ipcTest("IPC_SET changes mode and owner; ipcs shows it; foreign owner is refused", async () => {
   using a = SysVSharedMemory.temporary({ size: 64 });
-  a.set({ mode: 0o644 });
+  a.setPermissions({ mode: 0o644 });
   assert.equal(a.stat().mode, 0o644);
   assert.equal((await ipcsShm()).get(a.id)?.perms, 0o644);
   if (Deno.uid() === 0) {
-    a.set({ uid: 65534, gid: 65534 });
+    a.setPermissions({ uid: 65534, gid: 65534 });
     assert.equal(a.stat().uid, 65534);
     assert.equal(a.stat().cuid, 0, "the creator stays");
     const e = thrown(() => SysVSharedMemory.openId(a.id));
@@ -131,13 +131,13 @@ ipcTest("IPC_SET changes mode and owner; ipcs shows it; foreign owner is refused
 ipcTest("exclusive create of an existing key is EEXIST; a missing key is ENOENT", async () => {
   const [key, done] = await tempKey(7);
   try {
-    using a = SysVSharedMemory.open(key, { create: true, exclusive: true, size: 64 });
-    const e = thrown(() => SysVSharedMemory.open(key, { create: true, exclusive: true, size: 64 }));
+    using a = SysVSharedMemory.create(key, { size: 64 });
+    const e = thrown(() => SysVSharedMemory.create(key, { size: 64 }));
     assert.ok(e instanceof ErrnoError);
     assert.equal(e.code, "EEXIST");
     assert.equal(e.syscall, "shmget");
     assert.match(e.message, /Cannot create System V shared memory with key -?\d+: shmget failed/);
-    using b = SysVSharedMemory.open(key, { create: true, size: 64 });
+    using b = SysVSharedMemory.create(key, { size: 64, exclusive: false });
     assert.equal(b.created, false);
     assert.equal(b.id, a.id);
     a.remove();
@@ -183,21 +183,25 @@ ipcTest("close detaches views; use after close throws; double close is a no-op",
     const use of [
       () => a.bytes,
       () => a.read(),
-      () => a.stat(),
-      () => a.set({ mode: 0o600 }),
-      () => a.remove(),
       () => a.unsafePointer,
     ]
   ) {
     assert.ok(thrown(use) instanceof ClosedError);
   }
+  // The segment outlives the handle: stat, setPermissions and remove still reach the kernel,
+  // which says the temporary segment is gone.
+  for (const use of [() => a.stat(), () => a.setPermissions({ mode: 0o600 })]) {
+    const e = thrown(use);
+    assert.ok(e instanceof ErrnoError && ["EINVAL", "EIDRM"].includes(e.code), `${e}`);
+  }
+  a.remove(); // removed at close by this handle: nothing more to do
   assert.equal(a.closed, true);
   const e = thrown(() => SysVSharedMemory.statId(a.id));
   assert.ok(e instanceof ErrnoError && ["EINVAL", "EIDRM"].includes(e.code), "temporary removed");
 });
 
 ipcTest("after remove, the attachment works until closed; the id is then gone", () => {
-  const a = SysVSharedMemory.open(IPC_PRIVATE, { create: true, size: 64 });
+  const a = SysVSharedMemory.create(IPC_PRIVATE, { size: 64 });
   const id = a.id;
   a.remove();
   a.bytes[0] = 5;
@@ -231,7 +235,7 @@ ipcTest("interop: a C program reads what dipc wrote, and dipc what C wrote", asy
   const peer = await compileC("sysv_peer", SYSV_C);
   const [key, done] = await tempKey("C");
   try {
-    using a = SysVSharedMemory.open(key, { create: true, exclusive: true, size: 4096 });
+    using a = SysVSharedMemory.create(key, { size: 4096 });
     a.bytes.set(enc.encode("from deno\0"));
     assert.equal((await runOk(peer, ["read", String(key)])).trim(), "from deno");
     await runOk(peer, ["write", String(key), "from C"]);
@@ -252,7 +256,7 @@ ipcTest("interop: Python's sysv_ipc attaches dipc's segment by key", async (t) =
   if (await skipIf(t, !HAVE_SYSV_IPC && "python3-sysv-ipc not installed")) return;
   const [key, done] = await tempKey("P");
   try {
-    using a = SysVSharedMemory.open(key, { create: true, exclusive: true, size: 256 });
+    using a = SysVSharedMemory.create(key, { size: 256 });
     a.bytes.set(enc.encode("hi python\0"));
     const out = await python(
       `import sys, sysv_ipc
@@ -283,14 +287,22 @@ Deno.test("bad input: keys, ids, sizes, modes and ftok arguments", async (t) => 
     ["key beyond 32 bits", () => SysVSharedMemory.open(2 ** 32), RangeError],
     ["key below -2^31", () => SysVSharedMemory.open(-(2 ** 31) - 1), RangeError],
     ["IPC_PRIVATE without create", () => SysVSharedMemory.open(IPC_PRIVATE), TypeError],
-    ["size 0", () => SysVSharedMemory.open(IPC_PRIVATE, { create: true, size: 0 }), RangeError],
+    [
+      "size 0",
+      () => SysVSharedMemory.create(IPC_PRIVATE, { size: 0 }),
+      RangeError,
+    ],
     ["size negative", () => SysVSharedMemory.temporary({ size: -4 }), RangeError],
     ["size NaN", () => SysVSharedMemory.temporary({ size: NaN }), RangeError],
     ["size fractional", () => SysVSharedMemory.temporary({ size: 10.5 }), RangeError],
     ["create without size", () => S.open(1234, { create: true }), TypeError],
     ["mode 0o1000", () => SysVSharedMemory.temporary({ size: 8, mode: 0o1000 }), RangeError],
-    ["mode without create", () => SysVSharedMemory.open(1234, { mode: 0o600 }), TypeError],
-    ["exclusive without create", () => SysVSharedMemory.open(1234, { exclusive: true }), TypeError],
+    ["create without a size", () => S.create(1234, {}), TypeError],
+    [
+      "allowForeignOwner with exclusive create",
+      () => SysVSharedMemory.create(1234, { size: 8, allowForeignOwner: true }),
+      TypeError,
+    ],
     ["id negative", () => SysVSharedMemory.openId(-1), RangeError],
     ["id as string", () => S.openId("3"), TypeError],
     ["id fractional", () => SysVSharedMemory.remove(0.5), RangeError],
@@ -318,8 +330,8 @@ ipcTest("bad input on a live segment: set() arguments", async (t) => {
   // deno-lint-ignore no-explicit-any
   const A = a as any;
   const cases: Array<[string, () => unknown, new (...a: never[]) => Error]> = [
-    ["set mode 0o7777", () => a.set({ mode: 0o7777 }), RangeError],
-    ["set uid negative", () => a.set({ uid: -1 }), RangeError],
+    ["set mode 0o7777", () => a.setPermissions({ mode: 0o7777 }), RangeError],
+    ["set uid negative", () => a.setPermissions({ uid: -1 }), RangeError],
     ["set gid as string", () => A.set({ gid: "0" }), TypeError],
     ["set not an object", () => A.set(5), TypeError],
   ];
@@ -340,7 +352,7 @@ ipcTest(
       for (
         const open of [
           () => SysVSharedMemory.open(key),
-          () => SysVSharedMemory.open(key, { create: true, size: 4096 }),
+          () => SysVSharedMemory.create(key, { size: 4096, exclusive: false }),
           () => SysVSharedMemory.openId(id),
         ]
       ) {
@@ -358,7 +370,7 @@ ipcTest(
 
 ipcTest("keys read back unsigned, as ipcs prints them (high bit set)", async () => {
   const key = 0xde000000 + Math.floor(Math.random() * 0xffffff); // above 2^31
-  using shm = SysVSharedMemory.open(key, { create: true, exclusive: true, size: 4096 });
+  using shm = SysVSharedMemory.create(key, { size: 4096 });
   try {
     assert.equal(shm.key, key);
     assert.equal(shm.stat().key, key);
