@@ -1,5 +1,5 @@
 // Measurements shared by tools/bench_report.ts and tools/bench_suite.ts, each made the way the
-// C harness (../shared/reference/ipcbench.c) makes its own: throughput is the bytes a receiver
+// C baseline (bench/c/baseline.c) makes its own: throughput is the bytes a receiver
 // took over the time it took them; a round trip is a message to an echoing peer and back, each
 // one timed, the first 2% dropped as warm-up. The peer is always a separate Deno process.
 import {

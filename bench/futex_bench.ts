@@ -1,7 +1,7 @@
 /**
  * Futex wake-to-wake round trip between two processes: this process stores an odd value in a
  * shared word and wakes the peer; the peer (bench/_futex_peer.ts) stores value + 1 and wakes
- * back. The C yardstick is the harness's `shmfutex lat` (../shared/reference/ipcbench.c);
+ * back. The C yardstick is the baseline's `shmfutex lat` (bench/c/baseline.c);
  * `deno task bench:c` runs both and prints the ratio.
  *
  * Run: deno bench -A bench/futex_bench.ts

@@ -2,7 +2,7 @@
  * Shared-memory bandwidth: copying a message into and out of a mapping, at 64 B, 4 KiB,
  * 64 KiB and 1 MiB, against the same `TypedArray.set` into ordinary memory (the baseline).
  * Copies cycle through a 256 KiB working set, as the C harness's memcpy_bw does.
- * The C yardstick is memcpy (../shared/reference/memcpy_bw.c); `deno task bench:c` prints both.
+ * The C yardstick is memcpy (`bench/c/baseline.c memcpy`); `deno task bench:c` prints both.
  *
  * Run: deno bench -A bench/shm_bench.ts
  *

@@ -1,11 +1,11 @@
 /**
- * Runs dipc's benchmarks and the C reference harness (../shared/reference) in the same run and
+ * Runs dipc's benchmarks and the C baseline (bench/c/baseline.c, compiled with gcc) in the same run and
  * prints a Markdown table of the figures and the dipc ÷ C ratios, as the README shows it.
  *
  * - shared-memory bandwidth: `deno bench --json bench/shm_bench.ts` against C `memcpy_bw`;
  * - futex round trip between two processes: medians measured here exactly as the C harness
- *   measures them (each round trip timed, the first 2% dropped), against `ipcbench shmfutex`
- *   and `ipcbench shmspin`.
+ *   measures them (each round trip timed, the first 2% dropped), against `baseline shmfutex`
+ *   and `baseline shmspin`.
  *
  * Run: deno task bench:c
  *
@@ -27,7 +27,7 @@ import {
 import { startPingPong, type SyncKind } from "../bench/_sync_io.ts";
 import { ROOT } from "./examples.ts";
 
-const REFERENCE = `${ROOT}../shared/reference`;
+const BASELINE = `${ROOT}bench/c/baseline.c`;
 const SIZES: Array<[string, number]> = [["64 B", 64], ["4 KiB", 4096], ["64 KiB", 65536], [
   "1 MiB",
   1 << 20,
@@ -43,18 +43,17 @@ try {
   await output("gcc", [
     "-O2",
     "-o",
-    `${cDir}/ipcbench`,
-    `${REFERENCE}/ipcbench.c`,
+    `${cDir}/baseline`,
+    BASELINE,
     "-lrt",
     "-lpthread",
   ]);
-  await output("gcc", ["-O2", "-o", `${cDir}/memcpy_bw`, `${REFERENCE}/memcpy_bw.c`]);
-  for (const r of results(await output(`${cDir}/memcpy_bw`, ["0.5"]))) {
+  for (const r of results(await output(`${cDir}/baseline`, ["memcpy", "0.5"]))) {
     if (r.mech === "memcpy") memcpy[Number(r.size)] = Number(r.MBps);
   }
 } catch (e) {
   haveC = false;
-  console.error(`C reference harness not run: ${(e as Error).message.split("\n")[0]}`);
+  console.error(`C baseline not run: ${(e as Error).message.split("\n")[0]}`);
 }
 
 // ---- shared-memory bandwidth (deno bench) ----------------------------------------------------
@@ -122,7 +121,7 @@ const REPS = 3;
 for (let rep = 0; rep < REPS; rep++) {
   if (haveC) {
     for (const mech of ["shmfutex", "shmspin"]) {
-      const [r] = results(await output(`${cDir}/ipcbench`, [mech, "lat", "64", "1"]));
+      const [r] = results(await output(`${cDir}/baseline`, [mech, "lat", "64", "1"]));
       record(mech, Number(r?.median_us), Number(r?.p99_us));
     }
   }
@@ -160,10 +159,10 @@ for (const [, size] of SIZES) {
   for (let rep = 0; rep < REPS; rep++) {
     if (haveC) {
       for (const mech of ["pipe", "pipe1m"]) {
-        const [r] = results(await output(`${cDir}/ipcbench`, [mech, "thr", String(size), "1"]));
+        const [r] = results(await output(`${cDir}/baseline`, [mech, "thr", String(size), "1"]));
         (per[`C ${mech}`] ??= []).push(Number(r?.MBps ?? r?.mbps ?? NaN));
       }
-      const [l] = results(await output(`${cDir}/ipcbench`, ["pipe", "lat", String(size), "1"]));
+      const [l] = results(await output(`${cDir}/baseline`, ["pipe", "lat", String(size), "1"]));
       (per["C lat"] ??= []).push(Number(l?.median_us));
     }
     (per["dipc 64k"] ??= []).push(await pipeThroughput(size, 65536, total));
@@ -196,9 +195,9 @@ for (const [, size] of QUEUE_SIZES) {
   for (let rep = 0; rep < REPS; rep++) {
     for (const [kind, mech] of [["posix", "pmq"], ["sysv", "sysvmq"]] as const) {
       if (haveC) {
-        const [t] = results(await output(`${cDir}/ipcbench`, [mech, "thr", String(size), "1"]));
+        const [t] = results(await output(`${cDir}/baseline`, [mech, "thr", String(size), "1"]));
         add(`C ${mech} thr`, Number(t?.MBps ?? t?.mbps ?? NaN));
-        const [l] = results(await output(`${cDir}/ipcbench`, [mech, "lat", String(size), "1"]));
+        const [l] = results(await output(`${cDir}/baseline`, [mech, "lat", String(size), "1"]));
         add(`C ${mech} lat`, Number(l?.median_us));
       }
       add(`dipc ${mech} thr`, await queueThroughput(kind, size, size === 64 ? 8 << 20 : 64 << 20));
@@ -227,7 +226,7 @@ const SYNC_ROWS: Array<[string, SyncKind, boolean]> = [
 for (let rep = 0; rep < REPS; rep++) {
   if (haveC) {
     for (const mech of ["shmsem", "shmfutex"]) {
-      const [r] = results(await output(`${cDir}/ipcbench`, [mech, "lat", "64", "1"]));
+      const [r] = results(await output(`${cDir}/baseline`, [mech, "lat", "64", "1"]));
       record(`sync ${mech}`, Number(r?.median_us), Number(r?.p99_us));
     }
   }
@@ -264,7 +263,7 @@ for (
   );
 }
 console.log(
-  "| C memcpy (reference) | " +
+  "| C memcpy (bench/c baseline) | " +
     SIZES.map(([, n]) => haveC ? fmt(memcpy[n] ?? NaN, 0) : "n/a").join(" | ") + " |",
 );
 console.log(
@@ -295,8 +294,8 @@ row(
 );
 row("dipc busy poll ⇄ `futexWaitSync`", lat("spin"));
 if (haveC) {
-  row("C `ipcbench shmfutex lat 64`", lat("shmfutex"), lat("shmfutex"));
-  row("C `ipcbench shmspin lat 64` (both sides spin)", lat("shmspin"));
+  row("C `baseline shmfutex lat 64`", lat("shmfutex"), lat("shmfutex"));
+  row("C `baseline shmspin lat 64` (both sides spin)", lat("shmspin"));
 }
 console.log(`\n(latency: median of ${REPS} alternating runs of each)`);
 
@@ -317,8 +316,8 @@ syncRow("dipc System V set: `opSync` ⇄ `opSync`", "sysv sync");
 syncRow("dipc System V set: `await wait()` ⇄ `opSync`", "sysv async");
 syncRow("dipc monitor hand-off: SharedMutex + SharedCondition, async ⇄ async", "monitor");
 if (haveC) {
-  syncRow("C `ipcbench shmsem lat 64` (sem_post ⇄ sem_wait)", "sync shmsem");
-  syncRow("C `ipcbench shmfutex lat 64` (futex wake ⇄ wait)", "sync shmfutex");
+  syncRow("C `baseline shmsem lat 64` (sem_post ⇄ sem_wait)", "sync shmsem");
+  syncRow("C `baseline shmfutex lat 64` (futex wake ⇄ wait)", "sync shmfutex");
 }
 
 const cell = (row: string, size: number, digits = 0): string => {
@@ -335,7 +334,7 @@ console.log(
   "| dipc pipe, 64 KiB capacity | " + SIZES.map(([, n]) => cell("dipc 64k", n)).join(" | ") + " |",
 );
 console.log(
-  "| C `ipcbench pipe thr` | " + SIZES.map(([, n]) => cell("C pipe", n)).join(" | ") + " |",
+  "| C `baseline pipe thr` | " + SIZES.map(([, n]) => cell("C pipe", n)).join(" | ") + " |",
 );
 console.log(
   "| **dipc ÷ C pipe** | " + SIZES.map(([, n]) => cellRatio("dipc 64k", "C pipe", n)).join(" | ") +
@@ -345,7 +344,7 @@ console.log(
   "| dipc pipe, 1 MiB capacity | " + SIZES.map(([, n]) => cell("dipc 1m", n)).join(" | ") + " |",
 );
 console.log(
-  "| C `ipcbench pipe1m thr` | " + SIZES.map(([, n]) => cell("C pipe1m", n)).join(" | ") + " |",
+  "| C `baseline pipe1m thr` | " + SIZES.map(([, n]) => cell("C pipe1m", n)).join(" | ") + " |",
 );
 console.log(
   "| **dipc ÷ C pipe1m** | " +
@@ -358,7 +357,7 @@ console.log(
 console.log("|---|" + SIZES.map(() => "---:").join("|") + "|");
 console.log("| dipc pipes | " + SIZES.map(([, n]) => cell("dipc lat", n, 1)).join(" | ") + " |");
 console.log(
-  "| C `ipcbench pipe lat` | " + SIZES.map(([, n]) => cell("C lat", n, 1)).join(" | ") + " |",
+  "| C `baseline pipe lat` | " + SIZES.map(([, n]) => cell("C lat", n, 1)).join(" | ") + " |",
 );
 console.log(
   "| dipc ÷ C | " + SIZES.map(([, n]) => cellRatio("dipc lat", "C lat", n)).join(" | ") + " |",
@@ -386,9 +385,9 @@ console.log(
 console.log("|---|" + QUEUE_SIZES.map(() => "---:").join("|") + "|");
 for (const [mech, name] of [["pmq", "POSIX mq"], ["sysvmq", "System V mq"]] as const) {
   qline(`dipc ${name} throughput, MB/s`, (n) => qcell(`dipc ${mech} thr`, n));
-  qline(`C \`ipcbench ${mech} thr\`, MB/s`, (n) => qcell(`C ${mech} thr`, n));
+  qline(`C \`baseline ${mech} thr\`, MB/s`, (n) => qcell(`C ${mech} thr`, n));
   qline(`**dipc ÷ C throughput**`, (n) => qratio(`dipc ${mech} thr`, `C ${mech} thr`, n));
   qline(`dipc ${name} round trip, median µs`, (n) => qcell(`dipc ${mech} lat`, n, 1));
-  qline(`C \`ipcbench ${mech} lat\`, median µs`, (n) => qcell(`C ${mech} lat`, n, 1));
+  qline(`C \`baseline ${mech} lat\`, median µs`, (n) => qcell(`C ${mech} lat`, n, 1));
   qline(`dipc ÷ C round trip`, (n) => qratio(`dipc ${mech} lat`, `C ${mech} lat`, n));
 }

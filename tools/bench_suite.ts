@@ -1,7 +1,7 @@
 /**
  * The transport benchmark suite: every dipc transport (ring channel, pipe, FIFO, POSIX and
  * System V queues) and Deno's built-ins (Unix socket, `Deno.Command` pipes) against the C
- * reference harness (../shared/reference/ipcbench.c), at 64 B, 4 KiB, 64 KiB and 1 MiB, in one
+ * baseline (bench/c/baseline.c, compiled here with gcc), at 64 B, 4 KiB, 64 KiB and 1 MiB, in one
  * run: C and dipc alternate, three times, and each figure is the median of its three. Prints
  * Markdown tables of the figures and of the dipc ÷ C ratios, and writes the results as JSON
  * (bench/results/suite.json) and as an SVG chart (docs/bench.svg) for the README.
@@ -121,18 +121,18 @@ try {
   await output("gcc", [
     "-O2",
     "-o",
-    `${cDir}/ipcbench`,
-    `${ROOT}../shared/reference/ipcbench.c`,
+    `${cDir}/baseline`,
+    `${ROOT}bench/c/baseline.c`,
     "-lrt",
     "-lpthread",
   ]);
 } catch (e) {
   haveC = false;
-  console.error(`C reference harness not run: ${(e as Error).message.split("\n")[0]}`);
+  console.error(`C baseline not run: ${(e as Error).message.split("\n")[0]}`);
 }
 async function c(mech: string, mode: "thr" | "lat", size: number): Promise<number> {
   if (!haveC) return NaN;
-  const [r] = results(await output(`${cDir}/ipcbench`, [mech, mode, String(size), C_SECONDS]));
+  const [r] = results(await output(`${cDir}/baseline`, [mech, mode, String(size), C_SECONDS]));
   return Number(mode === "thr" ? r?.MBps : r?.median_us);
 }
 
@@ -184,7 +184,7 @@ for (const row of THROUGHPUT) {
   });
 }
 for (const mech of new Set(THROUGHPUT.map((r) => r.c))) {
-  line(`C \`ipcbench ${mech} thr\``, (s) => fmt(mid(cThr, mech, s), 0));
+  line(`C \`baseline ${mech} thr\``, (s) => fmt(mid(cThr, mech, s), 0));
 }
 head("round trip, median µs (dipc or Deno ÷ C in brackets)");
 for (const row of ROUND_TRIP) {
@@ -194,7 +194,7 @@ for (const row of ROUND_TRIP) {
   });
 }
 for (const mech of new Set(ROUND_TRIP.map((r) => r.c))) {
-  line(`C \`ipcbench ${mech} lat\``, (s) => fmt(mid(cLat, mech, s), 1));
+  line(`C \`baseline ${mech} lat\``, (s) => fmt(mid(cLat, mech, s), 1));
 }
 
 const json = {
