@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { ClosedError, ErrnoError, ForeignOwnerError } from "../mod.ts";
+import {
+  ClosedError,
+  END_OF_STREAM,
+  type EndOfStream,
+  ErrnoError,
+  ForeignOwnerError,
+  WOULD_BLOCK,
+  type WouldBlock,
+} from "../mod.ts";
 import { E, ERRNO, errnoName, errnoText } from "../ffi/constants.ts";
 import { LibraryLoadError, openGroup } from "../ffi/load.ts";
 import { CORE, RT } from "../ffi/symbols.ts";
@@ -75,4 +83,36 @@ Deno.test("ClosedError and ForeignOwnerError carry what they are about", () => {
   assert.equal(f.owner, 1000);
   assert.equal(f.expected, 0);
   assert.match(f.message, /allowForeignOwner/);
+});
+
+Deno.test("WOULD_BLOCK and END_OF_STREAM: one registered symbol each, from every module", async () => {
+  const dipc = await import("../mod.ts");
+  assert.equal(dipc.WOULD_BLOCK, Symbol.for("dipc.WOULD_BLOCK"));
+  assert.equal(dipc.END_OF_STREAM, Symbol.for("dipc.END_OF_STREAM"));
+  assert.notEqual(dipc.WOULD_BLOCK, dipc.END_OF_STREAM);
+  for (const m of ["pipe", "fifo", "mq", "sysv_mq", "ring", "semaphore", "mutex", "spawn"]) {
+    const mod = await import(`../src/${m}.ts`);
+    assert.equal(mod.WOULD_BLOCK, dipc.WOULD_BLOCK, `${m} re-exports the one WOULD_BLOCK`);
+  }
+  for (const m of ["pipe", "fifo", "ring", "errors"]) {
+    const mod = await import(`../src/${m}.ts`);
+    assert.equal(mod.END_OF_STREAM, dipc.END_OF_STREAM, `${m} re-exports the one END_OF_STREAM`);
+  }
+});
+
+Deno.test("confusing the two sentinels is a compile error (checked by deno check)", () => {
+  // Each @ts-expect-error below fails `deno check` (run by `deno task check` and CI) if the line
+  // under it type-checks: a try form that cannot end a stream compared with END_OF_STREAM, and a
+  // blocking receive (which never returns WOULD_BLOCK) compared with WOULD_BLOCK.
+  const probe = (
+    lock: () => import("../mod.ts").MutexGuard | WouldBlock,
+    receive: () => Uint8Array | EndOfStream,
+  ): boolean[] => [
+    // @ts-expect-error tryLock never returns END_OF_STREAM
+    lock() === END_OF_STREAM,
+    // @ts-expect-error a blocking receive never returns WOULD_BLOCK
+    receive() === WOULD_BLOCK,
+    lock() === WOULD_BLOCK && receive() === END_OF_STREAM,
+  ];
+  assert.deepEqual(probe(() => WOULD_BLOCK, () => END_OF_STREAM), [false, false, true]);
 });

@@ -14,6 +14,7 @@ import {
   RingReceiver,
   RingSender,
   SharedMemory,
+  spawnDeno,
   SysVSharedMemory,
   WOULD_BLOCK,
 } from "../mod.ts";
@@ -779,5 +780,101 @@ ipcTest(
     await assert.rejects(tx.reserve(8, { timeout: 10 }), ClosedError);
     assert.ok(thrown(() => tx.reserveSync(8, { timeout: 10 })) instanceof ClosedError);
     tx.close();
+  },
+);
+
+ipcTest("a first sender that never comes: tied to the child, or to a timeout", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dipc-test-first-" });
+  try {
+    const script = `${dir}/sender.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { RingChannel } from "${ROOT}mod.ts";
+      using ch = RingChannel.open(Deno.args[0] ?? "");
+      using tx = ch.sender();
+      for (const m of ["a", "b"]) tx.sendSync(new TextEncoder().encode(m));`,
+    );
+    // A child without --allow-ffi dies before it attaches: the wait ends with ECONNREFUSED.
+    {
+      using ch = RingChannel.temporary({ capacity: 4096 });
+      await using sender = spawnDeno(script, {
+        args: [ch.name],
+        permissions: { read: [dir, ROOT] },
+        stderr: "null",
+      });
+      using rx = ch.receiver({ senderProcess: sender });
+      const got: string[] = [];
+      const e = await within(
+        30_000,
+        "the receive",
+        (async (): Promise<unknown> => {
+          try {
+            for await (const m of rx) got.push(new TextDecoder().decode(m));
+          } catch (err) {
+            return err;
+          }
+          return "the stream ended normally";
+        })(),
+      );
+      assert.ok(e instanceof ErrnoError && e.code === "ECONNREFUSED", `${e}`);
+      assert.match(e.message, new RegExp(`process ${sender.pid}, the expected sender, exited`));
+      assert.deepEqual(got, []);
+    }
+    // The same child with the permission it needs: every message, then the end of the stream.
+    {
+      using ch = RingChannel.temporary({ capacity: 4096 });
+      await using sender = spawnDeno(script, {
+        args: [ch.name],
+        permissions: { ffi: true, read: [dir, ROOT] },
+      });
+      using rx = ch.receiver({ senderProcess: sender, senderTimeout: 60_000 });
+      const got: string[] = [];
+      await within(
+        60_000,
+        "the stream",
+        (async () => {
+          for await (const m of rx) got.push(new TextDecoder().decode(m));
+        })(),
+      );
+      assert.deepEqual(got, ["a", "b"]);
+    }
+    // Nobody at all: senderTimeout ends the receive, async and sync, and the try form too.
+    {
+      using ch = RingChannel.temporary({ capacity: 4096 });
+      using rx = ch.receiver({ senderTimeout: 50 });
+      await assert.rejects(within(30_000, "the receive", rx.receive()), { name: "TimeoutError" });
+      assert.ok(thrown(() => rx.receiveSync()) instanceof DOMException);
+      assert.ok(thrown(() => rx.tryReceive()) instanceof DOMException);
+    }
+    // Bad options are refused before anything waits.
+    using ch = RingChannel.temporary({ capacity: 4096 });
+    // deno-lint-ignore no-explicit-any
+    const C = ch as any;
+    assert.ok(thrown(() => C.receiver({ senderProcess: 5 })) instanceof TypeError);
+    assert.ok(thrown(() => C.receiver({ senderTimeout: -1 })) instanceof RangeError);
+    assert.ok(thrown(() => C.receiver({ senderTimeout: "1" })) instanceof TypeError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+ipcTest(
+  "named channels: the name is typed and there; unlink by handle; blocking waits refuse a signal",
+  () => {
+    using ch = RingChannel.temporary({ capacity: 4096 });
+    const name: string = ch.name; // NamedRingChannel: a string, not string | undefined
+    using opened = RingChannel.open(name);
+    assert.equal(opened.created, false);
+    opened.unlink();
+    assert.ok(thrown(() => RingChannel.open(name)) instanceof ErrnoError);
+    using shm = SharedMemory.temporary({ size: RingChannel.size({ capacity: 4096 }) });
+    using placed = RingChannel.init(shm, 0, { capacity: 4096 });
+    assert.equal(placed.name, undefined);
+    assert.ok(thrown(() => placed.unlink()) instanceof TypeError, "nothing to unlink");
+    using rx = ch.receiver();
+    // deno-lint-ignore no-explicit-any
+    const R = rx as any;
+    const e = thrown(() => R.receiveSync({ signal: new AbortController().signal }));
+    assert.ok(e instanceof TypeError && /takes no signal/.test(e.message), `${e}`);
   },
 );

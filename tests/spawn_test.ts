@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { ClosedError, ErrnoError, Pipe, SharedMemory, spawn, WOULD_BLOCK } from "../mod.ts";
+import {
+  ClosedError,
+  ErrnoError,
+  Pipe,
+  SharedMemory,
+  spawn,
+  spawnDeno,
+  WOULD_BLOCK,
+} from "../mod.ts";
 import { compileTestC, HAVE_GCC, ipcTest, ROOT, skipIf, thrown } from "./_helpers.ts";
 
 const dec = new TextDecoder();
@@ -336,5 +344,75 @@ Deno.test("bad input: every case throws before anything starts", async (t) => {
       const e = thrown(fn);
       assert.ok(e instanceof type, `${label}: got ${e}`);
     });
+  }
+});
+
+ipcTest(
+  "spawnDeno: exactly the permissions given, arguments, descriptors, never a prompt",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "dipc-test-spawn-" });
+    try {
+      const secret = `${dir}/secret.txt`;
+      await Deno.writeTextFile(secret, "42");
+      const script = `${dir}/child.ts`;
+      await Deno.writeTextFile(
+        script,
+        `import { PipeWriter } from "${ROOT}mod.ts";
+      const state = (d: Deno.PermissionDescriptor) => Deno.permissions.querySync(d).state;
+      const facts = [Deno.args.join(","), state({ name: "ffi" }), state({ name: "net" }),
+        state({ name: "read", path: Deno.args[0] ?? "" }), state({ name: "env" })];
+      using out = PipeWriter.fromFd(3);
+      await out.write(new TextEncoder().encode(facts.join(" ")));`,
+      );
+      const ask = async (options: Parameters<typeof spawnDeno>[1]): Promise<string> => {
+        using pipe = Pipe.create();
+        await using child = spawnDeno(script, { ...options, fds: { 3: pipe.writer } });
+        pipe.writer.close();
+        const text = await pipe.reader.text({ timeout: 60_000 });
+        assert.equal((await child.wait({ timeout: 60_000 })).code, 0);
+        return text;
+      };
+      // The child reads its own script: it needs read for that path, so grant read on the dir.
+      assert.equal(
+        await ask({ args: [secret, "b"], permissions: { ffi: true, read: [dir] } }),
+        `${secret},b granted prompt granted prompt`,
+      );
+      assert.equal(
+        await ask({ args: [secret], permissions: { ffi: true, read: true, env: ["HOME"] } }),
+        `${secret} granted prompt granted prompt`,
+        "an env list is not all of env",
+      );
+      // Without the ffi permission dipc cannot load: the child fails at once instead of prompting.
+      await using denied = spawnDeno(script, {
+        args: [secret],
+        permissions: { read: [dir] },
+        stderr: "piped",
+      });
+      const { status, stderr } = await denied.output();
+      assert.notEqual(status.code, 0);
+      assert.match(dec.decode(stderr), /ffi/i);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test("spawnDeno: bad input throws before anything starts", async (t) => {
+  // deno-lint-ignore no-explicit-any
+  const S = spawnDeno as any;
+  const cases: Array<[string, () => unknown]> = [
+    ["script a number", () => S(5)],
+    ["script empty", () => S("")],
+    ["permissions a string", () => S("x.ts", { permissions: "all" })],
+    ["an unknown permission", () => S("x.ts", { permissions: { hrtime: true } })],
+    ["a permission a number", () => S("x.ts", { permissions: { read: 1 } })],
+    ["a permission list with a comma", () => S("x.ts", { permissions: { read: ["a,b"] } })],
+    ["an empty permission list", () => S("x.ts", { permissions: { read: [] } })],
+    ["denoFlags not an array", () => S("x.ts", { denoFlags: "--quiet" })],
+    ["a deno flag without a dash", () => S("x.ts", { denoFlags: ["quiet"] })],
+    ["args not an array", () => S("x.ts", { args: "a" })],
+  ];
+  for (const [label, fn] of cases) {
+    await t.step(label, () => assert.ok(thrown(fn) instanceof TypeError, label));
   }
 });
