@@ -37,10 +37,7 @@ if (Deno.args[0] === "reader") {
     console.log(`after shmdt: ${st.attachments} attachments, mode ${st.mode.toString(8)}`);
     show(
       "reader",
-      await runChild(import.meta.filename ?? "", ["reader", path], [
-        "--allow-ffi",
-        "--allow-read",
-      ]),
+      await runChild(import.meta.url, ["reader", path], { ffi: true, read: [path] }),
     );
     const after = SysVSharedMemory.statId(shm.id);
     console.log(

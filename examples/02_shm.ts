@@ -34,6 +34,6 @@ if (Deno.args[0] === "child") {
   const st = shm.stat(); // fstat: what the kernel reports for /dev/shm/<name>
   console.log(`created ${shm.name}: ${st.size} bytes, mode ${st.mode.toString(8)}, uid ${st.uid}`);
   shm.bytes.set(encoder.encode("what is 6 × 7?\0"), QUESTION);
-  show("child", await runChild(import.meta.filename ?? "", ["child", shm.name]));
+  show("child", await runChild(import.meta.url, ["child", shm.name]));
   console.log(`answer read from shared memory: "${readText(shm.bytes, ANSWER)}"`);
 }

@@ -35,7 +35,7 @@ if (Deno.args[0] === "boot") {
   const name = `/dipc-restart-${crypto.randomUUID()}`;
   try {
     for (let run = 1; run <= 3; run++) {
-      show(`run ${run}`, await runChild(import.meta.filename ?? "", ["boot", name]));
+      show(`run ${run}`, await runChild(import.meta.url, ["boot", name]));
     }
     using shm = SharedMemory.open(name);
     const log = shm.bytes.subarray(LOG);

@@ -38,7 +38,7 @@ if (Deno.args[0] === "child") {
     using shm = SharedMemory.temporary({ size: 64 });
     const words = shm.int32();
     const children = [1, 2].map(() =>
-      startChild(import.meta.filename ?? "", ["child", shm.name, mode, String(n)])
+      startChild(import.meta.url, ["child", shm.name, mode, String(n)])
     );
     await awaitCount(words, READY, 2);
     Atomics.store(words, GATE, 1);

@@ -47,7 +47,7 @@ if (Deno.args[0] === "child") {
   using shm = SharedMemory.temporary({ size: 64 });
   const words = shm.int32();
   const children = ["poll", "sleep"].map((how) =>
-    startChild(import.meta.filename ?? "", ["child", shm.name, how])
+    startChild(import.meta.url, ["child", shm.name, how])
   );
   await awaitCount(words, READY, 2);
   await new Promise((r) => setTimeout(r, 300));
@@ -55,7 +55,7 @@ if (Deno.args[0] === "child") {
   console.log(`parent: event fired, futexWake woke ${futexWake(words, EVENT)} sleeper(s)`);
   for (const [i, c] of children.entries()) {
     const out = await c.output();
-    if (!out.success) throw new Error("a child failed");
+    if (!out.status.success) throw new Error("a child failed");
     show(i === 0 ? "poller" : "sleeper", new TextDecoder().decode(out.stdout));
   }
 }

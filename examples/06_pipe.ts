@@ -12,8 +12,8 @@
  * @module
  */
 
-import { END_OF_STREAM, Pipe, PipeReader } from "../mod.ts";
-import { show, spawnSelf } from "./_child.ts";
+import { END_OF_STREAM, Pipe, PipeReader, spawnDeno } from "../mod.ts";
+import { show } from "./_child.ts";
 
 const MSG = "Hello Child Process!";
 
@@ -25,7 +25,8 @@ if (Deno.args[0] === "child") {
   console.log(`${nbytes} ${new TextDecoder().decode(buf.subarray(0, nbytes))}`);
 } else {
   using pipe = Pipe.create(); // pipe(fd)
-  await using child = spawnSelf(import.meta.filename ?? "", ["child"], {
+  await using child = spawnDeno(import.meta.url, {
+    args: ["child"],
     fds: { 3: pipe.reader },
     stdout: "piped",
   });

@@ -10,8 +10,7 @@
  * @module
  */
 
-import { END_OF_STREAM, Pipe, PipeReader, PipeWriter } from "../mod.ts";
-import { spawnSelf } from "./_child.ts";
+import { END_OF_STREAM, Pipe, PipeReader, PipeWriter, spawnDeno } from "../mod.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -48,7 +47,8 @@ if (Deno.args[0] === "child") {
 } else {
   using down = Pipe.create(); // parent → child
   using up = Pipe.create(); // child → parent
-  await using child = spawnSelf(import.meta.filename ?? "", ["child"], {
+  await using child = spawnDeno(import.meta.url, {
+    args: ["child"],
     fds: { 3: down.reader, 4: up.writer },
   });
   down.reader.close();

@@ -12,8 +12,8 @@
  * @module
  */
 
-import { mkfifo, openFifoReader, openFifoWriter, removeFifo } from "../mod.ts";
-import { show, spawnSelf } from "./_child.ts";
+import { mkfifo, openFifoReader, openFifoWriter, removeFifo, spawnDeno } from "../mod.ts";
+import { show } from "./_child.ts";
 
 const enc = new TextEncoder();
 
@@ -58,9 +58,9 @@ if (role === "server") {
   mkfifo(path); // mode 0600: only this user may talk to the server
   const flags = { stdout: "piped" as const };
   try {
-    const server = spawnSelf(import.meta.filename ?? "", ["server", path], flags);
+    const server = spawnDeno(import.meta.url, { args: ["server", path], ...flags });
     for (const q of ["hello fifo", "named pipes join strangers"]) {
-      await using client = spawnSelf(import.meta.filename ?? "", ["client", path, q], flags);
+      await using client = spawnDeno(import.meta.url, { args: ["client", path, q], ...flags });
       show(`client ${client.pid}`, new TextDecoder().decode((await client.output()).stdout));
     }
     show(`server ${server.pid}`, new TextDecoder().decode((await server.output()).stdout));

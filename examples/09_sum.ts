@@ -11,8 +11,7 @@
  * @module
  */
 
-import { Pipe, PipeWriter } from "../mod.ts";
-import { spawnSelf } from "./_child.ts";
+import { Pipe, PipeWriter, spawnDeno } from "../mod.ts";
 
 if (Deno.args[0] === "child") {
   const from = Number(Deno.args[1]);
@@ -26,7 +25,8 @@ if (Deno.args[0] === "child") {
     const from = k * 1000 + 1;
     const to = (k + 1) * 1000;
     const pipe = Pipe.create();
-    const child = spawnSelf(import.meta.filename ?? "", ["child", `${from}`, `${to}`], {
+    const child = spawnDeno(import.meta.url, {
+      args: ["child", `${from}`, `${to}`],
       fds: { 3: pipe.writer },
     });
     pipe.writer.close(); // only the child writes; EOF comes when it exits

@@ -11,8 +11,8 @@
  * @module
  */
 
-import { signals, spawn } from "../mod.ts";
-import { show, spawnSelf } from "./_child.ts";
+import { signals, spawn, spawnDeno } from "../mod.ts";
+import { show } from "./_child.ts";
 
 if (Deno.args[0] === "worker") {
   const stop = new AbortController();
@@ -31,7 +31,7 @@ if (Deno.args[0] === "worker") {
   }
 } else {
   {
-    await using worker = spawnSelf(import.meta.filename ?? "", ["worker"], { stdout: "piped" });
+    await using worker = spawnDeno(import.meta.url, { args: ["worker"], stdout: "piped" });
     const buf = new Uint8Array(256);
     const got = await worker.stdout?.read(buf, { timeout: 20_000 }); // wait until it listens
     const n = typeof got === "number" ? got : 0;

@@ -34,10 +34,9 @@ if (Deno.args[0] === "A") {
   const st = q.stat();
   console.log(`left in the queue: ${st.messages} message (last sender pid ${st.lastSendPid})`);
 } else {
-  const script = import.meta.filename ?? "";
-  show("A", await runSelf(script, ["A"]));
+  show("A", await runSelf(import.meta.url, ["A"]));
   console.log("A has exited; its messages are still in the kernel's queue");
-  show("B", await runSelf(script, ["B"]));
+  show("B", await runSelf(import.meta.url, ["B"]));
   using q = SysVMessageQueue.open(KEY);
   const left = q.tryReceive();
   console.log(

@@ -16,8 +16,8 @@
  * @module
  */
 
-import { MessageQueue, SysVMessageQueue } from "../mod.ts";
-import { show, spawnSelf } from "./_child.ts";
+import { MessageQueue, spawnDeno, SysVMessageQueue } from "../mod.ts";
+import { show } from "./_child.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -44,9 +44,10 @@ if (role === "take") {
     console.log(`${who} got "${text}" (type ${m.type})`);
   }
 } else {
-  const script = import.meta.filename ?? "";
   const children = async (args: (p: string) => string[]): Promise<void> => {
-    const kids = ["P2", "P3"].map((p) => spawnSelf(script, args(p), { stdout: "piped" }));
+    const kids = ["P2", "P3"].map((p) =>
+      spawnDeno(import.meta.url, { args: args(p), stdout: "piped" })
+    );
     const outs = await Promise.all(kids.map((k) => k.output()));
     // Each child's lines in the order it received them.
     const lines = outs.flatMap((o) => dec.decode(o.stdout).trim().split("\n")).filter(Boolean);

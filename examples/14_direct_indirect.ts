@@ -12,8 +12,7 @@
  * @module
  */
 
-import { MessageQueue } from "../mod.ts";
-import { spawnSelf } from "./_child.ts";
+import { MessageQueue, spawnDeno } from "../mod.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -30,7 +29,6 @@ if (role === "worker") {
     await out.send(enc.encode(`${me} did "${task}"`), { timeout: 10_000 });
   }
 } else {
-  const script = import.meta.filename ?? "";
   using p1 = MessageQueue.temporary({ prefix: "dipc-P1", maxMessages: 10, messageSize: 64 });
   const collect = async (n: number): Promise<string[]> => {
     const got: string[] = [];
@@ -43,7 +41,9 @@ if (role === "worker") {
     using p2 = MessageQueue.temporary({ prefix: "dipc-P2", maxMessages: 10, messageSize: 64 });
     using p3 = MessageQueue.temporary({ prefix: "dipc-P3", maxMessages: 10, messageSize: 64 });
     const kids = [["P2", p2], ["P3", p3]].map(([name, q]) =>
-      spawnSelf(script, ["worker", (q as MessageQueue).name, p1.name, name as string])
+      spawnDeno(import.meta.url, {
+        args: ["worker", (q as MessageQueue).name, p1.name, name as string],
+      })
     );
     await p2.send(enc.encode("task for P2"));
     await p3.send(enc.encode("task for P3"));
@@ -58,7 +58,7 @@ if (role === "worker") {
   {
     using box = MessageQueue.temporary({ prefix: "dipc-A", maxMessages: 10, messageSize: 64 });
     const kids = [["P2", "60"], ["P3", "5"]].map(([name, ms]) =>
-      spawnSelf(script, ["worker", box.name, p1.name, name ?? "", ms ?? "0"])
+      spawnDeno(import.meta.url, { args: ["worker", box.name, p1.name, name ?? "", ms ?? "0"] })
     );
     for (let i = 1; i <= 6; i++) await box.send(enc.encode(`task ${i}`));
     const done = await collect(6);

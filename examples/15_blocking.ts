@@ -14,8 +14,7 @@
  * @module
  */
 
-import { MessageQueue, SysVMessageQueue, WOULD_BLOCK } from "../mod.ts";
-import { spawnSelf } from "./_child.ts";
+import { MessageQueue, spawnDeno, SysVMessageQueue, WOULD_BLOCK } from "../mod.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -28,7 +27,6 @@ if (Deno.args[0] === "later") {
   if (Deno.args[1] === "send") q.trySend(enc.encode("hello from pid " + Deno.pid));
   else q.tryReceive();
 } else {
-  const script = import.meta.filename ?? "";
   using q = MessageQueue.temporary({ maxMessages: 2, messageSize: 64 });
 
   let t0 = performance.now();
@@ -36,7 +34,7 @@ if (Deno.args[0] === "later") {
     `non-blocking receive, empty queue: ${String(q.tryReceive())} after ${ms(t0)}`,
   );
 
-  let other = spawnSelf(script, ["later", "send", q.name]);
+  let other = spawnDeno(import.meta.url, { args: ["later", "send", q.name] });
   t0 = performance.now();
   const m = await q.receive({ timeout: 10_000 });
   console.log(`blocking receive, empty queue: waited ${ms(t0)}, got "${dec.decode(m.data)}"`);
@@ -51,7 +49,7 @@ if (Deno.args[0] === "later") {
     }`,
   );
 
-  other = spawnSelf(script, ["later", "receive", q.name]);
+  other = spawnDeno(import.meta.url, { args: ["later", "receive", q.name] });
   t0 = performance.now();
   await q.send(enc.encode("three"), { timeout: 10_000 });
   console.log(`blocking send, full queue: waited ${ms(t0)} until the other process took one`);

@@ -13,8 +13,15 @@
  * @module
  */
 
-import { futexWaitSync, futexWake, Semaphore, SharedMemory, SharedMutex } from "../mod.ts";
-import { awaitCount, spawnSelf } from "./_child.ts";
+import {
+  futexWaitSync,
+  futexWake,
+  Semaphore,
+  SharedMemory,
+  SharedMutex,
+  spawnDeno,
+} from "../mod.ts";
+import { awaitCount } from "./_child.ts";
 
 // Layout of the shared memory: a mutex, a semaphore, then the counter and two control words.
 const MUTEX_AT = 0; // 16 bytes
@@ -57,7 +64,7 @@ if (Deno.args[0] === "child") {
     using _sem = Semaphore.init(shm, SEM_AT, { value: 1 });
     const w = shm.int32();
     const children = [1, 2].map(() =>
-      spawnSelf(import.meta.filename ?? "", ["child", shm.name, mode, String(n)])
+      spawnDeno(import.meta.url, { args: ["child", shm.name, mode, String(n)] })
     );
     await awaitCount(w, READY, 2);
     const start = performance.now();

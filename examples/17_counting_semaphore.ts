@@ -11,8 +11,7 @@
  * @module
  */
 
-import { Semaphore, SharedMemory } from "../mod.ts";
-import { spawnSelf } from "./_child.ts";
+import { Semaphore, SharedMemory, spawnDeno } from "../mod.ts";
 
 const INSIDE = 0; // word 0: how many are inside now
 const EVENTS = 1; // word 1: how many events are logged
@@ -42,7 +41,7 @@ if (Deno.args[0] === "child") {
   console.log(`${PROCESSES} processes, a semaphore with value ${CHAIRS}:`);
   const children = Array.from(
     { length: PROCESSES },
-    (_, i) => spawnSelf(import.meta.filename ?? "", ["child", sem.name ?? "", shm.name, String(i)]),
+    (_, i) => spawnDeno(import.meta.url, { args: ["child", sem.name, shm.name, String(i)] }),
   );
   for (const c of children) {
     if (!(await c.status).success) throw new Error("a child failed");

@@ -13,8 +13,7 @@
  * @module
  */
 
-import { Monitor, SharedMemory } from "../mod.ts";
-import { spawnSelf } from "./_child.ts";
+import { Monitor, SharedMemory, spawnDeno } from "../mod.ts";
 
 const SLOTS = 5;
 const ITEMS = 200; // per producer
@@ -75,12 +74,11 @@ if (Deno.args[0] === "producer" || Deno.args[0] === "consumer") {
 } else {
   using shm = SharedMemory.temporary({ size: Monitor.size(OPTIONS) });
   const monitor = Monitor.init(shm, 0, OPTIONS);
-  const self = import.meta.filename ?? "";
   const consumers = [1, 2].map(() =>
-    spawnSelf(self, ["consumer", shm.name], { stdout: "piped" }).output()
+    spawnDeno(import.meta.url, { args: ["consumer", shm.name], stdout: "piped" }).output()
   );
   const producers = [0, 1000].map((first) =>
-    spawnSelf(self, ["producer", shm.name, String(first)])
+    spawnDeno(import.meta.url, { args: ["producer", shm.name, String(first)] })
   );
   for (const p of producers) if (!(await p.status).success) throw new Error("a producer failed");
   let total = 0;

@@ -13,8 +13,8 @@
  * @module
  */
 
-import { futexWake, PthreadMutex, SharedMemory, SharedMutex } from "../mod.ts";
-import { awaitCount, spawnSelf } from "./_child.ts";
+import { futexWake, PthreadMutex, SharedMemory, SharedMutex, spawnDeno } from "../mod.ts";
+import { awaitCount } from "./_child.ts";
 
 const MUTEX_AT = 0; // SharedMutex: 16 bytes
 const PTHREAD_AT = 64; // pthread_mutex_t: 40 or 48 bytes
@@ -44,7 +44,7 @@ if (Deno.args[0] === "child") {
     Atomics.store(w, A, 1000);
     Atomics.store(w, B, 1000);
     Atomics.store(w, STAGE, 0);
-    const child = spawnSelf(import.meta.filename ?? "", ["child", shm.name, kind]);
+    const child = spawnDeno(import.meta.url, { args: ["child", shm.name, kind] });
     await awaitCount(w, STAGE, 1);
     console.log(`${kind === "shared" ? "SharedMutex" : "PthreadMutex (robust, C-compatible)"}:`);
     console.log(`  child ${child.pid} holds the lock, mid-transfer: A=${w[A]} B=${w[B]}`);

@@ -14,8 +14,8 @@
  * @module
  */
 
-import { futexWaitSync, futexWake, SharedMemory } from "../mod.ts";
-import { awaitCount, spawnSelf } from "./_child.ts";
+import { futexWaitSync, futexWake, SharedMemory, spawnDeno } from "../mod.ts";
+import { awaitCount } from "./_child.ts";
 
 const FLAG = 0; // word 0: 0 until the event
 const READY = 1; // word 1: children ready to wait
@@ -35,9 +35,8 @@ if (Deno.args[0] === "poller" || Deno.args[0] === "sleeper") {
 } else {
   using shm = SharedMemory.temporary({ size: 64 });
   const w = shm.int32(0, 2);
-  const self = import.meta.filename ?? "";
-  const poller = spawnSelf(self, ["poller", shm.name]);
-  const sleeper = spawnSelf(self, ["sleeper", shm.name]);
+  const poller = spawnDeno(import.meta.url, { args: ["poller", shm.name] });
+  const sleeper = spawnDeno(import.meta.url, { args: ["sleeper", shm.name] });
   await awaitCount(w, READY, 2);
   await new Promise((r) => setTimeout(r, WAIT_MS));
   Atomics.store(w, FLAG, 1);

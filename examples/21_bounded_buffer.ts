@@ -49,7 +49,7 @@ if (Deno.args[0] === "producer") {
   using rx = channel.receiver();
   console.log("seed 002: empty when in == out, full when ((in + 1) % BUFFER_SIZE) == out");
   console.log("here:     empty when in == out, full when in − out + record > capacity (64 bytes)");
-  const producing = runSelf(import.meta.filename ?? "", ["producer", channel.name ?? ""]);
+  const producing = runSelf(import.meta.url, ["producer", channel.name]);
   const got: number[] = [];
   let empties = 0;
   for (;;) {

@@ -51,11 +51,10 @@ if (role === "source") {
   using first = RingChannel.temporary({ capacity });
   using second = RingChannel.temporary({ capacity });
   using rx = second.receiver();
-  const self = import.meta.filename ?? "";
   const t0 = performance.now();
   const stages = [
-    runSelf(self, ["source", first.name ?? ""]),
-    runSelf(self, ["filter", first.name ?? "", second.name ?? ""]),
+    runSelf(import.meta.url, ["source", first.name]),
+    runSelf(import.meta.url, ["filter", first.name, second.name]),
   ];
   let frames = 0;
   let intact = 0;

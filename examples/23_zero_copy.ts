@@ -55,7 +55,7 @@ if (Deno.args[0] === "send") {
     using channel = RingChannel.temporary({ capacity: 4 << 20 });
     using rx = channel.receiver();
     const t0 = performance.now();
-    const sending = runSelf(import.meta.filename ?? "", ["send", channel.name ?? "", how]);
+    const sending = runSelf(import.meta.url, ["send", channel.name, how]);
     let x = 0;
     let n = 0;
     if (how === "zero") {

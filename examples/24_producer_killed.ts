@@ -14,8 +14,7 @@
  * @module
  */
 
-import { END_OF_STREAM, ErrnoError, RingChannel, WOULD_BLOCK } from "../mod.ts";
-import { spawnSelf } from "./_child.ts";
+import { END_OF_STREAM, ErrnoError, RingChannel, spawnDeno, WOULD_BLOCK } from "../mod.ts";
 
 const SIZE = 256;
 
@@ -38,7 +37,8 @@ if (Deno.args[0] === "producer") {
   for (const how of ["send", "reserve"]) {
     using channel = RingChannel.temporary({ capacity: 1 << 16, multiProducer: how === "reserve" });
     using rx = channel.receiver();
-    const child = spawnSelf(import.meta.filename ?? "", ["producer", channel.name ?? "", how], {
+    const child = spawnDeno(import.meta.url, {
+      args: ["producer", channel.name, how],
       stdout: "piped",
     });
     const into = new Uint8Array(SIZE);

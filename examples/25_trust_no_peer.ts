@@ -33,7 +33,7 @@ if (Deno.args[0] === "vandal") {
   const first = rx.tryReceive();
   console.log(`  received ${JSON.stringify(new TextDecoder().decode(first as Uint8Array))}`);
   for (
-    const line of (await runSelf(import.meta.filename ?? "", ["vandal", channel.name ?? ""]))
+    const line of (await runSelf(import.meta.url, ["vandal", channel.name]))
       .trim().split("\n")
   ) console.log(`  [peer] ${line}`);
   try {

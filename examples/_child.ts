@@ -1,41 +1,47 @@
 /**
- * What the examples share: running this same script again as a second process, with a role.
+ * What the examples share: running this same script again as a second process, with a role,
+ * through dipc's public {@linkcode spawnDeno} (so a program of your own can do the same in one
+ * line: `spawnDeno(import.meta.url, { args: ["child"], permissions: { ffi: true } })`).
  *
  * An example is one file: run without arguments it plays the parent and starts itself again
- * with a role ("reader", "writer", …) for each child. The child gets only `--allow-ffi`
- * (and `--allow-read` where the example says so): what the technique needs.
+ * with a role ("reader", "writer", …) for each child. A child gets exactly the permissions the
+ * example names: `--allow-ffi` (what dipc needs), and `--allow-read` where it says so.
  *
  * @module
  */
 
-import { type ChildProcess, futexWait, spawn, type SpawnOptions } from "../mod.ts";
+import {
+  type ChildProcess,
+  type DenoPermissions,
+  futexWait,
+  spawnDeno,
+  type SpawnDenoOptions,
+} from "../mod.ts";
 
-/** Runs `deno run <flags> <script> <args>` and returns its standard output; throws on failure. */
-export async function runChild(
-  script: string,
-  args: string[],
-  flags: string[] = ["--allow-ffi"],
-): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...flags, script, ...args],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!out.success) throw new Error(`child ${args.join(" ")} exited with ${out.code}`);
-  return new TextDecoder().decode(out.stdout);
-}
+/** What a child gets unless an example says otherwise: dipc's one permission. */
+const FFI_ONLY: DenoPermissions = { ffi: true };
 
-/** Starts a child the same way, without waiting, for children that run side by side. */
+/** Starts this same script again with `args`; its stdout is piped. */
 export function startChild(
   script: string,
   args: string[],
-  flags: string[] = ["--allow-ffi"],
-): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...flags, script, ...args],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  permissions: DenoPermissions = FFI_ONLY,
+): ChildProcess {
+  return spawnDeno(script, { args, permissions, stdout: "piped" });
+}
+
+/** Runs this same script again with `args` and returns its standard output; throws on failure. */
+export async function runChild(
+  script: string,
+  args: string[],
+  permissions: DenoPermissions = FFI_ONLY,
+): Promise<string> {
+  await using child = startChild(script, args, permissions);
+  const { status, stdout } = await child.output();
+  if (!status.success) {
+    throw new Error(`child ${args.join(" ")} ended with ${status.code ?? status.signal}`);
+  }
+  return new TextDecoder().decode(stdout);
 }
 
 /**
@@ -51,36 +57,26 @@ export async function awaitCount(words: Int32Array, index: number, n: number): P
   }
 }
 
-/**
- * Starts this same script again as a child with dipc's {@linkcode spawn}, so the child can be
- * handed descriptors; the child gets `--allow-ffi` only.
- */
-export function spawnSelf(
-  script: string,
-  args: string[],
-  options: SpawnOptions = {},
-): ChildProcess {
-  return spawn(Deno.execPath(), {
-    ...options,
-    args: ["run", "--quiet", "--allow-ffi", script, ...args],
-  });
-}
-
 /** Prints a child's output indented under a label. */
 export function show(label: string, text: string): void {
   for (const line of text.trimEnd().split("\n")) console.log(`  [${label}] ${line}`);
 }
 
 /**
- * Runs this same script again as a child with dipc's {@linkcode spawn} (so the parent needs
- * only `--allow-ffi`) and returns its standard output; throws if it fails.
+ * Runs this same script again with {@linkcode spawnDeno} (descriptors, stdio and permissions as
+ * `options` say; `--allow-ffi` by default) and returns its standard output; throws if it fails.
  */
 export async function runSelf(
   script: string,
   args: string[],
-  options: SpawnOptions = {},
+  options: Omit<SpawnDenoOptions, "args"> = {},
 ): Promise<string> {
-  await using child = spawnSelf(script, args, { ...options, stdout: "piped" });
+  await using child = spawnDeno(script, {
+    permissions: FFI_ONLY,
+    ...options,
+    args,
+    stdout: "piped",
+  });
   const { status, stdout } = await child.output();
   if (!status.success) {
     throw new Error(`child ${args.join(" ")} ended with ${status.code ?? status.signal}`);
