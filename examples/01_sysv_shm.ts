@@ -1,8 +1,8 @@
 /**
- * 01 · System V shared memory, the seed program: ftok → shmget → shmat → write → shmdt → IPC_RMID
+ * 01 · System V shared memory, the classic program: ftok → shmget → shmat → write → shmdt → RMID
  *
  * A writer derives a key from a file with ftok(path, 'R'), creates a segment with shmget
- * (mode 0600, not the seed's 0666), attaches it with shmat, writes "Linux Programming" and
+ * (mode 0600, not the 0666 textbooks use), attaches it with shmat, writes "Linux Programming" and
  * detaches. A second process derives the same key from the same file, attaches read-only and
  * prints what it finds. The writer then shows what IPC_STAT says and removes the segment.
  *

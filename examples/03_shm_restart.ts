@@ -1,5 +1,5 @@
 /**
- * 03 · Data that survives a restart of its process (seed 000: 프로세스가 재시작해도 데이터 유지)
+ * 03 · Data that survives a restart of its process
  *
  * Shared memory is worth using even with a single process: a named object outlives the process
  * that made it. The same program is started three times in a row; each run opens the object

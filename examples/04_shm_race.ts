@@ -1,5 +1,5 @@
 /**
- * 04 · A race condition on a shared counter, and the atomic fix (seed 003)
+ * 04 · A race condition on a shared counter, and the atomic fix
  *
  * Two processes each add 1 to the same shared counter N times. With a plain `counter[0] += 1`
  * (load, add, store) their updates interleave and some are lost: both read 41, both write 42.

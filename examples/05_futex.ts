@@ -1,5 +1,5 @@
 /**
- * 05 · Waiting instead of polling: a futex sleep on a shared word (seed 000: polling vs interrupts)
+ * 05 · Waiting instead of polling: a futex sleep on a shared word (polling versus interrupts)
  *
  * Two children wait for the same event, a word in shared memory changing from 0 to 1. The
  * poller re-reads the word in a loop (polling: it is always running). The sleeper calls

@@ -1,11 +1,11 @@
 /**
- * 06 · "Hello Child Process!" through a pipe, fork-free (seed 004)
+ * 06 · "Hello Child Process!" through a pipe, fork-free
  *
- * The seed's C program calls pipe(), then fork(): the parent writes "Hello Child Process!" into
+ * The classic C program calls pipe(), then fork(): the parent writes "Hello Child Process!" into
  * fd[1] and the child reads it from fd[0] and prints the byte count and the text. Deno cannot
  * fork, so the parent makes the pipe and starts the child with posix_spawn, handing it the read
  * end as descriptor 3 (what fork + dup2 would do). The child reads fd 3 and prints
- * "nbytes msg" exactly like the seed's printf("%d %s\n", nbytes, buf).
+ * "nbytes msg" exactly like the C original's printf("%d %s\n", nbytes, buf).
  *
  * Run: deno run --allow-ffi examples/06_pipe.ts
  *

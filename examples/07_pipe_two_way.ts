@@ -1,5 +1,5 @@
 /**
- * 07 · A two-way conversation over two pipes (seed 003: one pipe is one direction)
+ * 07 · A two-way conversation over two pipes (one pipe is one direction)
  *
  * A pipe carries bytes one way only, so a conversation needs two: parent → child on one,
  * child → parent on the other. The child gets them as descriptors 3 (questions) and 4

@@ -1,5 +1,5 @@
 /**
- * 08 · A FIFO server and its clients, as independent processes (seed 003: named pipes)
+ * 08 · A FIFO server and its clients, as independent processes (named pipes)
  *
  * An anonymous pipe only joins processes that inherit it; a FIFO has a name in the file
  * system, so unrelated processes can meet on it. The server makes /tmp/…/server.fifo and

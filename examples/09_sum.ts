@@ -1,7 +1,7 @@
 /**
- * 09 · Summing 1..10000 over ten child processes (seed 004)
+ * 09 · Summing 1..10000 over ten child processes
  *
- * The seed's thought experiment: fork ten processes, let each add 1000 numbers, and collect
+ * The textbook thought experiment: fork ten processes, let each add 1000 numbers, and collect
  * the ten partial sums, which needs inter-process communication. Here the parent starts ten
  * children with posix_spawn, gives each its range as arguments and its own pipe back as
  * descriptor 3, and adds up what comes back. 1 + 2 + … + 10000 = 50005000.

@@ -1,5 +1,5 @@
 /**
- * 10 · Catching SIGINT for a graceful stop, and a child that ignores SIGINT (seed 004)
+ * 10 · Catching SIGINT for a graceful stop, and a child that ignores SIGINT
  *
  * A signal is the kernel's tap on a process's shoulder. The worker listens for SIGINT with
  * dipc's signals() iterator and, when it comes, finishes its work and exits cleanly instead of

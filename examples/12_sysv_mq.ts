@@ -1,5 +1,5 @@
 /**
- * 12 · Seed 004's message queue: A sends with IPC_NOWAIT on key 1234, B receives type 1
+ * 12 · The classic System V message queue: A sends with IPC_NOWAIT on key 1234, B takes type 1
  *
  * Process A gets the queue of key 1234 (msgget with IPC_CREAT, mode 0600), sends two messages
  * with msgsnd(…, IPC_NOWAIT), a type 2 and a type 1, and exits. The messages outlive it: they

@@ -1,5 +1,5 @@
 /**
- * 14 · Direct versus indirect communication, side by side (seed 002)
+ * 14 · Direct versus indirect communication, side by side
  *
  * Direct: every process has its own queue, and a sender must name the receiver ("send to P2").
  * P1 sends one task to P2's queue and one to P3's: each gets exactly what was meant for it, but

@@ -1,8 +1,11 @@
 /**
- * 16 · The race of example 04, fixed three ways: a mutex, a semaphore, atomics (seed 003)
+ * 16 · The race of example 04, fixed three ways: a mutex, a semaphore, atomics
  *
  * Two processes each add 1 to a shared counter N times. Unprotected, `counter += 1` (load, add,
- * store) loses updates when the two interleave. Three fixes make the read-modify-write a
+ * store) loses updates when the two interleave. A race shows only when a process is interrupted
+ * between its load and its store, which on a quiet machine may happen rarely; so every 1000th
+ * unprotected increment here pauses for 50 µs at exactly that point, as a process preempted
+ * there would, and the other process's increments in that window are lost in every run. Three fixes make the read-modify-write a
  * critical section or an indivisible instruction: a SharedMutex (lock, add, unlock), a POSIX
  * semaphore with value 1 living in the same shared memory (wait, add, post), and Atomics.add.
  * Each run prints how many updates were lost and how long it took: mutual exclusion costs
@@ -29,6 +32,7 @@ const SEM_AT = 16; // 32 bytes (sem_t)
 const COUNTER = 12; // word 12 (byte 48): the shared counter
 const GATE = 13; // word 13: 0 until the parent lets both children start
 const READY = 14; // word 14: how many children are ready
+const STILL = 15; // word 15: always 0, slept on for the pause between load and store
 type Mode = "unprotected" | "mutex" | "semaphore" | "atomics";
 
 if (Deno.args[0] === "child") {
@@ -43,7 +47,9 @@ if (Deno.args[0] === "child") {
   while (Atomics.load(w, GATE) === 0) futexWaitSync(w, GATE, 0);
   for (let i = 0; i < times; i++) {
     if (mode === "unprotected") {
-      w[COUNTER] = (w[COUNTER] ?? 0) + 1;
+      const seen = w[COUNTER] ?? 0; // load
+      if (i % 1000 === 0) futexWaitSync(w, STILL, 0, 0.05); // preempted here, for 50 µs
+      w[COUNTER] = seen + 1; // store: whatever the other process added meanwhile is lost
     } else if (mode === "mutex") {
       using _locked = mutex.lockSync();
       w[COUNTER] = (w[COUNTER] ?? 0) + 1;

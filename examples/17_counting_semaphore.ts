@@ -1,5 +1,5 @@
 /**
- * 17 · A counting semaphore lets at most 3 of 10 processes into a section at once (seed 003)
+ * 17 · A counting semaphore lets at most 3 of 10 processes into a section at once
  *
  * A binary semaphore is a lock; a counting semaphore with value 3 is a room with three chairs.
  * Ten processes each wait on one named semaphore, stay inside for a moment, and post on the way

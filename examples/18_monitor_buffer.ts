@@ -1,5 +1,5 @@
 /**
- * 18 · The bounded buffer as a monitor: producers and consumers in four processes (seeds 002, 003)
+ * 18 · The bounded buffer as a monitor: producers and consumers in four processes
  *
  * A monitor bundles shared data with the lock that guards it and the conditions processes wait
  * on. Here the data is a ring of 5 slots in shared memory; two producer processes put numbers

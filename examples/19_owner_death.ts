@@ -1,5 +1,5 @@
 /**
- * 19 · A lock holder killed with SIGKILL, and the next process recovering (seed 003)
+ * 19 · A lock holder killed with SIGKILL, and the next process recovering
  *
  * A process that dies inside a critical section cannot unlock. With a plain lock everyone else
  * would wait forever. Here a child takes a SharedMutex, starts moving 100 from account A to

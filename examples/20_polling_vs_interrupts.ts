@@ -1,5 +1,5 @@
 /**
- * 20 · Polling versus interrupts: what waiting costs in CPU time (seed 000)
+ * 20 · Polling versus interrupts: what waiting costs in CPU time
  *
  * Two processes wait for the same event, a flag in shared memory that the parent sets after
  * half a second. The poller asks again and again ("is it set yet?"), like a CPU polling a
