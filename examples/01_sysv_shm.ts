@@ -6,7 +6,7 @@
  * detaches. A second process derives the same key from the same file, attaches read-only and
  * prints what it finds. The writer then shows what IPC_STAT says and removes the segment.
  *
- * Run: deno run --allow-ffi --allow-read --allow-write --allow-run examples/01_sysv_shm.ts
+ * Run: deno run --allow-ffi --allow-read --allow-write examples/01_sysv_shm.ts
  *
  * @module
  */

@@ -6,7 +6,7 @@
  * question and writes its answer next to it; the parent reads the answer without any copy
  * through the kernel. The object is removed when the parent's handle is disposed.
  *
- * Run: deno run --allow-ffi --allow-read --allow-run examples/02_shm.ts
+ * Run: deno run --allow-ffi examples/02_shm.ts
  *
  * @module
  */

@@ -6,7 +6,7 @@
  * (creating it only the first time), reads what earlier runs left, adds a line and exits.
  * Nothing is written to disk: the data lives in /dev/shm (RAM) until unlinked or reboot.
  *
- * Run: deno run --allow-ffi --allow-read --allow-run examples/03_shm_restart.ts
+ * Run: deno run --allow-ffi examples/03_shm_restart.ts
  *
  * @module
  */

@@ -7,7 +7,7 @@
  * none are lost. Both children start at the same moment: they wait on a futex "gate" word that
  * the parent opens once both are ready.
  *
- * Run: deno run --allow-ffi --allow-read --allow-run examples/04_shm_race.ts [N]
+ * Run: deno run --allow-ffi examples/04_shm_race.ts [N]
  *
  * @module
  */

@@ -7,7 +7,7 @@
  * (like an interrupt: nothing runs until the event). The parent fires the event after 300 ms;
  * each child reports the CPU time it spent waiting (getrusage).
  *
- * Run: deno run --allow-ffi --allow-read --allow-run examples/05_futex.ts
+ * Run: deno run --allow-ffi examples/05_futex.ts
  *
  * @module
  */

@@ -28,10 +28,11 @@ export const CHILD_BOUND_MS = 120_000;
 export async function run(
   cmd: string,
   args: string[],
-  options: { env?: Record<string, string>; stdin?: string; boundMs?: number } = {},
+  options: { env?: Record<string, string>; stdin?: string; boundMs?: number; cwd?: string } = {},
 ): Promise<RunResult> {
   const child = new Deno.Command(cmd, {
     args,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     stdout: "piped",
     stderr: "piped",
     stdin: options.stdin === undefined ? "null" : "piped",

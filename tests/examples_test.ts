@@ -5,6 +5,9 @@ import { listExamples, ROOT } from "../tools/examples.ts";
 import { ipcTest, run } from "./_helpers.ts";
 
 const expectations: Record<string, (out: string) => void> = {
+  "00_hello.ts": (out) => {
+    assert.match(out, /^hello\nfrom\nprocess \d+\nthe child exited with code 0\n$/);
+  },
   "01_sysv_shm.ts": (out) => {
     assert.match(out, /\[reader\] key 0x[0-9a-f]+ → shmid \d+, read: "Linux Programming"/);
     assert.match(out, /after shmdt: 0 attachments, mode 600/);
@@ -219,3 +222,12 @@ for (const ex of examples) {
     expectations[ex.file.slice("examples/".length)]?.(r.stdout);
   });
 }
+
+Deno.test("the README's second program is examples/00_hello.ts, word for word", () => {
+  const readme = Deno.readTextFileSync(`${ROOT}README.md`);
+  const block = /```ts ignore\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, "the README shows the program");
+  const file = Deno.readTextFileSync(`${ROOT}examples/00_hello.ts`);
+  const code = file.slice(file.indexOf(" */\n") + 4).replace('"../mod.ts"', '"@dipc/dipc"');
+  assert.equal(block.trim(), code.trim());
+});

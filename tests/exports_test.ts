@@ -129,3 +129,87 @@ ipcTest("one factory family: open opens, create is exclusive, unknown options ar
     }
   }
 });
+
+ipcTest(
+  "the README's import lines work: by name with subpaths, and by URL with --allow-import",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "dipc-test-import-" });
+    const ac = new AbortController();
+    // Serve this repository over HTTP on loopback, as a web server would serve a tagged tree.
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+      async (req) => {
+        const path = decodeURIComponent(new URL(req.url).pathname);
+        if (path.includes("..")) return new Response("no", { status: 403 });
+        try {
+          return new Response(await Deno.readFile(`${ROOT}${path.slice(1)}`), {
+            headers: { "content-type": "application/typescript" },
+          });
+        } catch {
+          return new Response("not found", { status: 404 });
+        }
+      },
+    );
+    try {
+      const host = `127.0.0.1:${server.addr.port}`;
+      const program = (from: string, ring: string): string =>
+        `import { WOULD_BLOCK } from "${from}";
+      import { RingChannel } from "${ring}";
+      using ch = RingChannel.temporary({ capacity: 4096 });
+      using rx = ch.receiver();
+      console.log(rx.tryReceive() === WOULD_BLOCK ? "imported and working" : "wrong");`;
+      // By name: the user's deno.json links the clone, as the README says; the whole package and
+      // one module by its entry point.
+      await Deno.writeTextFile(
+        `${dir}/deno.json`,
+        JSON.stringify({ imports: { "@dipc/dipc": "jsr:@dipc/dipc@^0.1.0" }, links: [ROOT] }),
+      );
+      await Deno.writeTextFile(`${dir}/named.ts`, program("@dipc/dipc", "@dipc/dipc/ring"));
+      const env = { DENO_DIR: `${dir}/cache`, NO_COLOR: "1" };
+      const named = await run(
+        Deno.execPath(),
+        ["run", "--quiet", "--allow-ffi", `${dir}/named.ts`],
+        {
+          cwd: dir,
+          env,
+        },
+      );
+      assert.equal(named.stdout.trim(), "imported and working", named.stderr);
+      // By URL: refused without --allow-import, working with it.
+      await Deno.writeTextFile(
+        `${dir}/url.ts`,
+        program(`http://${host}/mod.ts`, `http://${host}/src/ring.ts`),
+      );
+      const args = ["run", "--quiet", "--no-prompt", "--no-config", "--allow-ffi"];
+      const refused = await run(Deno.execPath(), [...args, `${dir}/url.ts`], { cwd: dir, env });
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /import/i, "the error says an import was refused");
+      const allowed = await run(
+        Deno.execPath(),
+        [...args, `--allow-import=${host}`, `${dir}/url.ts`],
+        { cwd: dir, env },
+      );
+      assert.equal(allowed.stdout.trim(), "imported and working", allowed.stderr);
+    } finally {
+      ac.abort();
+      await server.finished;
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test("deno publish packs the library and its docs, nothing else", async () => {
+  const r = await run(Deno.execPath(), ["publish", "--dry-run", "--allow-dirty"], {
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+  });
+  const out = r.stdout + r.stderr;
+  assert.match(out, /Dry run complete/, out);
+  const files = [...out.matchAll(/file:\/\/(\S+) \(/g)].map((m) => m[1] ?? "");
+  const packed = files.map((f) => f.startsWith(ROOT) ? f.slice(ROOT.length) : f);
+  for (const must of ["mod.ts", "src/_kernel_waiter_worker.ts", "ffi/load.ts", "README.md"]) {
+    assert.ok(packed.includes(must), `${must} is packed: ${packed.join(" ")}`);
+  }
+  const stray = packed.filter((f) => /^(tests|examples|bench|tools|\.ci)\//.test(f));
+  assert.deepEqual(stray, [], "no tests, examples, benchmarks or tools");
+});

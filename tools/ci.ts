@@ -28,7 +28,11 @@ const steps: Step[] = [
   },
   { name: "deno doc --lint mod.ts", args: ["doc", "--lint", "mod.ts"] },
   { name: "deno test", args: ["test", "-A", "tests/"], tests: true },
-  { name: "deno test --doc", args: ["test", "-A", "--doc", "mod.ts", "src/"], tests: true },
+  {
+    name: "deno test --doc",
+    args: ["test", "-A", "--doc", "mod.ts", "src/", "README.md"],
+    tests: true,
+  },
 ];
 
 /** What `ipcs` and /dev/shm show now, as a set of lines naming objects. */
