@@ -41,6 +41,7 @@ import {
   WOULD_BLOCK,
 } from "./_wait.ts";
 import { monotonicNs } from "../ffi/util.ts";
+import { TUNING } from "./_tuning.ts";
 
 /** Kernel-waiter threads the process runs at most. */
 export const MAX_KERNEL_WAITERS = 16;
@@ -50,15 +51,15 @@ export const MAX_KERNEL_WAITERS = 16;
  * `node:worker_threads`, which could be unref'd: loading any `node:` module in Deno 2.9.6 stops
  * the kernel from reporting this process's death to robust pthread mutex waiters.)
  */
-export const LINGER_MS = 100;
+export const LINGER_MS: number = TUNING.kernelWaiter.lingerMs;
 /**
  * How long a wait polls (through the reactors) before it moves into the kernel, in ms: a reply
  * that comes within it costs no thread hand-off, and a waiter idle longer than that is a kernel
  * waiter like any C process.
  */
-export const KERNEL_AFTER_MS = 1;
+export const KERNEL_AFTER_MS: number = TUNING.kernelWaiter.afterMs;
 /** Slice of a POSIX queue's kernel wait, in ms. */
-export const MQ_SLICE_MS = 50;
+export const MQ_SLICE_MS: number = TUNING.kernelWaiter.mqSliceMs;
 
 /** Returned by a `settle` that wants the call made again (EINTR, a slice that ran out). */
 export const RETRY: unique symbol = Symbol("retry");

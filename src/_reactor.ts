@@ -46,6 +46,7 @@ import {
 import { errno, libc } from "../ffi/load.ts";
 import { monotonicNs, writeTimespec } from "../ffi/util.ts";
 import { lastError } from "./_errno.ts";
+import { TUNING } from "./_tuning.ts";
 
 /** How a pending wait is ended from outside: `true` when the kernel reported it woken. */
 type Settle = (woken: boolean) => void;
@@ -323,7 +324,7 @@ async function yieldMicrotasks(): Promise<void> {
 /** futex_waitv calls pending at most (each holds one pool thread while words are waited on). */
 export const FUTEX_GROUPS = 4;
 /** How often words beyond the groups' room (or all words, without futex_waitv) are looked at. */
-export const OVERFLOW_POLL_NS = 2_000_000n;
+export const OVERFLOW_POLL_NS: bigint = TUNING.reactor.overflowPollNs;
 const WORDS_PER_GROUP = FUTEX_WAITV.MAX - 1;
 
 interface FutexEntry {

@@ -13,6 +13,7 @@ import { futexWake } from "./futex.ts";
 import { me, processGone } from "./_liveness.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { futexSleeper, type Sleeper, sliceSync, type SyncSleeper } from "./_wait.ts";
+import { TUNING } from "./_tuning.ts";
 
 export type { WaitOptions } from "./_wait.ts";
 
@@ -25,7 +26,7 @@ export const MIN_RING_CAPACITY = 64;
 /** The largest capacity, in bytes (1 GiB). */
 export const MAX_RING_CAPACITY = 2 ** 30;
 /** A waiting side checks that its peers are alive after sleeping this long, in ms. */
-export const PEER_CHECK_MS = 20;
+export const PEER_CHECK_MS: number = TUNING.ring.peerCheckMs;
 
 export const MAGIC = 0x676e6972; // "ring"
 export const VERSION = 1;
@@ -52,13 +53,13 @@ export const BUSY = 0x80000000 | 0;
 export const SKIP = 0x40000000;
 export const LEN_MASK = 0x3fffffff;
 /** Tries on the calling thread before sleeping (a few microseconds). */
-export const SPINS = 400;
+export const SPINS: number = TUNING.ring.spins;
 /** Tries at the multi-producer lock before looking at its holder: spins, then with sched_yield. */
-export const LOCK_SPINS = 64;
-export const LOCK_TRIES = 256;
+export const LOCK_SPINS: number = TUNING.ring.lockSpins;
+export const LOCK_TRIES: number = TUNING.ring.lockTries;
 export const SLICE_NS = BigInt(PEER_CHECK_MS) * 1_000_000n;
 /** How long `open` waits for a creator to finish `init`. */
-export const READY_MS = 1000;
+export const READY_MS: number = TUNING.ring.readyMs;
 
 export const align8 = (n: number): number => (n + 7) & ~7;
 /** A private word to sleep on while waiting for a creator. */

@@ -229,6 +229,22 @@ export class SysVIdentity<S extends IpcPermissions> {
   }
 }
 
+/**
+ * The identity of the object `id` (checked), opened by id: its status (by `stat`, the kind's own
+ * by default), owned by this user unless foreign owners are allowed.
+ */
+export function identityOfId<S extends IpcPermissions>(
+  kind: SysVKind<S>,
+  id: unknown,
+  allowForeignOwner: boolean,
+  stat: (id: number) => S = kind.stat,
+): { identity: SysVIdentity<S>; st: S } {
+  const i = validateId(id);
+  const st = stat(i);
+  if (!allowForeignOwner) checkSysVOwner(`${kind.what} ${i}`, st);
+  return { identity: new SysVIdentity(kind, i, st.key, false), st };
+}
+
 /** `IPC_RMID` of `id` (checked), throwing ErrnoError naming the kind. */
 export function removeSysVId<S extends IpcPermissions>(kind: SysVKind<S>, id: unknown): void {
   const i = validateId(id);

@@ -18,6 +18,7 @@ import { monotonicNs, writeTimespec } from "../ffi/util.ts";
 import { type Registration, waitWord } from "./_reactor.ts";
 import { describe, validateInteger } from "./_validate.ts";
 import { WOULD_BLOCK } from "./_sentinels.ts";
+import { TUNING } from "./_tuning.ts";
 
 /** Options every blocking (`…Sync`) wait in dipc accepts. */
 export interface SyncWaitOptions {
@@ -81,7 +82,7 @@ export async function* receiveUntilStopped<T>(
 }
 
 /** Tries made on the calling thread before sleeping. */
-export const DEFAULT_SPINS = 64;
+export const DEFAULT_SPINS: number = TUNING.defaultSpins;
 
 /** Checks wait options; throws TypeError/RangeError for bad ones. */
 export function validateWaitOptions(options: unknown): WaitOptions {

@@ -46,11 +46,12 @@ import {
   type WaitOptions,
 } from "./_wait.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
+import { TUNING } from "./_tuning.ts";
 
 export { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** Longest pause between two tries of a waiting writer. */
-const MAX_BACKOFF_MS = 50;
+const MAX_BACKOFF_MS = TUNING.fifo.maxBackoffMs;
 const statBuf = new OutStruct(STAT.size);
 
 function validatePath(path: unknown): string {

@@ -58,6 +58,7 @@ import {
   WAKE_ALL,
   wordPointer,
 } from "./_wait.ts";
+import { TUNING } from "./_tuning.ts";
 
 export type { FutexArray, WaitOptions } from "./_wait.ts";
 
@@ -70,7 +71,7 @@ export type FutexWaitResult = "ok" | "not-equal" | "timed-out";
  * less than that is the competitive choice: measured with `deno task bench:c`, the async round
  * trip's median fell from 15 µs with 64 looks to 2 µs with 400.
  */
-const SPINS = 400;
+const SPINS = TUNING.futexSpins;
 
 /**
  * Waits, without blocking the event loop, while `array[index]` holds `expected`: until another

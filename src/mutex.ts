@@ -68,6 +68,7 @@ import {
 } from "./_wait.ts";
 import { validateInteger, validateOptions } from "./_validate.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
+import { TUNING } from "./_tuning.ts";
 
 export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
@@ -79,7 +80,7 @@ const MUTEX_SIZE = 16;
 const CONDITION_SIZE = 8;
 
 /** A waiter checks whether the holder is still alive after sleeping this long, in ms. */
-export const OWNER_CHECK_MS = 20;
+export const OWNER_CHECK_MS: number = TUNING.mutex.ownerCheckMs;
 
 /** What a mutex says of the data it protects. */
 export type MutexState = "consistent" | "inconsistent" | "not-recoverable";
@@ -102,10 +103,10 @@ const STATES: readonly MutexState[] = ["consistent", "inconsistent", "not-recove
  * from a process that is awake lands within that, and a sleep through the wait core costs a kernel
  * wake-up (7-50 µs on small VMs) plus the thread hand-off.
  */
-const CONDITION_SPINS = 2000;
+const CONDITION_SPINS = TUNING.mutex.conditionSpins;
 
 /** Looks at the lock this many times before sleeping (a hand-off usually lands within them). */
-const SPINS = 400;
+const SPINS = TUNING.mutex.spins;
 
 /** The lock and start-time words as a holder check saw them. */
 interface Look {

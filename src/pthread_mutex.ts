@@ -63,6 +63,7 @@ import {
   type WaitOptions,
 } from "./_wait.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
+import { TUNING } from "./_tuning.ts";
 
 export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
@@ -70,9 +71,9 @@ export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 /** The robust-futex bits of the lock word (linux/futex.h). */
 const FUTEX_WAITERS = 0x80000000 | 0;
 /** Spins of the async lock before its first sleep. */
-const SPINS = 200;
+const SPINS = TUNING.pthreadMutex.spins;
 /** The async lock re-tries at least this often, in ms, even without a wake-up. */
-const SLICE_MS = 50;
+const SLICE_MS = TUNING.pthreadMutex.sliceMs;
 
 const deadlineBuf = new BigInt64Array(2);
 

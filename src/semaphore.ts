@@ -77,6 +77,7 @@ import {
   waitUntil,
   waitUntilSync,
 } from "./_wait.ts";
+import { TUNING } from "./_tuning.ts";
 
 export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
@@ -125,7 +126,7 @@ export interface TemporarySemaphoreOptions {
  * Looks this many times before sleeping: a hand-off from another process usually lands within
  * them, and a pool-thread sleep costs more than the spin.
  */
-const SPINS = 400;
+const SPINS = TUNING.semaphore.spins;
 
 /** glibc's 64-bit `sem_t`: the value in word 0, the number of sleepers in word 1. */
 const VALUE = 0;
@@ -142,7 +143,7 @@ const NAME_ROOM = 251;
 
 const statBuf = new OutStruct(STAT.size);
 /** Compare-and-swap tries on the value word before giving up (a peer rewriting it nonstop). */
-const CAS_TRIES = 10_000;
+const CAS_TRIES = TUNING.semaphore.casTries;
 
 /**
  * A unit taken from a semaphore (POSIX or System V); `release()`, or the end of a `using`

@@ -44,8 +44,8 @@ import { KernelWaiter, RETRY, waitFair } from "./_kernel_wait.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
-  checkSysVOwner,
   getSysVId,
+  identityOfId,
   readIpcPerm,
   removeSysVId,
   seconds,
@@ -75,6 +75,7 @@ import {
   type WaitOptions,
   waitUntil,
 } from "./_wait.ts";
+import { TUNING } from "./_tuning.ts";
 
 export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
@@ -188,9 +189,9 @@ export interface SysVMessage {
 }
 
 /** Spins of an async wait before its first sleep (about 100 µs of tries). */
-const SPINS = 256;
+const SPINS = TUNING.sysv.spins;
 /** Sleeps between tries: 50 µs, doubling to 2 ms. */
-const BACKOFF: Backoff = { firstNs: 50_000n, maxNs: 2_000_000n };
+const BACKOFF: Backoff = TUNING.sysv.backoff;
 
 const ds = new OutStruct(MSQID_DS.size);
 
@@ -202,6 +203,16 @@ function msgmax(): number {
     msgmaxCache = Number.isInteger(n) && n > 0 ? n : 8192;
   }
   return msgmaxCache;
+}
+
+/** Checks the options of `open` and `openId`: whether foreign owners are allowed. */
+function validateOpen(options: unknown): boolean {
+  const o = validateOptionKeys<SysVMessageQueueOpenOptions>(
+    options,
+    ["allowForeignOwner"],
+    "SysVMessageQueue.open/openId",
+  );
+  return validateBoolean(o.allowForeignOwner, "allowForeignOwner");
 }
 
 /** How queues are got, stat'ed and removed, for the System V identity helper. */
@@ -337,12 +348,7 @@ export class SysVMessageQueue implements Disposable {
    */
   static open(key: number, options?: SysVMessageQueueOpenOptions): SysVMessageQueue {
     const k = validateKey(key);
-    const o = validateOptionKeys<SysVMessageQueueOpenOptions>(
-      options,
-      ["allowForeignOwner"],
-      "SysVMessageQueue.open",
-    );
-    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
+    const allowForeign = validateOpen(options);
     const { id } = getSysVId(MSG_KIND, k, undefined, allowForeign);
     return new SysVMessageQueue(INTERNAL, new SysVIdentity(MSG_KIND, id, k, false));
   }
@@ -394,15 +400,8 @@ export class SysVMessageQueue implements Disposable {
    */
   static openId(id: number, options?: SysVMessageQueueOpenOptions): SysVMessageQueue {
     validateId(id);
-    const o = validateOptionKeys<SysVMessageQueueOpenOptions>(
-      options,
-      ["allowForeignOwner"],
-      "SysVMessageQueue.open",
-    );
-    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
-    const st = statId(id);
-    if (!allowForeign) checkSysVOwner(`System V message queue ${id}`, st);
-    return new SysVMessageQueue(INTERNAL, new SysVIdentity(MSG_KIND, id, st.key, false));
+    const { identity } = identityOfId(MSG_KIND, id, validateOpen(options));
+    return new SysVMessageQueue(INTERNAL, identity);
   }
 
   /**

@@ -56,8 +56,8 @@ import { type Backoff, FdSleeper } from "./_fd.ts";
 import { KernelWaiter, RETRY, waitFair } from "./_kernel_wait.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
-  checkSysVOwner,
   getSysVId,
+  identityOfId,
   readIpcPerm,
   removeSysVId,
   seconds,
@@ -87,6 +87,7 @@ import {
   validateWaitOptions,
   type WaitOptions,
 } from "./_wait.ts";
+import { TUNING } from "./_tuning.ts";
 
 export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
@@ -153,9 +154,9 @@ export interface SysVSemaphoreSetStat extends IpcPermissions {
 }
 
 /** Spins of an async wait before its first sleep (about 100 µs of tries). */
-const SPINS = 256;
+const SPINS = TUNING.sysv.spins;
 /** Sleeps between tries: 50 µs, doubling to 2 ms. */
-const BACKOFF: Backoff = { firstNs: 50_000n, maxNs: 2_000_000n };
+const BACKOFF: Backoff = TUNING.sysv.backoff;
 
 const ds = new OutStruct(SEMID_DS.size);
 const timeoutBuf = new BigInt64Array(TIMESPEC.size / 8);
@@ -263,12 +264,7 @@ export class SysVSemaphoreSet implements Disposable {
    */
   static open(key: number, options?: SysVSemaphoreSetOpenOptions): SysVSemaphoreSet {
     const k = validateKey(key);
-    const o = validateOptionKeys<SysVSemaphoreSetOpenOptions>(options, [
-      "allowForeignOwner",
-      "readyTimeout",
-    ], "SysVSemaphoreSet.open/openId");
-    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
-    const readyTimeout = validateReadyTimeout(o.readyTimeout);
+    const { allowForeign, readyTimeout } = validateOpen(options);
     const { id } = getSysVId(SEM_KIND, k, undefined, allowForeign);
     const st = awaitInitialised(id, readyTimeout);
     return new SysVSemaphoreSet(INTERNAL, new SysVIdentity(SEM_KIND, id, k, false), st.count);
@@ -339,15 +335,10 @@ export class SysVSemaphoreSet implements Disposable {
    */
   static openId(id: number, options?: SysVSemaphoreSetOpenOptions): SysVSemaphoreSet {
     validateId(id);
-    const o = validateOptionKeys<SysVSemaphoreSetOpenOptions>(options, [
-      "allowForeignOwner",
-      "readyTimeout",
-    ], "SysVSemaphoreSet.open/openId");
-    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
-    const readyTimeout = validateReadyTimeout(o.readyTimeout);
-    const st = awaitInitialised(id, readyTimeout);
-    if (!allowForeign) checkSysVOwner(`System V semaphore set ${id}`, st);
-    return new SysVSemaphoreSet(INTERNAL, new SysVIdentity(SEM_KIND, id, st.key, false), st.count);
+    const { allowForeign, readyTimeout } = validateOpen(options);
+    const ready = (i: number): SysVSemaphoreSetStat => awaitInitialised(i, readyTimeout);
+    const { identity, st } = identityOfId(SEM_KIND, id, allowForeign, ready);
+    return new SysVSemaphoreSet(INTERNAL, identity, st.count);
   }
 
   /**
@@ -854,6 +845,18 @@ function validateInitial(initial: unknown, count: number): number[] {
     throw new RangeError(`initial has ${initial.length} values for ${count} semaphores`);
   }
   return initial.map((v, i) => validateValue(v, `initial[${i}]`));
+}
+
+/** Checks the options of `open` and `openId`. */
+function validateOpen(options: unknown): { allowForeign: boolean; readyTimeout: number } {
+  const o = validateOptionKeys<SysVSemaphoreSetOpenOptions>(options, [
+    "allowForeignOwner",
+    "readyTimeout",
+  ], "SysVSemaphoreSet.open/openId");
+  return {
+    allowForeign: validateBoolean(o.allowForeignOwner, "allowForeignOwner"),
+    readyTimeout: validateReadyTimeout(o.readyTimeout),
+  };
 }
 
 function validateReadyTimeout(timeout: unknown): number {

@@ -37,8 +37,8 @@ import { MappedMemory } from "./mapped_memory.ts";
 import { releaseRegion } from "./_mapping.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
-  checkSysVOwner,
   getSysVId,
+  identityOfId,
   readIpcPerm,
   removeSysVId,
   seconds,
@@ -101,6 +101,18 @@ export interface SysVSharedMemoryStat extends IpcPermissions {
 }
 
 const ds = new OutStruct(SHMID_DS.size);
+
+/** Checks the options of `open` and `openId`. */
+function validateOpen(options: unknown): { readOnly: boolean; allowForeign: boolean } {
+  const o = validateOptionKeys<SysVSharedMemoryOpenOptions>(options, [
+    "readOnly",
+    "allowForeignOwner",
+  ], "SysVSharedMemory.open/openId");
+  return {
+    readOnly: validateBoolean(o.readOnly, "readOnly"),
+    allowForeign: validateBoolean(o.allowForeignOwner, "allowForeignOwner"),
+  };
+}
 
 /** How segments are got, stat'ed and removed, for the System V identity helper. */
 function shmKind(size: number): SysVKind<SysVSharedMemoryStat> {
@@ -188,12 +200,7 @@ export class SysVSharedMemory extends MappedMemory {
    */
   static open(key: number, options?: SysVSharedMemoryOpenOptions): SysVSharedMemory {
     const k = validateKey(key);
-    const o = validateOptionKeys<SysVSharedMemoryOpenOptions>(options, [
-      "readOnly",
-      "allowForeignOwner",
-    ], "SysVSharedMemory.open/openId");
-    const readOnly = validateBoolean(o.readOnly, "readOnly");
-    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
+    const { readOnly, allowForeign } = validateOpen(options);
     const { id } = getSysVId(SHM_KIND, k, undefined, allowForeign);
     return SysVSharedMemory.#attach(new SysVIdentity(SHM_KIND, id, k, false), readOnly);
   }
@@ -264,15 +271,9 @@ export class SysVSharedMemory extends MappedMemory {
    */
   static openId(id: number, options?: SysVSharedMemoryOpenOptions): SysVSharedMemory {
     validateId(id);
-    const o = validateOptionKeys<SysVSharedMemoryOpenOptions>(options, [
-      "readOnly",
-      "allowForeignOwner",
-    ], "SysVSharedMemory.open/openId");
-    const readOnly = validateBoolean(o.readOnly, "readOnly");
-    const allowForeign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
-    const st = statId(id);
-    if (!allowForeign) checkSysVOwner(`System V shared memory ${id}`, st);
-    return SysVSharedMemory.#attach(new SysVIdentity(SHM_KIND, id, st.key, false), readOnly, st);
+    const { readOnly, allowForeign } = validateOpen(options);
+    const { identity, st } = identityOfId(SHM_KIND, id, allowForeign);
+    return SysVSharedMemory.#attach(identity, readOnly, st);
   }
 
   /**
