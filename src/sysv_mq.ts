@@ -42,6 +42,16 @@ import { lastError } from "./_errno.ts";
 import { type Backoff, FdSleeper } from "./_fd.ts";
 import { KernelWaiter, RETRY, waitFair } from "./_kernel_wait.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
+import {
+  ANY,
+  type Selector,
+  selector,
+  type SysVMessageType,
+  type SysVReceiveOptions,
+  typeOf,
+  validateSelector,
+  validateType,
+} from "./_sysv_mq_select.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
   getSysVId,
@@ -78,29 +88,16 @@ import {
 import { TUNING } from "./_tuning.ts";
 
 export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+export {
+  MAX_MESSAGE_TYPE,
+  MAX_MESSAGE_TYPE_BIG,
+  type SysVMessageType,
+  type SysVReceiveOptions,
+} from "./_sysv_mq_select.ts";
 export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** An empty pollfd array: `poll(PAUSE, 0, ms)` just sleeps. */
 const PAUSE = new Uint8Array(0);
-
-/**
- * Largest message type given as a number (exact JS integers). Types are a C `long`: up to
- * {@linkcode MAX_MESSAGE_TYPE_BIG} (2⁶³ − 1) as a bigint; received types beyond this come back as
- * bigints, never rounded.
- */
-export const MAX_MESSAGE_TYPE: number = Number.MAX_SAFE_INTEGER;
-/** Largest message type (`LONG_MAX` on 64-bit Linux), as a bigint. */
-export const MAX_MESSAGE_TYPE_BIG: bigint = 0x7fff_ffff_ffff_ffffn;
-
-/** A message type: a number up to 2⁵³ − 1, or a bigint up to 2⁶³ − 1. */
-export type SysVMessageType = number | bigint;
-
-/** A type as received: a number when it is exact as one, else the bigint. */
-function typeOf(raw: bigint): SysVMessageType {
-  return raw <= BigInt(Number.MAX_SAFE_INTEGER) && raw >= -BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(raw)
-    : raw;
-}
 
 /** Options for {@linkcode SysVMessageQueue.open} and {@linkcode SysVMessageQueue.openId}. */
 export interface SysVMessageQueueOpenOptions {
@@ -165,19 +162,6 @@ export interface SysVMessageQueueStat extends IpcPermissions {
 export interface SysVMessageQueueChange extends SysVPermissionChange {
   /** New `msg_qbytes`; above `/proc/sys/kernel/msgmnb` needs CAP_SYS_RESOURCE (else EPERM). */
   maxBytes?: number;
-}
-
-/** Which message a receive takes. */
-export interface SysVReceiveOptions {
-  /**
-   * The type selector: 0 (default) the first message; > 0 the first of that type; < 0 the first
-   * of the lowest type that is at most its absolute value.
-   */
-  type?: SysVMessageType;
-  /** With a positive `type`: the first message of any *other* type (`MSG_EXCEPT`). */
-  except?: boolean;
-  /** Cut a message longer than the buffer to fit (`MSG_NOERROR`) instead of failing with E2BIG. */
-  truncate?: boolean;
 }
 
 /** A received message. */
@@ -250,47 +234,6 @@ function statId(id: number): SysVMessageQueueStat {
     changed: seconds(ds, MSQID_DS.msg_ctime) ?? new Date(0),
   };
 }
-
-function validateType(type: unknown): bigint {
-  if (type === undefined) return 1n;
-  if (typeof type === "bigint") {
-    if (type < 1n || type > MAX_MESSAGE_TYPE_BIG) {
-      throw new RangeError(`type must be 1..${MAX_MESSAGE_TYPE_BIG}, got ${type}`);
-    }
-    return type;
-  }
-  return BigInt(validateInteger(type, "type", 1, MAX_MESSAGE_TYPE));
-}
-
-interface Selector {
-  type: bigint;
-  flags: number;
-  /** Names the selector's kernel waiter (made once, not on every try). */
-  key: string;
-}
-
-function selector(type: bigint, flags: number): Selector {
-  return { type, flags, key: `${type}:${flags}` };
-}
-
-function validateSelector(options: unknown): Selector {
-  const o = validateOptions<SysVReceiveOptions>(options);
-  let type = 0n;
-  if (typeof o.type === "bigint") {
-    if (o.type < -MAX_MESSAGE_TYPE_BIG || o.type > MAX_MESSAGE_TYPE_BIG) {
-      throw new RangeError(`type must be within ±${MAX_MESSAGE_TYPE_BIG}, got ${o.type}`);
-    }
-    type = o.type;
-  } else if (o.type !== undefined) {
-    type = BigInt(validateInteger(o.type, "type", -MAX_MESSAGE_TYPE, MAX_MESSAGE_TYPE));
-  }
-  const except = validateBoolean(o.except, "except");
-  const truncate = validateBoolean(o.truncate, "truncate");
-  if (except && type <= 0n) throw new TypeError("except needs a positive type");
-  return selector(type, (except ? MSG.EXCEPT : 0) | (truncate ? MSG.NOERROR : 0));
-}
-
-const ANY: Selector = selector(0n, 0);
 
 /** What a kernel waiter took: the bytes and the type. */
 interface SysVTaken {
@@ -602,11 +545,28 @@ export class SysVMessageQueue implements Disposable {
   tryReceiveInto(into: Uint8Array, options?: SysVReceiveOptions): SysVReceipt | WouldBlock {
     validateBuffer(into, "into");
     const sel = options === undefined ? ANY : validateSelector(options);
+    return this.#takeInto(into, sel);
+  }
+
+  /** One try into `into`: its receipt, or WOULD_BLOCK. */
+  #takeInto(into: Uint8Array, sel: Selector): SysVReceipt | WouldBlock {
     this.#assertOpen();
     const n = this.#receive(Math.min(into.length, this.#msg.length - MTYPE_SIZE), sel);
     if (n === WOULD_BLOCK) return n;
     into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
     return { length: n, type: this.#lastType };
+  }
+
+  /** One try for a copy: the message, or WOULD_BLOCK. */
+  #take(sel: Selector): SysVMessage | WouldBlock {
+    this.#assertOpen();
+    const n = this.#receive(this.#msg.length - MTYPE_SIZE, sel);
+    return n === WOULD_BLOCK ? n : this.#message(n);
+  }
+
+  /** The message of `n` bytes now in `#msg`, copied out. */
+  #message(n: number): SysVMessage {
+    return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
   }
 
   /**
@@ -618,11 +578,7 @@ export class SysVMessageQueue implements Disposable {
    * @throws {ClosedError} after close
    */
   tryReceive(options?: SysVReceiveOptions): SysVMessage | WouldBlock {
-    const sel = options === undefined ? ANY : validateSelector(options);
-    this.#assertOpen();
-    const n = this.#receive(this.#msg.length - MTYPE_SIZE, sel);
-    if (n === WOULD_BLOCK) return n;
-    return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
+    return this.#take(options === undefined ? ANY : validateSelector(options));
   }
 
   /**
@@ -644,18 +600,7 @@ export class SysVMessageQueue implements Disposable {
     validateBuffer(into, "into");
     const sel = validateSelector(options);
     const opts = validateWaitOptions(options);
-    const size = Math.min(into.length, this.#msg.length - MTYPE_SIZE);
-    const r = await this.#wait(
-      () => {
-        this.#assertOpen();
-        const n = this.#receive(size, sel);
-        if (n === WOULD_BLOCK) return n;
-        into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
-        return { length: n, type: this.#lastType };
-      },
-      sel,
-      opts,
-    );
+    const r = await this.#wait(() => this.#takeInto(into, sel), sel, opts);
     if (r === TIMED_OUT) throw timedOut(`receive from System V message queue ${this.#id}`);
     return r;
   }
@@ -710,10 +655,7 @@ export class SysVMessageQueue implements Disposable {
         if (r < 0) {
           const e = errno();
           if (e === E.EINTR) continue;
-          throw new ErrnoError(e, "msgrcv", {
-            action: "receive from System V message queue",
-            object: this.#id,
-          });
+          throw this.#receiveError(e, size);
         }
         this.#lastType = typeOf(this.#view.getBigInt64(0, true));
         n = r;
@@ -742,7 +684,7 @@ export class SysVMessageQueue implements Disposable {
     const { timeout } = validateSyncWaitOptions(options);
     this.#assertOpen();
     const n = this.#receiveSync(this.#msg.length - MTYPE_SIZE, sel, timeout);
-    return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
+    return this.#message(n);
   }
 
   /**
@@ -759,17 +701,7 @@ export class SysVMessageQueue implements Disposable {
   async receive(options?: SysVReceiveOptions & WaitOptions): Promise<SysVMessage> {
     const sel = validateSelector(options);
     const opts = validateWaitOptions(options);
-    const size = this.#msg.length - MTYPE_SIZE;
-    const r = await this.#wait(
-      () => {
-        this.#assertOpen();
-        const n = this.#receive(size, sel);
-        if (n === WOULD_BLOCK) return n;
-        return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
-      },
-      sel,
-      opts,
-    );
+    const r = await this.#wait(() => this.#take(sel), sel, opts);
     if (r === TIMED_OUT) throw timedOut(`receive from System V message queue ${this.#id}`);
     return r;
   }
@@ -791,7 +723,7 @@ export class SysVMessageQueue implements Disposable {
     const sel = selector(BigInt(index), MSG.COPY);
     const n = this.#receive(this.#msg.length - MTYPE_SIZE, sel);
     if (n === WOULD_BLOCK) return n;
-    return { type: this.#lastType, data: this.#msg.slice(MTYPE_SIZE, MTYPE_SIZE + n) };
+    return this.#message(n);
   }
 
   /**
@@ -856,11 +788,7 @@ export class SysVMessageQueue implements Disposable {
       // the same size rule as msgrcv.
       if (kept.data.length > size && (sel.flags & MSG.NOERROR) === 0) {
         kernel?.keep(kept);
-        throw new ErrnoError(E.E2BIG, "msgrcv", {
-          action: `receive a message longer than ${size} bytes (pass truncate, or a bigger ` +
-            "buffer) from System V message queue",
-          object: this.#id,
-        });
+        throw this.#receiveError(E.E2BIG, size);
       }
       const n = Math.min(size, kept.data.length);
       this.#view.setBigInt64(0, kept.type, true);
@@ -877,16 +805,19 @@ export class SysVMessageQueue implements Disposable {
       }
       const e = errno();
       if (e === E.ENOMSG) return WOULD_BLOCK;
-      if (e !== E.EINTR) {
-        throw new ErrnoError(e, "msgrcv", {
-          action: e === E.E2BIG
-            ? `receive a message longer than ${size} bytes (pass truncate, or a bigger buffer) ` +
-              "from System V message queue"
-            : "receive from System V message queue",
-          object: this.#id,
-        });
-      }
+      if (e !== E.EINTR) throw this.#receiveError(e, size);
     }
+  }
+
+  /** A failed msgrcv as an error; E2BIG says what to do about it. */
+  #receiveError(e: number, size: number): ErrnoError {
+    return new ErrnoError(e, "msgrcv", {
+      action: e === E.E2BIG
+        ? `receive a message longer than ${size} bytes (pass truncate, or a bigger buffer) ` +
+          "from System V message queue"
+        : "receive from System V message queue",
+      object: this.#id,
+    });
   }
 
   async #wait<T>(
@@ -937,10 +868,7 @@ export class SysVMessageQueue implements Disposable {
           return { data: reply.data ?? new Uint8Array(0), type: reply.type ?? 0n };
         }
         if (reply.errno === E.EINTR) return RETRY;
-        throw new ErrnoError(reply.errno, "msgrcv", {
-          action: "receive from System V message queue",
-          object: id,
-        });
+        throw this.#receiveError(reply.errno, size);
       },
       putBack: (m): void => {
         const buf = new Uint8Array(MTYPE_SIZE + m.data.length);
