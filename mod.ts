@@ -6,7 +6,8 @@
  * - shared memory: POSIX ({@linkcode SharedMemory}) and System V ({@linkcode SysVSharedMemory},
  *   keys from {@linkcode ftok}), both {@linkcode MappedMemory};
  * - futex wait and wake on shared words ({@linkcode futexWait}, {@linkcode futexWake});
- * - fork-free child processes that can be handed any descriptor ({@linkcode spawn});
+ * - fork-free child processes that can be handed any descriptor ({@linkcode spawn}), and Deno
+ *   children with exactly the permissions given ({@linkcode spawnDeno});
  * - pipes ({@linkcode Pipe}) and FIFOs ({@linkcode mkfifo}, {@linkcode openFifoReader});
  * - signals ({@linkcode kill}, {@linkcode sigqueue}, {@linkcode signals});
  * - message queues: POSIX ({@linkcode MessageQueue}) and System V ({@linkcode SysVMessageQueue});
@@ -16,11 +17,19 @@
  *   {@linkcode PthreadMutex};
  * - a message channel in shared memory, the bounded buffer ({@linkcode RingChannel});
  * - the error types ({@linkcode ErrnoError}, {@linkcode ClosedError},
- *   {@linkcode ForeignOwnerError}).
+ *   {@linkcode ForeignOwnerError}) and the two results that are not data
+ *   ({@linkcode WOULD_BLOCK}, {@linkcode END_OF_STREAM}).
  *
- * Every wait takes `{ signal, timeout }` and shares the process's wait core, so no number of
- * pending waits freezes Deno; every word read from shared memory is checked. Everything needs
- * `--allow-ffi`, which lets code call any C function and so bypasses Deno's sandbox entirely.
+ * One set of conventions (docs/API.md has them in full): a `try…` form returns its result or
+ * {@linkcode WOULD_BLOCK}; a read or receive after the last writer returns
+ * {@linkcode END_OF_STREAM}; every async wait takes `{ signal, timeout }` and every `…Sync` form
+ * `{ timeout }`, and a timeout that passes throws a `TimeoutError` (`futexWait` returns
+ * `"timed-out"`, as `Atomics.wait` does); named objects have `open` (existing only), `create`
+ * (exclusive unless `exclusive: false`) and `temporary`; objects placed in shared memory have
+ * `size`, `init(memory, offset)` and `at(memory, offset)`. Every wait shares the process's wait
+ * core, so no number of pending waits freezes Deno; every word read from shared memory is
+ * checked. Everything needs `--allow-ffi`, which lets code call any C function and so bypasses
+ * Deno's sandbox entirely.
  *
  * @example Two processes' worth of shared memory in one
  * ```ts
