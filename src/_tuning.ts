@@ -50,7 +50,7 @@ export const TUNING = {
     sliceMs: 50,
   },
   sysv: {
-    /** System V queue and set waits: tries before sleeping (about 100 µs; they cannot be polled). */
+    /** System V queue and set waits: tries before sleeping (about 100 µs; no polling). */
     spins: 256,
     /** Their polling sleeps, when no kernel waiter can be had: 50 µs doubling to 2 ms. */
     backoff: { firstNs: 50_000n, maxNs: 2_000_000n },

@@ -1,8 +1,8 @@
 /**
  * A mutex in shared memory that async code in several processes can lock, and that survives
  * the death of its holder: {@linkcode SharedMutex}. With {@linkcode SharedCondition} and
- * {@linkcode Monitor} it completes the classic synchronisation toolbox (mutual exclusion, condition variables,
- * monitors).
+ * {@linkcode Monitor} it completes the classic synchronisation toolbox (mutual exclusion,
+ * condition variables, monitors).
  *
  * **Why not a pthread mutex?** glibc's mutexes belong to the *thread* that locked them, and an
  * async FFI call runs on whichever pool thread is free. A lock taken there would be owned by the
@@ -645,9 +645,9 @@ export interface MonitorScope<C extends string> {
 }
 
 /**
- * A monitor (in Hoare's and Brinch Hansen's sense): shared data, the mutex that guards it and named condition variables,
- * laid out together in shared memory, entered through one function so the lock can never be
- * forgotten. Layout: the mutex, then one condition per name, then the data.
+ * A monitor (in Hoare's and Brinch Hansen's sense): shared data, the mutex that guards it and
+ * named condition variables, laid out together in shared memory, entered through one function so
+ * the lock can never be forgotten. Layout: the mutex, then one condition per name, then the data.
  *
  * @example A counter only the monitor touches
  * ```ts

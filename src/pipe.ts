@@ -1,7 +1,8 @@
 /**
- * Anonymous pipes: a one-way byte stream between processes (one pipe is one
- * direction: two are needed to talk both ways). {@linkcode Pipe.create} makes both ends in this process; hand one to a child with
- * {@linkcode spawn} (as its stdin, stdout or any descriptor number) and use the other here.
+ * Anonymous pipes: a one-way byte stream between processes (one pipe is one direction: two are
+ * needed to talk both ways). {@linkcode Pipe.create} makes both ends in this process; hand one to
+ * a child with {@linkcode spawn} (as its stdin, stdout or any descriptor number) and use the
+ * other here.
  *
  * Each end reads or writes with a synchronous `try…` form, an async form taking
  * `{ signal, timeout }`, and Web Streams (`readable`, `writable`). Waiting never blocks the event
@@ -9,9 +10,9 @@
  * and the read itself happens on this thread, so a cancelled read has read nothing.
  *
  * Semantics are the kernel's: reads return what is there (at most the buffer's size); a read
- * returns {@linkcode END_OF_STREAM} once every write end, in every process, is closed; writing when every
- * read end is closed throws an {@linkcode ErrnoError} with code EPIPE (Deno ignores SIGPIPE, so
- * the process lives). Writes of up to 4096 bytes (PIPE_BUF) are atomic. Both ends are
+ * returns {@linkcode END_OF_STREAM} once every write end, in every process, is closed; writing
+ * when every read end is closed throws an {@linkcode ErrnoError} with code EPIPE (Deno ignores
+ * SIGPIPE, so the process lives). Writes of up to 4096 bytes (PIPE_BUF) are atomic. Both ends are
  * close-on-exec: a child gets only what {@linkcode spawn} hands it.
  *
  * @example A pipe in one process

@@ -28,11 +28,14 @@
  * `{ signal, timeout }`; a cancelled wait has taken nothing and sent nothing.
  *
  * **End and death.** When the last sender closes, the receiver gets every message already sent
- * and then `null` (end of stream), as a pipe reader gets EOF. A sender that dies instead (killed,
- * or exited without `close()`) is noticed by a waiting receiver within
+ * and then {@linkcode END_OF_STREAM}, as a pipe reader gets EOF. A sender that dies instead
+ * (killed, or exited without `close()`) is noticed by a waiting receiver within
  * {@linkcode PEER_CHECK_MS} ms: a message it had not committed is never delivered, and once the
- * channel is drained the receiver gets ErrnoError `ECONNRESET` (once), then `null`. A sender
- * whose receiver closed gets `EPIPE`; one waiting for room notices a dead receiver the same way.
+ * channel is drained the receiver gets ErrnoError `ECONNRESET` (once), then
+ * {@linkcode END_OF_STREAM}. A sender whose receiver closed gets `EPIPE`; one waiting for room
+ * notices a dead receiver the same way. A receiver can also be told which process should attach
+ * as the first sender, or for how long to wait for one ({@linkcode RingReceiverOptions}), so
+ * that a sender that never comes ends its wait instead of leaving it forever.
  *
  * ## Layout (for C peers)
  *
