@@ -17,32 +17,14 @@
 import { E } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { ErrnoError, ForeignOwnerError } from "./errors.ts";
-import { validateBoolean, validateMode, validateOptions, validatePosixName } from "./_validate.ts";
+import {
+  type CreateRule,
+  validateBoolean,
+  validateOptions,
+  validatePosixName,
+} from "./_validate.ts";
 
-/** The options every `create` takes, checked. */
-export interface CreateRule {
-  /** Fail with EEXIST when the name exists (default true). */
-  exclusive: boolean;
-  /** Permission bits of a new object (default 0o600), applied exactly. */
-  mode: number;
-  /** With `exclusive: false`: accept an existing object another user owns. */
-  allowForeignOwner: boolean;
-}
-
-/** Checks the options every `create` shares (`exclusive`, `mode`, `allowForeignOwner`). */
-export function validateCreateRule(options: {
-  exclusive?: unknown;
-  mode?: unknown;
-  allowForeignOwner?: unknown;
-}): CreateRule {
-  const exclusive = validateBoolean(options.exclusive ?? true, "exclusive");
-  const allowForeignOwner = validateBoolean(options.allowForeignOwner, "allowForeignOwner");
-  if (exclusive && allowForeignOwner) {
-    throw new TypeError("allowForeignOwner applies only with exclusive: false");
-  }
-  const mode = options.mode === undefined ? 0o600 : validateMode(options.mode);
-  return { exclusive, mode, allowForeignOwner };
-}
+export { type CreateRule, validateCreateRule } from "./_validate.ts";
 
 /** Checks `allowForeignOwner`, the option every `open` shares. */
 export function validateOpenRule(options: { allowForeignOwner?: unknown }): boolean {

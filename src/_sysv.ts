@@ -13,8 +13,8 @@ import { lastError } from "./_errno.ts";
 import type { OutStruct } from "../ffi/util.ts";
 import type { IpcPermissions } from "./sysv_key.ts";
 import {
+  type CreateRule,
   describe,
-  validateBoolean,
   validateInteger,
   validateMode,
   validateOptions,
@@ -128,16 +128,6 @@ export interface SysVKind<S extends IpcPermissions> {
   set(id: number, change: SysVPermissionChange): void;
 }
 
-/** The options every System V `create` shares, checked (see src/_posix_open.ts for POSIX). */
-export interface SysVCreateRule {
-  /** Fail with EEXIST when the key has an object (default true; IPC_PRIVATE is always new). */
-  exclusive: boolean;
-  /** Permission bits of a new object (default 0o600). */
-  mode: number;
-  /** With `exclusive: false`: accept an existing object another user made or owns. */
-  allowForeignOwner: boolean;
-}
-
 /**
  * The one way every System V kind finds its object: `create` gets it with
  * `IPC_CREAT | IPC_EXCL` (so this call knows it made it) and, on EEXIST with
@@ -150,7 +140,7 @@ export interface SysVCreateRule {
 export function getSysVId<S extends IpcPermissions>(
   kind: SysVKind<S>,
   key: number,
-  create: SysVCreateRule | undefined,
+  create: CreateRule | undefined,
   allowForeignOwner: boolean,
 ): { id: number; created: boolean } {
   if (create === undefined && key === 0) {
@@ -249,22 +239,4 @@ export function identityOfId<S extends IpcPermissions>(
 export function removeSysVId<S extends IpcPermissions>(kind: SysVKind<S>, id: unknown): void {
   const i = validateId(id);
   if (kind.rmid(i) !== 0) throw lastError(kind.ctlCall, `remove ${kind.what}`, i);
-}
-
-/** Checks a System V `create`'s shared options (`exclusive`, `mode`, `allowForeignOwner`). */
-export function validateSysVCreateRule(o: {
-  exclusive?: unknown;
-  mode?: unknown;
-  allowForeignOwner?: unknown;
-}): SysVCreateRule {
-  const exclusive = validateBoolean(o.exclusive ?? true, "exclusive");
-  const allowForeignOwner = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
-  if (exclusive && allowForeignOwner) {
-    throw new TypeError("allowForeignOwner applies only with exclusive: false");
-  }
-  return {
-    exclusive,
-    allowForeignOwner,
-    mode: o.mode === undefined ? 0o600 : validateMode(o.mode),
-  };
 }

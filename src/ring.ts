@@ -159,6 +159,7 @@ import { SharedMemory } from "./shm.ts";
 import {
   describe,
   validateBoolean,
+  validateCreateRule,
   validateInteger,
   validateOptionKeys,
   validateOptions,
@@ -462,17 +463,10 @@ export class RingChannel implements Disposable {
     ], "RingChannel.create");
     const capacity = validateCapacity(o.capacity ?? DEFAULT_CAPACITY);
     const multiProducer = validateBoolean(o.multiProducer ?? false, "multiProducer");
-    const exclusive = validateBoolean(o.exclusive ?? true, "exclusive");
-    const allowForeignOwner = validateBoolean(o.allowForeignOwner ?? false, "allowForeignOwner");
-    if (exclusive && allowForeignOwner) {
-      throw new TypeError("allowForeignOwner applies only with exclusive: false");
-    }
+    const { exclusive, allowForeignOwner, mode } = validateCreateRule(o);
     let memory: SharedMemory;
     try {
-      memory = SharedMemory.create(name, {
-        size: RING_HEADER_SIZE + capacity,
-        ...(o.mode === undefined ? {} : { mode: o.mode }),
-      });
+      memory = SharedMemory.create(name, { size: RING_HEADER_SIZE + capacity, mode });
     } catch (e) {
       if (!exclusive && e instanceof ErrnoError && e.code === "EEXIST") {
         return RingChannel.open(name, { allowForeignOwner });

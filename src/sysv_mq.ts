@@ -64,12 +64,12 @@ import {
   type SysVPermissionChange,
   validateId,
   validateKey,
-  validateSysVCreateRule,
   writeIpcPerm,
 } from "./_sysv.ts";
 import {
   validateBoolean,
   validateBuffer,
+  validateCreateRule,
   validateInteger,
   validateOptionKeys,
   validateOptions,
@@ -311,7 +311,7 @@ export class SysVMessageQueue implements Disposable {
    */
   static create(key: number, options?: SysVMessageQueueCreateOptions): SysVMessageQueue {
     const k = validateKey(key);
-    const rule = validateSysVCreateRule(
+    const rule = validateCreateRule(
       validateOptionKeys<SysVMessageQueueCreateOptions>(options, [
         "mode",
         "exclusive",

@@ -66,12 +66,12 @@ import {
   type SysVPermissionChange,
   validateId,
   validateKey,
-  validateSysVCreateRule,
   writeIpcPerm,
 } from "./_sysv.ts";
 import {
   describe,
   validateBoolean,
+  validateCreateRule,
   validateInteger,
   validateOptionKeys,
   validateOptions,
@@ -297,7 +297,7 @@ export class SysVSemaphoreSet implements Disposable {
     if (o.count === undefined) throw new TypeError("create needs a count");
     const count = validateInteger(o.count, "count", 1, limits().perSet);
     const initial = validateInitial(o.initial, count);
-    const rule = validateSysVCreateRule(o);
+    const rule = validateCreateRule(o);
     const readyTimeout = validateReadyTimeout(o.readyTimeout);
     const { id, created } = getSysVId(semKind(count), k, rule, false);
     if (!created) {

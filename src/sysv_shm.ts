@@ -47,10 +47,14 @@ import {
   type SysVPermissionChange,
   validateId,
   validateKey,
-  validateSysVCreateRule,
   writeIpcPerm,
 } from "./_sysv.ts";
-import { validateBoolean, validateInteger, validateOptionKeys } from "./_validate.ts";
+import {
+  validateBoolean,
+  validateCreateRule,
+  validateInteger,
+  validateOptionKeys,
+} from "./_validate.ts";
 
 export type { SysVPermissionChange } from "./_sysv.ts";
 
@@ -238,7 +242,7 @@ export class SysVSharedMemory extends MappedMemory {
     ], "SysVSharedMemory.create");
     if (o.size === undefined) throw new TypeError("create needs a size");
     const size = validateInteger(o.size, "size", 1, Number.MAX_SAFE_INTEGER);
-    const rule = validateSysVCreateRule(o);
+    const rule = validateCreateRule(o);
     const kind = shmKind(size);
     const { id, created } = getSysVId(kind, k, rule, false);
     try {
