@@ -697,7 +697,7 @@ export class RingChannel implements Disposable {
    * ```
    */
   sender(options: RingEndpointOptions = {}): RingSender {
-    const spins = validateSpins(options);
+    const spins = validateSpins(options, ["spins"], "RingChannel.sender");
     const s = new RingSender(this.#open(), spins, () => this.#endpoints.delete(s), INTERNAL);
     this.#endpoints.add(s);
     return s;
@@ -722,7 +722,11 @@ export class RingChannel implements Disposable {
    * ```
    */
   receiver(options: RingReceiverOptions = {}): RingReceiver {
-    const spins = validateSpins(options);
+    const spins = validateSpins(
+      options,
+      ["spins", "senderProcess", "senderTimeout"],
+      "RingChannel.receiver",
+    );
     const o = options as RingReceiverOptions;
     const child = o.senderProcess;
     if (child !== undefined && !(child instanceof ChildProcess)) {
@@ -765,8 +769,8 @@ export class RingChannel implements Disposable {
   }
 }
 
-function validateSpins(options: unknown): number {
-  const o = validateOptions<RingEndpointOptions>(options);
+function validateSpins(options: unknown, keys: readonly string[], call: string): number {
+  const o = validateOptionKeys<RingEndpointOptions>(options, keys, call);
   return o.spins === undefined ? SPINS : validateInteger(o.spins, "spins", 0, 1_000_000);
 }
 

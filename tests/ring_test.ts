@@ -853,6 +853,8 @@ ipcTest("a first sender that never comes: tied to the child, or to a timeout", a
     assert.ok(thrown(() => C.receiver({ senderProcess: 5 })) instanceof TypeError);
     assert.ok(thrown(() => C.receiver({ senderTimeout: -1 })) instanceof RangeError);
     assert.ok(thrown(() => C.receiver({ senderTimeout: "1" })) instanceof TypeError);
+    assert.ok(thrown(() => C.receiver({ senderprocess: 1 })) instanceof TypeError, "a typo");
+    assert.ok(thrown(() => C.sender({ senderTimeout: 1 })) instanceof TypeError, "not a sender's");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
