@@ -310,6 +310,53 @@ export const POLL = {
   revents: 6,
 } as const;
 
+/**
+ * Unix domain sockets (`socket(7)`, `unix(7)`): families, types and flags, options, control
+ * messages, and the structs they use (64-bit layouts, x86_64 and aarch64 alike).
+ */
+export const SOCK = {
+  AF_UNIX: 1,
+  STREAM: 1,
+  DGRAM: 2,
+  SEQPACKET: 5,
+  NONBLOCK: 0o4000,
+  CLOEXEC: 0o2000000,
+  SOL_SOCKET: 1,
+  SO_TYPE: 3,
+  SO_PASSCRED: 16,
+  SO_PEERCRED: 17,
+  SCM_RIGHTS: 1,
+  SCM_CREDENTIALS: 2,
+  MSG_CTRUNC: 0x8,
+  MSG_TRUNC: 0x20,
+  MSG_DONTWAIT: 0x40,
+  MSG_NOSIGNAL: 0x4000,
+  MSG_CMSG_CLOEXEC: 0x40000000,
+  SHUT_WR: 1,
+  /** The most descriptors one SCM_RIGHTS message may carry (the kernel's SCM_MAX_FD). */
+  MAX_FDS: 253,
+} as const;
+
+/** `struct sockaddr_un`: the family, then up to 108 bytes of path. */
+export const SOCKADDR_UN = { size: 110, sun_family: 0, sun_path: 2, pathMax: 108 } as const;
+/** `struct msghdr`. */
+export const MSGHDR = {
+  size: 56,
+  msg_name: 0,
+  msg_namelen: 8,
+  msg_iov: 16,
+  msg_iovlen: 24,
+  msg_control: 32,
+  msg_controllen: 40,
+  msg_flags: 48,
+} as const;
+/** `struct iovec`. */
+export const IOVEC = { size: 16, iov_base: 0, iov_len: 8 } as const;
+/** `struct cmsghdr`: its header, the data following at `data` (CMSG_DATA), aligned to 8. */
+export const CMSGHDR = { size: 16, cmsg_len: 0, cmsg_level: 8, cmsg_type: 12, data: 16 } as const;
+/** `struct ucred` (SO_PEERCRED). */
+export const UCRED = { size: 12, pid: 0, uid: 4, gid: 8 } as const;
+
 /** `eventfd(2)` and `inotify_init1(2)` flags, and the inotify event dipc watches for. */
 export const EFD = { NONBLOCK: 0o4000, CLOEXEC: 0o2000000 } as const;
 /** `inotify(7)` flags and events. */
@@ -562,6 +609,8 @@ export const E = {
   ENOTRECOVERABLE: 131,
   ECONNRESET: 104,
   ECONNREFUSED: 111,
+  EADDRINUSE: 98,
+  ENOTSOCK: 88,
   EPROTO: 71,
 } as const;
 
