@@ -16,6 +16,8 @@
  *   {@linkcode SharedCondition} and {@linkcode Monitor}, and the C-compatible
  *   {@linkcode PthreadMutex};
  * - a message channel in shared memory, the bounded buffer ({@linkcode RingChannel});
+ * - Unix domain sockets with descriptor passing and peer credentials ({@linkcode UnixSocket},
+ *   {@linkcode UnixListener});
  * - the error types ({@linkcode ErrnoError}, {@linkcode ClosedError},
  *   {@linkcode ForeignOwnerError}) and the two results that are not data
  *   ({@linkcode WOULD_BLOCK}, {@linkcode END_OF_STREAM}).
@@ -82,3 +84,4 @@ export * from "./src/sysv_sem.ts";
 export * from "./src/mutex.ts";
 export * from "./src/pthread_mutex.ts";
 export * from "./src/ring.ts";
+export * from "./src/socket.ts";

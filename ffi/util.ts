@@ -114,6 +114,25 @@ export function readProcNumbers(path: string): number[] {
   return decoder.decode(buf.subarray(0, n)).trim().split(/\s+/).map(Number);
 }
 
+/**
+ * The whole text of a /proc file such as `/proc/net/unix`, read through FFI (no permission);
+ * empty when it cannot be read.
+ */
+export function readProcText(path: string): string {
+  const { open, read, close } = libc();
+  const fd = open(cString(path), O.RDONLY | O.CLOEXEC, 0);
+  if (fd < 0) return "";
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const buf = new Uint8Array(65536);
+    const n = read(fd, buf, buf.length);
+    if (n <= 0) break;
+    chunks.push(buf.subarray(0, n));
+  }
+  close(fd);
+  return chunks.map((c) => decoder.decode(c, { stream: true })).join("") + decoder.decode();
+}
+
 const clockBuf = new BigInt64Array(2);
 const clockBytes = new Uint8Array(clockBuf.buffer);
 

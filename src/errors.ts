@@ -105,6 +105,7 @@ export class ClosedError extends Error {
    * @param what the handle, e.g. `shared memory "/jobs"`
    */
   constructor(what: string) {
+    if (typeof what !== "string") throw new TypeError("what must be a string");
     super(`${what} is closed`);
     this.name = "ClosedError";
   }
@@ -137,6 +138,15 @@ export class ForeignOwnerError extends Error {
     expected: number,
     role: "owned" | "created" = "owned",
   ) {
+    if (typeof object !== "string" && typeof object !== "number") {
+      throw new TypeError("object must be a name (a string) or a System V id or key");
+    }
+    for (const [v, k] of [[owner, "owner"], [expected, "expected"]] as const) {
+      if (typeof v !== "number") throw new TypeError(`${k} must be a uid (a number)`);
+    }
+    if (role !== "owned" && role !== "created") {
+      throw new TypeError('role must be "owned" or "created"');
+    }
     super(
       `${
         JSON.stringify(object)

@@ -1,0 +1,1022 @@
+/**
+ * Unix domain sockets where Deno's built-ins stop: socket pairs of every type, listening and
+ * connecting on paths and on Linux's abstract namespace, descriptor passing (`SCM_RIGHTS`), and
+ * peer credentials (`SO_PEERCRED`).
+ *
+ * - {@linkcode UnixSocket.pair} makes two connected ends in this process (`socketpair`): keep one
+ *   and hand the other to a child with {@linkcode spawn}'s `fds`, where
+ *   {@linkcode UnixSocket.fromFd} adopts it.
+ * - {@linkcode UnixListener.listen} binds a path (mode 0600 unless asked, set before the path
+ *   appears) or an abstract name (`{ abstract: "name" }`); {@linkcode UnixSocket.connect}
+ *   connects to one. A path left by a listener that is gone is reported (EADDRINUSE, "stale"),
+ *   not silently replaced; `replaceStale: true` removes it.
+ * - Types: `"stream"` (a byte stream, like a pipe both ways), `"seqpacket"` (messages, boundaries
+ *   kept, connection-oriented, end of stream when the peer closes) and `"datagram"` (messages,
+ *   boundaries kept).
+ * - Sending takes `{ fds }`: any dipc handle (pipe ends, shared memory, queues, sockets, eventfds:
+ *   anything with an `unsafeFd`) or a descriptor number; the receiver gets its own copies, opened
+ *   close-on-exec (`MSG_CMSG_CLOEXEC`). A receive says how many it accepts (`maxFds`, default 0):
+ *   every control message is walked; descriptors beyond what was asked are closed at once
+ *   (counted in `closedFds`), and a control message the kernel had to cut short (`MSG_CTRUNC`)
+ *   is an error after closing what did arrive. The caller owns the descriptors it is given.
+ * - Every operation has a `try…` form (`WOULD_BLOCK` when it would wait), an async form taking
+ *   `{ signal, timeout }` (waiting through the wait core's epoll set, never a thread of its own),
+ *   `END_OF_STREAM` when the peer has gone, Web Streams for stream sockets, and async iteration
+ *   of messages.
+ *
+ * @example A message and a pipe end through a socket pair
+ * ```ts
+ * import { Pipe, PipeReader, UnixSocket, WOULD_BLOCK } from "@dipc/dipc";
+ *
+ * const [a, b] = UnixSocket.pair({ type: "seqpacket" });
+ * using pipe = Pipe.create();
+ * await a.send(new TextEncoder().encode("here is a pipe"), { fds: [pipe.reader] });
+ * const into = new Uint8Array(64);
+ * const got = await b.receive(into, { maxFds: 1, timeout: 1000 });
+ * if (got !== WOULD_BLOCK && typeof got === "object") {
+ *   using reader = PipeReader.fromFd(got.fds[0] ?? -1); // the pipe's read end, a copy of ours
+ *   await pipe.writer.write(new TextEncoder().encode("through it"));
+ *   pipe.writer.close();
+ *   console.log(new TextDecoder().decode(into.subarray(0, got.length)), await reader.text());
+ * }
+ * a.close();
+ * b.close();
+ * ```
+ *
+ * @see {@link https://man7.org/linux/man-pages/man7/unix.7.html}
+ * @module
+ */
+
+import {
+  CMSGHDR,
+  E,
+  IOVEC,
+  MSGHDR,
+  POLL,
+  S_IFMT,
+  SOCK,
+  SOCKADDR_UN,
+  STAT,
+  UCRED,
+} from "../ffi/constants.ts";
+import { errno, libc } from "../ffi/load.ts";
+import { cString, OutStruct, readProcText } from "../ffi/util.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
+import { lastError } from "./_errno.ts";
+import { checkInternal, INTERNAL } from "./_internal.ts";
+import { closeFd, FdSleeper, type HasFd, pollNow, setNonblocking } from "./_fd.ts";
+import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
+import {
+  describe,
+  validateBoolean,
+  validateBuffer,
+  validateInteger,
+  validateMode,
+  validateOptionKeys,
+  validateOptions,
+} from "./_validate.ts";
+import {
+  receiveUntilStopped,
+  TIMED_OUT,
+  timedOut,
+  validateWaitOptions,
+  type WaitOptions,
+  waitUntil,
+} from "./_wait.ts";
+
+export type { HasFd } from "./_fd.ts";
+export type { WaitOptions } from "./_wait.ts";
+export { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
+
+/** A socket's type: a byte stream, or messages whose boundaries are kept. */
+export type SocketType = "stream" | "seqpacket" | "datagram";
+
+/** Where a socket listens or connects: a file-system path, or a name in Linux's abstract namespace. */
+export type SocketAddress = string | { abstract: string };
+
+/** Who is at the other end of a connected socket (`SO_PEERCRED`), as the kernel recorded it. */
+export interface Credentials {
+  /** The peer's pid when it connected (or made the pair). */
+  pid: number;
+  /** Its effective uid. */
+  uid: number;
+  /** Its effective gid. */
+  gid: number;
+}
+
+/** Options for {@linkcode UnixSocket.trySend} and {@linkcode UnixSocket.send}. */
+export interface SocketSendOptions {
+  /** Descriptors to pass (`SCM_RIGHTS`): dipc handles or numbers, at most 253. */
+  fds?: ReadonlyArray<HasFd | number>;
+}
+
+/** Options for {@linkcode UnixSocket.tryReceive} and {@linkcode UnixSocket.receive}. */
+export interface SocketReceiveOptions {
+  /** How many passed descriptors this receive accepts (default 0); others are closed. */
+  maxFds?: number;
+}
+
+/** What a receive took. */
+export interface SocketReceipt {
+  /** Bytes received into the buffer. */
+  length: number;
+  /** Descriptors received (close-on-exec); the caller owns them and must close them. */
+  fds: number[];
+  /** Descriptors that arrived beyond `maxFds`, closed here. */
+  closedFds: number;
+  /** A message socket's message was longer than the buffer: the rest was discarded. */
+  truncated: boolean;
+}
+
+/** A message received by iteration: a copy of its bytes, and the descriptors it carried. */
+export interface SocketMessage {
+  /** The message (a copy). */
+  data: Uint8Array<ArrayBuffer>;
+  /** Descriptors it carried (close-on-exec); the caller owns them. */
+  fds: number[];
+}
+
+const TYPE_NUMBERS: Record<SocketType, number> = {
+  stream: SOCK.STREAM,
+  seqpacket: SOCK.SEQPACKET,
+  datagram: SOCK.DGRAM,
+};
+const TYPE_NAMES = new Map<number, SocketType>(
+  Object.entries(TYPE_NUMBERS).map(([k, v]) => [v, k as SocketType]),
+);
+const S_IFSOCK = 0o140000;
+/** Largest single send or receive (the kernel's own cap is just under 2 GiB). */
+const MAX_IO = 0x7ffff000;
+/** Chunk size of a stream socket's Web Stream and of iteration. */
+const CHUNK = 65536;
+const align8 = (n: number): number => (n + 7) & ~7;
+const ptr = (b: Uint8Array): bigint =>
+  b.length === 0 ? 0n : BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
+
+function validateType(type: unknown, allowed: readonly SocketType[]): SocketType {
+  if (type === undefined) return allowed[0] ?? "stream";
+  if (typeof type !== "string" || !(allowed as readonly string[]).includes(type)) {
+    throw new TypeError(
+      `type must be ${allowed.map((t) => `"${t}"`).join(", ")}, got ${describe(type)}`,
+    );
+  }
+  return type as SocketType;
+}
+
+/** `struct sockaddr_un` for `address`, and its length. */
+function sockaddr(address: unknown): { addr: Uint8Array; len: number; what: string } {
+  const addr = new Uint8Array(SOCKADDR_UN.size);
+  new DataView(addr.buffer).setUint16(SOCKADDR_UN.sun_family, SOCK.AF_UNIX, true);
+  if (typeof address === "string") {
+    if (address.length === 0) throw new TypeError("a socket path must not be empty");
+    if (address.includes("\0")) throw new TypeError("a socket path must not contain NUL");
+    const bytes = new TextEncoder().encode(address);
+    if (bytes.length > SOCKADDR_UN.pathMax - 1) {
+      throw new RangeError(
+        `a socket path is at most ${SOCKADDR_UN.pathMax - 1} bytes, got ${bytes.length}`,
+      );
+    }
+    addr.set(bytes, SOCKADDR_UN.sun_path);
+    return { addr, len: SOCKADDR_UN.sun_path + bytes.length + 1, what: address };
+  }
+  if (typeof address === "object" && address !== null && !Array.isArray(address)) {
+    const name = (address as { abstract?: unknown }).abstract;
+    if (typeof name !== "string" || name.length === 0) {
+      throw new TypeError('an abstract address needs a non-empty name: { abstract: "name" }');
+    }
+    const bytes = new TextEncoder().encode(name);
+    if (bytes.length > SOCKADDR_UN.pathMax - 1) {
+      throw new RangeError(
+        `an abstract name is at most ${SOCKADDR_UN.pathMax - 1} bytes, got ${bytes.length}`,
+      );
+    }
+    addr.set(bytes, SOCKADDR_UN.sun_path + 1); // sun_path[0] = 0: the abstract namespace
+    return { addr, len: SOCKADDR_UN.sun_path + 1 + bytes.length, what: `@${name}` };
+  }
+  throw new TypeError(`address must be a path or { abstract: name }, got ${describe(address)}`);
+}
+
+function descriptorOf(x: unknown, i: number): number {
+  if (typeof x === "number") return validateInteger(x, `fds[${i}]`, 0, 0x7fffffff);
+  if (typeof x === "object" && x !== null && "unsafeFd" in x) {
+    const fd = (x as HasFd).unsafeFd;
+    return validateInteger(fd, `fds[${i}].unsafeFd`, 0, 0x7fffffff);
+  }
+  throw new TypeError(`fds[${i}] must be a descriptor number or a handle, got ${describe(x)}`);
+}
+
+function newSocket(type: SocketType, what: string): number {
+  const fd = libc().socket(SOCK.AF_UNIX, TYPE_NUMBERS[type] | SOCK.NONBLOCK | SOCK.CLOEXEC, 0);
+  if (fd < 0) throw lastError("socket", "make a socket for", what);
+  return fd;
+}
+
+/** Makes a socket for an accepted connection (UnixSocket's constructor is private). */
+let acceptSocket: (fd: number, type: SocketType, what: string) => UnixSocket;
+
+/**
+ * One end of a Unix domain socket: made by {@linkcode UnixSocket.pair},
+ * {@linkcode UnixSocket.connect}, {@linkcode UnixListener.accept} or adopted with
+ * {@linkcode UnixSocket.fromFd}.
+ */
+export class UnixSocket implements HasFd, Disposable {
+  #fd: number;
+  readonly #type: SocketType;
+  readonly #what: string;
+  #readSleeper: FdSleeper | undefined;
+  #writeSleeper: FdSleeper | undefined;
+  #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
+  #writable: WritableStream<Uint8Array> | undefined;
+  readonly #hdr = new OutStruct(MSGHDR.size);
+  readonly #iov = new OutStruct(IOVEC.size);
+  #control = new Uint8Array(0);
+
+  private constructor(token: unknown, fd: number, type: SocketType, what: string) {
+    checkInternal(token, "UnixSocket.pair/connect/fromFd() or UnixListener.accept()");
+    this.#fd = fd;
+    this.#type = type;
+    this.#what = what;
+  }
+
+  /**
+   * Two connected sockets (`socketpair`), both in this process; hand one to a child with
+   * {@linkcode spawn}'s `fds`.
+   *
+   * @param options `type`: "stream" (default), "seqpacket" or "datagram"
+   * @returns both ends
+   * @throws {ErrnoError} EMFILE/ENFILE
+   * @see {@link https://man7.org/linux/man-pages/man2/socketpair.2.html}
+   *
+   * @example A stream pair
+   * ```ts
+   * import { UnixSocket } from "@dipc/dipc";
+   *
+   * const [a, b] = UnixSocket.pair();
+   * a.trySend(new TextEncoder().encode("ping"));
+   * const into = new Uint8Array(8);
+   * const got = await b.receive(into, { timeout: 1000 });
+   * console.log(typeof got === "object" && got.length); // 4
+   * a.close();
+   * b.close();
+   * ```
+   */
+  static pair(options?: { type?: SocketType }): [UnixSocket, UnixSocket] {
+    const o = validateOptionKeys<{ type?: SocketType }>(options, ["type"], "UnixSocket.pair");
+    const type = validateType(o.type, ["stream", "seqpacket", "datagram"]);
+    const fds = new Int32Array(2);
+    // Blocking descriptors: dipc's own calls never block (MSG_DONTWAIT), and an end handed to a
+    // child (C, a shell, Deno) then behaves as programs expect a socket to.
+    const flags = TYPE_NUMBERS[type] | SOCK.CLOEXEC;
+    if (libc().socketpair(SOCK.AF_UNIX, flags, 0, new Uint8Array(fds.buffer)) !== 0) {
+      throw lastError("socketpair", `make a ${type} socket pair`);
+    }
+    return [
+      new UnixSocket(INTERNAL, fds[0] ?? -1, type, `${type} socket pair end`),
+      new UnixSocket(INTERNAL, fds[1] ?? -1, type, `${type} socket pair end`),
+    ];
+  }
+
+  /**
+   * Connects to a listener at `address`, waiting while its backlog is full.
+   *
+   * @param address a path, or `{ abstract: name }`
+   * @param options `type` (as the listener's: "stream" default, "seqpacket"), `signal`, `timeout`
+   * @returns the connected socket
+   * @throws {ErrnoError} ENOENT (no such path), ECONNREFUSED (nobody listens), EACCES, EPROTOTYPE
+   *   (the listener's type differs)
+   * @throws {DOMException} `TimeoutError`
+   * @see {@link https://man7.org/linux/man-pages/man2/connect.2.html}
+   */
+  static async connect(
+    address: SocketAddress,
+    options?: { type?: SocketType } & WaitOptions,
+  ): Promise<UnixSocket> {
+    const { addr, len, what } = sockaddr(address);
+    const o = validateOptionKeys<{ type?: SocketType } & WaitOptions>(
+      options,
+      ["type", "signal", "timeout"],
+      "UnixSocket.connect",
+    );
+    const type = validateType(o.type, ["stream", "seqpacket", "datagram"]);
+    const opts = validateWaitOptions(o);
+    const fd = newSocket(type, what);
+    const sleeper = new FdSleeper(fd, POLL.OUT);
+    try {
+      const r = await waitUntil(
+        () => {
+          if (libc().connect(fd, addr, len) === 0) return true;
+          const e = errno();
+          if (e === E.EAGAIN || e === E.EINTR) return WOULD_BLOCK;
+          if (e === 106 /* EISCONN: a retry after EINPROGRESS */) return true;
+          throw new ErrnoError(e, "connect", { action: "connect to socket", object: what });
+        },
+        sleeper,
+        opts,
+      );
+      if (r === TIMED_OUT) throw timedOut(`connecting to socket ${what}`);
+      setNonblocking(fd, false, `socket connected to ${what}`); // see pair()
+      return new UnixSocket(INTERNAL, fd, type, `socket connected to ${what}`);
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    } finally {
+      sleeper.close();
+    }
+  }
+
+  /**
+   * Adopts an open socket descriptor, e.g. one a parent handed down with {@linkcode spawn}'s
+   * `fds` or one received over another socket; it is closed with this object. Its blocking
+   * mode is left as it is (dipc's calls on it never block, and a descriptor shares that mode
+   * with every process that has it).
+   *
+   * @param fd the descriptor number
+   * @returns the socket
+   * @throws {ErrnoError} EBADF (not open), ENOTSOCK (not a socket)
+   */
+  static fromFd(fd: number): UnixSocket {
+    validateInteger(fd, "fd", 0, 0x7fffffff);
+    const st = new OutStruct(STAT.size);
+    if (libc().fstat(fd, st.bytes) !== 0) throw lastError("fstat", "adopt", `descriptor ${fd}`);
+    if ((st.u32(STAT.st_mode) & S_IFMT) !== S_IFSOCK) {
+      throw new ErrnoError(E.ENOTSOCK, "fstat", { action: "adopt", object: `descriptor ${fd}` });
+    }
+    const val = new Int32Array(1);
+    const len = new Uint32Array([4]);
+    const L = libc();
+    const got = L.getsockopt(
+      fd,
+      SOCK.SOL_SOCKET,
+      SOCK.SO_TYPE,
+      new Uint8Array(val.buffer),
+      new Uint8Array(len.buffer),
+    );
+    if (got !== 0) throw lastError("getsockopt", "read the type of", `descriptor ${fd}`);
+    const type = TYPE_NAMES.get(val[0] ?? -1);
+    if (type === undefined) {
+      throw new TypeError(`descriptor ${fd} is a socket of an unknown type (${val[0]})`);
+    }
+    return new UnixSocket(INTERNAL, fd, type, `${type} socket on descriptor ${fd}`);
+  }
+
+  /** The socket's type. */
+  get type(): SocketType {
+    return this.#type;
+  }
+
+  /** Whether {@linkcode UnixSocket.close} has been called. */
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /**
+   * The descriptor (to hand to a child with {@linkcode spawn}'s `fds`, or to pass over another
+   * socket). Unsafe: it stays owned by this object.
+   *
+   * @throws {ClosedError} after close
+   */
+  get unsafeFd(): number {
+    return this.#live();
+  }
+
+  /**
+   * Who is at the other end, as the kernel recorded it when the connection (or pair) was made.
+   *
+   * @returns pid, uid and gid
+   * @throws {ErrnoError} ENOTCONN for an unconnected datagram socket
+   * @throws {ClosedError} after close
+   */
+  peerCredentials(): Credentials {
+    const fd = this.#live();
+    const cred = new OutStruct(UCRED.size);
+    const len = new Uint32Array([UCRED.size]);
+    const r = libc().getsockopt(
+      fd,
+      SOCK.SOL_SOCKET,
+      SOCK.SO_PEERCRED,
+      cred.bytes,
+      new Uint8Array(len.buffer),
+    );
+    if (r !== 0) throw lastError("getsockopt", "read the peer credentials of", this.#what);
+    return { pid: cred.i32(UCRED.pid), uid: cred.u32(UCRED.uid), gid: cred.u32(UCRED.gid) };
+  }
+
+  /**
+   * Sends what fits now, without waiting: on a stream socket as many bytes as fit (the
+   * descriptors go with the first of them), on a message socket the whole message.
+   *
+   * @param data the bytes (a message of a seqpacket or datagram socket)
+   * @param options `fds`: descriptors to pass with it
+   * @returns the bytes sent, or {@linkcode WOULD_BLOCK} (nothing was sent)
+   * @throws {ErrnoError} EPIPE (the peer has gone), EMSGSIZE (a message too long), EBADF (a
+   *   descriptor to pass is not open), ETOOMANYREFS
+   * @throws {ClosedError} after close
+   */
+  trySend(data: Uint8Array, options?: SocketSendOptions): number | WouldBlock {
+    validateBuffer(data, "data");
+    const fds = this.#fdsToSend(options);
+    return this.#sendmsg(data, fds);
+  }
+
+  /**
+   * Sends all of `data` (a stream socket's bytes, in as many writes as it takes; a message
+   * socket's one message), waiting for room.
+   *
+   * @param data the bytes or the message
+   * @param options `fds`, `signal`, `timeout`
+   * @throws {ErrnoError} EPIPE, EMSGSIZE, EBADF
+   * @throws {DOMException} `TimeoutError`; on a stream socket the bytes before it may have gone
+   * @throws the signal's reason when aborted
+   * @throws {ClosedError} after close, or when closed during the wait
+   */
+  async send(data: Uint8Array, options?: SocketSendOptions & WaitOptions): Promise<void> {
+    validateBuffer(data, "data");
+    let fds = this.#fdsToSend(options);
+    const opts = validateWaitOptions(options);
+    let at = 0;
+    do {
+      const rest = data.subarray(at);
+      const pass = fds;
+      const r = await waitUntil(
+        () => this.#sendmsg(rest, pass),
+        this.#writeSleeper ??= new FdSleeper(this.#live(), POLL.OUT),
+        opts,
+      );
+      if (r === TIMED_OUT) throw timedOut(`sending on ${this.#what}`);
+      at += r;
+      fds = []; // they went with the first bytes
+    } while (this.#type === "stream" && at < data.length);
+  }
+
+  /**
+   * Receives what is there now, without waiting.
+   *
+   * @param into where the bytes go (a message longer than it is cut: `truncated`)
+   * @param options `maxFds`: how many passed descriptors to accept
+   * @returns what was received, {@linkcode WOULD_BLOCK} when nothing is there, or
+   *   {@linkcode END_OF_STREAM} once the peer has gone (stream and seqpacket sockets)
+   * @throws {ErrnoError} EMSGSIZE when more descriptors came than a control message could hold
+   *   (`MSG_CTRUNC`; those that did arrive are closed)
+   * @throws {ClosedError} after close
+   */
+  tryReceive(
+    into: Uint8Array,
+    options?: SocketReceiveOptions,
+  ): SocketReceipt | WouldBlock | EndOfStream {
+    validateBuffer(into, "into");
+    return this.#recvmsg(into, this.#maxFds(options));
+  }
+
+  /**
+   * Receives, waiting while nothing is there.
+   *
+   * @param into where the bytes go
+   * @param options `maxFds`, `signal`, `timeout`
+   * @returns what was received, or {@linkcode END_OF_STREAM}
+   * @throws {ErrnoError} EMSGSIZE (`MSG_CTRUNC`)
+   * @throws {DOMException} `TimeoutError` (nothing was taken)
+   * @throws the signal's reason when aborted (nothing was taken)
+   * @throws {ClosedError} after close, or when closed during the wait
+   */
+  async receive(
+    into: Uint8Array,
+    options?: SocketReceiveOptions & WaitOptions,
+  ): Promise<SocketReceipt | EndOfStream> {
+    validateBuffer(into, "into");
+    const maxFds = this.#maxFds(options);
+    const opts = validateWaitOptions(options);
+    const r = await waitUntil(
+      () => this.#recvmsg(into, maxFds),
+      this.#readSleeper ??= new FdSleeper(this.#live(), POLL.IN),
+      opts,
+    );
+    if (r === TIMED_OUT) throw timedOut(`receiving on ${this.#what}`);
+    return r;
+  }
+
+  /**
+   * Messages (on a stream socket: chunks of up to 64 KiB) as they come, with the descriptors
+   * each carried, until the peer goes or `signal` aborts (both end the loop normally).
+   *
+   * @param options `maxFds` per message, `signal`, and `size` (the largest message, default
+   *   64 KiB; longer ones are cut)
+   * @returns an async iterable of messages
+   */
+  messages(
+    options?: SocketReceiveOptions & { signal?: AbortSignal; size?: number },
+  ): AsyncGenerator<SocketMessage, void> {
+    const o = validateOptionKeys<SocketReceiveOptions & { signal?: AbortSignal; size?: number }>(
+      options,
+      ["maxFds", "signal", "size"],
+      "UnixSocket.messages",
+    );
+    const maxFds = this.#maxFds(o);
+    const { signal } = validateWaitOptions({ signal: o.signal });
+    const size = o.size === undefined ? CHUNK : validateInteger(o.size, "size", 1, MAX_IO);
+    const buf = new Uint8Array(size);
+    return this.#messages(buf, maxFds, signal);
+  }
+
+  async *#messages(
+    buf: Uint8Array,
+    maxFds: number,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<SocketMessage, void> {
+    const opts: SocketReceiveOptions & WaitOptions = signal === undefined
+      ? { maxFds }
+      : { maxFds, signal };
+    for await (
+      const r of receiveUntilStopped(() => this.receive(buf, opts), signal, () => this.closed)
+    ) {
+      if (r === END_OF_STREAM) return;
+      yield { data: buf.slice(0, r.length), fds: r.fds };
+    }
+  }
+
+  /** Same as {@linkcode UnixSocket.messages} with no options. */
+  [Symbol.asyncIterator](): AsyncGenerator<SocketMessage, void> {
+    return this.messages();
+  }
+
+  /**
+   * A stream socket's incoming bytes as a `ReadableStream` of chunks of up to 64 KiB, closed
+   * at end of stream; cancelling it closes this socket.
+   *
+   * @throws {TypeError} for a message socket (iterate its messages instead)
+   */
+  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    this.#streamOnly("readable");
+    return this.#readable ??= new ReadableStream<Uint8Array<ArrayBuffer>>({
+      pull: async (controller) => {
+        const buf = new Uint8Array(CHUNK);
+        const r = await this.receive(buf);
+        if (r === END_OF_STREAM) {
+          controller.close();
+          this.close();
+        } else controller.enqueue(buf.subarray(0, r.length));
+      },
+      cancel: () => this.close(),
+    });
+  }
+
+  /**
+   * A stream socket's outgoing side as a `WritableStream`; closing it shuts the socket down
+   * for writing (the peer sees end of stream) and aborting it closes the socket.
+   *
+   * @throws {TypeError} for a message socket
+   */
+  get writable(): WritableStream<Uint8Array> {
+    this.#streamOnly("writable");
+    return this.#writable ??= new WritableStream<Uint8Array>({
+      write: (chunk) => this.send(chunk),
+      close: () => this.shutdownWrite(),
+      abort: () => this.close(),
+    });
+  }
+
+  /**
+   * Shuts the sending side down (`shutdown(SHUT_WR)`): the peer gets end of stream once it has
+   * read what was sent; this end can still receive.
+   *
+   * @throws {ClosedError} after close
+   */
+  shutdownWrite(): void {
+    if (libc().shutdown(this.#live(), SOCK.SHUT_WR) !== 0) {
+      throw lastError("shutdown", "shut down", this.#what);
+    }
+  }
+
+  /** Closes the socket; pending waits end with {@linkcode ClosedError}. Idempotent. */
+  close(): void {
+    if (this.#fd < 0) return;
+    this.#readSleeper?.close();
+    this.#writeSleeper?.close();
+    closeFd(this.#fd);
+    this.#fd = -1;
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #live(): number {
+    if (this.#fd < 0) throw new ClosedError(this.#what);
+    return this.#fd;
+  }
+
+  #streamOnly(what: string): void {
+    if (this.#type !== "stream") {
+      throw new TypeError(
+        `${what} is for stream sockets; iterate a ${this.#type} socket's messages`,
+      );
+    }
+  }
+
+  #maxFds(options: unknown): number {
+    const o = validateOptions<SocketReceiveOptions>(options);
+    return o.maxFds === undefined ? 0 : validateInteger(o.maxFds, "maxFds", 0, SOCK.MAX_FDS);
+  }
+
+  #fdsToSend(options: unknown): number[] {
+    const o = validateOptions<SocketSendOptions>(options);
+    if (o.fds === undefined) return [];
+    if (!Array.isArray(o.fds)) throw new TypeError(`fds must be an array, got ${describe(o.fds)}`);
+    if (o.fds.length > SOCK.MAX_FDS) {
+      throw new RangeError(`at most ${SOCK.MAX_FDS} descriptors a message, got ${o.fds.length}`);
+    }
+    return o.fds.map(descriptorOf);
+  }
+
+  /** A control buffer of at least `bytes`, kept for the next call. */
+  #controlOf(bytes: number): Uint8Array {
+    if (this.#control.length < bytes) this.#control = new Uint8Array(Math.max(bytes, 64));
+    return this.#control;
+  }
+
+  #sendmsg(data: Uint8Array, fds: readonly number[]): number | WouldBlock {
+    const fd = this.#live();
+    const n = Math.min(data.length, MAX_IO);
+    const iov = this.#iov;
+    new DataView(iov.bytes.buffer).setBigUint64(IOVEC.iov_base, ptr(data), true);
+    iov.setU64(IOVEC.iov_len, n);
+    const hdr = this.#hdr.clear();
+    const view = new DataView(hdr.bytes.buffer);
+    view.setBigUint64(MSGHDR.msg_iov, ptr(iov.bytes), true);
+    hdr.setU64(MSGHDR.msg_iovlen, 1);
+    let control: Uint8Array | undefined;
+    if (fds.length > 0) {
+      const len = CMSGHDR.data + 4 * fds.length;
+      control = this.#controlOf(align8(len)).subarray(0, align8(len));
+      control.fill(0);
+      const c = new DataView(control.buffer, control.byteOffset, control.length);
+      c.setBigUint64(CMSGHDR.cmsg_len, BigInt(len), true);
+      c.setInt32(CMSGHDR.cmsg_level, SOCK.SOL_SOCKET, true);
+      c.setInt32(CMSGHDR.cmsg_type, SOCK.SCM_RIGHTS, true);
+      fds.forEach((f, i) => c.setInt32(CMSGHDR.data + 4 * i, f, true));
+      view.setBigUint64(MSGHDR.msg_control, ptr(control), true);
+      hdr.setU64(MSGHDR.msg_controllen, control.length);
+    }
+    const { sendmsg } = libc();
+    for (;;) {
+      const r = sendmsg(fd, hdr.bytes, SOCK.MSG_DONTWAIT | SOCK.MSG_NOSIGNAL);
+      if (r >= 0) return r;
+      const e = errno();
+      if (e === E.EAGAIN) return WOULD_BLOCK;
+      if (e !== E.EINTR) throw new ErrnoError(e, "sendmsg", { action: `send on ${this.#what}` });
+    }
+  }
+
+  #recvmsg(into: Uint8Array, maxFds: number): SocketReceipt | WouldBlock | EndOfStream {
+    const fd = this.#live();
+    const iov = this.#iov;
+    new DataView(iov.bytes.buffer).setBigUint64(IOVEC.iov_base, ptr(into), true);
+    iov.setU64(IOVEC.iov_len, Math.min(into.length, MAX_IO));
+    // Room for what was asked, and always for at least a few more, so that descriptors sent
+    // unasked are seen (and closed) rather than silently dropped by the kernel.
+    const controlLength = align8(CMSGHDR.data + 4 * Math.max(maxFds, 1) + 4 * 16);
+    const control = this.#controlOf(controlLength).subarray(0, controlLength);
+    const hdr = this.#hdr.clear();
+    const view = new DataView(hdr.bytes.buffer);
+    view.setBigUint64(MSGHDR.msg_iov, ptr(iov.bytes), true);
+    hdr.setU64(MSGHDR.msg_iovlen, 1);
+    view.setBigUint64(MSGHDR.msg_control, ptr(control), true);
+    hdr.setU64(MSGHDR.msg_controllen, control.length);
+    const { recvmsg } = libc();
+    let r: number;
+    for (;;) {
+      r = recvmsg(fd, hdr.bytes, SOCK.MSG_DONTWAIT | SOCK.MSG_CMSG_CLOEXEC);
+      if (r >= 0) break;
+      const e = errno();
+      if (e === E.EAGAIN) return WOULD_BLOCK;
+      if (e !== E.EINTR) throw new ErrnoError(e, "recvmsg", { action: `receive on ${this.#what}` });
+    }
+    const flags = hdr.i32(MSGHDR.msg_flags);
+    const fds = this.#walkControl(control, hdr.u64(MSGHDR.msg_controllen));
+    if ((flags & SOCK.MSG_CTRUNC) !== 0) {
+      for (const f of fds) libc().close(f);
+      throw new ErrnoError(E.EMSGSIZE, "recvmsg", {
+        action: `receive descriptors on ${this.#what}`,
+        detail: `more descriptors came than a control message could hold (MSG_CTRUNC); ` +
+          `the ${fds.length} that arrived were closed`,
+      });
+    }
+    if (r === 0 && fds.length === 0 && this.#type !== "datagram" && into.length > 0) {
+      // Zero bytes: the end, unless a message socket's peer sent an empty message and is still
+      // there (a hang-up is what tells them apart).
+      if (this.#type === "stream" || (pollNow(fd, POLL.IN) & POLL.HUP) !== 0) {
+        return END_OF_STREAM;
+      }
+    }
+    let closedFds = 0;
+    while (fds.length > maxFds) {
+      libc().close(fds.pop() ?? -1);
+      closedFds++;
+    }
+    return { length: r, fds, closedFds, truncated: (flags & SOCK.MSG_TRUNC) !== 0 };
+  }
+
+  /** Every SCM_RIGHTS descriptor in the first `length` bytes of `control`, checked. */
+  #walkControl(control: Uint8Array, length: number): number[] {
+    const fds: number[] = [];
+    const c = new DataView(control.buffer, control.byteOffset, control.length);
+    const end = Math.min(length, control.length);
+    for (let at = 0; at + CMSGHDR.data <= end;) {
+      const len = Number(c.getBigUint64(at + CMSGHDR.cmsg_len, true));
+      if (len < CMSGHDR.data || at + len > end) break; // the kernel never writes this
+      const level = c.getInt32(at + CMSGHDR.cmsg_level, true);
+      const type = c.getInt32(at + CMSGHDR.cmsg_type, true);
+      if (level === SOCK.SOL_SOCKET && type === SOCK.SCM_RIGHTS) {
+        for (let k = at + CMSGHDR.data; k + 4 <= at + len; k += 4) fds.push(c.getInt32(k, true));
+      }
+      at += align8(len);
+    }
+    return fds;
+  }
+
+  static {
+    acceptSocket = (fd, type, what) => new UnixSocket(INTERNAL, fd, type, what);
+  }
+}
+
+/** Options for {@linkcode UnixListener.listen}. */
+export interface UnixListenOptions {
+  /** "stream" (default) or "seqpacket". */
+  type?: "stream" | "seqpacket";
+  /** Connections the kernel queues before `accept` (default 128). */
+  backlog?: number;
+  /** Permission bits of the socket file (default 0o600), set before the path appears. */
+  mode?: number;
+  /** Remove a socket file a listener that is gone left at the path (off by default). */
+  replaceStale?: boolean;
+}
+
+/**
+ * A listening Unix socket. Made by {@linkcode UnixListener.listen}; closing it removes the
+ * socket file it made.
+ */
+export class UnixListener implements HasFd, Disposable {
+  #fd: number;
+  readonly #type: SocketType;
+  readonly #path: string | undefined;
+  readonly #what: string;
+  #sleeper: FdSleeper | undefined;
+
+  private constructor(
+    token: unknown,
+    fd: number,
+    type: SocketType,
+    path: string | undefined,
+    what: string,
+  ) {
+    checkInternal(token, "UnixListener.listen()");
+    this.#fd = fd;
+    this.#type = type;
+    this.#path = path;
+    this.#what = what;
+  }
+
+  /**
+   * Listens on `address`. A path gets its mode before it appears (the socket is bound to a
+   * private name in the same directory, chmod-ed, then linked into place, which fails rather
+   * than replace anything); a path where a listener that is gone left its socket file is
+   * reported as stale (EADDRINUSE) unless `replaceStale`.
+   *
+   * @param address a path, or `{ abstract: name }` (no file; anyone may connect: check
+   *   {@linkcode UnixSocket.peerCredentials})
+   * @param options `type`, `backlog`, `mode`, `replaceStale`
+   * @returns the listener
+   * @throws {ErrnoError} EADDRINUSE (a live listener, a stale socket file, or another file at the
+   *   path), EACCES, ENOENT (no such directory)
+   * @see {@link https://man7.org/linux/man-pages/man2/listen.2.html}
+   *
+   * @example Listen, connect, accept
+   * ```ts
+   * import { UnixListener, UnixSocket } from "@dipc/dipc";
+   *
+   * using listener = UnixListener.listen({ abstract: `dipc-doc-${crypto.randomUUID()}` });
+   * const connecting = UnixSocket.connect(listener.address);
+   * using server = await listener.accept({ timeout: 1000 });
+   * using client = await connecting;
+   * console.log(server.peerCredentials().pid === Deno.pid); // true
+   * ```
+   */
+  static listen(address: SocketAddress, options?: UnixListenOptions): UnixListener {
+    const { addr, len, what } = sockaddr(address);
+    const o = validateOptionKeys<UnixListenOptions>(
+      options,
+      ["type", "backlog", "mode", "replaceStale"],
+      "UnixListener.listen",
+    );
+    const type = validateType(o.type, ["stream", "seqpacket"]);
+    const backlog = o.backlog === undefined ? 128 : validateInteger(o.backlog, "backlog", 1, 65535);
+    const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
+    const replaceStale = validateBoolean(o.replaceStale, "replaceStale");
+    if (typeof address !== "string" && (o.mode !== undefined || o.replaceStale !== undefined)) {
+      throw new TypeError("mode and replaceStale apply to paths, not abstract names");
+    }
+    const fd = newSocket(type, what);
+    try {
+      const L = libc();
+      if (typeof address === "string") {
+        bindPath(fd, address, mode, replaceStale, what);
+      } else if (L.bind(fd, addr, len) !== 0) {
+        throw lastError("bind", "listen on", what);
+      }
+      if (L.listen(fd, backlog) !== 0) throw lastError("listen", "listen on", what);
+      return new UnixListener(
+        INTERNAL,
+        fd,
+        type,
+        typeof address === "string" ? address : undefined,
+        `listener on ${what}`,
+      );
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    }
+  }
+
+  /** Where it listens: the path, or `{ abstract }`. */
+  get address(): SocketAddress {
+    return this.#path ?? { abstract: this.#what.slice("listener on @".length) };
+  }
+
+  /** Whether {@linkcode UnixListener.close} has been called. */
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /**
+   * The listening descriptor (to hand to workers with {@linkcode spawn}'s `fds`, who adopt it
+   * with {@linkcode UnixListener.fromFd}). Unsafe: it stays owned by this object.
+   *
+   * @throws {ClosedError} after close
+   */
+  get unsafeFd(): number {
+    return this.#live();
+  }
+
+  /**
+   * Adopts a listening socket descriptor handed down by a parent (a prefork server's worker).
+   * Closing it does not remove the socket file (the parent made it).
+   *
+   * @param fd the descriptor
+   * @returns the listener
+   * @throws {ErrnoError} EBADF, ENOTSOCK
+   */
+  static fromFd(fd: number): UnixListener {
+    const type = UnixSocket.fromFd(fd).type; // checks that it is a socket, and its type
+    // accept has no per-call non-blocking flag: a listener is non-blocking (workers that
+    // share it race for each connection, and the losers must not block).
+    setNonblocking(fd, true, `listener on descriptor ${fd}`);
+    return new UnixListener(INTERNAL, fd, type, undefined, `listener on descriptor ${fd}`);
+  }
+
+  /**
+   * Takes a pending connection, if there is one now.
+   *
+   * @returns the connected socket, or {@linkcode WOULD_BLOCK}
+   * @throws {ClosedError} after close
+   */
+  tryAccept(): UnixSocket | WouldBlock {
+    const fd = this.#live();
+    for (;;) {
+      const c = libc().accept4(fd, null, null, SOCK.CLOEXEC); // a blocking end: see pair()
+      if (c >= 0) return acceptSocket(c, this.#type, `connection accepted by ${this.#what}`);
+      const e = errno();
+      if (e === E.EAGAIN) return WOULD_BLOCK;
+      if (e !== E.EINTR && e !== 103 /* ECONNABORTED */) {
+        throw new ErrnoError(e, "accept4", { action: `accept on ${this.#what}` });
+      }
+    }
+  }
+
+  /**
+   * Takes the next connection, waiting for one.
+   *
+   * @param options `signal`, `timeout`
+   * @returns the connected socket
+   * @throws {DOMException} `TimeoutError`
+   * @throws {ClosedError} after close, or when closed during the wait
+   */
+  async accept(options?: WaitOptions): Promise<UnixSocket> {
+    const opts = validateWaitOptions(options);
+    const r = await waitUntil(
+      () => this.tryAccept(),
+      this.#sleeper ??= new FdSleeper(this.#live(), POLL.IN),
+      opts,
+    );
+    if (r === TIMED_OUT) throw timedOut(`accepting on ${this.#what}`);
+    return r;
+  }
+
+  /**
+   * Connections as they come, until `signal` aborts or the listener is closed (both end the
+   * loop normally).
+   *
+   * @param options `signal`
+   * @returns an async iterable of connected sockets
+   */
+  connections(options?: { signal?: AbortSignal }): AsyncGenerator<UnixSocket, void> {
+    const { signal } = validateWaitOptions(options);
+    return receiveUntilStopped(
+      () => this.accept(signal ? { signal } : {}),
+      signal,
+      () => this.closed,
+    );
+  }
+
+  /** Same as {@linkcode UnixListener.connections} with no options. */
+  [Symbol.asyncIterator](): AsyncGenerator<UnixSocket, void> {
+    return this.connections();
+  }
+
+  /** Stops listening and removes the socket file it made; idempotent. */
+  close(): void {
+    if (this.#fd < 0) return;
+    this.#sleeper?.close();
+    closeFd(this.#fd);
+    this.#fd = -1;
+    if (this.#path !== undefined) libc().unlink(cString(this.#path));
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #live(): number {
+    if (this.#fd < 0) throw new ClosedError(this.#what);
+    return this.#fd;
+  }
+}
+
+/**
+ * Binds `fd` to `path` with `mode`, never wider than asked even for a moment: the socket's own
+ * inode gets `mode` first (`fchmod`), which the kernel gives the file it creates at `bind`
+ * (less the umask); bits the umask took are added back with `chmod`, which only widens to what
+ * was asked. A socket file already at `path` is probed (`/proc/net/unix`): one no listener is
+ * bound to is stale, reported unless `replaceStale`.
+ */
+function bindPath(
+  fd: number,
+  path: string,
+  mode: number,
+  replaceStale: boolean,
+  what: string,
+): void {
+  const L = libc();
+  const { addr, len } = sockaddr(path);
+  const cpath = cString(path);
+  if (L.fchmod(fd, mode) !== 0) throw lastError("fchmod", "set the mode of", what);
+  for (let tries = 0;; tries++) {
+    if (L.bind(fd, addr, len) === 0) break;
+    const e = errno();
+    if (e !== E.EADDRINUSE || tries > 0) {
+      throw new ErrnoError(e, "bind", { action: "listen on", object: what });
+    }
+    const state = probe(path);
+    if (state === "stale" && replaceStale) {
+      L.unlink(cpath);
+      continue;
+    }
+    throw new ErrnoError(E.EADDRINUSE, "bind", {
+      action: "listen on",
+      object: what,
+      detail: state === "stale"
+        ? "a socket file left by a listener that is gone (none is bound to it): remove it, or " +
+          "pass replaceStale: true"
+        : state === "live"
+        ? "a listener is there"
+        : "another file is there",
+    });
+  }
+  const st = new OutStruct(STAT.size);
+  if (L.lstat(cpath, st.bytes) === 0 && (st.u32(STAT.st_mode) & 0o7777) !== mode) {
+    if (L.chmod(cpath, mode) !== 0) {
+      const e = errno();
+      L.unlink(cpath);
+      throw new ErrnoError(e, "chmod", { action: "set the mode of", object: what });
+    }
+  }
+}
+
+/**
+ * What is at `path`: a socket file nobody listens on (stale), a live listener, or something
+ * else. Liveness comes from `/proc/net/unix` (a listening socket bound to that path), never from
+ * connecting, which would queue an empty connection on a live listener.
+ */
+function probe(path: string): "stale" | "live" | "other" {
+  const st = new OutStruct(STAT.size);
+  if (libc().lstat(cString(path), st.bytes) !== 0) return "other";
+  if ((st.u32(STAT.st_mode) & S_IFMT) !== S_IFSOCK) return "other";
+  const SO_ACCEPTCON = 0x10000; // the "Flags" column of a listening socket
+  for (const line of readProcText("/proc/net/unix").split("\n")) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length >= 8 && cols.slice(7).join(" ") === path) {
+      if ((parseInt(cols[3] ?? "0", 16) & SO_ACCEPTCON) !== 0) return "live";
+    }
+  }
+  return "stale";
+}
