@@ -18,6 +18,8 @@
  * - a message channel in shared memory, the bounded buffer ({@linkcode RingChannel});
  * - Unix domain sockets with descriptor passing and peer credentials ({@linkcode UnixSocket},
  *   {@linkcode UnixListener});
+ * - waiting on many handles at once ({@linkcode poll}, {@linkcode Poller}) and a cross-process
+ *   wake-up ({@linkcode EventFd});
  * - the error types ({@linkcode ErrnoError}, {@linkcode ClosedError},
  *   {@linkcode ForeignOwnerError}) and the two results that are not data
  *   ({@linkcode WOULD_BLOCK}, {@linkcode END_OF_STREAM}).
@@ -85,3 +87,4 @@ export * from "./src/mutex.ts";
 export * from "./src/pthread_mutex.ts";
 export * from "./src/ring.ts";
 export * from "./src/socket.ts";
+export * from "./src/poll.ts";

@@ -200,6 +200,8 @@ export const CORE = {
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
   /** int link(const char *oldpath, const char *newpath) */
   link: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** ssize_t readlink(const char *path, char *buf, size_t size): size as u32, low 32 bits */
+  readlink: { parameters: ["buffer", "buffer", "u32"], result: "i32" },
   /** int mkfifo(const char *pathname, mode_t mode) */
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
   /** int chmod(const char *pathname, mode_t mode) */

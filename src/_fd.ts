@@ -75,6 +75,41 @@ export class FdSleeper implements Sleeper {
 }
 
 /**
+ * A {@linkcode Sleeper} that waits until any of several descriptors is ready for its events,
+ * through the wait core's one epoll set: one registration per descriptor, all cancelled as soon
+ * as one settles. The caller's next try looks at them all.
+ */
+export class FdSetSleeper implements Sleeper {
+  #entries: ReadonlyArray<{ fd: number; events: number }> = [];
+  readonly #pending = new Set<() => void>();
+
+  /** Sets the descriptors the next sleeps wait on. */
+  watch(entries: ReadonlyArray<{ fd: number; events: number }>): void {
+    this.#entries = entries;
+  }
+
+  snapshot(): number {
+    return 0; // level-triggered, as FdSleeper
+  }
+
+  async sleep(_token: number, deadline: bigint | undefined): Promise<void> {
+    const entries = this.#entries;
+    await park(
+      (settle) => {
+        const registrations = entries.map((e) => waitFd(e.fd, e.events, settle));
+        return { cancel: () => registrations.forEach((r) => r.cancel()) };
+      },
+      deadline,
+      this.#pending,
+    );
+  }
+
+  interrupt(): void {
+    for (const stop of [...this.#pending]) stop();
+  }
+}
+
+/**
  * Closes a descriptor dipc owns, after ending every wait on it (they then find their object
  * closed) and taking it out of the wait core's epoll set.
  */
