@@ -20,6 +20,8 @@
  *   {@linkcode UnixListener});
  * - waiting on many handles at once ({@linkcode poll}, {@linkcode Poller}) and a cross-process
  *   wake-up ({@linkcode EventFd});
+ * - advisory file locks, shared or exclusive, released when their holder dies
+ *   ({@linkcode LockFile});
  * - the error types ({@linkcode ErrnoError}, {@linkcode ClosedError},
  *   {@linkcode ForeignOwnerError}) and the two results that are not data
  *   ({@linkcode WOULD_BLOCK}, {@linkcode END_OF_STREAM}).
@@ -88,3 +90,4 @@ export * from "./src/pthread_mutex.ts";
 export * from "./src/ring.ts";
 export * from "./src/socket.ts";
 export * from "./src/poll.ts";
+export * from "./src/file_lock.ts";

@@ -357,6 +357,30 @@ export const CMSGHDR = { size: 16, cmsg_len: 0, cmsg_level: 8, cmsg_type: 12, da
 /** `struct ucred` (SO_PEERCRED). */
 export const UCRED = { size: 12, pid: 0, uid: 4, gid: 8 } as const;
 
+/** Advisory file locks: `flock(2)` operations, open-file-description locks (`fcntl(2)`). */
+export const LOCK = {
+  SH: 1,
+  EX: 2,
+  NB: 4,
+  UN: 8,
+  F_OFD_GETLK: 36,
+  F_OFD_SETLK: 37,
+  F_OFD_SETLKW: 38,
+  F_RDLCK: 0,
+  F_WRLCK: 1,
+  F_UNLCK: 2,
+  SEEK_SET: 0,
+} as const;
+/** `struct flock` (64-bit layout, x86_64 and aarch64 alike). */
+export const FLOCK = {
+  size: 32,
+  l_type: 0,
+  l_whence: 2,
+  l_start: 8,
+  l_len: 16,
+  l_pid: 24,
+} as const;
+
 /** `eventfd(2)` and `inotify_init1(2)` flags, and the inotify event dipc watches for. */
 export const EFD = { NONBLOCK: 0o4000, CLOEXEC: 0o2000000 } as const;
 /** `inotify(7)` flags and events. */

@@ -161,6 +161,10 @@ export const CORE = {
   write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   /** int fcntl(int fd, int cmd, int arg) */
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  /** int fcntl(int fd, int cmd, struct flock *lock): the lock commands (F_OFD_SETLK, …) */
+  fcntl_lock: { name: "fcntl", parameters: ["i32", "i32", "buffer"], result: "i32" },
+  /** int flock(int fd, int operation) */
+  flock: { parameters: ["i32", "i32"], result: "i32" },
   /** int dup(int oldfd) */
   dup: { parameters: ["i32"], result: "i32" },
   /** int poll(struct pollfd *fds, nfds_t nfds, int timeout), on the calling thread */
