@@ -384,7 +384,14 @@ export const FLOCK = {
 /** `eventfd(2)` and `inotify_init1(2)` flags, and the inotify event dipc watches for. */
 export const EFD = { NONBLOCK: 0o4000, CLOEXEC: 0o2000000 } as const;
 /** `inotify(7)` flags and events. */
-export const IN = { NONBLOCK: 0o4000, CLOEXEC: 0o2000000, OPEN: 0x20 } as const;
+export const IN = {
+  NONBLOCK: 0o4000,
+  CLOEXEC: 0o2000000,
+  OPEN: 0x20,
+  MODIFY: 0x2,
+  ATTRIB: 0x4,
+  CLOSE_WRITE: 0x8,
+} as const;
 
 /** `waitpid(2)` options. */
 export const WNOHANG = 1;

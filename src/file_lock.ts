@@ -12,7 +12,10 @@
  * - **`flock` locks** on the whole file, what `flock(1)` and most scripts use:
  *   {@linkcode LockFile.tryFlock}, {@linkcode LockFile.flock}.
  *
- * The two kinds do not see each other on Linux. A lock is advisory: it stops only processes that
+ * {@linkcode FileWatcher} adds change notification (inotify), so a reader of a file another
+ * process appends to learns of each write when it happens instead of polling for it.
+ *
+ * The two kinds of lock do not see each other on Linux. A lock is advisory: it stops only processes that
  * ask for it. Waiting for a lock cannot be polled, so an async wait tries again after sleeps of
  * 50 µs doubling to 2 ms (timed by the wait core, cancellable, holding no thread); `lockSync`
  * without a timeout blocks in the kernel (`F_OFD_SETLKW`) as a C program would.
@@ -38,7 +41,7 @@
  * @module
  */
 
-import { E, FLOCK, LOCK, O, S_IFMT, S_IFREG, STAT } from "../ffi/constants.ts";
+import { E, FLOCK, IN, LOCK, O, S_IFMT, S_IFREG, STAT } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
@@ -431,6 +434,133 @@ export class LockFile implements HasFd, Disposable {
 
   #live(): number {
     if (this.#fd < 0) throw new ClosedError(`lock file ${JSON.stringify(this.#path)}`);
+    return this.#fd;
+  }
+}
+
+/**
+ * Change notification for a file (inotify): the "interrupt" way to follow a file another process
+ * writes, instead of polling its size. Each wait ends when the file was written to (or its
+ * metadata changed); what changed is for the caller to read.
+ *
+ * @example Notified of a write
+ * ```ts
+ * import { FileWatcher } from "@dipc/dipc";
+ *
+ * const path = await Deno.makeTempFile();
+ * using watcher = FileWatcher.watch(path);
+ * setTimeout(() => Deno.writeTextFileSync(path, "new record\n", { append: true }), 10);
+ * console.log((await watcher.next({ timeout: 5000 })) > 0); // true
+ * await Deno.remove(path);
+ * ```
+ */
+export class FileWatcher implements HasFd, Disposable {
+  #fd: number;
+  readonly #path: string;
+  readonly #events = new Uint8Array(4096);
+  #sleeper: FdSleeper | undefined;
+
+  private constructor(token: unknown, fd: number, path: string) {
+    checkInternal(token, "FileWatcher.watch()");
+    this.#fd = fd;
+    this.#path = path;
+  }
+
+  /**
+   * Starts watching the file at `path` for writes and metadata changes.
+   *
+   * @param path the file
+   * @returns the watcher
+   * @throws {ErrnoError} ENOENT, EACCES, ENOSPC (the user's inotify watch limit)
+   * @see {@link https://man7.org/linux/man-pages/man7/inotify.7.html}
+   */
+  static watch(path: string): FileWatcher {
+    if (typeof path !== "string" || path.length === 0 || path.includes("\0")) {
+      throw new TypeError(`path must be a non-empty string without NUL, got ${describe(path)}`);
+    }
+    const L = libc();
+    const fd = L.inotify_init1(IN.NONBLOCK | IN.CLOEXEC);
+    if (fd < 0) throw lastError("inotify_init1", "watch", path);
+    if (L.inotify_add_watch(fd, cString(path), IN.MODIFY | IN.CLOSE_WRITE | IN.ATTRIB) < 0) {
+      const e = lastError("inotify_add_watch", "watch", path);
+      L.close(fd);
+      throw e;
+    }
+    return new FileWatcher(INTERNAL, fd, path);
+  }
+
+  /** Whether {@linkcode FileWatcher.close} has been called. */
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /** The inotify descriptor; unsafe: it stays owned by this object. @throws {ClosedError} */
+  get unsafeFd(): number {
+    return this.#live();
+  }
+
+  /**
+   * The changes notified since the last look, without waiting.
+   *
+   * @returns how many change events came (at least 1), or {@linkcode WOULD_BLOCK}
+   * @throws {ClosedError} after close
+   */
+  tryNext(): number | WouldBlock {
+    const fd = this.#live();
+    let count = 0;
+    for (;;) {
+      const n = libc().read(fd, this.#events, this.#events.length);
+      if (n > 0) {
+        // struct inotify_event: wd, mask, cookie, len, then len bytes of name
+        const view = new DataView(this.#events.buffer, 0, n);
+        for (let at = 0; at + 16 <= n; at += 16 + view.getUint32(at + 12, true)) count++;
+        continue;
+      }
+      const e = n < 0 ? errno() : E.EAGAIN;
+      if (e === E.EINTR) continue;
+      if (e !== E.EAGAIN) {
+        throw new ErrnoError(e, "read", { action: "read changes of", object: this.#path });
+      }
+      return count > 0 ? count : WOULD_BLOCK;
+    }
+  }
+
+  /**
+   * Waits for the next change.
+   *
+   * @param options `signal`, `timeout`
+   * @returns how many change events came
+   * @throws {DOMException} `TimeoutError`
+   * @throws the signal's reason when aborted
+   * @throws {ClosedError} after close, or when closed during the wait
+   */
+  async next(options?: WaitOptions): Promise<number> {
+    const opts = validateWaitOptions(options);
+    const r = await waitUntil(
+      () => this.tryNext(),
+      this.#sleeper ??= new FdSleeper(this.#live(), 0x1 /* POLLIN */),
+      opts,
+      0,
+    );
+    if (r === TIMED_OUT) throw timedOut(`waiting for a change of ${JSON.stringify(this.#path)}`);
+    return r;
+  }
+
+  /** Stops watching; a pending wait ends with {@linkcode ClosedError}. Idempotent. */
+  close(): void {
+    if (this.#fd < 0) return;
+    this.#sleeper?.close();
+    closeFd(this.#fd);
+    this.#fd = -1;
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #live(): number {
+    if (this.#fd < 0) throw new ClosedError(`watcher of ${JSON.stringify(this.#path)}`);
     return this.#fd;
   }
 }

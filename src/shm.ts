@@ -299,6 +299,34 @@ export class SharedMemory extends MappedMemory {
   }
 
   /**
+   * Adopts an open shared memory descriptor and maps it at its size: one passed over a socket
+   * ({@linkcode UnixSocket}'s `fds`) or handed down by a parent. The descriptor is closed with
+   * this object; the object has no name here (`name` is "descriptor N", and `unlink` refuses).
+   *
+   * @param fd the descriptor (a memfd or `/dev/shm` object; any regular file works)
+   * @param options `readOnly`: map a private copy-on-write view
+   * @returns the mapped memory
+   * @throws {ErrnoError} EBADF (not open), EACCES (writable mapping of a read-only descriptor)
+   * @throws {TypeError} when `fd` is not a regular file
+   */
+  static fromFd(fd: number, options?: { readOnly?: boolean }): SharedMemory {
+    validateInteger(fd, "fd", 0, 0x7fffffff);
+    const o = validateOptionKeys<{ readOnly?: boolean }>(
+      options,
+      ["readOnly"],
+      "SharedMemory.fromFd",
+    );
+    const readOnly = validateBoolean(o.readOnly, "readOnly");
+    const what = `descriptor ${fd}`;
+    if (libc().fstat(fd, statBuf.clear().bytes) !== 0) throw lastError("fstat", "adopt", what);
+    if ((statBuf.u32(STAT.st_mode) & S_IFMT) !== 0o100000) {
+      throw new TypeError(`${what} is not shared memory (not a regular file)`);
+    }
+    const size = statBuf.u64(STAT.st_size);
+    return SharedMemory.#mapped(what, fd, readOnly, false, size);
+  }
+
+  /**
    * Creates an object with a fresh random name (exclusively) that is unlinked when closed or
    * disposed: the leak-free choice for tests, examples and private hand-offs.
    *
@@ -419,6 +447,9 @@ export class SharedMemory extends MappedMemory {
    * @throws {ErrnoError} ENOENT if it was already removed
    */
   unlink(): void {
+    if (!this.#name.startsWith("/")) {
+      throw new TypeError(`shared memory adopted from a ${this.#name} has no name to unlink`);
+    }
     this.#unlinkOnClose = false;
     SharedMemory.unlink(this.#name);
   }

@@ -190,6 +190,39 @@ const expectations: Record<string, (out: string) => void> = {
     assert.match(out, /a 100 ms wait ended "timed-out"/);
     assert.match(out, /then all 1000 woke/);
   },
+  "26_socketpair.ts": (out) => {
+    assert.match(out, /parent asked "ping", child answered "4 bytes, reversed: gnip"/);
+    assert.match(out, /child answered "22 bytes, reversed: \?riap tekcos a si tahw"/);
+    assert.match(out, /child: end of stream, exiting/);
+    assert.match(out, /child exited with code 0/);
+  },
+  "27_pass_fds.ts": (out) => {
+    assert.match(out, /the file holds "a file opened by the parent"/);
+    assert.match(
+      out,
+      /parent read from its pipe: "hello through the parent's own pipe, from process \d+"/,
+    );
+    assert.match(out, /counter in shared memory: 42/);
+  },
+  "28_peer_credentials.ts": (out) => {
+    assert.equal((out.match(/: served$/gm) ?? []).length, 2);
+    assert.match(out, /saying "hello from a stranger": refused/);
+    assert.match(out, /\[worker 1\] welcome, worker 1/);
+    assert.match(out, /\[the stranger\] \(hung up\)/);
+  },
+  "29_poll_server.ts": (out) => {
+    assert.match(out, /6 clients, 30 requests answered in \d+ loop rounds by one process/);
+    assert.match(out, /every request answered: true/);
+  },
+  "30_file_ipc.ts": (out) => {
+    for (const how of ["polling every 25 ms", "change notification"]) {
+      const seen = new RegExp(`${how} +saw each record after ((?:[\\d.]+(?:, )?){10}) ms`).exec(
+        out,
+      );
+      assert.ok(seen, `${how}: all ten records`);
+    }
+    assert.match(out, /mean [\d.]+ ms, worst [\d.]+ ms/);
+  },
   "20_polling_vs_interrupts.ts": (out) => {
     const cpu = [...out.matchAll(/(poller|sleeper) +CPU time +(\d+) ms/g)].map((m) => Number(m[2]));
     const [poller = 0, sleeper = 0] = cpu;
