@@ -52,6 +52,7 @@ import {
   futexSleeper,
   futexWaitBlocking,
   sleepCancellable,
+  sliceSync,
   validateExpected,
   validateWaitOptions,
   type WaitOptions,
@@ -59,6 +60,9 @@ import {
   wordPointer,
 } from "./_wait.ts";
 import { TUNING } from "./_tuning.ts";
+
+/** A private word that is always 0: slept on for a pause. */
+const PAUSE = new Int32Array(1);
 
 export type { FutexArray, WaitOptions } from "./_wait.ts";
 
@@ -136,7 +140,6 @@ export async function futexWait(
  * @param timeout milliseconds at most (default: no limit)
  * @returns `"ok"`, `"not-equal"` or `"timed-out"`, as {@linkcode futexWait}
  * @throws {TypeError} / {RangeError} for bad arguments
- * @throws {ErrnoError} for an unexpected failure of futex(2) (e.g. EFAULT)
  * @see {@link https://man7.org/linux/man-pages/man2/futex.2.html}
  *
  * @example A wait that times out
@@ -158,8 +161,12 @@ export function futexWaitSync(
   const want = validateExpected(expected);
   if (timeout !== undefined) validateWaitOptions({ timeout });
   const r = futexWaitBlocking(ptr, want, deadlineFor(timeout));
-  if (typeof r === "number") throw new ErrnoError(r, "futex", { action: "wait on futex word" });
-  return r;
+  if (typeof r !== "number") return r;
+  // An unexpected failure (seen on Linux 6.18: a rare ENOENT from FUTEX_WAIT on a shared word)
+  // is reported as a spurious wake-up, which every futex user must handle anyway: the caller
+  // looks at its word again. A millisecond's pause keeps such a caller from spinning.
+  sliceSync(PAUSE, 0, 0, 1);
+  return "ok";
 }
 
 /**

@@ -26,14 +26,14 @@
  *
  * @example A message and a pipe end through a socket pair
  * ```ts
- * import { Pipe, PipeReader, UnixSocket, WOULD_BLOCK } from "@dipc/dipc";
+ * import { END_OF_STREAM, Pipe, PipeReader, UnixSocket } from "@dipc/dipc";
  *
  * const [a, b] = UnixSocket.pair({ type: "seqpacket" });
  * using pipe = Pipe.create();
  * await a.send(new TextEncoder().encode("here is a pipe"), { fds: [pipe.reader] });
  * const into = new Uint8Array(64);
  * const got = await b.receive(into, { maxFds: 1, timeout: 1000 });
- * if (got !== WOULD_BLOCK && typeof got === "object") {
+ * if (got !== END_OF_STREAM) {
  *   using reader = PipeReader.fromFd(got.fds[0] ?? -1); // the pipe's read end, a copy of ours
  *   await pipe.writer.write(new TextEncoder().encode("through it"));
  *   pipe.writer.close();
