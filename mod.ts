@@ -17,7 +17,8 @@
  *   {@linkcode PthreadMutex};
  * - a message channel in shared memory, the bounded buffer ({@linkcode RingChannel});
  * - Unix domain sockets with descriptor passing and peer credentials ({@linkcode UnixSocket},
- *   {@linkcode UnixListener});
+ *   {@linkcode UnixListener}), and a TCP listener to hand to worker processes
+ *   ({@linkcode TcpListener});
  * - waiting on many handles at once ({@linkcode poll}, {@linkcode Poller}) and a cross-process
  *   wake-up ({@linkcode EventFd});
  * - advisory file locks, shared or exclusive, released when their holder dies

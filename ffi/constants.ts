@@ -323,6 +323,8 @@ export const SOCK = {
   CLOEXEC: 0o2000000,
   SOL_SOCKET: 1,
   SO_TYPE: 3,
+  SO_ACCEPTCONN: 30,
+  SO_DOMAIN: 39,
   SO_PASSCRED: 16,
   SO_PEERCRED: 17,
   SCM_RIGHTS: 1,
@@ -333,12 +335,18 @@ export const SOCK = {
   MSG_NOSIGNAL: 0x4000,
   MSG_CMSG_CLOEXEC: 0x40000000,
   SHUT_WR: 1,
+  AF_INET: 2,
+  SO_REUSEADDR: 2,
+  IPPROTO_TCP: 6,
+  TCP_NODELAY: 1,
   /** The most descriptors one SCM_RIGHTS message may carry (the kernel's SCM_MAX_FD). */
   MAX_FDS: 253,
 } as const;
 
 /** `struct sockaddr_un`: the family, then up to 108 bytes of path. */
 export const SOCKADDR_UN = { size: 110, sun_family: 0, sun_path: 2, pathMax: 108 } as const;
+/** `struct sockaddr_in` (IPv4): family, port and address in network byte order. */
+export const SOCKADDR_IN = { size: 16, sin_family: 0, sin_port: 2, sin_addr: 4 } as const;
 /** `struct msghdr`. */
 export const MSGHDR = {
   size: 56,

@@ -200,6 +200,10 @@ export const CORE = {
   recvmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   /** int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen) */
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  /** int setsockopt(int sockfd, int level, int optname, const void *optval, socklen_t optlen) */
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  /** int getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen) */
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   /** int shutdown(int sockfd, int how) */
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
   /** int link(const char *oldpath, const char *newpath) */

@@ -55,6 +55,7 @@ import {
   POLL,
   S_IFMT,
   SOCK,
+  SOCKADDR_IN,
   SOCKADDR_UN,
   STAT,
   UCRED,
@@ -211,8 +212,131 @@ function newSocket(type: SocketType, what: string): number {
   return fd;
 }
 
+/** One integer socket option of `fd` (`getsockopt`). */
+function intOption(fd: number, level: number, name: number, what: string): number {
+  const val = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  const got = libc().getsockopt(
+    fd,
+    level,
+    name,
+    new Uint8Array(val.buffer),
+    new Uint8Array(len.buffer),
+  );
+  if (got !== 0) throw lastError("getsockopt", `read option ${name} of`, what);
+  return val[0] ?? 0;
+}
+
+/** Checks that `fd` is an open socket and returns its type (EBADF, ENOTSOCK otherwise). */
+function socketTypeOf(fd: number): SocketType {
+  validateInteger(fd, "fd", 0, 0x7fffffff);
+  const what = `descriptor ${fd}`;
+  const st = new OutStruct(STAT.size);
+  if (libc().fstat(fd, st.bytes) !== 0) throw lastError("fstat", "adopt", what);
+  if ((st.u32(STAT.st_mode) & S_IFMT) !== S_IFSOCK) {
+    throw new ErrnoError(E.ENOTSOCK, "fstat", { action: "adopt", object: what });
+  }
+  const raw = intOption(fd, SOCK.SOL_SOCKET, SOCK.SO_TYPE, what);
+  const type = TYPE_NAMES.get(raw);
+  if (type === undefined) throw new TypeError(`${what} is a socket of an unknown type (${raw})`);
+  return type;
+}
+
+/**
+ * Checks that `fd` is a listening socket of `family` and makes it non-blocking (workers that
+ * share it race for each connection, and the losers must not block); returns its type.
+ */
+function adoptListening(fd: number, family: number, kind: string): SocketType {
+  const type = socketTypeOf(fd);
+  const what = `descriptor ${fd}`;
+  if (intOption(fd, SOCK.SOL_SOCKET, SOCK.SO_DOMAIN, what) !== family) {
+    throw new ErrnoError(E.EINVAL, "getsockopt", {
+      action: "adopt",
+      object: what,
+      detail: `not a ${kind} socket`,
+    });
+  }
+  if (intOption(fd, SOCK.SOL_SOCKET, SOCK.SO_ACCEPTCONN, what) === 0) {
+    throw new ErrnoError(E.EINVAL, "getsockopt", {
+      action: "adopt",
+      object: what,
+      detail: "not a listening socket",
+    });
+  }
+  setNonblocking(fd, true, `listener on ${what}`);
+  return type;
+}
+
 /** Makes a socket for an accepted connection (UnixSocket's constructor is private). */
 let acceptSocket: (fd: number, type: SocketType, what: string) => UnixSocket;
+
+/** The accepting both kinds of listener do, in one place. */
+class Acceptor {
+  fd: number;
+  #sleeper: FdSleeper | undefined;
+
+  constructor(
+    fd: number,
+    readonly type: SocketType,
+    readonly what: string,
+    readonly noDelay: boolean,
+  ) {
+    this.fd = fd;
+  }
+
+  live(): number {
+    if (this.fd < 0) throw new ClosedError(this.what);
+    return this.fd;
+  }
+
+  tryAccept(): UnixSocket | WouldBlock {
+    const fd = this.live();
+    for (;;) {
+      const c = libc().accept4(fd, null, null, SOCK.CLOEXEC); // a blocking end: see pair()
+      if (c >= 0) {
+        if (this.noDelay) {
+          const one = new Uint8Array(new Int32Array([1]).buffer);
+          libc().setsockopt(c, SOCK.IPPROTO_TCP, SOCK.TCP_NODELAY, one, 4);
+        }
+        return acceptSocket(c, this.type, `connection accepted by ${this.what}`);
+      }
+      const e = errno();
+      if (e === E.EAGAIN) return WOULD_BLOCK;
+      if (e !== E.EINTR && e !== 103 /* ECONNABORTED */) {
+        throw new ErrnoError(e, "accept4", { action: `accept on ${this.what}` });
+      }
+    }
+  }
+
+  async accept(options: WaitOptions | undefined): Promise<UnixSocket> {
+    const opts = validateWaitOptions(options);
+    const r = await waitUntil(
+      () => this.tryAccept(),
+      this.#sleeper ??= new FdSleeper(this.live(), POLL.IN),
+      opts,
+    );
+    if (r === TIMED_OUT) throw timedOut(`accepting on ${this.what}`);
+    return r;
+  }
+
+  connections(options: { signal?: AbortSignal } | undefined): AsyncGenerator<UnixSocket, void> {
+    const { signal } = validateWaitOptions(options);
+    return receiveUntilStopped(
+      () => this.accept(signal ? { signal } : {}),
+      signal,
+      () => this.fd < 0,
+    );
+  }
+
+  /** Closes the descriptor; returns false if it was closed already. */
+  close(): boolean {
+    if (this.fd < 0) return false;
+    this.#sleeper?.close();
+    closeFd(this.fd);
+    this.fd = -1;
+    return true;
+  }
+}
 
 /**
  * One end of a Unix domain socket: made by {@linkcode UnixSocket.pair},
@@ -335,27 +459,7 @@ export class UnixSocket implements HasFd, Disposable {
    * @throws {ErrnoError} EBADF (not open), ENOTSOCK (not a socket)
    */
   static fromFd(fd: number): UnixSocket {
-    validateInteger(fd, "fd", 0, 0x7fffffff);
-    const st = new OutStruct(STAT.size);
-    if (libc().fstat(fd, st.bytes) !== 0) throw lastError("fstat", "adopt", `descriptor ${fd}`);
-    if ((st.u32(STAT.st_mode) & S_IFMT) !== S_IFSOCK) {
-      throw new ErrnoError(E.ENOTSOCK, "fstat", { action: "adopt", object: `descriptor ${fd}` });
-    }
-    const val = new Int32Array(1);
-    const len = new Uint32Array([4]);
-    const L = libc();
-    const got = L.getsockopt(
-      fd,
-      SOCK.SOL_SOCKET,
-      SOCK.SO_TYPE,
-      new Uint8Array(val.buffer),
-      new Uint8Array(len.buffer),
-    );
-    if (got !== 0) throw lastError("getsockopt", "read the type of", `descriptor ${fd}`);
-    const type = TYPE_NAMES.get(val[0] ?? -1);
-    if (type === undefined) {
-      throw new TypeError(`descriptor ${fd} is a socket of an unknown type (${val[0]})`);
-    }
+    const type = socketTypeOf(fd);
     return new UnixSocket(INTERNAL, fd, type, `${type} socket on descriptor ${fd}`);
   }
 
@@ -756,11 +860,8 @@ export interface UnixListenOptions {
  * socket file it made.
  */
 export class UnixListener implements HasFd, Disposable {
-  #fd: number;
-  readonly #type: SocketType;
+  readonly #core: Acceptor;
   readonly #path: string | undefined;
-  readonly #what: string;
-  #sleeper: FdSleeper | undefined;
 
   private constructor(
     token: unknown,
@@ -770,10 +871,8 @@ export class UnixListener implements HasFd, Disposable {
     what: string,
   ) {
     checkInternal(token, "UnixListener.listen()");
-    this.#fd = fd;
-    this.#type = type;
+    this.#core = new Acceptor(fd, type, what, false);
     this.#path = path;
-    this.#what = what;
   }
 
   /**
@@ -839,12 +938,12 @@ export class UnixListener implements HasFd, Disposable {
 
   /** Where it listens: the path, or `{ abstract }`. */
   get address(): SocketAddress {
-    return this.#path ?? { abstract: this.#what.slice("listener on @".length) };
+    return this.#path ?? { abstract: this.#core.what.slice("listener on @".length) };
   }
 
   /** Whether {@linkcode UnixListener.close} has been called. */
   get closed(): boolean {
-    return this.#fd < 0;
+    return this.#core.fd < 0;
   }
 
   /**
@@ -854,7 +953,7 @@ export class UnixListener implements HasFd, Disposable {
    * @throws {ClosedError} after close
    */
   get unsafeFd(): number {
-    return this.#live();
+    return this.#core.live();
   }
 
   /**
@@ -866,10 +965,7 @@ export class UnixListener implements HasFd, Disposable {
    * @throws {ErrnoError} EBADF, ENOTSOCK
    */
   static fromFd(fd: number): UnixListener {
-    const type = UnixSocket.fromFd(fd).type; // checks that it is a socket, and its type
-    // accept has no per-call non-blocking flag: a listener is non-blocking (workers that
-    // share it race for each connection, and the losers must not block).
-    setNonblocking(fd, true, `listener on descriptor ${fd}`);
+    const type = adoptListening(fd, SOCK.AF_UNIX, "Unix");
     return new UnixListener(INTERNAL, fd, type, undefined, `listener on descriptor ${fd}`);
   }
 
@@ -880,16 +976,7 @@ export class UnixListener implements HasFd, Disposable {
    * @throws {ClosedError} after close
    */
   tryAccept(): UnixSocket | WouldBlock {
-    const fd = this.#live();
-    for (;;) {
-      const c = libc().accept4(fd, null, null, SOCK.CLOEXEC); // a blocking end: see pair()
-      if (c >= 0) return acceptSocket(c, this.#type, `connection accepted by ${this.#what}`);
-      const e = errno();
-      if (e === E.EAGAIN) return WOULD_BLOCK;
-      if (e !== E.EINTR && e !== 103 /* ECONNABORTED */) {
-        throw new ErrnoError(e, "accept4", { action: `accept on ${this.#what}` });
-      }
-    }
+    return this.#core.tryAccept();
   }
 
   /**
@@ -900,15 +987,8 @@ export class UnixListener implements HasFd, Disposable {
    * @throws {DOMException} `TimeoutError`
    * @throws {ClosedError} after close, or when closed during the wait
    */
-  async accept(options?: WaitOptions): Promise<UnixSocket> {
-    const opts = validateWaitOptions(options);
-    const r = await waitUntil(
-      () => this.tryAccept(),
-      this.#sleeper ??= new FdSleeper(this.#live(), POLL.IN),
-      opts,
-    );
-    if (r === TIMED_OUT) throw timedOut(`accepting on ${this.#what}`);
-    return r;
+  accept(options?: WaitOptions): Promise<UnixSocket> {
+    return this.#core.accept(options);
   }
 
   /**
@@ -919,12 +999,7 @@ export class UnixListener implements HasFd, Disposable {
    * @returns an async iterable of connected sockets
    */
   connections(options?: { signal?: AbortSignal }): AsyncGenerator<UnixSocket, void> {
-    const { signal } = validateWaitOptions(options);
-    return receiveUntilStopped(
-      () => this.accept(signal ? { signal } : {}),
-      signal,
-      () => this.closed,
-    );
+    return this.#core.connections(options);
   }
 
   /** Same as {@linkcode UnixListener.connections} with no options. */
@@ -934,21 +1009,177 @@ export class UnixListener implements HasFd, Disposable {
 
   /** Stops listening and removes the socket file it made; idempotent. */
   close(): void {
-    if (this.#fd < 0) return;
-    this.#sleeper?.close();
-    closeFd(this.#fd);
-    this.#fd = -1;
-    if (this.#path !== undefined) libc().unlink(cString(this.#path));
+    if (this.#core.close() && this.#path !== undefined) libc().unlink(cString(this.#path));
   }
 
   /** Same as `close()`. */
   [Symbol.dispose](): void {
     this.close();
   }
+}
 
-  #live(): number {
-    if (this.#fd < 0) throw new ClosedError(this.#what);
-    return this.#fd;
+/** Options for {@linkcode TcpListener.listen}. */
+export interface TcpListenOptions {
+  /** The port (0: one the kernel picks; read it back from `port`). */
+  port: number;
+  /** An IPv4 address to listen on (default "127.0.0.1"; "0.0.0.0" for every interface). */
+  hostname?: string;
+  /** Connections the kernel queues before `accept` (default 128). */
+  backlog?: number;
+}
+
+function inetAddress(hostname: string, port: number): Uint8Array {
+  const parts = hostname.split(".");
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) {
+    throw new TypeError(
+      `hostname must be an IPv4 address such as "127.0.0.1", got ${describe(hostname)}`,
+    );
+  }
+  const addr = new Uint8Array(SOCKADDR_IN.size);
+  const view = new DataView(addr.buffer);
+  view.setUint16(SOCKADDR_IN.sin_family, SOCK.AF_INET, true);
+  view.setUint16(SOCKADDR_IN.sin_port, port, false); // network byte order
+  parts.forEach((p, k) => view.setUint8(SOCKADDR_IN.sin_addr + k, Number(p)));
+  return addr;
+}
+
+/**
+ * A listening TCP socket (IPv4), for servers whose listening descriptor must be handed to the
+ * processes that serve it: a prefork server's workers inherit it with {@linkcode spawn}'s `fds`
+ * and adopt it with {@linkcode TcpListener.fromFd}, or the parent accepts and passes each
+ * connection over a Unix socket. Connections are {@linkcode UnixSocket} handles of type
+ * "stream" (everything works on them but descriptor passing and peer credentials, which TCP
+ * does not have); `TCP_NODELAY` is set on each.
+ */
+export class TcpListener implements HasFd, Disposable {
+  readonly #core: Acceptor;
+
+  private constructor(token: unknown, fd: number, what: string) {
+    checkInternal(token, "TcpListener.listen/fromFd()");
+    this.#core = new Acceptor(fd, "stream", what, true);
+  }
+
+  /**
+   * Listens on `hostname:port` (`SO_REUSEADDR`, so a restarted server can take its port back).
+   *
+   * @param options `port`, `hostname`, `backlog`
+   * @returns the listener
+   * @throws {ErrnoError} EADDRINUSE, EACCES (a port below 1024 without the right), EADDRNOTAVAIL
+   *
+   * @example Any free port on loopback
+   * ```ts
+   * import { TcpListener } from "@dipc/dipc";
+   *
+   * using listener = TcpListener.listen({ port: 0 });
+   * console.log(listener.port > 0); // true
+   * ```
+   */
+  static listen(options: TcpListenOptions): TcpListener {
+    const o = validateOptionKeys<TcpListenOptions>(
+      options,
+      ["port", "hostname", "backlog"],
+      "TcpListener.listen",
+    );
+    if (o.port === undefined) throw new TypeError("listen needs a port (0 for any)");
+    const port = validateInteger(o.port, "port", 0, 65535);
+    const hostname = o.hostname ?? "127.0.0.1";
+    if (typeof hostname !== "string") throw new TypeError("hostname must be a string");
+    const addr = inetAddress(hostname, port);
+    const backlog = o.backlog === undefined ? 128 : validateInteger(o.backlog, "backlog", 1, 65535);
+    const what = `${hostname}:${port}`;
+    const L = libc();
+    const fd = L.socket(SOCK.AF_INET, SOCK.STREAM | SOCK.NONBLOCK | SOCK.CLOEXEC, 0);
+    if (fd < 0) throw lastError("socket", "make a TCP socket for", what);
+    try {
+      const one = new Int32Array([1]);
+      L.setsockopt(fd, SOCK.SOL_SOCKET, SOCK.SO_REUSEADDR, new Uint8Array(one.buffer), 4);
+      if (L.bind(fd, addr, addr.length) !== 0) throw lastError("bind", "listen on", what);
+      if (L.listen(fd, backlog) !== 0) throw lastError("listen", "listen on", what);
+      return new TcpListener(INTERNAL, fd, `TCP listener on ${what}`);
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    }
+  }
+
+  /**
+   * Adopts a listening TCP descriptor handed down by a parent (made non-blocking: workers
+   * sharing it race for each connection, and the losers must not block).
+   *
+   * @param fd the descriptor
+   * @returns the listener
+   * @throws {ErrnoError} EBADF, ENOTSOCK
+   */
+  static fromFd(fd: number): TcpListener {
+    adoptListening(fd, SOCK.AF_INET, "TCP (IPv4)");
+    return new TcpListener(INTERNAL, fd, `TCP listener on descriptor ${fd}`);
+  }
+
+  /** The port it listens on (the one the kernel picked, for port 0). @throws {ClosedError} */
+  get port(): number {
+    const addr = new Uint8Array(SOCKADDR_IN.size);
+    const len = new Uint32Array([addr.length]);
+    if (libc().getsockname(this.#core.live(), addr, new Uint8Array(len.buffer)) !== 0) {
+      throw lastError("getsockname", "read the port of", this.#core.what);
+    }
+    return new DataView(addr.buffer).getUint16(SOCKADDR_IN.sin_port, false);
+  }
+
+  /** Whether {@linkcode TcpListener.close} has been called. */
+  get closed(): boolean {
+    return this.#core.fd < 0;
+  }
+
+  /** The listening descriptor, to hand to workers. Unsafe: it stays owned by this object. */
+  get unsafeFd(): number {
+    return this.#core.live();
+  }
+
+  /**
+   * Takes a pending connection, if there is one now.
+   *
+   * @returns the connection, or {@linkcode WOULD_BLOCK}
+   * @throws {ClosedError} after close
+   */
+  tryAccept(): UnixSocket | WouldBlock {
+    return this.#core.tryAccept();
+  }
+
+  /**
+   * Takes the next connection, waiting for one.
+   *
+   * @param options `signal`, `timeout`
+   * @returns the connection
+   * @throws {DOMException} `TimeoutError`
+   * @throws {ClosedError} after close, or when closed during the wait
+   */
+  accept(options?: WaitOptions): Promise<UnixSocket> {
+    return this.#core.accept(options);
+  }
+
+  /**
+   * Connections as they come, until `signal` aborts or the listener is closed.
+   *
+   * @param options `signal`
+   * @returns an async iterable of connections
+   */
+  connections(options?: { signal?: AbortSignal }): AsyncGenerator<UnixSocket, void> {
+    return this.#core.connections(options);
+  }
+
+  /** Same as {@linkcode TcpListener.connections} with no options. */
+  [Symbol.asyncIterator](): AsyncGenerator<UnixSocket, void> {
+    return this.connections();
+  }
+
+  /** Stops listening; idempotent. */
+  close(): void {
+    this.#core.close();
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
 

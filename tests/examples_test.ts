@@ -223,6 +223,14 @@ const expectations: Record<string, (out: string) => void> = {
     }
     assert.match(out, /mean [\d.]+ ms, worst [\d.]+ ms/);
   },
+  "31_web_server.ts": (out) => {
+    for (const way of ["inherit", "handover"]) {
+      assert.match(
+        out,
+        new RegExp(`${way}: 300 of 300 requests answered by \\d+ worker processes \\(3 started`),
+      );
+    }
+  },
   "20_polling_vs_interrupts.ts": (out) => {
     const cpu = [...out.matchAll(/(poller|sleeper) +CPU time +(\d+) ms/g)].map((m) => Number(m[2]));
     const [poller = 0, sleeper = 0] = cpu;

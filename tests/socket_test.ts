@@ -11,6 +11,7 @@ import {
   Pipe,
   PipeReader,
   spawnDeno,
+  TcpListener,
   UnixListener,
   UnixSocket,
   WOULD_BLOCK,
@@ -325,11 +326,63 @@ socketTest(
   },
 );
 
+socketTest(
+  "TCP listener: a port of its own, Deno's client, descriptors checked on adoption",
+  async () => {
+    using listener = TcpListener.listen({ port: 0 });
+    const port = listener.port;
+    assert.ok(port > 0 && port < 65536);
+    // The kernel reports it listening on that port (/proc/net/tcp, state 0A).
+    const hex = port.toString(16).toUpperCase().padStart(4, "0");
+    const tcp = await Deno.readTextFile("/proc/net/tcp");
+    assert.match(tcp, new RegExp(`^ *\\d+: 0100007F:${hex} 00000000:0000 0A `, "m"));
+    // A second listener on the same port is refused.
+    const busy = thrown(() => TcpListener.listen({ port }));
+    assert.ok(busy instanceof ErrnoError && busy.code === "EADDRINUSE", String(busy));
+    assert.equal(listener.tryAccept(), WOULD_BLOCK);
+
+    const client = await Deno.connect({ hostname: "127.0.0.1", port });
+    using server = await within(5000, "accept", listener.accept());
+    await client.write(enc.encode("ping"));
+    const buf = new Uint8Array(16);
+    const got = await server.receive(buf, { timeout: 5000 });
+    assert.ok(got !== END_OF_STREAM);
+    assert.equal(dec.decode(buf.subarray(0, got.length)), "ping");
+    await server.send(enc.encode("pong"));
+    const n = await client.read(buf);
+    assert.equal(dec.decode(buf.subarray(0, n ?? 0)), "pong");
+    client.close();
+    assert.equal(await server.receive(buf, { timeout: 5000 }), END_OF_STREAM);
+
+    // Adoption checks the family and that the socket listens.
+    const [x, y] = UnixSocket.pair();
+    const notListening = thrown(() => TcpListener.fromFd(x.unsafeFd));
+    assert.ok(notListening instanceof ErrnoError && notListening.code === "EINVAL");
+    assert.ok((thrown(() => UnixListener.fromFd(x.unsafeFd)) as ErrnoError).code === "EINVAL");
+    x.close();
+    y.close();
+    using unix = UnixListener.listen({ abstract: `dipc-test-${crypto.randomUUID()}` });
+    const wrongFamily = thrown(() => TcpListener.fromFd(unix.unsafeFd));
+    assert.ok(wrongFamily instanceof ErrnoError && /not a TCP/.test(wrongFamily.message));
+    assert.ok(
+      (thrown(() => UnixListener.fromFd(listener.unsafeFd)) as ErrnoError).code === "EINVAL",
+    );
+
+    listener.close();
+    listener.close();
+    assert.ok(listener.closed);
+    assert.ok(thrown(() => listener.port) instanceof Error);
+    await assert.rejects(listener.accept(), /closed/i);
+  },
+);
+
 Deno.test("bad input on sockets: every case throws before any system call", async (t) => {
   // deno-lint-ignore no-explicit-any
   const S = UnixSocket as any;
   // deno-lint-ignore no-explicit-any
   const L = UnixListener as any;
+  // deno-lint-ignore no-explicit-any
+  const T = TcpListener as any;
   const [a, b] = UnixSocket.pair();
   // deno-lint-ignore no-explicit-any
   const A = a as any;
@@ -385,6 +438,16 @@ Deno.test("bad input on sockets: every case throws before any system call", asyn
       RangeError,
     ],
     ["messages size 0", () => A.messages({ size: 0 }), RangeError],
+    ["tcp listen no options", () => T.listen(), TypeError],
+    ["tcp listen no port", () => T.listen({}), TypeError],
+    ["tcp listen port 65536", () => T.listen({ port: 65536 }), RangeError],
+    ["tcp listen port a string", () => T.listen({ port: "80" }), TypeError],
+    ["tcp listen hostname a name", () => T.listen({ port: 0, hostname: "localhost" }), TypeError],
+    ["tcp listen hostname 256", () => T.listen({ port: 0, hostname: "1.2.3.256" }), TypeError],
+    ["tcp listen hostname IPv6", () => T.listen({ port: 0, hostname: "::1" }), TypeError],
+    ["tcp listen backlog 0", () => T.listen({ port: 0, backlog: 0 }), RangeError],
+    ["tcp listen unknown option", () => T.listen({ port: 0, reuse: true }), TypeError],
+    ["tcp fromFd negative", () => T.fromFd(-1), RangeError],
     ["messages unknown option", () => A.messages({ signals: 1 }), TypeError],
   ];
   for (const [label, fn, type] of cases) {

@@ -1,0 +1,171 @@
+/**
+ * 31 · A fork-free prefork web server, two ways, surviving a worker's death
+ *
+ * The classic forking server forks a process per request; a prefork server forks its workers
+ * once and lets them take turns with the connections. Deno cannot fork, so the parent spawns its
+ * workers and gives them what fork would have inherited:
+ *
+ * - **inherit**: every worker gets the listening TCP socket as descriptor 3 and accepts
+ *   connections itself (the kernel hands each to one of them);
+ * - **hand-over**: only the parent accepts; it passes each connection's descriptor to a worker
+ *   over a Unix socket pair (`SCM_RIGHTS`), round robin.
+ *
+ * Each worker answers HTTP/1.1 GET requests, keeping connections alive. While 300 requests are
+ * being served, the parent kills a worker with SIGKILL; a supervisor loop starts a replacement.
+ * Requests queued in the kernel's listen queue go to the other workers; a request that was on a
+ * killed worker's connection is retried on a new connection, as HTTP clients do for a GET, so
+ * every request is answered.
+ *
+ * Run: deno run --allow-ffi --allow-net=127.0.0.1 examples/31_web_server.ts
+ * (or, to serve until stopped: ... examples/31_web_server.ts serve PORT WORKERS [inherit|handover])
+ *
+ * @module
+ */
+
+import {
+  type ChildProcess,
+  END_OF_STREAM,
+  spawnDeno,
+  TcpListener,
+  UnixSocket,
+  WOULD_BLOCK,
+} from "../mod.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Serves HTTP/1.1 on one connection until the client closes it. */
+async function serveConnection(conn: UnixSocket): Promise<void> {
+  const buf = new Uint8Array(16384);
+  let pending = "";
+  try {
+    for (;;) {
+      const r = await conn.receive(buf, { timeout: 30_000 });
+      if (r === END_OF_STREAM) return;
+      pending += dec.decode(buf.subarray(0, r.length));
+      for (let end = pending.indexOf("\r\n\r\n"); end >= 0; end = pending.indexOf("\r\n\r\n")) {
+        const head = pending.slice(0, end);
+        pending = pending.slice(end + 4);
+        const path = head.split(" ")[1] ?? "/";
+        const body = `hello from worker ${Deno.pid}, you asked for ${path}\n`;
+        const close = /\r\nconnection: close/i.test(head);
+        await conn.send(enc.encode(
+          `HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${
+            enc.encode(body).length
+          }\r\n${close ? "connection: close\r\n" : ""}\r\n${body}`,
+        ));
+        if (close) return;
+      }
+    }
+  } catch {
+    // the client went away, or stayed silent for 30 s: drop the connection
+  } finally {
+    conn.close();
+  }
+}
+
+if (Deno.args[0] === "worker-inherit") {
+  using listener = TcpListener.fromFd(3);
+  for await (const conn of listener) void serveConnection(conn);
+} else if (Deno.args[0] === "worker-handover") {
+  using parent = UnixSocket.fromFd(3);
+  const note = new Uint8Array(16);
+  for (;;) {
+    const r = await parent.receive(note, { maxFds: 1 });
+    if (r === END_OF_STREAM) break; // the parent has gone
+    for (const fd of r.fds) void serveConnection(UnixSocket.fromFd(fd));
+  }
+} else {
+  const serveOnly = Deno.args[0] === "serve";
+  const port = serveOnly ? Number(Deno.args[1] ?? 8080) : 0;
+  const count = serveOnly ? Number(Deno.args[2] ?? 2) : 2;
+  const ways = serveOnly ? [Deno.args[3] ?? "inherit"] : ["inherit", "handover"];
+  for (const way of ways) {
+    using listener = TcpListener.listen({ port, backlog: 1024 });
+    const workers: Array<{ child: ChildProcess; link?: UnixSocket }> = [];
+    let started = 0;
+    let stopping = false;
+    const start = (slot: number): void => {
+      started++;
+      if (way === "inherit") {
+        const child = spawnDeno(import.meta.url, {
+          args: ["worker-inherit"],
+          fds: { 3: listener },
+        });
+        workers[slot] = { child };
+      } else {
+        const [mine, theirs] = UnixSocket.pair({ type: "seqpacket" });
+        const child = spawnDeno(import.meta.url, { args: ["worker-handover"], fds: { 3: theirs } });
+        theirs.close();
+        workers[slot] = { child, link: mine };
+      }
+      // The supervisor: a worker that dies is replaced.
+      void workers[slot]?.child.status.then(() => {
+        workers[slot]?.link?.close();
+        if (!stopping) start(slot);
+      });
+    };
+    for (let i = 0; i < count; i++) start(i);
+    let handedOver = 0;
+    const accepting = way === "handover"
+      ? (async () => {
+        for await (const conn of listener) {
+          for (let tries = 0; tries < workers.length; tries++) {
+            const w = workers[handedOver++ % workers.length];
+            try {
+              if (w?.link?.trySend(new Uint8Array([1]), { fds: [conn] }) !== WOULD_BLOCK) break;
+            } catch {
+              // that worker is gone: try the next
+            }
+          }
+          conn.close(); // the worker has its own copy
+        }
+      })()
+      : Promise.resolve();
+    if (serveOnly) {
+      console.log(`serving on http://127.0.0.1:${listener.port}/ with ${count} workers (${way})`);
+      await new Promise(() => {}); // until killed
+    }
+    // The load: 300 GETs from 6 keep-alive clients; a worker is killed after the 100th answer.
+    const url = `http://127.0.0.1:${listener.port}`;
+    let answered = 0;
+    let retried = 0;
+    let victim: ChildProcess | undefined;
+    const byWorker = new Map<string, number>();
+    const client = async (c: number): Promise<void> => {
+      for (let i = 0; i < 50; i++) {
+        for (let attempt = 0;; attempt++) {
+          try {
+            const res = await fetch(`${url}/client-${c}/request-${i}`);
+            const text = await res.text();
+            const worker = /worker (\d+)/.exec(text)?.[1] ?? "?";
+            byWorker.set(worker, (byWorker.get(worker) ?? 0) + 1);
+            break;
+          } catch (e) {
+            if (attempt >= 5) throw e;
+            retried++; // the connection died with its worker: a GET is safe to send again
+          }
+        }
+        if (++answered === 100) {
+          victim = workers[0]?.child;
+          victim?.kill("SIGKILL");
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 6 }, (_, c) => client(c)));
+    await victim?.status; // its supervisor callback has started the replacement by now
+    stopping = true;
+    listener.close();
+    await accepting.catch(() => {});
+    for (const w of workers) {
+      w?.child.kill("SIGTERM");
+      w?.link?.close();
+      await w?.child.status;
+    }
+    console.log(
+      `${way}: ${answered} of 300 requests answered by ${byWorker.size} worker processes ` +
+        `(${started} started: one was killed mid-load and replaced); ${retried} retried on a new ` +
+        `connection`,
+    );
+  }
+}
