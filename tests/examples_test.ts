@@ -231,6 +231,20 @@ const expectations: Record<string, (out: string) => void> = {
       );
     }
   },
+  "32_threads_vs_processes.ts": (out) => {
+    for (const who of ["threads", "processes"]) {
+      assert.match(out, new RegExp(`${who} +sum 50000005000000 \\(right\\)`));
+      assert.match(out, new RegExp(`${who} +start +[\\d.]+ ms`));
+      assert.match(out, new RegExp(`${who} +shared-word round trip +[\\d.]+ µs`));
+      assert.match(out, new RegExp(`${who} +message round trip +[\\d.]+ µs`));
+    }
+    assert.match(out, /threads +crash: .*the whole process ended \(SIGSEGV\)/);
+    assert.match(out, /had printed "all four threads ready; go"/);
+    assert.match(
+      out,
+      /processes crash: participant 2 died \(SIGSEGV\); the parent and 3 others lived, 3 partial sums kept .* sum 50000005000000 \(right\)/,
+    );
+  },
   "20_polling_vs_interrupts.ts": (out) => {
     const cpu = [...out.matchAll(/(poller|sleeper) +CPU time +(\d+) ms/g)].map((m) => Number(m[2]));
     const [poller = 0, sleeper = 0] = cpu;
