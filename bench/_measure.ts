@@ -14,13 +14,16 @@ import {
   type RingSender,
   spawn,
   tryOpenFifoWriter,
+  UnixListener,
+  UnixSocket,
   WOULD_BLOCK,
 } from "../mod.ts";
 import { makeQueue, startPeer } from "./_mq_io.ts";
-import { receive, send } from "./_io.ts";
+import { receive, receiveExactly, send, sendAll } from "./_io.ts";
 
 const PIPE_PEER = new URL("./_pipe_peer.ts", import.meta.url).pathname;
 const RING_PEER = new URL("./_ring_peer.ts", import.meta.url).pathname;
+const SOCKET_PEER = new URL("./_socket_peer.ts", import.meta.url).pathname;
 
 /** Runs a program; returns its standard output, or throws with its standard error. */
 export async function output(cmd: string, args: string[]): Promise<string> {
@@ -402,6 +405,84 @@ export async function socketRoundTrips(size: number, n: number): Promise<number[
   return times;
 }
 
+/**
+ * A dipc stream socket to a Deno child running bench/_socket_peer.ts in `mode`: one end of a
+ * socket pair handed down as descriptor 3 ("pair"), or a connection the child makes to a
+ * listener on a path ("path").
+ */
+async function dipcSocketPeer(mode: "sink" | "echo", size: number, how: "pair" | "path"): Promise<{
+  socket: UnixSocket;
+  exited: Promise<unknown>;
+  close(): Promise<void>;
+}> {
+  const args = ["run", "--quiet", "--allow-ffi", SOCKET_PEER, mode, String(size)];
+  if (how === "pair") {
+    const [socket, theirs] = UnixSocket.pair();
+    const child = spawn(Deno.execPath(), { args, fds: { 3: theirs } });
+    theirs.close();
+    return {
+      socket,
+      exited: child.status,
+      close: async () => {
+        socket.close();
+        await child.status;
+      },
+    };
+  }
+  const dir = await Deno.makeTempDir({ prefix: "dipc-sock-" });
+  const listener = UnixListener.listen(`${dir}/s`);
+  const child = spawn(Deno.execPath(), { args: [...args, `${dir}/s`] });
+  const socket = await listener.accept({ timeout: 30_000 });
+  return {
+    socket,
+    exited: child.status,
+    close: async () => {
+      socket.close();
+      listener.close();
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** A dipc stream socket to a draining Deno child: MB/s of `total` bytes sent in `size` pieces. */
+export async function dipcSocketThroughput(
+  size: number,
+  total: number,
+  how: "pair" | "path",
+): Promise<number> {
+  const { socket, exited, close } = await dipcSocketPeer("sink", size, how);
+  const msg = new Uint8Array(size).fill(4);
+  const t0 = performance.now();
+  for (let sent = 0; sent < total; sent += size) {
+    const wait = sendAll(socket, msg);
+    if (wait) await wait;
+  }
+  socket.shutdownWrite();
+  await exited; // the child has read everything
+  const seconds = (performance.now() - t0) / 1000;
+  await close();
+  return total / seconds / 1e6;
+}
+
+/** Round trips (µs, sorted) over a dipc stream socket to an echoing Deno child. */
+export async function dipcSocketRoundTrips(
+  size: number,
+  n: number,
+  how: "pair" | "path",
+): Promise<number[]> {
+  const { socket, close } = await dipcSocketPeer("echo", size, how);
+  const msg = new Uint8Array(size).fill(5);
+  const back = new Uint8Array(size);
+  const times = await timeEach(n, async () => {
+    const wait = sendAll(socket, msg);
+    if (!(await receiveExactly(socket, back))) throw new Error("peer closed");
+    if (wait) await wait;
+  });
+  await close();
+  return times;
+}
+
 /** `Deno.Command`'s stdin pipe to a draining child (the other baseline): MB/s. */
 export async function commandThroughput(size: number, total: number): Promise<number> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -442,4 +523,76 @@ export async function commandRoundTrips(size: number, n: number): Promise<number
   await child.stdout.cancel();
   await child.status;
   return times;
+}
+
+/** What `wrk` measured against one HTTP server. */
+export interface WebLoad {
+  /** Requests per second. */
+  rps: number;
+  /** The 99th percentile latency, µs. */
+  p99: number;
+}
+
+/** The web servers of the suite: example 31 in each mode, or one `Deno.serve` process. */
+export type WebServer = "inherit" | "handover" | "deno-serve";
+
+/**
+ * Starts `server` on a free loopback port, loads it with `wrk` (2 threads, 64 connections,
+ * `seconds` long, `--latency`), stops it, and returns requests per second and p99 latency.
+ * Throws if `wrk` is not installed (Debian's package `wrk`).
+ */
+export async function webServerLoad(
+  server: WebServer,
+  workers: number,
+  seconds: number,
+): Promise<WebLoad> {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const example = new URL("../examples/31_web_server.ts", import.meta.url).pathname;
+  const http = new URL("./_http_peer.ts", import.meta.url).pathname;
+  const args = server === "deno-serve"
+    ? ["run", "--quiet", "--allow-net=127.0.0.1", http, String(port)]
+    : [
+      "run",
+      "--quiet",
+      "--allow-ffi",
+      "--allow-net=127.0.0.1",
+      example,
+      "serve",
+      String(port),
+      String(workers),
+      server,
+    ];
+  const child = new Deno.Command(Deno.execPath(), { args, stdout: "null" }).spawn();
+  try {
+    for (let tries = 0;; tries++) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+        break;
+      } catch (e) {
+        if (tries > 300) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    await new Promise((r) => setTimeout(r, 300)); // every worker up
+    const text = await output("wrk", [
+      "-t2",
+      "-c64",
+      `-d${seconds}s`,
+      "--latency",
+      `http://127.0.0.1:${port}/`,
+    ]);
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
+    const p99 = /^\s*99%\s+([\d.]+)(us|ms|s)\b/m.exec(text);
+    const unit = { us: 1, ms: 1000, s: 1e6 }[p99?.[2] ?? "us"] ?? NaN;
+    const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(text);
+    if (errors) throw new Error(`wrk against ${server}: ${errors[0]}`);
+    return { rps, p99: Number(p99?.[1]) * unit };
+  } finally {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    await child.status;
+  }
 }

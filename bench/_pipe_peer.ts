@@ -69,7 +69,9 @@ if (mode === "dipc-sink") {
 } else if (mode === "unix-sink" || mode === "unix-echo") {
   const conn = await Deno.connect({ transport: "unix", path });
   if (mode === "unix-sink") {
-    while ((await conn.read(buf)) !== null) { /* drain */ }
+    // One message per read, as the C harness and dipc's socket sink read.
+    const one = buf.subarray(0, size);
+    while ((await conn.read(one)) !== null) { /* drain */ }
   } else {
     const msg = buf.subarray(0, size);
     while (await readFull((b) => conn.read(b), msg)) {

@@ -6,7 +6,8 @@
  * workers and gives them what fork would have inherited:
  *
  * - **inherit**: every worker gets the listening TCP socket as descriptor 3 and accepts
- *   connections itself (the kernel hands each to one of them);
+ *   connections itself (the kernel hands each to one of them), and a socket to the parent whose
+ *   end of stream tells it the parent has gone;
  * - **hand-over**: only the parent accepts; it passes each connection's descriptor to a worker
  *   over a Unix socket pair (`SCM_RIGHTS`), round robin.
  *
@@ -65,14 +66,18 @@ async function serveConnection(conn: UnixSocket): Promise<void> {
 }
 
 if (Deno.args[0] === "worker-inherit") {
+  // Descriptor 3 is the listening socket, 4 the link to the parent: its end of stream means
+  // the parent has gone, and a worker does not outlive its supervisor.
   using listener = TcpListener.fromFd(3);
+  using parent = UnixSocket.fromFd(4);
+  void parent.receive(new Uint8Array(1)).finally(() => Deno.exit(0));
   for await (const conn of listener) void serveConnection(conn);
 } else if (Deno.args[0] === "worker-handover") {
   using parent = UnixSocket.fromFd(3);
   const note = new Uint8Array(16);
   for (;;) {
     const r = await parent.receive(note, { maxFds: 1 });
-    if (r === END_OF_STREAM) break; // the parent has gone
+    if (r === END_OF_STREAM) Deno.exit(0); // the parent has gone
     for (const fd of r.fds) void serveConnection(UnixSocket.fromFd(fd));
   }
 } else {
@@ -82,26 +87,20 @@ if (Deno.args[0] === "worker-inherit") {
   const ways = serveOnly ? [Deno.args[3] ?? "inherit"] : ["inherit", "handover"];
   for (const way of ways) {
     using listener = TcpListener.listen({ port, backlog: 1024 });
-    const workers: Array<{ child: ChildProcess; link?: UnixSocket }> = [];
+    const workers: Array<{ child: ChildProcess; link: UnixSocket }> = [];
     let started = 0;
     let stopping = false;
     const start = (slot: number): void => {
       started++;
-      if (way === "inherit") {
-        const child = spawnDeno(import.meta.url, {
-          args: ["worker-inherit"],
-          fds: { 3: listener },
-        });
-        workers[slot] = { child };
-      } else {
-        const [mine, theirs] = UnixSocket.pair({ type: "seqpacket" });
-        const child = spawnDeno(import.meta.url, { args: ["worker-handover"], fds: { 3: theirs } });
-        theirs.close();
-        workers[slot] = { child, link: mine };
-      }
+      const [mine, theirs] = UnixSocket.pair({ type: "seqpacket" });
+      const child = way === "inherit"
+        ? spawnDeno(import.meta.url, { args: ["worker-inherit"], fds: { 3: listener, 4: theirs } })
+        : spawnDeno(import.meta.url, { args: ["worker-handover"], fds: { 3: theirs } });
+      theirs.close();
+      workers[slot] = { child, link: mine };
       // The supervisor: a worker that dies is replaced.
       void workers[slot]?.child.status.then(() => {
-        workers[slot]?.link?.close();
+        workers[slot]?.link.close();
         if (!stopping) start(slot);
       });
     };
@@ -113,7 +112,7 @@ if (Deno.args[0] === "worker-inherit") {
           for (let tries = 0; tries < workers.length; tries++) {
             const w = workers[handedOver++ % workers.length];
             try {
-              if (w?.link?.trySend(new Uint8Array([1]), { fds: [conn] }) !== WOULD_BLOCK) break;
+              if (w?.link.trySend(new Uint8Array([1]), { fds: [conn] }) !== WOULD_BLOCK) break;
             } catch {
               // that worker is gone: try the next
             }
@@ -159,7 +158,7 @@ if (Deno.args[0] === "worker-inherit") {
     await accepting.catch(() => {});
     for (const w of workers) {
       w?.child.kill("SIGTERM");
-      w?.link?.close();
+      w?.link.close();
       await w?.child.status;
     }
     console.log(

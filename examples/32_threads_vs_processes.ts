@@ -35,7 +35,11 @@ const N = 10_000_000;
 const COUNT = 4;
 const ROUNDS = 2000;
 // Words of the shared block (Int32Array indexes), then the partial sums (Float64Array).
-const READY = 0, GO = 1, DONE = 2, PING = 3, PONG = 4;
+const READY = 0;
+const GO = 1;
+const DONE = 2;
+const PING = 3;
+const PONG = 4;
 const SUMS_AT = 64; // byte offset of COUNT float64 partial sums
 const BYTES = SUMS_AT + 8 * COUNT;
 

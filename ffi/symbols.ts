@@ -194,6 +194,8 @@ export const CORE = {
   accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
   /** int connect(int sockfd, const struct sockaddr *addr, socklen_t addrlen) */
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /** ssize_t send(int sockfd, const void *buf, size_t len, int flags): len as u32 (fast path) */
+  send: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   /** ssize_t sendmsg(int sockfd, const struct msghdr *msg, int flags): the result's low 32 bits */
   sendmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   /** ssize_t recvmsg(int sockfd, struct msghdr *msg, int flags): the result's low 32 bits */

@@ -351,12 +351,24 @@ export class UnixSocket implements HasFd, Disposable {
   #writeSleeper: FdSleeper | undefined;
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
-  readonly #hdr = new OutStruct(MSGHDR.size);
-  readonly #iov = new OutStruct(IOVEC.size);
+  /**
+   * A `struct msghdr` followed by its one `struct iovec`, assembled once: `msg_iov` points at
+   * the iovec for the object's life, and each call sets only the fields that change. Written
+   * through 64-bit and 32-bit views (both architectures are little-endian), never a DataView.
+   */
+  readonly #io = new BigUint64Array((MSGHDR.size + IOVEC.size) / 8);
+  readonly #io32 = new Uint32Array(this.#io.buffer);
+  readonly #ioBytes = new Uint8Array(this.#io.buffer);
   #control = new Uint8Array(0);
+  #controlAddress = 0n;
+  /** The last data buffer's ArrayBuffer and its address (a backing store never moves). */
+  #lastBuffer: ArrayBufferLike | undefined;
+  #lastBase = 0;
 
   private constructor(token: unknown, fd: number, type: SocketType, what: string) {
     checkInternal(token, "UnixSocket.pair/connect/fromFd() or UnixListener.accept()");
+    this.#io[MSGHDR.msg_iov / 8] = ptr(this.#ioBytes) + BigInt(MSGHDR.size);
+    this.#io[MSGHDR.msg_iovlen / 8] = 1n;
     this.#fd = fd;
     this.#type = type;
     this.#what = what;
@@ -697,6 +709,7 @@ export class UnixSocket implements HasFd, Disposable {
     this.#writeSleeper?.close();
     closeFd(this.#fd);
     this.#fd = -1;
+    this.#lastBuffer = undefined;
   }
 
   /** Same as `close()`. */
@@ -732,38 +745,62 @@ export class UnixSocket implements HasFd, Disposable {
     return o.fds.map(descriptorOf);
   }
 
-  /** A control buffer of at least `bytes`, kept for the next call. */
+  /** A control buffer of at least `bytes`, kept for the next call (and its address). */
   #controlOf(bytes: number): Uint8Array {
-    if (this.#control.length < bytes) this.#control = new Uint8Array(Math.max(bytes, 64));
+    if (this.#control.length < bytes) {
+      this.#control = new Uint8Array(Math.max(bytes, 128));
+      this.#controlAddress = ptr(this.#control);
+    }
     return this.#control;
+  }
+
+  /** Points the header at `data` (`n` bytes) and at `control` (`controlLength` bytes of it). */
+  #setHeader(data: Uint8Array, n: number, controlLength: number): void {
+    const io = this.#io;
+    const io32 = this.#io32;
+    let at = 0;
+    if (data.byteLength > 0) {
+      if (data.buffer !== this.#lastBuffer) {
+        this.#lastBase = Number(ptr(data)) - data.byteOffset;
+        this.#lastBuffer = data.buffer;
+      }
+      at = this.#lastBase + data.byteOffset;
+    }
+    io32[(MSGHDR.size + IOVEC.iov_base) / 4] = at % 0x1_0000_0000;
+    io32[(MSGHDR.size + IOVEC.iov_base) / 4 + 1] = Math.floor(at / 0x1_0000_0000);
+    io32[(MSGHDR.size + IOVEC.iov_len) / 4] = n;
+    io32[(MSGHDR.size + IOVEC.iov_len) / 4 + 1] = 0;
+    io[MSGHDR.msg_control / 8] = controlLength === 0 ? 0n : this.#controlAddress;
+    io32[MSGHDR.msg_controllen / 4] = controlLength;
+    io32[MSGHDR.msg_controllen / 4 + 1] = 0;
+    io32[MSGHDR.msg_flags / 4] = 0;
   }
 
   #sendmsg(data: Uint8Array, fds: readonly number[]): number | WouldBlock {
     const fd = this.#live();
     const n = Math.min(data.length, MAX_IO);
-    const iov = this.#iov;
-    new DataView(iov.bytes.buffer).setBigUint64(IOVEC.iov_base, ptr(data), true);
-    iov.setU64(IOVEC.iov_len, n);
-    const hdr = this.#hdr.clear();
-    const view = new DataView(hdr.bytes.buffer);
-    view.setBigUint64(MSGHDR.msg_iov, ptr(iov.bytes), true);
-    hdr.setU64(MSGHDR.msg_iovlen, 1);
-    let control: Uint8Array | undefined;
-    if (fds.length > 0) {
-      const len = CMSGHDR.data + 4 * fds.length;
-      control = this.#controlOf(align8(len)).subarray(0, align8(len));
-      control.fill(0);
-      const c = new DataView(control.buffer, control.byteOffset, control.length);
-      c.setBigUint64(CMSGHDR.cmsg_len, BigInt(len), true);
-      c.setInt32(CMSGHDR.cmsg_level, SOCK.SOL_SOCKET, true);
-      c.setInt32(CMSGHDR.cmsg_type, SOCK.SCM_RIGHTS, true);
-      fds.forEach((f, i) => c.setInt32(CMSGHDR.data + 4 * i, f, true));
-      view.setBigUint64(MSGHDR.msg_control, ptr(control), true);
-      hdr.setU64(MSGHDR.msg_controllen, control.length);
+    const L = libc();
+    const flags = SOCK.MSG_DONTWAIT | SOCK.MSG_NOSIGNAL;
+    if (fds.length === 0) {
+      for (;;) {
+        const r = L.send(fd, data, n, flags);
+        if (r >= 0) return r;
+        const e = errno();
+        if (e === E.EAGAIN) return WOULD_BLOCK;
+        if (e !== E.EINTR) throw new ErrnoError(e, "send", { action: `send on ${this.#what}` });
+      }
     }
-    const { sendmsg } = libc();
+    const len = CMSGHDR.data + 4 * fds.length;
+    const control = this.#controlOf(align8(len)).subarray(0, align8(len));
+    control.fill(0);
+    const c = new DataView(control.buffer, control.byteOffset, control.length);
+    c.setBigUint64(CMSGHDR.cmsg_len, BigInt(len), true);
+    c.setInt32(CMSGHDR.cmsg_level, SOCK.SOL_SOCKET, true);
+    c.setInt32(CMSGHDR.cmsg_type, SOCK.SCM_RIGHTS, true);
+    fds.forEach((f, i) => c.setInt32(CMSGHDR.data + 4 * i, f, true));
+    this.#setHeader(data, n, control.length);
     for (;;) {
-      const r = sendmsg(fd, hdr.bytes, SOCK.MSG_DONTWAIT | SOCK.MSG_NOSIGNAL);
+      const r = L.sendmsg(fd, this.#ioBytes, flags);
       if (r >= 0) return r;
       const e = errno();
       if (e === E.EAGAIN) return WOULD_BLOCK;
@@ -773,30 +810,23 @@ export class UnixSocket implements HasFd, Disposable {
 
   #recvmsg(into: Uint8Array, maxFds: number): SocketReceipt | WouldBlock | EndOfStream {
     const fd = this.#live();
-    const iov = this.#iov;
-    new DataView(iov.bytes.buffer).setBigUint64(IOVEC.iov_base, ptr(into), true);
-    iov.setU64(IOVEC.iov_len, Math.min(into.length, MAX_IO));
     // Room for what was asked, and always for at least a few more, so that descriptors sent
     // unasked are seen (and closed) rather than silently dropped by the kernel.
     const controlLength = align8(CMSGHDR.data + 4 * Math.max(maxFds, 1) + 4 * 16);
-    const control = this.#controlOf(controlLength).subarray(0, controlLength);
-    const hdr = this.#hdr.clear();
-    const view = new DataView(hdr.bytes.buffer);
-    view.setBigUint64(MSGHDR.msg_iov, ptr(iov.bytes), true);
-    hdr.setU64(MSGHDR.msg_iovlen, 1);
-    view.setBigUint64(MSGHDR.msg_control, ptr(control), true);
-    hdr.setU64(MSGHDR.msg_controllen, control.length);
+    const control = this.#controlOf(controlLength);
+    this.#setHeader(into, Math.min(into.length, MAX_IO), controlLength);
     const { recvmsg } = libc();
     let r: number;
     for (;;) {
-      r = recvmsg(fd, hdr.bytes, SOCK.MSG_DONTWAIT | SOCK.MSG_CMSG_CLOEXEC);
+      r = recvmsg(fd, this.#ioBytes, SOCK.MSG_DONTWAIT | SOCK.MSG_CMSG_CLOEXEC);
       if (r >= 0) break;
       const e = errno();
       if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) throw new ErrnoError(e, "recvmsg", { action: `receive on ${this.#what}` });
     }
-    const flags = hdr.i32(MSGHDR.msg_flags);
-    const fds = this.#walkControl(control, hdr.u64(MSGHDR.msg_controllen));
+    const flags = this.#io32[MSGHDR.msg_flags / 4] ?? 0;
+    const got = this.#io32[MSGHDR.msg_controllen / 4] ?? 0;
+    const fds = got === 0 ? [] : this.#walkControl(control, got);
     if ((flags & SOCK.MSG_CTRUNC) !== 0) {
       for (const f of fds) libc().close(f);
       throw new ErrnoError(E.EMSGSIZE, "recvmsg", {

@@ -1,12 +1,15 @@
 /**
  * The transport benchmark suite: every dipc transport (ring channel, pipe, FIFO, POSIX and
- * System V queues) and Deno's built-ins (Unix socket, `Deno.Command` pipes) against the C
- * baseline (bench/c/baseline.c, compiled here with gcc), at 64 B, 4 KiB, 64 KiB and 1 MiB, in one
+ * System V queues, Unix sockets) and Deno's built-ins (Unix socket, `Deno.Command` pipes) against
+ * the C baseline (bench/c/baseline.c, compiled here with gcc), at 64 B, 4 KiB, 64 KiB and 1 MiB, in one
  * run: C and dipc alternate, three times, and each figure is the median of its three. Prints
  * Markdown tables of the figures and of the dipc ÷ C ratios, and writes the results as JSON
  * (bench/results/suite.json) and as an SVG chart (docs/bench.svg) for the README.
  *
- * Run: deno task bench:suite   (about 5 minutes; DIPC_BENCH_REPS=1 for a quick look)
+ * Then the web server of example 31 (both modes, 2 workers) and one `Deno.serve` process under
+ * `wrk` (Debian's package; skipped when it is not installed): requests per second and p99.
+ *
+ * Run: deno task bench:suite   (about 7 minutes; DIPC_BENCH_REPS=1 for a quick look)
  *
  * @module
  */
@@ -14,6 +17,8 @@
 import {
   commandRoundTrips,
   commandThroughput,
+  dipcSocketRoundTrips,
+  dipcSocketThroughput,
   median,
   output,
   pct,
@@ -26,6 +31,9 @@ import {
   ringThroughput,
   socketRoundTrips,
   socketThroughput,
+  type WebLoad,
+  type WebServer,
+  webServerLoad,
 } from "../bench/_measure.ts";
 import { ROOT } from "./examples.ts";
 
@@ -69,6 +77,16 @@ const THROUGHPUT: Row[] = [
     measure: (s) => queueThroughput("sysv", s, thrTotal(s) / 4),
   },
   {
+    name: "dipc socket pair",
+    c: "uds",
+    measure: (s) => dipcSocketThroughput(s, thrTotal(s), "pair"),
+  },
+  {
+    name: "dipc Unix socket through a listener",
+    c: "uds",
+    measure: (s) => dipcSocketThroughput(s, thrTotal(s), "path"),
+  },
+  {
     name: "Deno Unix socket (baseline)",
     c: "uds",
     measure: (s) => socketThroughput(s, thrTotal(s)),
@@ -101,6 +119,16 @@ const ROUND_TRIP: Row[] = [
     name: "dipc System V mq",
     c: "sysvmq",
     measure: (s) => rt(queueRoundTrips("sysv", s, rtCount(s) / 4)),
+  },
+  {
+    name: "dipc socket pair",
+    c: "uds",
+    measure: (s) => rt(dipcSocketRoundTrips(s, rtCount(s), "pair")),
+  },
+  {
+    name: "dipc Unix socket through a listener",
+    c: "uds",
+    measure: (s) => rt(dipcSocketRoundTrips(s, rtCount(s), "path")),
   },
   {
     name: "Deno Unix socket (baseline)",
@@ -159,6 +187,31 @@ for (let rep = 0; rep < REPS; rep++) {
 }
 await Deno.remove(cDir, { recursive: true });
 
+// ---- the web server: example 31 (2 workers, each mode) against one Deno.serve process --------
+const WEB: Array<[WebServer, string]> = [
+  ["deno-serve", "one `Deno.serve` process (baseline)"],
+  ["inherit", "example 31, 2 workers inheriting the listener"],
+  ["handover", "example 31, 2 workers, connections handed over (`SCM_RIGHTS`)"],
+];
+const WEB_SECONDS = Number(Deno.env.get("DIPC_BENCH_WEB_SECONDS") ?? 5);
+const web: Record<string, WebLoad[]> = {};
+let haveWrk = true;
+try {
+  await output("wrk", ["--version"]).catch((e) => {
+    // wrk --version exits 1 after printing its version
+    if (!/wrk \d/.test(String(e))) throw e;
+  });
+} catch {
+  haveWrk = false;
+  console.error("web server rows not run: wrk is not installed (apt-get install wrk)");
+}
+for (let rep = 0; haveWrk && rep < REPS; rep++) {
+  console.error(`web server, round ${rep + 1} of ${REPS}`);
+  for (const [server] of WEB) {
+    (web[server] ??= []).push(await webServerLoad(server, 2, WEB_SECONDS));
+  }
+}
+
 // ---- report ---------------------------------------------------------------------------------------
 const mid = (f: Figures, k: string, size: number): number => median(f[k]?.[size] ?? []);
 const fmt = (x: number, digits: number): string =>
@@ -197,6 +250,24 @@ for (const mech of new Set(ROUND_TRIP.map((r) => r.c))) {
   line(`C \`baseline ${mech} lat\``, (s) => fmt(mid(cLat, mech, s), 1));
 }
 
+const webMid = (server: string, key: keyof WebLoad): number =>
+  median((web[server] ?? []).map((w) => w[key]));
+if (haveWrk) {
+  console.log(
+    `\n| web server (\`wrk -t2 -c64 -d${WEB_SECONDS}s\`, loopback) | requests/s | ÷ Deno.serve | ` +
+      `p99 latency, ms | ÷ Deno.serve |`,
+  );
+  console.log("|---|---:|---:|---:|---:|");
+  for (const [server, label] of WEB) {
+    const rps = webMid(server, "rps");
+    const p99 = webMid(server, "p99");
+    console.log(
+      `| ${label} | ${fmt(rps, 0)} | ${fmt(rps / webMid("deno-serve", "rps"), 2)}× | ` +
+        `${fmt(p99 / 1000, 2)} | ${fmt(p99 / webMid("deno-serve", "p99"), 2)}× |`,
+    );
+  }
+}
+
 const json = {
   date: new Date().toISOString(),
   target: Deno.build.target,
@@ -208,6 +279,12 @@ const json = {
     c: r.c,
     mbps: SIZES.map((s) => mid(thr, r.name, s)),
     cMbps: SIZES.map((s) => mid(cThr, r.c, s)),
+  })),
+  web: WEB.map(([server, name]) => ({
+    server,
+    name,
+    rps: webMid(server, "rps"),
+    p99Us: webMid(server, "p99"),
   })),
   roundTrip: ROUND_TRIP.map((r) => ({
     name: r.name,
