@@ -89,10 +89,15 @@ export function hasCommand(cmd: string): boolean {
 /** The repository root, as a path. */
 export const ROOT: string = new URL("..", import.meta.url).pathname;
 
-/** The test helpers' scratch directory, made once per run. */
+/** The test helpers' scratch directory (compiled C peers), made once per test module. */
 let scratch: string | undefined;
 function scratchDir(): string {
-  return scratch ??= Deno.makeTempDirSync({ prefix: "dipc-test-" });
+  if (scratch === undefined) {
+    const dir = scratch = Deno.makeTempDirSync({ prefix: "dipc-test-" });
+    // Removed when the module's tests are done: every test has finished with its binaries.
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+  }
+  return scratch;
 }
 
 const compiled = new Map<string, string>();

@@ -195,16 +195,11 @@ const WEB: Array<[WebServer, string]> = [
 ];
 const WEB_SECONDS = Number(Deno.env.get("DIPC_BENCH_WEB_SECONDS") ?? 5);
 const web: Record<string, WebLoad[]> = {};
-let haveWrk = true;
-try {
-  await output("wrk", ["--version"]).catch((e) => {
-    // wrk --version exits 1 after printing its version
-    if (!/wrk \d/.test(String(e))) throw e;
-  });
-} catch {
-  haveWrk = false;
-  console.error("web server rows not run: wrk is not installed (apt-get install wrk)");
-}
+const haveWrk = (await new Deno.Command("sh", {
+  args: ["-c", "command -v wrk"],
+  stdout: "null",
+}).output()).success;
+if (!haveWrk) console.error("web server rows not run: wrk is not installed (apt-get install wrk)");
 for (let rep = 0; haveWrk && rep < REPS; rep++) {
   console.error(`web server, round ${rep + 1} of ${REPS}`);
   for (const [server] of WEB) {
