@@ -5,7 +5,8 @@
  * @module
  */
 
-import { SysVMessageQueue, SysVSemaphoreSet, SysVSharedMemory } from "../mod.ts";
+import assert from "node:assert/strict";
+import { Pipe, SysVMessageQueue, SysVSemaphoreSet, SysVSharedMemory } from "../mod.ts";
 import { LEDGER_ENV, posixEntry, sysvEntry } from "./_ledger.ts";
 
 /** What a finished command left. */
@@ -321,6 +322,31 @@ export function ipcTest(
       if (failure !== undefined) throw failure;
       if (leaked.length > 0) throw new Error(`test left IPC objects behind:\n${leaked.join("\n")}`);
     },
+  });
+}
+
+/** How many descriptors this process has open (`/proc/self/fd`). */
+export function openFds(): number {
+  return [...Deno.readDirSync("/proc/self/fd")].length;
+}
+
+/**
+ * An {@linkcode ipcTest} that also checks this process has as many descriptors open after the
+ * test as before it: nothing the test opened, or had dipc open, may stay open.
+ */
+export function fdCheckedTest(
+  name: string,
+  fn: (t: Deno.TestContext) => void | Promise<void>,
+): void {
+  ipcTest(name, async (t) => {
+    // What dipc opens once per process (the wait core's epoll set and its eventfd) is not a leak:
+    // open it before counting.
+    using warm = Pipe.create();
+    await warm.reader.read(new Uint8Array(1), { timeout: 1 }).catch(() => {});
+    warm.close();
+    const before = openFds();
+    await fn(t);
+    assert.equal(openFds(), before, "every descriptor opened was closed");
   });
 }
 

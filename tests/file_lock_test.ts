@@ -4,10 +4,10 @@
 import assert from "node:assert/strict";
 import { ErrnoError, LockFile, WOULD_BLOCK } from "../mod.ts";
 import {
+  fdCheckedTest,
   firstLine,
   hasCommand,
   HAVE_PYTHON,
-  ipcTest,
   PYTHON,
   ROOT,
   skipIf,
@@ -15,7 +15,7 @@ import {
   within,
 } from "./_helpers.ts";
 
-ipcTest("shared and exclusive, whole file and ranges, between two handles", async () => {
+fdCheckedTest("shared and exclusive, whole file and ranges, between two handles", async () => {
   const path = await Deno.makeTempFile();
   try {
     using a = LockFile.open(path);
@@ -63,7 +63,7 @@ ipcTest("shared and exclusive, whole file and ranges, between two handles", asyn
   }
 });
 
-ipcTest(
+fdCheckedTest(
   "a holder SIGKILLed with its lock: the kernel releases it, the waiter goes on",
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "dipc-test-lock-" });
@@ -100,7 +100,7 @@ ipcTest(
   },
 );
 
-ipcTest(
+fdCheckedTest(
   "other programs: Python's POSIX locks conflict with ours, flock(1) shares flock's",
   async (t) => {
     const path = await Deno.makeTempFile();
@@ -145,7 +145,7 @@ ipcTest(
   },
 );
 
-ipcTest(
+fdCheckedTest(
   "waits: a timeout and an abort take nothing; lockSync with a timeout; close ends a wait",
   async () => {
     const path = await Deno.makeTempFile();

@@ -14,95 +14,96 @@ import {
   UnixSocket,
   WOULD_BLOCK,
 } from "../mod.ts";
-import { ipcTest, ROOT, testRandom, thrown, within } from "./_helpers.ts";
+import { fdCheckedTest, openFds, ROOT, testRandom, thrown, within } from "./_helpers.ts";
 
-const openFds = (): number => [...Deno.readDirSync("/proc/self/fd")].length;
-
-ipcTest("poll over 100 handles of five kinds: exactly the ready ones are reported", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "dipc-test-poll-" });
-  { // the wait core's epoll set and control eventfd open once per process: not a leak
-    using warm = EventFd.create();
-    await warm.read({ timeout: 1 }).catch(() => {});
-  }
-  const before = openFds();
-  const closers: Array<() => void> = [];
-  try {
-    const handles: Array<{ name: string; handle: { unsafeFd: number }; fire: () => void }> = [];
-    for (let i = 0; i < 20; i++) {
+fdCheckedTest(
+  "poll over 100 handles of five kinds: exactly the ready ones are reported",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "dipc-test-poll-" });
+    { // the wait core's epoll set and control eventfd open once per process: not a leak
+      using warm = EventFd.create();
+      await warm.read({ timeout: 1 }).catch(() => {});
+    }
+    const before = openFds();
+    const closers: Array<() => void> = [];
+    try {
+      const handles: Array<{ name: string; handle: { unsafeFd: number }; fire: () => void }> = [];
+      for (let i = 0; i < 20; i++) {
+        const p = Pipe.create();
+        closers.push(() => p.close());
+        handles.push({
+          name: `pipe ${i}`,
+          handle: p.reader,
+          fire: () => void p.writer.tryWrite(new Uint8Array([1])),
+        });
+        const [a, b] = UnixSocket.pair({ type: i % 2 ? "seqpacket" : "stream" });
+        closers.push(() => (a.close(), b.close()));
+        handles.push({
+          name: `socket ${i}`,
+          handle: b,
+          fire: () => void a.trySend(new Uint8Array([2])),
+        });
+        const ev = EventFd.create();
+        closers.push(() => ev.close());
+        handles.push({ name: `eventfd ${i}`, handle: ev, fire: () => ev.write(1n) });
+        const q = MessageQueue.temporary({ maxMessages: 1, messageSize: 8 });
+        closers.push(() => q.close());
+        handles.push({
+          name: `queue ${i}`,
+          handle: q,
+          fire: () => void q.trySend(new Uint8Array([3])),
+        });
+        const path = `${dir}/f${i}`;
+        mkfifo(path);
+        const r = openFifoReader(path);
+        const w = Deno.openSync(path, { write: true });
+        closers.push(() => (r.close(), w.close()));
+        handles.push({
+          name: `fifo ${i}`,
+          handle: r,
+          fire: () => void w.writeSync(new Uint8Array([4])),
+        });
+      }
+      assert.equal(handles.length, 100);
+      assert.deepEqual(await poll(handles.map((h) => ({ handle: h.handle })), { timeout: 0 }), []);
+      // Fire a random tenth of them; a wait sees exactly those.
+      const fired = new Set<string>();
+      while (fired.size < 10) {
+        const h = handles[Math.floor(testRandom() * handles.length)];
+        if (h && !fired.has(h.name)) {
+          fired.add(h.name);
+          setTimeout(h.fire, 5);
+        }
+      }
+      const seen = new Set<string>();
+      while (seen.size < fired.size) {
+        const ready = await within(
+          20_000,
+          "poll",
+          poll(handles.map((h) => ({ handle: h.handle })), { timeout: 20_000 }),
+        );
+        for (const r of ready) {
+          const h = handles.find((x) => x.handle === r.handle);
+          assert.ok(h && fired.has(h.name), `${h?.name} was not fired`);
+          assert.ok(r.readable && !r.error);
+          seen.add(h.name);
+        }
+        if (seen.size < fired.size) await new Promise((r) => setTimeout(r, 1));
+      }
+      // Writable: every pipe end that has room is writable.
       const p = Pipe.create();
       closers.push(() => p.close());
-      handles.push({
-        name: `pipe ${i}`,
-        handle: p.reader,
-        fire: () => void p.writer.tryWrite(new Uint8Array([1])),
-      });
-      const [a, b] = UnixSocket.pair({ type: i % 2 ? "seqpacket" : "stream" });
-      closers.push(() => (a.close(), b.close()));
-      handles.push({
-        name: `socket ${i}`,
-        handle: b,
-        fire: () => void a.trySend(new Uint8Array([2])),
-      });
-      const ev = EventFd.create();
-      closers.push(() => ev.close());
-      handles.push({ name: `eventfd ${i}`, handle: ev, fire: () => ev.write(1n) });
-      const q = MessageQueue.temporary({ maxMessages: 1, messageSize: 8 });
-      closers.push(() => q.close());
-      handles.push({
-        name: `queue ${i}`,
-        handle: q,
-        fire: () => void q.trySend(new Uint8Array([3])),
-      });
-      const path = `${dir}/f${i}`;
-      mkfifo(path);
-      const r = openFifoReader(path);
-      const w = Deno.openSync(path, { write: true });
-      closers.push(() => (r.close(), w.close()));
-      handles.push({
-        name: `fifo ${i}`,
-        handle: r,
-        fire: () => void w.writeSync(new Uint8Array([4])),
-      });
+      const w = await poll([{ handle: p.writer, write: true, read: false }], { timeout: 1000 });
+      assert.deepEqual(w.map((x) => [x.writable, x.readable]), [[true, false]]);
+    } finally {
+      for (const c of closers) c();
+      await Deno.remove(dir, { recursive: true });
     }
-    assert.equal(handles.length, 100);
-    assert.deepEqual(await poll(handles.map((h) => ({ handle: h.handle })), { timeout: 0 }), []);
-    // Fire a random tenth of them; a wait sees exactly those.
-    const fired = new Set<string>();
-    while (fired.size < 10) {
-      const h = handles[Math.floor(testRandom() * handles.length)];
-      if (h && !fired.has(h.name)) {
-        fired.add(h.name);
-        setTimeout(h.fire, 5);
-      }
-    }
-    const seen = new Set<string>();
-    while (seen.size < fired.size) {
-      const ready = await within(
-        20_000,
-        "poll",
-        poll(handles.map((h) => ({ handle: h.handle })), { timeout: 20_000 }),
-      );
-      for (const r of ready) {
-        const h = handles.find((x) => x.handle === r.handle);
-        assert.ok(h && fired.has(h.name), `${h?.name} was not fired`);
-        assert.ok(r.readable && !r.error);
-        seen.add(h.name);
-      }
-      if (seen.size < fired.size) await new Promise((r) => setTimeout(r, 1));
-    }
-    // Writable: every pipe end that has room is writable.
-    const p = Pipe.create();
-    closers.push(() => p.close());
-    const w = await poll([{ handle: p.writer, write: true, read: false }], { timeout: 1000 });
-    assert.deepEqual(w.map((x) => [x.writable, x.readable]), [[true, false]]);
-  } finally {
-    for (const c of closers) c();
-    await Deno.remove(dir, { recursive: true });
-  }
-  assert.equal(openFds(), before, "no descriptor leaked");
-});
+    assert.equal(openFds(), before, "no descriptor leaked");
+  },
+);
 
-ipcTest(
+fdCheckedTest(
   "a Poller serves many clients in one loop; hang-ups and closed handles are reported",
   async () => {
     using poller = new Poller<UnixSocket>();
@@ -155,7 +156,7 @@ ipcTest(
   },
 );
 
-ipcTest("an eventfd across processes, and as a semaphore", async () => {
+fdCheckedTest("an eventfd across processes, and as a semaphore", async () => {
   const dir = await Deno.makeTempDir({ prefix: "dipc-test-efd-" });
   try {
     const script = `${dir}/child.ts`;

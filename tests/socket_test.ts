@@ -16,28 +16,19 @@ import {
   UnixSocket,
   WOULD_BLOCK,
 } from "../mod.ts";
-import { compileTestC, HAVE_GCC, ipcTest, ROOT, skipIf, thrown, within } from "./_helpers.ts";
+import {
+  compileTestC,
+  fdCheckedTest,
+  HAVE_GCC,
+  openFds,
+  ROOT,
+  skipIf,
+  thrown,
+  within,
+} from "./_helpers.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-function openFds(): number {
-  return [...Deno.readDirSync("/proc/self/fd")].length;
-}
-
-/** An IPC test that also checks this process opened no descriptor it did not close. */
-function socketTest(name: string, fn: (t: Deno.TestContext) => Promise<void> | void): void {
-  ipcTest(name, async (t) => {
-    // Warm up what dipc opens once per process (the wait core's epoll set and eventfd).
-    const [a, b] = UnixSocket.pair();
-    await b.receive(new Uint8Array(1), { timeout: 1 }).catch(() => {});
-    a.close();
-    b.close();
-    const before = openFds();
-    await fn(t);
-    assert.equal(openFds(), before, "every descriptor opened was closed");
-  });
-}
 
 async function tempDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "dipc-test-sock-" });
@@ -51,7 +42,7 @@ async function take(s: UnixSocket, maxFds = 0): Promise<{ text: string; fds: num
   return { text: dec.decode(into.subarray(0, r.length)), fds: r.fds };
 }
 
-socketTest("pairs of every type: bytes, message boundaries, end of stream", async () => {
+fdCheckedTest("pairs of every type: bytes, message boundaries, end of stream", async () => {
   {
     const [a, b] = UnixSocket.pair({ type: "stream" });
     assert.equal(a.type, "stream");
@@ -90,13 +81,15 @@ socketTest("pairs of every type: bytes, message boundaries, end of stream", asyn
   }
 });
 
-socketTest("descriptors between Deno processes, both ways: a pipe, a queue, a socket", async () => {
-  const dir = await tempDir();
-  try {
-    const script = `${dir}/child.ts`;
-    await Deno.writeTextFile(
-      script,
-      `import { MessageQueue, Pipe, PipeWriter, UnixSocket } from "${ROOT}mod.ts";
+fdCheckedTest(
+  "descriptors between Deno processes, both ways: a pipe, a queue, a socket",
+  async () => {
+    const dir = await tempDir();
+    try {
+      const script = `${dir}/child.ts`;
+      await Deno.writeTextFile(
+        script,
+        `import { MessageQueue, Pipe, PipeWriter, UnixSocket } from "${ROOT}mod.ts";
       using s = UnixSocket.fromFd(3);
       const into = new Uint8Array(256);
       const r = await s.receive(into, { maxFds: 2, timeout: 20000 });
@@ -108,33 +101,37 @@ socketTest("descriptors between Deno processes, both ways: a pipe, a queue, a so
       using back = Pipe.create();
       await s.send(new TextEncoder().encode("a pipe of mine"), { fds: [back.reader] });
       await back.writer.write(new TextEncoder().encode("through the child's pipe"));`,
-    );
-    const [mine, theirs] = UnixSocket.pair();
-    using pipe = Pipe.create();
-    using q = MessageQueue.temporary({ maxMessages: 2, messageSize: 64 });
-    await using child = spawnDeno(script, {
-      permissions: { ffi: true, read: [dir, ROOT] },
-      fds: { 3: theirs },
-    });
-    theirs.close();
-    await mine.send(enc.encode("here"), { fds: [pipe.writer, q] });
-    pipe.writer.close();
-    assert.equal(await pipe.reader.text({ timeout: 20_000 }), "child wrote into the parent's pipe");
-    const m = await q.receive({ timeout: 20_000 });
-    assert.equal(dec.decode(m.data), "child sent on the parent's queue");
-    const back = await take(mine, 1);
-    assert.equal(back.text, "a pipe of mine");
-    assert.equal(back.fds.length, 1);
-    using reader = PipeReader.fromFd(back.fds[0] ?? -1);
-    assert.equal(await reader.text({ timeout: 20_000 }), "through the child's pipe");
-    assert.equal((await within(30_000, "the child", child.status)).code, 0);
-    mine.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+      );
+      const [mine, theirs] = UnixSocket.pair();
+      using pipe = Pipe.create();
+      using q = MessageQueue.temporary({ maxMessages: 2, messageSize: 64 });
+      await using child = spawnDeno(script, {
+        permissions: { ffi: true, read: [dir, ROOT] },
+        fds: { 3: theirs },
+      });
+      theirs.close();
+      await mine.send(enc.encode("here"), { fds: [pipe.writer, q] });
+      pipe.writer.close();
+      assert.equal(
+        await pipe.reader.text({ timeout: 20_000 }),
+        "child wrote into the parent's pipe",
+      );
+      const m = await q.receive({ timeout: 20_000 });
+      assert.equal(dec.decode(m.data), "child sent on the parent's queue");
+      const back = await take(mine, 1);
+      assert.equal(back.text, "a pipe of mine");
+      assert.equal(back.fds.length, 1);
+      using reader = PipeReader.fromFd(back.fds[0] ?? -1);
+      assert.equal(await reader.text({ timeout: 20_000 }), "through the child's pipe");
+      assert.equal((await within(30_000, "the child", child.status)).code, 0);
+      mine.close();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
 
-socketTest("descriptors with a C peer written from the man pages, both ways", async (t) => {
+fdCheckedTest("descriptors with a C peer written from the man pages, both ways", async (t) => {
   if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
   const peer = await compileTestC("socket_peer");
   {
@@ -168,7 +165,7 @@ socketTest("descriptors with a C peer written from the man pages, both ways", as
   }
 });
 
-socketTest(
+fdCheckedTest(
   "too many descriptors: unasked ones are closed; a cut control message is an error",
   () => {
     const [a, b] = UnixSocket.pair({ type: "seqpacket" });
@@ -195,7 +192,7 @@ socketTest(
   },
 );
 
-socketTest("peer credentials: a connecting child's pid and uid, as /proc says", async (t) => {
+fdCheckedTest("peer credentials: a connecting child's pid and uid, as /proc says", async (t) => {
   const dir = await tempDir();
   try {
     const path = `${dir}/creds.sock`;
@@ -237,7 +234,7 @@ socketTest("peer credentials: a connecting child's pid and uid, as /proc says", 
   }
 });
 
-socketTest(
+fdCheckedTest(
   "listeners: paths (mode, stale files reported, removed at close), abstract names",
   async () => {
     const dir = await tempDir();
@@ -295,7 +292,7 @@ socketTest(
   },
 );
 
-socketTest(
+fdCheckedTest(
   "waits: a timeout and an abort take nothing; close ends a wait; Web Streams",
   async () => {
     const [a, b] = UnixSocket.pair();
@@ -326,7 +323,7 @@ socketTest(
   },
 );
 
-socketTest(
+fdCheckedTest(
   "TCP listener: a port of its own, Deno's client, descriptors checked on adoption",
   async () => {
     using listener = TcpListener.listen({ port: 0 });
