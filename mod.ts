@@ -23,6 +23,7 @@
  *   wake-up ({@linkcode EventFd});
  * - advisory file locks, shared or exclusive, released when their holder dies
  *   ({@linkcode LockFile});
+ * - every IPC object on the machine in one list, and what is stale ({@linkcode listIpcObjects});
  * - the error types ({@linkcode ErrnoError}, {@linkcode ClosedError},
  *   {@linkcode ForeignOwnerError}) and the two results that are not data
  *   ({@linkcode WOULD_BLOCK}, {@linkcode END_OF_STREAM}).
@@ -92,3 +93,4 @@ export * from "./src/ring.ts";
 export * from "./src/socket.ts";
 export * from "./src/poll.ts";
 export * from "./src/file_lock.ts";
+export * from "./src/inventory.ts";

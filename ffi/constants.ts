@@ -220,6 +220,10 @@ export const S_IFMT = 0o170000;
 export const S_IFREG = 0o100000;
 /** `st_mode` file type of a FIFO. */
 export const S_IFIFO = 0o010000;
+/** A socket file. */
+export const S_IFSOCK = 0o140000;
+/** A directory. */
+export const S_IFDIR = 0o040000;
 
 /** `struct timespec`: two 64-bit words on both architectures. */
 export const TIMESPEC = { size: 16, tv_sec: 0, tv_nsec: 8 } as const;
@@ -345,6 +349,10 @@ export const SOCK = {
 
 /** `struct sockaddr_un`: the family, then up to 108 bytes of path. */
 export const SOCKADDR_UN = { size: 110, sun_family: 0, sun_path: 2, pathMax: 108 } as const;
+/** `struct dirent` (glibc, 64-bit: the same as `dirent64` on both architectures). */
+export const DIRENT = { d_ino: 0, d_type: 18, d_name: 19 } as const;
+/** `d_type` values. */
+export const DT = { FIFO: 1, DIR: 4, REG: 8, LNK: 10, SOCK: 12 } as const;
 /** `struct sockaddr_in` (IPv4): family, port and address in network byte order. */
 export const SOCKADDR_IN = { size: 16, sin_family: 0, sin_port: 2, sin_addr: 4 } as const;
 /** `struct msghdr`. */

@@ -212,6 +212,12 @@ export const CORE = {
   link: { parameters: ["buffer", "buffer"], result: "i32" },
   /** ssize_t readlink(const char *path, char *buf, size_t size): size as u32, low 32 bits */
   readlink: { parameters: ["buffer", "buffer", "u32"], result: "i32" },
+  /** DIR *opendir(const char *name) */
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  /** struct dirent *readdir(DIR *dirp): NULL at the end (errno unchanged) or on error */
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  /** int closedir(DIR *dirp) */
+  closedir: { parameters: ["pointer"], result: "i32" },
   /** int mkfifo(const char *pathname, mode_t mode) */
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
   /** int chmod(const char *pathname, mode_t mode) */

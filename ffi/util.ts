@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CLOCK, O, TIMESPEC } from "./constants.ts";
+import { CLOCK, DIRENT, O, STAT, TIMESPEC } from "./constants.ts";
 import { libc } from "./load.ts";
 
 const encoder = new TextEncoder();
@@ -188,4 +188,65 @@ export function readProcStat(pid: number): ProcStat | undefined {
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   const start = Number(fields[19]);
   return { state: fields[0] ?? "?", startTime: Number.isFinite(start) ? start % 2 ** 32 : 0 };
+}
+
+/** A directory entry: its name and `d_type` (one of `DT`, or 0 when the file system does not say). */
+export interface DirEntry {
+  name: string;
+  type: number;
+}
+
+/**
+ * The entries of a directory (without "." and ".."), read through FFI: Deno's own file APIs
+ * refuse /dev and /proc without `--allow-all`. Undefined when it cannot be opened.
+ */
+export function listDirectory(path: string): DirEntry[] | undefined {
+  const L = libc();
+  const dir = L.opendir(cString(path));
+  if (dir === null) return undefined;
+  const out: DirEntry[] = [];
+  try {
+    for (let e = L.readdir(dir); e !== null; e = L.readdir(dir)) {
+      const view = new Deno.UnsafePointerView(e);
+      const name = view.getCString(DIRENT.d_name);
+      if (name !== "." && name !== "..") out.push({ name, type: view.getUint8(DIRENT.d_type) });
+    }
+  } finally {
+    L.closedir(dir);
+  }
+  return out;
+}
+
+/** What `lstat` says of a path. */
+export interface PathStat {
+  /** `st_mode`: type and permission bits. */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Last modification, ms since the epoch. */
+  mtimeMs: number;
+}
+
+const pathStat = new OutStruct(STAT.size);
+
+/** `lstat(2)` through FFI; undefined when the path cannot be stat-ed. */
+export function lstatPath(path: string): PathStat | undefined {
+  if (libc().lstat(cString(path), pathStat.clear().bytes) !== 0) return undefined;
+  return {
+    mode: pathStat.u32(STAT.st_mode),
+    uid: pathStat.u32(STAT.st_uid),
+    gid: pathStat.u32(STAT.st_gid),
+    size: pathStat.u64(STAT.st_size),
+    mtimeMs: pathStat.u64(STAT.st_mtim + TIMESPEC.tv_sec) * 1000 +
+      Math.floor(pathStat.u64(STAT.st_mtim + TIMESPEC.tv_nsec) / 1e6),
+  };
+}
+
+const linkBuf = new Uint8Array(4096);
+
+/** `readlink(2)` through FFI; undefined when `path` is not a readable link. */
+export function readLinkText(path: string): string | undefined {
+  const n = libc().readlink(cString(path), linkBuf, linkBuf.length);
+  return n < 0 ? undefined : decoder.decode(linkBuf.subarray(0, n));
 }

@@ -15,6 +15,16 @@ import { MappedMemory } from "./mapped_memory.ts";
 import { describe, validateInteger } from "./_validate.ts";
 import { offsetPointer } from "../ffi/util.ts";
 
+/** Checks that `memory` is open mapped memory (TypeError, ClosedError otherwise). */
+export function validateMemory(memory: unknown, what: string): asserts memory is MappedMemory {
+  if (!(memory instanceof MappedMemory)) {
+    throw new TypeError(
+      `memory must be SharedMemory or SysVSharedMemory, got ${describe(memory)}`,
+    );
+  }
+  if (memory.closed) throw new ClosedError("the memory given for the " + what);
+}
+
 /** An object of `size` bytes at `offset` in `memory`. */
 export class Slot {
   /** The memory that holds the object (kept referenced while the object is used). */
@@ -36,12 +46,7 @@ export class Slot {
    * @param what the object, for messages
    */
   constructor(memory: unknown, offset: unknown, size: number, align: number, what: string) {
-    if (!(memory instanceof MappedMemory)) {
-      throw new TypeError(
-        `memory must be SharedMemory or SysVSharedMemory, got ${describe(memory)}`,
-      );
-    }
-    if (memory.closed) throw new ClosedError("the memory given for the " + what);
+    validateMemory(memory, what);
     const at = validateInteger(offset, "offset", 0, Math.max(0, memory.size - size));
     if (memory.size < size) {
       throw new RangeError(`the ${what} needs ${size} bytes; the memory has ${memory.size}`);

@@ -53,7 +53,7 @@ import { E } from "../ffi/constants.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
-import { Slot } from "./_slot.ts";
+import { Slot, validateMemory } from "./_slot.ts";
 import { me, processGone } from "./_liveness.ts";
 import { futexWait, futexWake } from "./futex.ts";
 import {
@@ -66,7 +66,7 @@ import {
   validateWaitOptions,
   type WaitOptions,
 } from "./_wait.ts";
-import { validateInteger, validateOptions } from "./_validate.ts";
+import { validateInteger, validateOptionKeys, validateOptions } from "./_validate.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { TUNING } from "./_tuning.ts";
 
@@ -295,6 +295,41 @@ export class SharedMutex {
       INTERNAL,
       new Slot(memory, offset, MUTEX_SIZE, 4, "mutex").expectMagic(MAGIC, MUTEX_MAGIC),
     );
+  }
+
+  /**
+   * Where initialised mutexes are in `memory`: every 4-aligned offset, within the first
+   * `maxBytes`, whose magic word says a mutex was initialised there (what `dipc ls` reports).
+   * A peer can write the magic anywhere: treat the offsets as candidates, each checked again by
+   * {@linkcode SharedMutex.at}.
+   *
+   * @param memory the shared memory to look through (a read-only mapping will do)
+   * @param options `maxBytes` to look at (default 65536)
+   * @returns the offsets, in increasing order
+   *
+   * @example Find the mutex a program put in its memory
+   * ```ts
+   * import { SharedMemory, SharedMutex } from "@dipc/dipc";
+   *
+   * using shm = SharedMemory.temporary({ size: 256 });
+   * SharedMutex.init(shm, 64);
+   * console.log(SharedMutex.find(shm)); // [ 64 ]
+   * ```
+   */
+  static find(memory: MappedMemory, options?: { maxBytes?: number }): number[] {
+    const o = validateOptionKeys<{ maxBytes?: number }>(options, ["maxBytes"], "SharedMutex.find");
+    const maxBytes = o.maxBytes === undefined
+      ? 65536
+      : validateInteger(o.maxBytes, "maxBytes", 0, Number.MAX_SAFE_INTEGER);
+    validateMemory(memory, "mutex search");
+    const n = Math.floor(Math.min(memory.size, maxBytes) / 4);
+    const w = memory.read(0, n * 4);
+    const words = new Int32Array(w.buffer, 0, n);
+    const found: number[] = [];
+    for (let i = MAGIC; i < n; i++) {
+      if (words[i] === MUTEX_MAGIC) found.push((i - MAGIC) * 4);
+    }
+    return found;
   }
 
   /** The holder's pid, or 0 when free. */

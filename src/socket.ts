@@ -54,6 +54,7 @@ import {
   MSGHDR,
   POLL,
   S_IFMT,
+  S_IFSOCK,
   SOCK,
   SOCKADDR_IN,
   SOCKADDR_UN,
@@ -145,7 +146,6 @@ const TYPE_NUMBERS: Record<SocketType, number> = {
 const TYPE_NAMES = new Map<number, SocketType>(
   Object.entries(TYPE_NUMBERS).map(([k, v]) => [v, k as SocketType]),
 );
-const S_IFSOCK = 0o140000;
 /** Largest single send or receive (the kernel's own cap is just under 2 GiB). */
 const MAX_IO = 0x7ffff000;
 /** Chunk size of a stream socket's Web Stream and of iteration. */
@@ -1263,6 +1263,57 @@ function bindPath(
   }
 }
 
+/** A bound Unix socket as `/proc/net/unix` lists it. */
+export interface BoundUnixSocket {
+  /** The path, or `{ abstract }` for a name in the abstract namespace. */
+  address: SocketAddress;
+  /** The socket's type. */
+  type: SocketType;
+  /** Whether it is listening (a listener, as opposed to one end of a connection). */
+  listening: boolean;
+  /** Its inode number: `/proc/PID/fd` links of the processes that hold it say `socket:[inode]`. */
+  inode: number;
+}
+
+/**
+ * Every bound Unix socket in this network namespace, as `/proc/net/unix` lists them (read
+ * through FFI: no `--allow-read` needed). Unnamed sockets (pairs, the client end of a
+ * connection) are left out.
+ *
+ * @returns the sockets, in the kernel's order
+ *
+ * @example Find the listener you just made
+ * ```ts
+ * import { boundUnixSockets, UnixListener } from "@dipc/dipc";
+ *
+ * const name = `dipc-doc-${crypto.randomUUID()}`;
+ * using listener = UnixListener.listen({ abstract: name });
+ * const mine = boundUnixSockets().find((s) =>
+ *   typeof s.address !== "string" && s.address.abstract === name
+ * );
+ * console.log(mine?.listening); // true
+ * ```
+ */
+export function boundUnixSockets(): BoundUnixSocket[] {
+  const SO_ACCEPTCON = 0x10000; // the "Flags" column of a listening socket
+  const found: BoundUnixSocket[] = [];
+  for (const line of readProcText("/proc/net/unix").split("\n").slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode Path (the path may hold spaces)
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 8) continue;
+    const path = line.trim().split(/\s+/).slice(7).join(" ");
+    const type = TYPE_NAMES.get(parseInt(cols[4] ?? "", 16));
+    if (type === undefined) continue;
+    found.push({
+      address: path.startsWith("@") ? { abstract: path.slice(1) } : path,
+      type,
+      listening: (parseInt(cols[3] ?? "0", 16) & SO_ACCEPTCON) !== 0,
+      inode: Number(cols[6]),
+    });
+  }
+  return found;
+}
+
 /**
  * What is at `path`: a socket file nobody listens on (stale), a live listener, or something
  * else. Liveness comes from `/proc/net/unix` (a listening socket bound to that path), never from
@@ -1272,12 +1323,5 @@ function probe(path: string): "stale" | "live" | "other" {
   const st = new OutStruct(STAT.size);
   if (libc().lstat(cString(path), st.bytes) !== 0) return "other";
   if ((st.u32(STAT.st_mode) & S_IFMT) !== S_IFSOCK) return "other";
-  const SO_ACCEPTCON = 0x10000; // the "Flags" column of a listening socket
-  for (const line of readProcText("/proc/net/unix").split("\n")) {
-    const cols = line.trim().split(/\s+/);
-    if (cols.length >= 8 && cols.slice(7).join(" ") === path) {
-      if ((parseInt(cols[3] ?? "0", 16) & SO_ACCEPTCON) !== 0) return "live";
-    }
-  }
-  return "stale";
+  return boundUnixSockets().some((s) => s.address === path && s.listening) ? "live" : "stale";
 }

@@ -37,7 +37,14 @@ import {
 } from "../bench/_measure.ts";
 import { ROOT } from "./examples.ts";
 
-const SIZES = [64, 4096, 65536, 1 << 20];
+// DIPC_BENCH_SIZES (comma-separated bytes) and DIPC_BENCH_ONLY (a substring of row names, or
+// "web") narrow the run, as `dipc bench --size` and `--transport` ask.
+const ALL_SIZES = [64, 4096, 65536, 1 << 20];
+const SIZES = (Deno.env.get("DIPC_BENCH_SIZES") ?? "").split(",").filter(Boolean).map(Number)
+  .filter((n) => ALL_SIZES.includes(n));
+if (SIZES.length === 0) SIZES.push(...ALL_SIZES);
+const ONLY = (Deno.env.get("DIPC_BENCH_ONLY") ?? "").toLowerCase();
+const picked = (name: string): boolean => ONLY === "" || name.toLowerCase().includes(ONLY);
 const LABEL: Record<number, string> = {
   64: "64 B",
   4096: "4 KiB",
@@ -57,7 +64,7 @@ const thrTotal = (size: number): number => size === 64 ? 16 << 20 : 256 << 20;
 const rtCount = (size: number): number => size >= 1 << 20 ? 300 : size >= 65536 ? 2000 : 10_000;
 const rt = async (p: Promise<number[]>): Promise<number> => pct(await p, 0.5);
 
-const THROUGHPUT: Row[] = [
+const THROUGHPUT_ROWS: Row[] = [
   {
     name: "dipc ring channel (send ⇄ receiveInto)",
     c: "shmring",
@@ -97,7 +104,7 @@ const THROUGHPUT: Row[] = [
     measure: (s) => commandThroughput(s, thrTotal(s)),
   },
 ];
-const ROUND_TRIP: Row[] = [
+const ROUND_TRIP_ROWS: Row[] = [
   {
     name: "dipc ring channel, futex wake-ups (`spins: 0`)",
     c: "shmfutex",
@@ -141,6 +148,8 @@ const ROUND_TRIP: Row[] = [
     measure: (s) => rt(commandRoundTrips(s, rtCount(s) / 4)),
   },
 ];
+const THROUGHPUT = THROUGHPUT_ROWS.filter((r) => picked(r.name));
+const ROUND_TRIP = ROUND_TRIP_ROWS.filter((r) => picked(r.name));
 
 // ---- the C harness ------------------------------------------------------------------------------
 const cDir = await Deno.makeTempDir({ prefix: "dipc-suite-" });
@@ -172,17 +181,33 @@ const cThr: Figures = {};
 const cLat: Figures = {};
 const add = (f: Figures, k: string, size: number, v: number): void =>
   void ((f[k] ??= {})[size] ??= []).push(v);
+// Progress, one line a measurement, for `dipc bench`'s bar: "step N of M: what".
+const cThrMechs = [...new Set(THROUGHPUT.map((r) => r.c))];
+const cLatMechs = [...new Set(ROUND_TRIP.map((r) => r.c))];
+const runWeb = ONLY === "" || "web server".includes(ONLY);
+const perSize = cThrMechs.length + THROUGHPUT.length + cLatMechs.length + ROUND_TRIP.length;
+const totalSteps = REPS * (SIZES.length * perSize + (runWeb ? 3 : 0));
+let step = 0;
+const progress = (what: string): void => console.error(`step ${++step} of ${totalSteps}: ${what}`);
 for (let rep = 0; rep < REPS; rep++) {
   for (const size of SIZES) {
     console.error(`round ${rep + 1} of ${REPS}, ${LABEL[size]}`);
-    for (const mech of new Set(THROUGHPUT.map((r) => r.c))) {
+    for (const mech of cThrMechs) {
+      progress(`C ${mech} throughput, ${LABEL[size]}`);
       add(cThr, mech, size, await c(mech, "thr", size));
     }
-    for (const row of THROUGHPUT) add(thr, row.name, size, await row.measure(size));
-    for (const mech of new Set(ROUND_TRIP.map((r) => r.c))) {
+    for (const row of THROUGHPUT) {
+      progress(`${row.name} throughput, ${LABEL[size]}`);
+      add(thr, row.name, size, await row.measure(size));
+    }
+    for (const mech of cLatMechs) {
+      progress(`C ${mech} round trip, ${LABEL[size]}`);
       add(cLat, mech, size, await c(mech, "lat", size));
     }
-    for (const row of ROUND_TRIP) add(lat, row.name, size, await row.measure(size));
+    for (const row of ROUND_TRIP) {
+      progress(`${row.name} round trip, ${LABEL[size]}`);
+      add(lat, row.name, size, await row.measure(size));
+    }
   }
 }
 await Deno.remove(cDir, { recursive: true });
@@ -200,9 +225,11 @@ const haveWrk = (await new Deno.Command("sh", {
   stdout: "null",
 }).output()).success;
 if (!haveWrk) console.error("web server rows not run: wrk is not installed (apt-get install wrk)");
-for (let rep = 0; haveWrk && rep < REPS; rep++) {
+for (let rep = 0; runWeb && rep < REPS; rep++) {
   console.error(`web server, round ${rep + 1} of ${REPS}`);
   for (const [server] of WEB) {
+    progress(`web server ${server}`);
+    if (!haveWrk) continue;
     (web[server] ??= []).push(await webServerLoad(server, 2, WEB_SECONDS));
   }
 }
@@ -247,7 +274,7 @@ for (const mech of new Set(ROUND_TRIP.map((r) => r.c))) {
 
 const webMid = (server: string, key: keyof WebLoad): number =>
   median((web[server] ?? []).map((w) => w[key]));
-if (haveWrk) {
+if (haveWrk && runWeb) {
   console.log(
     `\n| web server (\`wrk -t2 -c64 -d${WEB_SECONDS}s\`, loopback) | requests/s | ÷ Deno.serve | ` +
       `p99 latency, ms | ÷ Deno.serve |`,
@@ -288,11 +315,15 @@ const json = {
     cUs: SIZES.map((s) => mid(cLat, r.c, s)),
   })),
 };
+// A partial run (some rows or sizes) writes its chart beside the full run's, never over it.
+const partial = ONLY !== "" || SIZES.length < ALL_SIZES.length;
+const jsonPath = partial ? "bench/results/suite-partial.json" : "bench/results/suite.json";
+const svgPath = partial ? "bench/results/suite-partial.svg" : "docs/bench.svg";
 await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
-await Deno.writeTextFile(`${ROOT}bench/results/suite.json`, JSON.stringify(json, null, 2) + "\n");
+await Deno.writeTextFile(`${ROOT}${jsonPath}`, JSON.stringify(json, null, 2) + "\n");
 await Deno.mkdir(`${ROOT}docs`, { recursive: true });
-await Deno.writeTextFile(`${ROOT}docs/bench.svg`, chart(json));
-console.log("\n(wrote bench/results/suite.json and docs/bench.svg)");
+await Deno.writeTextFile(`${ROOT}${svgPath}`, chart(json));
+console.log(`\n(wrote ${jsonPath} and ${svgPath})`);
 
 /** Two bar charts of dipc ÷ C per transport and size: throughput (higher is better) and round trip. */
 function chart(r: typeof json): string {

@@ -24,7 +24,7 @@ const steps: Step[] = [
   { name: "deno lint", args: ["lint"] },
   {
     name: "deno check",
-    args: ["check", "mod.ts", "ffi/", "src/", "examples/", "tests/", "bench/", "tools/"],
+    args: ["check", "mod.ts", "ffi/", "src/", "cli/", "examples/", "tests/", "bench/", "tools/"],
   },
   { name: "deno doc --lint mod.ts", args: ["doc", "--lint", "mod.ts"] },
   { name: "deno test", args: ["test", "-A", "tests/"], tests: true },
