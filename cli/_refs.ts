@@ -175,7 +175,8 @@ export function creatorText(o: IpcObject): string {
   if (o.ring) {
     const ends = [...o.ring.senders, ...(o.ring.receiver ? [o.ring.receiver] : [])];
     if (ends.length === 0) return "-";
-    return ends.map((p) => `${p.pid}${p.alive ? "" : " dead"}`).join(",");
+    const seen = new Map(ends.map((p) => [p.pid, p.alive]));
+    return [...seen].map(([pid, alive]) => `${pid} ${alive ? "alive" : "dead"}`).join(", ");
   }
   return "-";
 }
@@ -184,9 +185,13 @@ export function creatorText(o: IpcObject): string {
 export function notesText(o: IpcObject): string {
   const parts: string[] = [];
   if (o.ring) {
+    const n = o.ring.senders.length;
+    const dead = o.ring.senders.filter((p) => !p.alive).length;
     parts.push(
-      `${o.ring.senders.length} sender${o.ring.senders.length === 1 ? "" : "s"}, ` +
-        (o.ring.receiver ? `receiver ${o.ring.receiver.pid}` : "no receiver"),
+      `${n} sender${n === 1 ? "" : "s"}${dead > 0 ? ` (${dead} dead)` : ""}, ` +
+        (o.ring.receiver
+          ? `receiver ${o.ring.receiver.pid}${o.ring.receiver.alive ? "" : " (dead)"}`
+          : "no receiver"),
     );
   }
   for (const m of o.mutexes ?? []) {

@@ -34,6 +34,7 @@ export const PER_ARCH = {
     /** x86_64's own `struct stat`. */
     STAT: {
       size: 144,
+      st_ino: 8,
       st_mode: 24,
       st_uid: 28,
       st_gid: 32,
@@ -58,6 +59,7 @@ export const PER_ARCH = {
     /** The generic `struct stat`: st_mode comes before a 32-bit st_nlink. */
     STAT: {
       size: 128,
+      st_ino: 8,
       st_mode: 16,
       st_uid: 24,
       st_gid: 28,

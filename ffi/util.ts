@@ -219,6 +219,8 @@ export function listDirectory(path: string): DirEntry[] | undefined {
 
 /** What `lstat` says of a path. */
 export interface PathStat {
+  /** `st_ino`. */
+  ino: number;
   /** `st_mode`: type and permission bits. */
   mode: number;
   uid: number;
@@ -234,6 +236,7 @@ const pathStat = new OutStruct(STAT.size);
 export function lstatPath(path: string): PathStat | undefined {
   if (libc().lstat(cString(path), pathStat.clear().bytes) !== 0) return undefined;
   return {
+    ino: pathStat.u64(STAT.st_ino),
     mode: pathStat.u32(STAT.st_mode),
     uid: pathStat.u32(STAT.st_uid),
     gid: pathStat.u32(STAT.st_gid),

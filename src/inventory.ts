@@ -223,12 +223,15 @@ function processRef(pid: number, notAfter?: number): IpcProcess {
 /** Who has what open: paths of descriptors and mappings, and socket inodes, per process. */
 interface Holders {
   paths: Map<string, Set<number>>;
+  /** Inodes of /dev/shm files mapped (a mapping keeps the inode of a file renamed or unlinked since). */
+  shmInodes: Map<number, Set<number>>;
   sockets: Map<number, Set<number>>;
   hidden: number;
 }
 
 function scanProcesses(): Holders {
   const paths = new Map<string, Set<number>>();
+  const shmInodes = new Map<number, Set<number>>();
   const sockets = new Map<number, Set<number>>();
   const add = <K>(m: Map<K, Set<number>>, k: K, pid: number): void => {
     let s = m.get(k);
@@ -253,14 +256,19 @@ function scanProcesses(): Holders {
     }
     for (const line of (readText(`/proc/${pid}/maps`) ?? "").split("\n")) {
       const at = line.indexOf("/");
-      if (at > 0) add(paths, line.slice(at).replace(/ \(deleted\)$/, ""), pid);
+      if (at <= 0) continue;
+      const path = line.slice(at).replace(/ \(deleted\)$/, "");
+      add(paths, path, pid);
+      // address perms offset dev inode path
+      if (path.startsWith("/dev/shm/")) add(shmInodes, Number(line.split(/\s+/)[4]), pid);
     }
   }
-  return { paths, sockets, hidden };
+  return { paths, shmInodes, sockets, hidden };
 }
 
-const usersOf = (h: Holders, ...paths: string[]): number => {
-  const pids = new Set<number>();
+/** How many processes have one of `paths` open or mapped, or map the /dev/shm inode `ino`. */
+const usersOf = (h: Holders, ino: number | undefined, ...paths: string[]): number => {
+  const pids = new Set<number>(ino === undefined ? [] : h.shmInodes.get(ino));
   for (const p of paths) for (const pid of h.paths.get(p) ?? []) pids.add(pid);
   return pids.size;
 };
@@ -346,14 +354,14 @@ function listShm(h: Holders, kinds: Set<IpcKind>): IpcObject[] {
       } catch {
         // not readable by this user, or not a semaphore
       }
-      o.users = usersOf(h, path);
+      o.users = usersOf(h, st.ino, path);
       out.push(o);
       continue;
     }
     if (!kinds.has("shm") && !kinds.has("ring")) continue;
     const name = `/${e.name}`;
     const o = posixBase("shm", name, st);
-    o.users = usersOf(h, path);
+    o.users = usersOf(h, st.ino, path);
     lookInside(o, name);
     if (o.ring !== undefined) {
       const endpoints = [...o.ring.senders, ...(o.ring.receiver ? [o.ring.receiver] : [])];
@@ -391,7 +399,7 @@ function listMq(h: Holders, notes: string[]): IpcObject[] {
     } catch {
       // not readable by this user
     }
-    o.users = usersOf(h, path, name);
+    o.users = usersOf(h, undefined, path, name);
     out.push(o);
   }
   return out;
@@ -494,7 +502,7 @@ function listFiles(
       if (isType(st, S_IFIFO) && kinds.has("fifo")) {
         const o = posixBase("fifo", path, st);
         o.size = null;
-        o.users = usersOf(h, path);
+        o.users = usersOf(h, undefined, path);
         out.push(o);
       } else if (isType(st, S_IFSOCK) && kinds.has("socket") && !bound.has(path)) {
         // A socket file no socket is bound to: left by a listener that is gone.

@@ -168,6 +168,7 @@ function assertions(arch: Arch): string {
     ["sizeof(struct timespec)", TIMESPEC.size],
     ["offsetof(struct timespec, tv_nsec)", TIMESPEC.tv_nsec],
     ["sizeof(struct stat)", a.STAT.size],
+    ["offsetof(struct stat, st_ino)", a.STAT.st_ino],
     ["offsetof(struct stat, st_mode)", a.STAT.st_mode],
     ["offsetof(struct stat, st_uid)", a.STAT.st_uid],
     ["offsetof(struct stat, st_gid)", a.STAT.st_gid],

@@ -245,6 +245,19 @@ const expectations: Record<string, (out: string) => void> = {
       /processes crash: participant 2 died \(SIGSEGV\); the parent and 3 others lived, 3 partial sums kept .* sum 50000005000000 \(right\)/,
     );
   },
+  "33_stale_objects.ts": (out) => {
+    assert.match(out, /the sender of the first ring was killed \(SIGKILL\)/);
+    assert.match(
+      out,
+      /first +ring: 40 bytes queued, sender dead, mapped by 0 process\(es\): stale/,
+    );
+    assert.match(
+      out,
+      /second ring: 0 bytes queued, receiver alive, mapped by 1 process\(es\): in use/,
+    );
+    assert.match(out, /removed the stale ring\nthe ring in use is refused: EBUSY\n/);
+    assert.match(out, /rings of this example left: 1 \(the one in use\)/);
+  },
   "20_polling_vs_interrupts.ts": (out) => {
     const cpu = [...out.matchAll(/(poller|sleeper) +CPU time +(\d+) ms/g)].map((m) => Number(m[2]));
     const [poller = 0, sleeper = 0] = cpu;
