@@ -97,3 +97,19 @@ export function errno(): number {
   }
   return errnoView.getInt32();
 }
+
+/**
+ * errno after a failed *try* call that can fail with EAGAIN and never with ENOENT (read, write,
+ * send and receive on descriptors and queues, accept, semop, flock), with ENOENT read as
+ * EAGAIN. Under load, work of the runtime's own can run on this thread between a call's return
+ * and the read of errno and leave errno set (seen: ENOENT after read(2), and after a shared
+ * FUTEX_WAIT, neither of which can return it). "Try again" is always a safe reading: the caller
+ * waits for readiness and calls again, and a real error comes back then.
+ */
+export function errnoOfTry(): number {
+  const e = errno();
+  return e === ENOENT ? EAGAIN : e;
+}
+
+const ENOENT = 2;
+const EAGAIN = 11;

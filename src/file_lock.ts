@@ -42,7 +42,7 @@
  */
 
 import { E, FLOCK, IN, LOCK, O, S_IFMT, S_IFREG, STAT } from "../ffi/constants.ts";
-import { errno, libc } from "../ffi/load.ts";
+import { errno, errnoOfTry, libc } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
@@ -393,7 +393,7 @@ export class LockFile implements HasFd, Disposable {
       if (libc().flock(fd, (shared ? LOCK.SH : LOCK.EX) | LOCK.NB) === 0) {
         return this.#guard(() => libc().flock(fd, LOCK.UN));
       }
-      const e = errno();
+      const e = errnoOfTry();
       if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) throw this.#error(e, "flock");
     }

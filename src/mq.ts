@@ -43,7 +43,7 @@
 
 import { checkInternal, INTERNAL } from "./_internal.ts";
 import { E, MQ_ATTR, O, POLL, STAT } from "../ffi/constants.ts";
-import { errno, libc, librt } from "../ffi/load.ts";
+import { errno, errnoOfTry, libc, librt } from "../ffi/load.ts";
 import { cString, OutStruct, readProcNumber, writeTimespec } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
@@ -519,7 +519,7 @@ export class MessageQueue implements HasFd, Disposable {
     const { mq_send } = librt();
     for (;;) {
       if (mq_send(fd, data, data.length, priority) === 0) return undefined;
-      const e = errno();
+      const e = errnoOfTry();
       if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) {
         throw new ErrnoError(e, "mq_send", { action: "send to message queue", object: this.#name });
@@ -599,7 +599,7 @@ export class MessageQueue implements HasFd, Disposable {
         this.#lastPriority = this.#prio[0] ?? 0;
         return n;
       }
-      const e = errno();
+      const e = errnoOfTry();
       if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) {
         throw new ErrnoError(e, "mq_receive", {

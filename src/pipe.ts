@@ -30,7 +30,7 @@
  */
 
 import { E, F, O, POLL } from "../ffi/constants.ts";
-import { errno, libc } from "../ffi/load.ts";
+import { errno, errnoOfTry, libc } from "../ffi/load.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
@@ -215,7 +215,7 @@ export class PipeReader extends PipeEnd {
         if (ev & POLL.IN) continue;
         return ev & POLL.HUP ? END_OF_STREAM : WOULD_BLOCK;
       }
-      const e = errno();
+      const e = errnoOfTry();
       if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) throw new ErrnoError(e, "read", { action: `read from ${this.label}` });
     }
@@ -340,7 +340,7 @@ export class PipeWriter extends PipeEnd {
     for (;;) {
       const r = write(fd, data, Math.min(data.length, MAX_IO));
       if (r >= 0) return r;
-      const e = errno();
+      const e = errnoOfTry();
       if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) throw new ErrnoError(e, "write", { action: `write to ${this.label}` });
     }

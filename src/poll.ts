@@ -34,7 +34,7 @@
  */
 
 import { E, EFD, POLL } from "../ffi/constants.ts";
-import { errno, libc } from "../ffi/load.ts";
+import { errno, errnoOfTry, libc } from "../ffi/load.ts";
 import { cString } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
@@ -455,7 +455,7 @@ export class EventFd implements HasFd, Disposable {
     const fd = this.#live();
     for (;;) {
       if (libc().read(fd, this.#bytes, 8) === 8) return this.#buf[0] ?? 0n;
-      const e = errno();
+      const e = errnoOfTry();
       if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) throw new ErrnoError(e, "read", { action: "read eventfd" });
     }

@@ -61,7 +61,7 @@ import {
   STAT,
   UCRED,
 } from "../ffi/constants.ts";
-import { errno, libc } from "../ffi/load.ts";
+import { errno, errnoOfTry, libc } from "../ffi/load.ts";
 import { cString, OutStruct, readProcText } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
@@ -300,7 +300,7 @@ class Acceptor {
         }
         return acceptSocket(c, this.type, `connection accepted by ${this.what}`);
       }
-      const e = errno();
+      const e = errnoOfTry();
       if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR && e !== 103 /* ECONNABORTED */) {
         throw new ErrnoError(e, "accept4", { action: `accept on ${this.what}` });
@@ -785,7 +785,7 @@ export class UnixSocket implements HasFd, Disposable {
       for (;;) {
         const r = L.send(fd, data, n, flags);
         if (r >= 0) return r;
-        const e = errno();
+        const e = errnoOfTry();
         if (e === E.EAGAIN) return WOULD_BLOCK;
         if (e !== E.EINTR) throw new ErrnoError(e, "send", { action: `send on ${this.#what}` });
       }
@@ -802,7 +802,7 @@ export class UnixSocket implements HasFd, Disposable {
     for (;;) {
       const r = L.sendmsg(fd, this.#ioBytes, flags);
       if (r >= 0) return r;
-      const e = errno();
+      const e = errnoOfTry();
       if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) throw new ErrnoError(e, "sendmsg", { action: `send on ${this.#what}` });
     }
@@ -820,7 +820,7 @@ export class UnixSocket implements HasFd, Disposable {
     for (;;) {
       r = recvmsg(fd, this.#ioBytes, SOCK.MSG_DONTWAIT | SOCK.MSG_CMSG_CLOEXEC);
       if (r >= 0) break;
-      const e = errno();
+      const e = errnoOfTry();
       if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) throw new ErrnoError(e, "recvmsg", { action: `receive on ${this.#what}` });
     }

@@ -35,7 +35,7 @@
 
 import { checkInternal, INTERNAL } from "./_internal.ts";
 import { E, IPC, MSG, MSQID_DS, MTYPE_SIZE } from "../ffi/constants.ts";
-import { errno, libc } from "../ffi/load.ts";
+import { errno, errnoOfTry, libc } from "../ffi/load.ts";
 import { monotonicNs, OutStruct, readProcNumber } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
@@ -483,7 +483,7 @@ export class SysVMessageQueue implements Disposable {
     const { msgsnd } = libc();
     for (;;) {
       if (msgsnd(this.#id, this.#msg, data.length, IPC.NOWAIT) === 0) return undefined;
-      const e = errno();
+      const e = errnoOfTry();
       if (e === E.EAGAIN) return WOULD_BLOCK;
       if (e !== E.EINTR) {
         throw new ErrnoError(e, "msgsnd", {

@@ -47,7 +47,7 @@
 
 import { E, IPC, SEM, SEMBUF, SEMID_DS, TIMESPEC } from "../ffi/constants.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
-import { errno, libc } from "../ffi/load.ts";
+import { errno, errnoOfTry, libc } from "../ffi/load.ts";
 import { monotonicNs, OutStruct, readProcNumbers, writeTimespec } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
@@ -559,7 +559,7 @@ export class SysVSemaphoreSet implements Disposable {
         ts = timeoutBuf;
       }
       if (semtimedop(this.#id, sops, operations.length, ts) === 0) return;
-      const e = errno();
+      const e = errnoOfTry();
       if (e === E.EAGAIN) expired();
       if (e !== E.EINTR) throw this.#error(e);
     }
@@ -784,7 +784,7 @@ export class SysVSemaphoreSet implements Disposable {
     const { semop } = libc();
     for (;;) {
       if (semop(this.#id, sops, n) === 0) return true;
-      const e = errno();
+      const e = errnoOfTry();
       if (e === E.EAGAIN) return false;
       if (e !== E.EINTR) throw this.#error(e);
     }

@@ -497,3 +497,32 @@ export function testRandom(): number {
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
   return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
 }
+
+/**
+ * Serves this repository over HTTP on loopback, as a web server would serve a tagged tree (for
+ * the tests that import or install dipc by URL). Close it with `await using`.
+ */
+export function serveRepository(): { host: string } & AsyncDisposable {
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    async (req) => {
+      const path = decodeURIComponent(new URL(req.url).pathname);
+      if (path.includes("..")) return new Response("no", { status: 403 });
+      try {
+        return new Response(await Deno.readFile(`${ROOT}${path.slice(1)}`), {
+          headers: { "content-type": "application/typescript" },
+        });
+      } catch {
+        return new Response("not found", { status: 404 });
+      }
+    },
+  );
+  return {
+    host: `127.0.0.1:${server.addr.port}`,
+    [Symbol.asyncDispose]: async () => {
+      ac.abort();
+      await server.finished;
+    },
+  };
+}

@@ -16,6 +16,7 @@ import {
   run,
   runOk,
   type RunResult,
+  serveRepository,
   skipIf,
   uniqueName,
   within,
@@ -460,3 +461,85 @@ ipcTest(
     }
   },
 );
+
+ipcTest("installs with deno install, from the repository and from a URL", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dipc-test-install-" });
+  await using server = serveRepository();
+  try {
+    const perms = ["--allow-ffi", "--allow-env", "--allow-run"];
+    for (
+      const [name, from, extra] of [
+        ["dipc-repo", CLI, []],
+        ["dipc-url", `http://${server.host}/cli/dipc.ts`, [`--allow-import=${server.host}`]],
+      ] as const
+    ) {
+      await runOk(Deno.execPath(), [
+        "install",
+        "--global",
+        "--quiet",
+        "--root",
+        root,
+        ...perms,
+        ...extra,
+        "--name",
+        name,
+        from,
+      ]);
+      const version = await runOk(`${root}/bin/${name}`, ["--version"]);
+      assert.match(version, /^\d+\.\d+\.\d+$/m, name);
+      const doc = JSON.parse(await runOk(`${root}/bin/${name}`, ["ls", "--json", "--kind", "shm"]));
+      assert.equal(doc.schema, 1, name);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+ipcTest("Ctrl-C ends watch and recv --follow cleanly (exit 0)", async () => {
+  const name = uniqueName("cli-int");
+  await dipcOk(["mk", "mq", name]);
+  try {
+    for (const args of [["watch", "--interval", "100"], ["recv", name, "--follow"]]) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [...ARGS, ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      if (args[0] === "watch") {
+        assert.match(await firstLine(child), /KIND|\d{4}-/, "watch printed its first table");
+      } else {
+        await dipcOk(["send", name, "first"]);
+        assert.equal(await firstLine(child), "first");
+      }
+      child.kill("SIGINT");
+      const status = await within(30_000, `dipc ${args[0]} after SIGINT`, child.status);
+      const stderr = await new Response(child.stderr).text();
+      assert.equal(status.code, 0, `dipc ${args.join(" ")}: ${stderr}`);
+      assert.equal(stderr, "");
+    }
+  } finally {
+    await dipc(["rm", name, "--yes"]);
+  }
+});
+
+ipcTest("bench runs one transport at one size with progress; tour runs the examples", async (t) => {
+  if (await skipIf(t, !HAVE_GCC && "gcc (the C baseline)")) return;
+  const partial = [
+    `${ROOT}bench/results/suite-partial.json`,
+    `${ROOT}bench/results/suite-partial.svg`,
+  ];
+  try {
+    const r = await dipc(["bench", "--transport", "dipc pipe", "--size", "4096", "--reps", "1"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /\[#+\] (\d+)\/\1 /, "the progress bar reached the end");
+    assert.match(r.stdout, /\| dipc pipe ÷ C `pipe` \| [\d,]+ \([\d.]+×\) \|/);
+    assert.ok(!/ring channel|POSIX mq/.test(r.stdout), "only the transport asked for");
+    const json = JSON.parse(await Deno.readTextFile(partial[0] as string));
+    assert.deepEqual(json.sizes, [4096]);
+  } finally {
+    for (const f of partial) await Deno.remove(f).catch(() => {});
+  }
+  const tour = await dipc(["tour"]);
+  assert.equal(tour.code, 0, tour.stderr.slice(-2000));
+  assert.match(tour.stdout, /Tour complete\./);
+});

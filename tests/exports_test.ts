@@ -3,7 +3,7 @@
 // (no engine TypeError from trusting an argument), and leave no IPC object behind.
 import assert from "node:assert/strict";
 import * as dipc from "../mod.ts";
-import { ipcTest, ROOT, run, thrown, within } from "./_helpers.ts";
+import { ipcTest, ROOT, run, serveRepository, thrown, within } from "./_helpers.ts";
 
 for (const seed of [1, 2, 3]) {
   ipcTest(`every export survives generated arguments (seed ${seed})`, async () => {
@@ -134,24 +134,9 @@ ipcTest(
   "the README's import lines work: by name with subpaths, and by URL with --allow-import",
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "dipc-test-import-" });
-    const ac = new AbortController();
-    // Serve this repository over HTTP on loopback, as a web server would serve a tagged tree.
-    const server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
-      async (req) => {
-        const path = decodeURIComponent(new URL(req.url).pathname);
-        if (path.includes("..")) return new Response("no", { status: 403 });
-        try {
-          return new Response(await Deno.readFile(`${ROOT}${path.slice(1)}`), {
-            headers: { "content-type": "application/typescript" },
-          });
-        } catch {
-          return new Response("not found", { status: 404 });
-        }
-      },
-    );
+    await using server = serveRepository();
     try {
-      const host = `127.0.0.1:${server.addr.port}`;
+      const host = server.host;
       const program = (from: string, ring: string): string =>
         `import { WOULD_BLOCK } from "${from}";
       import { RingChannel } from "${ring}";
@@ -191,8 +176,6 @@ ipcTest(
       );
       assert.equal(allowed.stdout.trim(), "imported and working", allowed.stderr);
     } finally {
-      ac.abort();
-      await server.finished;
       await Deno.remove(dir, { recursive: true });
     }
   },
