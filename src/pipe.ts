@@ -30,7 +30,7 @@
  */
 
 import { E, F, O, POLL } from "../ffi/constants.ts";
-import { errno, errnoOfTry, libc } from "../ffi/load.ts";
+import { errnoOfTry, libc } from "../ffi/load.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";

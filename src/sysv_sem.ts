@@ -47,7 +47,7 @@
 
 import { E, IPC, SEM, SEMBUF, SEMID_DS, TIMESPEC } from "../ffi/constants.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
-import { errno, errnoOfTry, libc } from "../ffi/load.ts";
+import { errnoOfTry, libc } from "../ffi/load.ts";
 import { monotonicNs, OutStruct, readProcNumbers, writeTimespec } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
