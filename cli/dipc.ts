@@ -443,10 +443,7 @@ function mk(kind: string, name: string | undefined, o: {
     if (name === undefined) throw new UsageError(`mk ${k} needs a name`);
     return name;
   };
-  const key = o.key === undefined
-    ? randomKey()
-    : parseRef(o.key.startsWith("0x") ? o.key : `key:${o.key}`);
-  const sysvKey = typeof key === "number" ? key : key.by === "key" ? key.key : randomKey();
+  const sysvKey = o.key === undefined ? randomKey() : parseCount(o.key, "--key", 0xffffffff);
   switch (k) {
     case "shm": {
       if (o.size === undefined) throw new UsageError("mk shm needs --size");
