@@ -250,8 +250,9 @@ export async function queueRoundTrips(
 export async function ringThroughput(
   size: number,
   count: number,
-  zeroCopy = false,
+  how: "copy" | "zero" | "batch" = "copy",
 ): Promise<number> {
+  const zeroCopy = how === "zero";
   using ch = RingChannel.temporary({ capacity: 4 << 20 });
   using rx = ch.receiver();
   const child = new Deno.Command(Deno.execPath(), {
@@ -264,10 +265,11 @@ export async function ringThroughput(
       ch.name ?? "",
       String(size),
       String(count),
-      zeroCopy ? "zero" : "copy",
+      how,
     ],
   }).spawn();
-  const into = new Uint8Array(size);
+  const into = new Uint8Array(how === "batch" ? Math.max(size, 65536) : size);
+  const lengths = new Uint32Array(Math.max(1, Math.floor(65536 / size)));
   // The clock starts at the first message, once the child is running.
   let first = rx.receiveIntoSync(into, { timeout: 30_000 });
   const t0 = performance.now();
@@ -280,6 +282,13 @@ export async function ringThroughput(
       }
       bytes += m.length;
       rx.release();
+    }
+  } else if (how === "batch") {
+    const wait = { timeout: 30_000 };
+    for (let k = rx.receiveBatchSync(into, lengths, wait); k !== END_OF_STREAM;) {
+      for (let j = 0; j < k; j++) bytes += lengths[j] ?? 0;
+      const now = rx.tryReceiveBatch(into, lengths);
+      k = now === WOULD_BLOCK ? rx.receiveBatchSync(into, lengths, wait) : now;
     }
   } else {
     for (

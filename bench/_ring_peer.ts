@@ -1,6 +1,7 @@
 // The other process of the ring benchmarks (bench/_ring_io.ts). Usage:
-//   _ring_peer.ts produce NAME SIZE COUNT copy|zero   send COUNT messages of SIZE bytes, then close
-//                                                      (COUNT 0: until the receiver goes)
+//   _ring_peer.ts produce NAME SIZE COUNT copy|zero|batch
+//                        send COUNT messages of SIZE bytes, then close (COUNT 0: until the
+//                        receiver goes); batch: sendBatchSync of up to 64 KiB of them at a time
 //   _ring_peer.ts echo DOWN UP SIZE SPINS              send back every message until end of stream,
 //                                                      waiting with SPINS tries (-1: the default)
 import { END_OF_STREAM, ErrnoError, RingChannel } from "../mod.ts";
@@ -16,6 +17,13 @@ if (mode === "produce") {
       for (let i = 0; i < count; i++) {
         tx.reserveSync(size)[0] = i & 255;
         tx.commit();
+      }
+    } else if (d === "batch") {
+      const msg = new Uint8Array(size).fill(1);
+      const per = Math.max(1, Math.floor(65536 / size));
+      const batch = Array.from({ length: per }, () => msg);
+      for (let i = 0; i < count; i += per) {
+        tx.sendBatchSync(i + per <= count ? batch : batch.slice(0, count - i));
       }
     } else {
       const msg = new Uint8Array(size).fill(1);

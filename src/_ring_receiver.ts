@@ -57,6 +57,8 @@ export class RingReceiver implements Disposable {
   #deathsSeen: number;
   /** The message handed out by a peek: its byte index, or -1. */
   #peeked = -1;
+  /** An error met after a batch had taken messages: the next call throws it. */
+  #deferred: unknown;
   /** The length of the message #next found (read once, checked, never read again). */
   #length = 0;
   /** Set once a peer corrupted the channel (reported once, then end of stream). */
@@ -153,6 +155,129 @@ export class RingReceiver implements Disposable {
     into.set(this.#bytes.subarray(at + 8, at + 8 + n));
     this.#release(n);
     return n;
+  }
+
+  /**
+   * Takes as many messages as there are now, up to what `into` and `lengths` hold, with one
+   * publication of the head and one wake-up check for all of them: the path for many small
+   * messages. The messages are copied into `into` back to back; the length of the `k`-th is
+   * `lengths[k]`. Allocates nothing.
+   *
+   * @param into room for the messages, back to back
+   * @param lengths where the lengths go (at most `lengths.length` messages are taken)
+   * @returns how many messages were taken; {@linkcode END_OF_STREAM} at end of stream;
+   *   {@linkcode WOULD_BLOCK} when empty
+   * @throws {ErrnoError} EMSGSIZE when the first message is longer than `into` (it stays);
+   *   ECONNRESET once, at the end, when a sender died
+   * @throws {ClosedError} after close
+   *
+   * @example Take what is there, in one call
+   * ```ts
+   * import { RingChannel } from "@dipc/dipc";
+   *
+   * using channel = RingChannel.temporary({ capacity: 4096 });
+   * using rx = channel.receiver();
+   * using tx = channel.sender();
+   * tx.trySendBatch([new Uint8Array([1]), new Uint8Array([2, 3])]);
+   * const into = new Uint8Array(64);
+   * const lengths = new Uint32Array(16);
+   * console.log(rx.tryReceiveBatch(into, lengths), lengths.subarray(0, 2)); // 2 Uint32Array(2) [ 1, 2 ]
+   * ```
+   */
+  tryReceiveBatch(into: Uint8Array, lengths: Uint32Array): number | EndOfStream | WouldBlock {
+    validateBuffer(into, "into");
+    if (!(lengths instanceof Uint32Array) || lengths.length === 0) {
+      throw new TypeError("lengths must be a non-empty Uint32Array");
+    }
+    const bytes = this.#bytes;
+    let count = 0;
+    let off = 0;
+    let at = 0;
+    while (count < lengths.length) {
+      if (count > 0 && this.#head === this.#tailCache) {
+        // Empty after some: stop here, and leave the end (or a dead sender's ECONNRESET) to
+        // the next call, so that nothing taken is lost to an exception.
+        if ((Atomics.load(this.#words, W_TAIL) >>> 0) === this.#head) break;
+      }
+      try {
+        at = this.#next();
+      } catch (e) {
+        if (count === 0) throw e;
+        this.#deferred = e; // a corrupt record after some good ones: thrown by the next call
+        break;
+      }
+      if (at < 0) break;
+      const n = this.#length;
+      if (n > into.length - off) {
+        if (count > 0) break;
+        throw new ErrnoError(E.EMSGSIZE, "receive", {
+          action: `receive a ${n}-byte message into ${into.length} bytes from`,
+          object: this.#ring.what,
+        });
+      }
+      into.set(bytes.subarray(at + 8, at + 8 + n), off);
+      off += n;
+      lengths[count++] = n;
+      // Taken, not yet published: the head is stored once, below.
+      this.#head = (this.#head + 8 + align8(n)) >>> 0;
+      this.#peeked = -1;
+    }
+    if (count > 0) {
+      Atomics.store(this.#words, W_HEAD, this.#head | 0);
+      this.#ring.wakeSpace(this.#head);
+      return count;
+    }
+    return at === -1 ? WOULD_BLOCK : END_OF_STREAM;
+  }
+
+  /**
+   * Takes messages as {@linkcode RingReceiver.tryReceiveBatch} does, waiting while the
+   * channel is empty.
+   *
+   * @param into room for the messages, back to back
+   * @param lengths where their lengths go
+   * @param options `signal` and `timeout` (ms)
+   * @returns how many were taken (at least one), or {@linkcode END_OF_STREAM}
+   * @throws {DOMException} `TimeoutError`; the signal's reason when aborted (nothing taken)
+   * @throws {ErrnoError} EMSGSIZE, ECONNRESET
+   * @throws {ClosedError} after close
+   */
+  async receiveBatch(
+    into: Uint8Array,
+    lengths: Uint32Array,
+    options?: WaitOptions,
+  ): Promise<number | EndOfStream> {
+    const opts = validateWaitOptions(options);
+    const now = this.tryReceiveBatch(into, lengths);
+    if (now !== WOULD_BLOCK) return now;
+    const r = await this.#wait(() => this.tryReceiveBatch(into, lengths), opts);
+    if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
+    return r;
+  }
+
+  /**
+   * Takes messages as {@linkcode RingReceiver.tryReceiveBatch} does, blocking the calling
+   * thread while the channel is empty.
+   *
+   * @param into room for the messages, back to back
+   * @param lengths where their lengths go
+   * @param options `timeout` (ms; default: no limit)
+   * @returns how many were taken (at least one), or {@linkcode END_OF_STREAM}
+   * @throws {DOMException} `TimeoutError`
+   * @throws {ErrnoError} EMSGSIZE, ECONNRESET
+   * @throws {ClosedError} after close
+   */
+  receiveBatchSync(
+    into: Uint8Array,
+    lengths: Uint32Array,
+    options?: SyncWaitOptions,
+  ): number | EndOfStream {
+    const { timeout } = validateSyncWaitOptions(options);
+    const now = this.tryReceiveBatch(into, lengths);
+    if (now !== WOULD_BLOCK) return now;
+    const r = this.#waitSync(() => this.tryReceiveBatch(into, lengths), timeout);
+    if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
+    return r;
   }
 
   /**
@@ -402,6 +527,11 @@ export class RingReceiver implements Disposable {
    */
   #next(): number {
     this.#assertOpen();
+    if (this.#deferred !== undefined) {
+      const e = this.#deferred;
+      this.#deferred = undefined;
+      throw e;
+    }
     if (this.#broken) return -2; // the corruption was reported once: the stream has ended
     const w = this.#words;
     const ring = this.#ring;

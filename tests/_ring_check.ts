@@ -56,6 +56,16 @@ export class Tally {
   total = 0;
   constructor(readonly seed: number, readonly max: number) {}
 
+  /** Checks the `k` messages a batch receive put back to back in `into`. */
+  addBatch(into: Uint8Array, lengths: Uint32Array, k: number): void {
+    let off = 0;
+    for (let j = 0; j < k; j++) {
+      const n = lengths[j] ?? 0;
+      this.add(into.subarray(off, off + n));
+      off += n;
+    }
+  }
+
   /** Checks one message; throws at the first thing wrong. */
   add(msg: Uint8Array): void {
     if (msg.length === 0) throw new Error("empty message");

@@ -880,3 +880,180 @@ ipcTest(
     assert.ok(e instanceof TypeError && /takes no signal/.test(e.message), `${e}`);
   },
 );
+
+ipcTest("batches: 500,000 messages sent and received in batches across processes", async () => {
+  using ch = RingChannel.temporary({ capacity: 16384 });
+  using rx = ch.receiver();
+  const seed = 0xba7c;
+  const count = 500_000;
+  const p = child("produce", ch.name ?? "", "4", String(count), String(seed), "batch");
+  const tally = new Tally(seed, ch.maxMessageSize);
+  const into = new Uint8Array(4 * ch.maxMessageSize);
+  const lengths = new Uint32Array(256);
+  let calls = 0;
+  for (;;) {
+    const k = await rx.receiveBatch(into, lengths, { timeout: 60_000 });
+    if (k === END_OF_STREAM) break;
+    calls++;
+    tally.addBatch(into, lengths, k);
+  }
+  const [line] = await output(p);
+  assert.equal(tally.total, count);
+  assert.equal(line, `4 ${count} ${tally.sums.get(4)}`, "the producer's checksum matches");
+  assert.ok(calls < count, "messages came several to a call");
+});
+
+ipcTest("batches from three producers at once, taken in batches by another process", async () => {
+  using ch = RingChannel.temporary({ capacity: 32768, multiProducer: true });
+  const seed = 4242;
+  const count = 200_000;
+  // No wait for "ready": what is sent waits in the ring for the consumer to attach.
+  const consumer = child("consume", ch.name ?? "", String(seed), "batch");
+  using hold = ch.sender(); // keeps the stream open until every producer has attached
+  const kids = ["batch", "batch", "copy"].map((how, id) =>
+    child("produce", ch.name ?? "", String(id + 1), String(count), String(seed), how)
+  );
+  const lines = await Promise.all(kids.map(output));
+  hold.close();
+  const got = new TextDecoder().decode((await consumer.output()).stdout).trim().split("\n");
+  assert.equal(got[0], "ready");
+  assert.equal(got[1], String(3 * count));
+  for (const [line] of lines) {
+    const [id, n, sum] = (line ?? "").split(" ").map(Number);
+    assert.equal(n, count);
+    assert.ok(got.includes(`${id} ${count} ${sum}`), `producer ${id}: all, in order, checksum`);
+  }
+});
+
+ipcTest("batch edges: partial fits, a bad message mid-batch, room for the first only", () => {
+  using ch = RingChannel.temporary({ capacity: 256 });
+  using rx = ch.receiver();
+  using tx = ch.sender();
+  const m = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
+  assert.equal(tx.trySendBatch([]), 0);
+  assert.equal(tx.trySendBatch([m(1, 1)], 1), 0, "start at the end: nothing to send");
+  // 256 bytes hold 16 records of an 8-byte message: 20 are offered.
+  const twenty = Array.from({ length: 20 }, (_, i) => m(8, i));
+  assert.equal(tx.trySendBatch(twenty), 16);
+  assert.equal(tx.trySendBatch(twenty, 16), WOULD_BLOCK, "full: nothing sent");
+  const into = new Uint8Array(40);
+  const lengths = new Uint32Array(8);
+  assert.equal(rx.tryReceiveBatch(into, lengths), 5, "into holds five 8-byte messages");
+  assert.deepEqual([...into.subarray(0, 40)], [0, 1, 2, 3, 4].flatMap((v) => Array(8).fill(v)));
+  assert.equal(rx.tryReceiveBatch(new Uint8Array(1024), lengths), 8, "lengths holds eight");
+  assert.deepEqual([...lengths], Array(8).fill(8));
+  assert.equal(rx.tryReceiveBatch(new Uint8Array(1024), lengths), 3);
+  assert.equal(rx.tryReceiveBatch(new Uint8Array(1024), lengths), WOULD_BLOCK);
+  // A message that is not valid ends the batch before it; the next call (from it) throws.
+  const bad = [m(4, 1), m(4, 2), "three" as unknown as Uint8Array, m(4, 4)];
+  assert.equal(tx.trySendBatch(bad), 2);
+  assert.ok(thrown(() => tx.trySendBatch(bad, 2)) instanceof TypeError);
+  assert.equal(tx.trySendBatch(bad, 3), 1);
+  const tooLong = [m(4, 5), m(200, 6)];
+  assert.equal(tx.trySendBatch(tooLong), 1, "stops before the one too long");
+  const e = thrown(() => tx.trySendBatch(tooLong, 1));
+  assert.ok(e instanceof ErrnoError && e.code === "EMSGSIZE", String(e));
+  // A first message longer than `into`: EMSGSIZE, and it stays for a bigger buffer.
+  assert.equal(rx.tryReceiveBatch(new Uint8Array(64), new Uint32Array(2)), 2);
+  assert.equal(rx.tryReceiveBatch(new Uint8Array(64), new Uint32Array(8)), 2);
+  tx.trySend(m(100, 9));
+  const small = thrown(() => rx.tryReceiveBatch(new Uint8Array(10), lengths));
+  assert.ok(small instanceof ErrnoError && small.code === "EMSGSIZE");
+  assert.equal(rx.tryReceiveBatch(new Uint8Array(100), lengths), 1);
+  assert.equal(lengths[0], 100);
+});
+
+ipcTest(
+  "a batch never loses what it took: ECONNRESET and EPROTO come on the next call",
+  async () => {
+    {
+      using ch = RingChannel.temporary({ capacity: 65536 });
+      using rx = ch.receiver();
+      const p = child("produce", ch.name ?? "", "6", "0", "9"); // sends until killed
+      assert.equal(await firstLine(p), "ready");
+      await new Promise((r) => setTimeout(r, 50));
+      p.kill("SIGKILL");
+      await within(30_000, "the killed producer", p.status);
+      const tally = new Tally(9, ch.maxMessageSize);
+      const into = new Uint8Array(4 * ch.maxMessageSize);
+      const lengths = new Uint32Array(64);
+      let reset = 0;
+      for (let rounds = 0; rounds < 1_000_000; rounds++) {
+        let k: number | typeof END_OF_STREAM;
+        try {
+          // The try form never waits, so it never looks for dead senders: the async one does.
+          k = await rx.receiveBatch(into, lengths, { timeout: 30_000 });
+        } catch (e) {
+          assert.ok(e instanceof ErrnoError && e.code === "ECONNRESET", String(e));
+          reset++;
+          continue;
+        }
+        if (k === END_OF_STREAM) break;
+        tally.addBatch(into, lengths, k);
+      }
+      assert.equal(reset, 1, "ECONNRESET once, after every whole message");
+      assert.ok(tally.total > 0);
+    }
+    {
+      using ch = RingChannel.temporary({ capacity: 4096 });
+      using rx = ch.receiver();
+      using tx = ch.sender();
+      tx.trySendBatch([new Uint8Array([1]), new Uint8Array([2]), new Uint8Array([3])]);
+      // A peer turns the third record's word into garbage (busy and skip at once).
+      using shm = SharedMemory.open(ch.name ?? "");
+      const w = shm.int32(RING_HEADER_SIZE + 32, 1);
+      w[0] = 0xc0000001 | 0;
+      const lengths = new Uint32Array(8);
+      assert.equal(rx.tryReceiveBatch(new Uint8Array(64), lengths), 2, "the good ones first");
+      const e = thrown(() => rx.tryReceiveBatch(new Uint8Array(64), lengths));
+      assert.ok(e instanceof ErrnoError && e.code === "EPROTO", String(e));
+      assert.equal(rx.tryReceiveBatch(new Uint8Array(64), lengths), END_OF_STREAM);
+    }
+  },
+);
+
+Deno.test("bad input on batches throws before touching the ring", async (t) => {
+  using ch = RingChannel.temporary({ capacity: 4096 });
+  using rx = ch.receiver();
+  using tx = ch.sender();
+  // deno-lint-ignore no-explicit-any
+  const T = tx as any;
+  // deno-lint-ignore no-explicit-any
+  const R = rx as any;
+  const cases: Array<[string, () => unknown, new (...a: never[]) => Error]> = [
+    ["send a string", () => T.trySendBatch("abc"), TypeError],
+    ["send null", () => T.trySendBatch(null), TypeError],
+    ["send numbers", () => T.trySendBatch([1, 2]), TypeError],
+    ["send start negative", () => T.trySendBatch([new Uint8Array(1)], -1), RangeError],
+    ["send start fractional", () => T.trySendBatch([new Uint8Array(1)], 0.5), RangeError],
+    ["send start past the end", () => T.trySendBatch([new Uint8Array(1)], 2), RangeError],
+    ["send start a string", () => T.trySendBatch([new Uint8Array(1)], "0"), TypeError],
+    ["receive into a string", () => R.tryReceiveBatch("x", new Uint32Array(1)), TypeError],
+    [
+      "receive lengths bytes",
+      () => R.tryReceiveBatch(new Uint8Array(8), new Uint8Array(4)),
+      TypeError,
+    ],
+    [
+      "receive lengths empty",
+      () => R.tryReceiveBatch(new Uint8Array(8), new Uint32Array(0)),
+      TypeError,
+    ],
+    [
+      "sync timeout negative",
+      () => T.sendBatchSync([new Uint8Array(1)], { timeout: -1 }),
+      RangeError,
+    ],
+  ];
+  for (const [label, fn, type] of cases) {
+    await t.step(label, () => {
+      const e = thrown(fn);
+      assert.ok(e instanceof type, `${label}: got ${e}`);
+    });
+  }
+  await t.step(
+    "async send with a bad signal",
+    () => assert.rejects(T.sendBatch([new Uint8Array(1)], { signal: "stop" }), TypeError),
+  );
+  assert.equal(rx.tryReceive(), WOULD_BLOCK, "nothing was sent by any of them");
+});

@@ -71,9 +71,14 @@ const THROUGHPUT_ROWS: Row[] = [
     measure: (s) => ringThroughput(s, thrTotal(s) * 2 / s),
   },
   {
+    name: "dipc ring channel, batches (sendBatch ⇄ receiveBatch)",
+    c: "shmring",
+    measure: (s) => ringThroughput(s, thrTotal(s) * 2 / s, "batch"),
+  },
+  {
     name: "dipc ring channel, zero-copy (reserve ⇄ peek)",
     c: "shmring",
-    measure: (s) => ringThroughput(s, thrTotal(s) * 2 / s, true),
+    measure: (s) => ringThroughput(s, thrTotal(s) * 2 / s, "zero"),
   },
   { name: "dipc pipe", c: "pipe", measure: (s) => pipeThroughput(s, 65536, thrTotal(s)) },
   { name: "dipc FIFO", c: "pipe", measure: (s) => pipeThroughput(s, 65536, thrTotal(s), "fifo") },
