@@ -7,6 +7,7 @@
 import {
   align8,
   BUSY,
+  copyOut,
   LEN_MASK,
   RECEIVER_GONE,
   Ring,
@@ -152,7 +153,7 @@ export class RingReceiver implements Disposable {
         object: this.#ring.what,
       });
     }
-    into.set(this.#bytes.subarray(at + 8, at + 8 + n));
+    copyOut(this.#bytes, at + 8, n, into, 0);
     this.#release(n);
     return n;
   }
@@ -215,7 +216,7 @@ export class RingReceiver implements Disposable {
           object: this.#ring.what,
         });
       }
-      into.set(bytes.subarray(at + 8, at + 8 + n), off);
+      copyOut(bytes, at + 8, n, into, off);
       off += n;
       lengths[count++] = n;
       // Taken, not yet published: the head is stored once, below.
@@ -354,6 +355,11 @@ export class RingReceiver implements Disposable {
    * @throws {ClosedError} after close
    */
   receiveIntoSync(into: Uint8Array, options?: SyncWaitOptions): number | EndOfStream {
+    // Try first: a message that is there costs no options object and no closure.
+    if (options === undefined) {
+      const now = this.tryReceiveInto(into);
+      if (now !== WOULD_BLOCK) return now;
+    }
     const { timeout } = validateSyncWaitOptions(options);
     const r = this.#waitSync(() => this.tryReceiveInto(into), timeout);
     if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
@@ -557,18 +563,32 @@ export class RingReceiver implements Disposable {
       const word = Atomics.load(w, at >> 2);
       const length = word & LEN_MASK;
       const record = 8 + align8(length);
-      const where = `the record word at position ${h}`;
-      if ((word & BUSY) !== 0 && (word & SKIP) !== 0) this.#corrupt(where, word, "busy and skip");
+      // (The message names the word only when it is bad: no string is built per message.)
+      if ((word & BUSY) !== 0 && (word & SKIP) !== 0) {
+        this.#corrupt(`the record word at position ${h}`, word, "busy and skip");
+      }
       if (idx + record > ring.capacity) {
-        this.#corrupt(where, word, `a ${record}-byte record runs past the ring's end`);
+        this.#corrupt(
+          `the record word at position ${h}`,
+          word,
+          `a ${record}-byte record runs past the ring's end`,
+        );
       }
       if (record > ((this.#tailCache - h) >>> 0)) {
-        this.#corrupt(where, word, `a ${record}-byte record runs past the tail`);
+        this.#corrupt(
+          `the record word at position ${h}`,
+          word,
+          `a ${record}-byte record runs past the tail`,
+        );
       }
       if ((word & BUSY) !== 0) return -1;
       if ((word & SKIP) === 0) {
         if (length > ring.capacity / 2 - 8) {
-          this.#corrupt(where, word, `longer than the longest message, ${ring.capacity / 2 - 8}`);
+          this.#corrupt(
+            `the record word at position ${h}`,
+            word,
+            `longer than the longest message, ${ring.capacity / 2 - 8}`,
+          );
         }
         this.#length = length;
         return at;

@@ -180,6 +180,8 @@ export class RingSender implements Disposable {
    * ```
    */
   sendSync(data: Uint8Array, options?: SyncWaitOptions): void {
+    // Try first: a message that fits costs no options object and no closure.
+    if (options === undefined && this.trySend(data) !== WOULD_BLOCK) return;
     const n = this.#checkMessage(data);
     const { timeout } = validateSyncWaitOptions(options);
     if (this.trySend(data) !== WOULD_BLOCK) return;
