@@ -107,22 +107,33 @@ export async function pipeThroughput(
   capacity: number,
   total: number,
   kind: "pipe" | "fifo" = "pipe",
+  coalesce = false,
 ): Promise<number> {
   const data = byteStream(kind, capacity);
   using done = Pipe.create();
   try {
     await using child = spawn(Deno.execPath(), {
-      args: pipePeer("dipc-sink", size, String(total)),
+      // Coalesced, the reader takes what is there too (64 KiB a read), as a stream reader does.
+      args: pipePeer("dipc-sink", coalesce ? Math.max(size, 65536) : size, String(total)),
       fds: { 3: data.reader, 4: done.writer },
     });
     data.reader.close();
     done.writer.close();
     await new Promise((r) => setTimeout(r, 300)); // let the child start
     const msg = new Uint8Array(size).fill(1);
+    const per = Math.max(1, Math.floor(65536 / size));
+    const batch = Array.from({ length: per }, () => msg);
     const t0 = performance.now();
-    for (let sent = 0; sent < total; sent += size) {
+    for (let sent = 0; sent < total;) {
+      if (coalesce) {
+        const k = Math.min(per, Math.ceil((total - sent) / size));
+        await data.writer.writeBatch(k === per ? batch : batch.slice(0, k));
+        sent += k * size;
+        continue;
+      }
       const wait = send(data.writer, msg);
       if (wait) await wait;
+      sent += size;
     }
     await done.reader.read(new Uint8Array(1), { timeout: 60_000 });
     const seconds = (performance.now() - t0) / 1000;

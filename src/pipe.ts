@@ -46,6 +46,10 @@ export { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from ".
 
 /** Largest single read or write (the kernel's own cap, MAX_RW_COUNT, is just under 2 GiB). */
 const MAX_IO = 0x7ffff000;
+/** How much writeBatch coalesces into one write: a quarter of the default pipe capacity, so
+ * that the reader drains one block while the next is written (a whole capacity each time makes
+ * the two take turns: measured 2.7 against 4.9 GB/s at 4 KiB). */
+const STAGE_SIZE = 16384;
 /** Chunk size of the Web Streams. */
 const STREAM_CHUNK = 65536;
 
@@ -296,6 +300,8 @@ export class PipeReader extends PipeEnd {
 /** The write end of a pipe or FIFO. */
 export class PipeWriter extends PipeEnd {
   #writable: WritableStream<Uint8Array> | undefined;
+  /** writeBatch's staging buffer, made on first use. */
+  #stage: Uint8Array | undefined;
 
   /** @internal use {@linkcode Pipe.create}, {@linkcode openFifoWriter} or `fromFd`. */
   constructor(fd: number, label: string, token: unknown) {
@@ -365,6 +371,64 @@ export class PipeWriter extends PipeEnd {
       if (r === TIMED_OUT) throw timedOut(`write to ${this.label}`);
       at += r;
     }
+  }
+
+  /**
+   * Writes every chunk of `chunks`, in order, coalesced: chunks are copied into one 16 KiB
+   * staging buffer and written with one `write(2)` per 16 KiB instead of one per chunk (a
+   * chunk of 16 KiB or more is written as it is). The stream path for many small messages: a
+   * pipe is a byte stream, so the reader sees the same bytes either way.
+   *
+   * @param chunks the bytes to write, in order
+   * @param options `signal` and `timeout` (ms, for the whole call)
+   * @throws {ErrnoError} EPIPE when no reader is left
+   * @throws {DOMException} `TimeoutError`; the bytes before it may have been written
+   * @throws the signal's reason when aborted; likewise
+   * @throws {ClosedError} after close
+   *
+   * @example Many small writes, few system calls
+   * ```ts
+   * import { Pipe } from "@dipc/dipc";
+   *
+   * using pipe = Pipe.create();
+   * const lines = ["a\n", "b\n", "c\n"].map((l) => new TextEncoder().encode(l));
+   * await pipe.writer.writeBatch(lines);
+   * pipe.writer.close();
+   * console.log(await pipe.reader.text()); // "a\nb\nc\n"
+   * ```
+   */
+  async writeBatch(chunks: readonly Uint8Array[], options?: WaitOptions): Promise<void> {
+    if (!Array.isArray(chunks)) {
+      throw new TypeError(`chunks must be an array of Uint8Array, got ${typeof chunks}`);
+    }
+    chunks.forEach((c, i) => validateBuffer(c, `chunks[${i}]`));
+    const opts = validateWaitOptions(options);
+    this.liveFd();
+    const deadline = opts.timeout === undefined ? undefined : Date.now() + opts.timeout;
+    const left = (): WaitOptions => ({
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(deadline === undefined ? {} : { timeout: Math.max(0, deadline - Date.now()) }),
+    });
+    const stage = this.#stage ??= new Uint8Array(STAGE_SIZE);
+    let fill = 0;
+    const flush = async (): Promise<void> => {
+      if (fill === 0) return;
+      const n = this.tryWrite(stage.subarray(0, fill));
+      const done = n === WOULD_BLOCK ? 0 : n;
+      if (done < fill) await this.write(stage.subarray(done, fill), left());
+      fill = 0;
+    };
+    for (const c of chunks) {
+      if (c.length >= STAGE_SIZE) {
+        await flush();
+        await this.write(c, left());
+      } else {
+        if (fill + c.length > STAGE_SIZE) await flush();
+        stage.set(c, fill);
+        fill += c.length;
+      }
+    }
+    await flush();
   }
 
   /** This end as a `WritableStream`; closing the stream closes this end. */

@@ -279,3 +279,46 @@ Deno.test("bad input on pipes", async (t) => {
   );
   await t.step("write a number", () => assert.rejects(W.write(5), TypeError));
 });
+
+ipcTest("writeBatch: small and large chunks coalesced, read whole by a child; limits", async () => {
+  // Chunks of 1 to 300 bytes and, now and then, one of 100 KiB (written as it is).
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  let total = 0;
+  for (let i = 0; total < 4 << 20; i++) {
+    const c = randomBytes(i % 97 === 0 ? 100 * 1024 : 1 + (i * 7919) % 300);
+    chunks.push(c);
+    total += c.length;
+  }
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  using pipe = Pipe.create();
+  await using child = spawn("sh", {
+    args: ["-c", "sha256sum <&3"],
+    fds: { 3: pipe.reader },
+    stdout: "piped",
+  });
+  pipe.reader.close();
+  await pipe.writer.writeBatch(chunks, { timeout: 60_000 });
+  pipe.writer.close();
+  const out = await child.stdout?.text({ timeout: 60_000 });
+  assert.equal(out?.split(" ")[0], await sha256(all), "the child read exactly those bytes");
+
+  // Bad input before any write; EPIPE without a reader; a timeout when nobody reads.
+  using lone = Pipe.create();
+  // deno-lint-ignore no-explicit-any
+  const W = lone.writer as any;
+  await assert.rejects(W.writeBatch("abc"), TypeError);
+  await assert.rejects(W.writeBatch([new Uint8Array(1), "x"]), TypeError);
+  await assert.rejects(W.writeBatch([new Uint8Array(1)], { timeout: -1 }), RangeError);
+  assert.equal(lone.reader.tryRead(new Uint8Array(8)), WOULD_BLOCK, "nothing was written");
+  const stuck = await lone.writer.writeBatch([new Uint8Array(1 << 20)], { timeout: 100 })
+    .then(() => "written", (e) => e);
+  assert.ok(stuck instanceof DOMException && stuck.name === "TimeoutError", String(stuck));
+  lone.reader.close();
+  const broken = await lone.writer.writeBatch([new Uint8Array(10)]).then(() => "written", (e) => e);
+  assert.ok(broken instanceof ErrnoError && broken.code === "EPIPE", String(broken));
+});

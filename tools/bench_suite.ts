@@ -81,6 +81,11 @@ const THROUGHPUT_ROWS: Row[] = [
     measure: (s) => ringThroughput(s, thrTotal(s) * 2 / s, "zero"),
   },
   { name: "dipc pipe", c: "pipe", measure: (s) => pipeThroughput(s, 65536, thrTotal(s)) },
+  {
+    name: "dipc pipe, coalesced (writeBatch; 64 KiB reads)",
+    c: "pipe",
+    measure: (s) => pipeThroughput(s, 65536, thrTotal(s), "pipe", true),
+  },
   { name: "dipc FIFO", c: "pipe", measure: (s) => pipeThroughput(s, 65536, thrTotal(s), "fifo") },
   { name: "dipc POSIX mq", c: "pmq", measure: (s) => queueThroughput("posix", s, thrTotal(s) / 4) },
   {
