@@ -616,3 +616,23 @@ export async function webServerLoad(
     await child.status;
   }
 }
+
+/**
+ * Node's Unix sockets, measured by Node on both ends (bench/_node_sockets.mjs): MB/s for
+ * "thr" (`amount` bytes), the median round trip in µs for "lat" (`amount` messages). NaN when
+ * Node is not installed.
+ */
+export async function nodeSockets(
+  mode: "thr" | "lat",
+  size: number,
+  amount: number,
+): Promise<number> {
+  const script = new URL("./_node_sockets.mjs", import.meta.url).pathname;
+  try {
+    const [r] = results(await output("node", [script, mode, String(size), String(amount)]));
+    return Number(r?.value);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return NaN;
+    throw e;
+  }
+}

@@ -20,6 +20,7 @@ import {
   dipcSocketRoundTrips,
   dipcSocketThroughput,
   median,
+  nodeSockets,
   output,
   pct,
   pipeRoundTrips,
@@ -109,6 +110,11 @@ const THROUGHPUT_ROWS: Row[] = [
     measure: (s) => socketThroughput(s, thrTotal(s)),
   },
   {
+    name: "Node Unix socket (baseline)",
+    c: "uds",
+    measure: (s) => nodeSockets("thr", s, thrTotal(s)),
+  },
+  {
     name: "`Deno.Command` stdin (baseline)",
     c: "pipe",
     measure: (s) => commandThroughput(s, thrTotal(s)),
@@ -151,6 +157,11 @@ const ROUND_TRIP_ROWS: Row[] = [
     name: "Deno Unix socket (baseline)",
     c: "uds",
     measure: (s) => rt(socketRoundTrips(s, rtCount(s))),
+  },
+  {
+    name: "Node Unix socket (baseline)",
+    c: "uds",
+    measure: (s) => nodeSockets("lat", s, rtCount(s)),
   },
   {
     name: "`Deno.Command` stdin/stdout (baseline)",
