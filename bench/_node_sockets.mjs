@@ -4,7 +4,7 @@
 //                                           draining child (time until it has read them all)
 //   node _node_sockets.mjs lat SIZE COUNT   median round trip (µs) of COUNT SIZE-byte messages
 //                                           echoed by a child (the first 2% dropped)
-//   node _node_sockets.mjs peer sink|echo PATH SIZE   the child
+//   node _node_sockets.mjs peer sink|echo PATH   the child
 // Prints one line: RESULT value=X.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const [mode, a, b, c, d] = process.argv.slice(2);
+const [mode, a, b] = process.argv.slice(2);
 
 if (mode === "peer") {
   const conn = createConnection(b);
@@ -35,7 +35,6 @@ if (mode === "peer") {
     "peer",
     mode === "thr" ? "sink" : "echo",
     path,
-    String(size),
   ], { stdio: "inherit" });
   const conn = await new Promise((r) => server.once("connection", r));
   const msg = Buffer.alloc(size, 1);
