@@ -29,6 +29,8 @@ import { ClosedError, ErrnoError } from "./errors.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { validateBuffer, validateInteger } from "./_validate.ts";
 import {
+  deadlineFor,
+  msLeft,
   type Sleeper,
   type SyncWaitOptions,
   TIMED_OUT,
@@ -289,7 +291,7 @@ export class RingSender implements Disposable {
    */
   async sendBatch(messages: readonly Uint8Array[], options?: WaitOptions): Promise<void> {
     const opts = validateWaitOptions(options);
-    const deadline = opts.timeout === undefined ? undefined : Date.now() + opts.timeout;
+    const deadline = deadlineFor(opts.timeout);
     let at = 0;
     while (at < (Array.isArray(messages) ? messages.length : 1)) {
       const r = this.trySendBatch(messages, at);
@@ -298,7 +300,7 @@ export class RingSender implements Disposable {
         continue;
       }
       const n = (messages[at] as Uint8Array).length;
-      const left = deadline === undefined ? {} : { timeout: Math.max(0, deadline - Date.now()) };
+      const left = deadline === undefined ? {} : { timeout: Math.max(0, msLeft(deadline)) };
       const got = await waitUntil(
         () => this.trySendBatch(messages, at),
         this.#sleep(n),
@@ -322,7 +324,7 @@ export class RingSender implements Disposable {
    */
   sendBatchSync(messages: readonly Uint8Array[], options?: SyncWaitOptions): void {
     const { timeout } = validateSyncWaitOptions(options);
-    const deadline = timeout === undefined ? undefined : Date.now() + timeout;
+    const deadline = deadlineFor(timeout);
     let at = 0;
     while (at < (Array.isArray(messages) ? messages.length : 1)) {
       const r = this.trySendBatch(messages, at);
@@ -331,7 +333,7 @@ export class RingSender implements Disposable {
         continue;
       }
       const n = (messages[at] as Uint8Array).length;
-      const left = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
+      const left = deadline === undefined ? undefined : Math.max(0, msLeft(deadline));
       const got = this.#waitSync(() => this.trySendBatch(messages, at), n, left);
       if (got === TIMED_OUT) throw timedOut(`send on ${this.#ring.what}`);
       at += got;

@@ -36,7 +36,15 @@ import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
 import { closeFd, FdSleeper, type HasFd, isFifo, pollNow, setNonblocking } from "./_fd.ts";
 import { validateBuffer, validateInteger, validateOptions } from "./_validate.ts";
-import { TIMED_OUT, timedOut, validateWaitOptions, type WaitOptions, waitUntil } from "./_wait.ts";
+import {
+  deadlineFor,
+  msLeft,
+  TIMED_OUT,
+  timedOut,
+  validateWaitOptions,
+  type WaitOptions,
+  waitUntil,
+} from "./_wait.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 export type { HasFd } from "./_fd.ts";
@@ -404,10 +412,10 @@ export class PipeWriter extends PipeEnd {
     chunks.forEach((c, i) => validateBuffer(c, `chunks[${i}]`));
     const opts = validateWaitOptions(options);
     this.liveFd();
-    const deadline = opts.timeout === undefined ? undefined : Date.now() + opts.timeout;
+    const deadline = deadlineFor(opts.timeout);
     const left = (): WaitOptions => ({
       ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(deadline === undefined ? {} : { timeout: Math.max(0, deadline - Date.now()) }),
+      ...(deadline === undefined ? {} : { timeout: Math.max(0, msLeft(deadline)) }),
     });
     const stage = this.#stage ??= new Uint8Array(STAGE_SIZE);
     let fill = 0;
