@@ -264,7 +264,10 @@ export async function ringThroughput(
   how: "copy" | "zero" | "batch" = "copy",
 ): Promise<number> {
   const zeroCopy = how === "zero";
-  using ch = RingChannel.temporary({ capacity: 4 << 20 });
+  // The C ring's size (1 MiB), or the smallest power of two that takes a message of `size`.
+  let capacity = 1 << 20;
+  while (capacity / 2 - 8 < size) capacity *= 2;
+  using ch = RingChannel.temporary({ capacity });
   using rx = ch.receiver();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
