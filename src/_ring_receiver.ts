@@ -7,7 +7,6 @@
 import {
   align8,
   BUSY,
-  copyOut,
   LEN_MASK,
   RECEIVER_GONE,
   Ring,
@@ -22,6 +21,7 @@ import {
   W_STATE,
   W_TAIL,
 } from "./_ring_protocol.ts";
+import { copyOut } from "./_copy.ts";
 import { E } from "../ffi/constants.ts";
 import { monotonicNs } from "../ffi/util.ts";
 import type { ChildProcess } from "./spawn.ts";

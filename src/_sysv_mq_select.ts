@@ -22,11 +22,22 @@ export const MAX_MESSAGE_TYPE_BIG: bigint = 0x7fff_ffff_ffff_ffffn;
 /** A message type: a number up to 2⁵³ − 1, or a bigint up to 2⁶³ − 1. */
 export type SysVMessageType = number | bigint;
 
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** A type as received: a number when it is exact as one, else the bigint. */
 export function typeOf(raw: bigint): SysVMessageType {
-  return raw <= BigInt(Number.MAX_SAFE_INTEGER) && raw >= -BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(raw)
-    : raw;
+  return raw <= MAX_SAFE_BIG && raw >= -MAX_SAFE_BIG ? Number(raw) : raw;
+}
+
+/**
+ * The type at the start of a received `struct msgbuf`, read without making a bigint when it
+ * fits a number exactly (every type a receive sees is positive).
+ */
+export function typeAt(view: DataView): SysVMessageType {
+  const lo = view.getUint32(0, true);
+  const hi = view.getInt32(4, true);
+  if (hi >= 0 && hi < 0x200000) return hi * 0x1_0000_0000 + lo; // below 2^53
+  return typeOf(view.getBigInt64(0, true));
 }
 
 /** Which message a receive takes. */

@@ -48,10 +48,12 @@ import {
   selector,
   type SysVMessageType,
   type SysVReceiveOptions,
+  typeAt,
   typeOf,
   validateSelector,
   validateType,
 } from "./_sysv_mq_select.ts";
+import { copyOut } from "./_copy.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";
 import {
   getSysVId,
@@ -553,7 +555,7 @@ export class SysVMessageQueue implements Disposable {
     this.#assertOpen();
     const n = this.#receive(Math.min(into.length, this.#msg.length - MTYPE_SIZE), sel);
     if (n === WOULD_BLOCK) return n;
-    into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
+    copyOut(this.#msg, MTYPE_SIZE, n, into, 0);
     return { length: n, type: this.#lastType };
   }
 
@@ -639,7 +641,7 @@ export class SysVMessageQueue implements Disposable {
     const { timeout } = validateSyncWaitOptions(options);
     this.#assertOpen();
     const n = this.#receiveSync(Math.min(into.length, this.#msg.length - MTYPE_SIZE), sel, timeout);
-    into.set(this.#msg.subarray(MTYPE_SIZE, MTYPE_SIZE + n));
+    copyOut(this.#msg, MTYPE_SIZE, n, into, 0);
     return { length: n, type: this.#lastType };
   }
 
@@ -657,7 +659,7 @@ export class SysVMessageQueue implements Disposable {
           if (e === E.EINTR) continue;
           throw this.#receiveError(e, size);
         }
-        this.#lastType = typeOf(this.#view.getBigInt64(0, true));
+        this.#lastType = typeAt(this.#view);
         n = r;
       }
       if (n !== WOULD_BLOCK) return n;
@@ -800,7 +802,7 @@ export class SysVMessageQueue implements Disposable {
     for (;;) {
       const n = msgrcv(this.#id, this.#msg, size, sel.type, sel.flags | IPC.NOWAIT);
       if (n >= 0) {
-        this.#lastType = typeOf(this.#view.getBigInt64(0, true));
+        this.#lastType = typeAt(this.#view);
         return n;
       }
       const e = errno();
