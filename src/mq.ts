@@ -58,6 +58,7 @@ import {
 } from "./_posix_open.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import {
+  describe,
   validateBoolean,
   validateBuffer,
   validateInteger,
@@ -556,6 +557,8 @@ export class MessageQueue implements HasFd, Disposable {
    * Takes the oldest message of the highest priority into `into`, if there is one now.
    *
    * @param into at least {@linkcode MessageQueue.messageSize} bytes
+   * @param receipt an object to fill and return instead of a new one (a loop that keeps one
+   *   allocates nothing per message)
    * @returns the message's length and priority, or {@linkcode WOULD_BLOCK} when the queue is
    *   empty
    * @throws {RangeError} when `into` is shorter than the queue's message size
@@ -563,10 +566,17 @@ export class MessageQueue implements HasFd, Disposable {
    * @throws {ClosedError} after close
    * @see {@link https://man7.org/linux/man-pages/man3/mq_receive.3.html}
    */
-  tryReceiveInto(into: Uint8Array): QueueReceipt | WouldBlock {
+  tryReceiveInto(into: Uint8Array, receipt?: QueueReceipt): QueueReceipt | WouldBlock {
     this.#checkInto(into);
+    if (receipt !== undefined && (typeof receipt !== "object" || receipt === null)) {
+      throw new TypeError(`receipt must be an object, got ${describe(receipt)}`);
+    }
     const n = this.#tryInto(into);
-    return n === WOULD_BLOCK ? n : { length: n, priority: this.#lastPriority };
+    if (n === WOULD_BLOCK) return n;
+    if (receipt === undefined) return { length: n, priority: this.#lastPriority };
+    receipt.length = n;
+    receipt.priority = this.#lastPriority;
+    return receipt;
   }
 
   #checkInto(into: Uint8Array): void {

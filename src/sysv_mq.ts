@@ -69,6 +69,7 @@ import {
   writeIpcPerm,
 } from "./_sysv.ts";
 import {
+  describe,
   validateBoolean,
   validateBuffer,
   validateCreateRule,
@@ -258,6 +259,15 @@ export class SysVMessageQueue implements Disposable {
   readonly #view: DataView;
   /** The type of the message the last receive took (read right after it). */
   #lastType: SysVMessageType = 0;
+  #selectorCache:
+    | {
+      options: SysVReceiveOptions;
+      type: SysVReceiveOptions["type"];
+      except: boolean | undefined;
+      truncate: boolean | undefined;
+      selector: Selector;
+    }
+    | undefined;
   readonly #sleepers = new Set<FdSleeper>();
   readonly #kernels = new Map<string, KernelWaiter<SysVTaken>>();
 
@@ -537,26 +547,60 @@ export class SysVMessageQueue implements Disposable {
    * Takes a message into `into`, if one matching the selector is there now (`IPC_NOWAIT`).
    *
    * @param into where the message's bytes go
-   * @param options type selector, except, truncate
+   * @param options type selector, except, truncate; `receipt`, an object to fill and return
+   *   instead of a new one (a loop that keeps its options and receipt allocates nothing)
    * @returns the message's length and type, or {@linkcode WOULD_BLOCK} when none matches now
    * @throws {ErrnoError} E2BIG (longer than `into`, and not `truncate`: the message stays in the
    *   queue), EIDRM/EINVAL (queue removed), EACCES
    * @throws {ClosedError} after close
    * @see {@link https://man7.org/linux/man-pages/man2/msgrcv.2.html}
    */
-  tryReceiveInto(into: Uint8Array, options?: SysVReceiveOptions): SysVReceipt | WouldBlock {
+  tryReceiveInto(
+    into: Uint8Array,
+    options?: SysVReceiveOptions & { receipt?: SysVReceipt },
+  ): SysVReceipt | WouldBlock {
     validateBuffer(into, "into");
-    const sel = options === undefined ? ANY : validateSelector(options);
-    return this.#takeInto(into, sel);
+    const sel = options === undefined ? ANY : this.#selectorOf(options);
+    const receipt = options?.receipt;
+    if (receipt !== undefined && (typeof receipt !== "object" || receipt === null)) {
+      throw new TypeError(`receipt must be an object, got ${describe(receipt)}`);
+    }
+    return this.#takeInto(into, sel, receipt);
   }
 
-  /** One try into `into`: its receipt, or WOULD_BLOCK. */
-  #takeInto(into: Uint8Array, sel: Selector): SysVReceipt | WouldBlock {
+  /**
+   * The selector for `options`, kept for the next call with the same options object and the
+   * same values (a loop that keeps its options allocates nothing per message).
+   */
+  #selectorOf(options: SysVReceiveOptions): Selector {
+    const c = this.#selectorCache;
+    if (
+      c !== undefined && c.options === options && c.type === options.type &&
+      c.except === options.except && c.truncate === options.truncate
+    ) {
+      return c.selector;
+    }
+    const selector = validateSelector(options);
+    this.#selectorCache = {
+      options,
+      type: options.type,
+      except: options.except,
+      truncate: options.truncate,
+      selector,
+    };
+    return selector;
+  }
+
+  /** One try into `into`: its receipt (filled in `receipt` when given), or WOULD_BLOCK. */
+  #takeInto(into: Uint8Array, sel: Selector, receipt?: SysVReceipt): SysVReceipt | WouldBlock {
     this.#assertOpen();
     const n = this.#receive(Math.min(into.length, this.#msg.length - MTYPE_SIZE), sel);
     if (n === WOULD_BLOCK) return n;
     copyOut(this.#msg, MTYPE_SIZE, n, into, 0);
-    return { length: n, type: this.#lastType };
+    if (receipt === undefined) return { length: n, type: this.#lastType };
+    receipt.length = n;
+    receipt.type = this.#lastType;
+    return receipt;
   }
 
   /** One try for a copy: the message, or WOULD_BLOCK. */

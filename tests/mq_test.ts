@@ -420,3 +420,24 @@ ipcTest(
     assert.ok(thrown(() => q.receiveSync({ timeout: 1 })) instanceof ClosedError);
   },
 );
+
+ipcTest("a receipt the caller keeps is filled and returned, not a new one", () => {
+  using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 16 });
+  const into = new Uint8Array(16);
+  const receipt = { length: -1, priority: -1 };
+  assert.equal(q.tryReceiveInto(into, receipt), WOULD_BLOCK);
+  assert.deepEqual(receipt, { length: -1, priority: -1 }, "untouched when nothing came");
+  q.trySend(new Uint8Array([1, 2, 3]), { priority: 7 });
+  assert.equal(q.tryReceiveInto(into, receipt), receipt);
+  assert.deepEqual(receipt, { length: 3, priority: 7 });
+  q.trySend(new Uint8Array([4]));
+  // deno-lint-ignore no-explicit-any
+  assert.ok(thrown(() => q.tryReceiveInto(into, 5 as any)) instanceof TypeError);
+  // deno-lint-ignore no-explicit-any
+  assert.ok(thrown(() => q.tryReceiveInto(into, null as any)) instanceof TypeError);
+  assert.deepEqual(
+    q.tryReceiveInto(into),
+    { length: 1, priority: 0 },
+    "the bad calls took nothing",
+  );
+});

@@ -1074,7 +1074,16 @@ ipcTest("no garbage in steady state: the copying forms allocate nothing per mess
   assert.ok((await probe("ring-copying")) > 32, "tryReceive's copies are counted");
   // A bound of 8 bytes a message, against the copying form's 200: what remains in some runs is
   // the engine's own (code and feedback for re-optimised functions), not an object per message.
-  for (const form of ["ring-try", "ring-sync", "ring-batch", "pipe-try"]) {
+  for (
+    const form of [
+      "ring-try",
+      "ring-sync",
+      "ring-batch",
+      "pipe-try",
+      "mq-try-receipt",
+      "sysv-try-receipt",
+    ]
+  ) {
     const bytes = await probe(form);
     assert.ok(bytes <= 8, `${form}: ${bytes} bytes allocated per message`);
   }

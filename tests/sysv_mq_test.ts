@@ -449,3 +449,26 @@ ipcTest("types beyond 2^53 travel exactly, as bigints, both ways with C", async 
   assert.ok(thrown(() => q.trySend(new Uint8Array(1), { type: 0n })) instanceof RangeError);
   assert.ok(thrown(() => q.trySend(new Uint8Array(1), { type: 1n << 63n })) instanceof RangeError);
 });
+
+ipcTest("a kept receipt and kept options: filled in place; changed options are seen", () => {
+  using q = SysVMessageQueue.temporary();
+  const into = new Uint8Array(16);
+  const options: { type?: number; receipt: { length: number; type: number | bigint } } = {
+    receipt: { length: -1, type: -1 },
+  };
+  q.trySend(new Uint8Array([1]), { type: 3 });
+  q.trySend(new Uint8Array([2, 2]), { type: 5 });
+  assert.equal(q.tryReceiveInto(into, options), options.receipt);
+  assert.deepEqual(options.receipt, { length: 1, type: 3 });
+  // The same options object with another selector: the new type is honoured, not a cached one.
+  q.trySend(new Uint8Array([3, 3, 3]), { type: 3 });
+  options.type = 3;
+  assert.equal(q.tryReceiveInto(into, options), options.receipt);
+  assert.deepEqual(options.receipt, { length: 3, type: 3 });
+  options.type = 4;
+  assert.equal(q.tryReceiveInto(into, options), WOULD_BLOCK);
+  options.type = 5;
+  assert.deepEqual(q.tryReceiveInto(into, options), { length: 2, type: 5 });
+  // deno-lint-ignore no-explicit-any
+  assert.ok(thrown(() => q.tryReceiveInto(into, { receipt: 7 } as any)) instanceof TypeError);
+});
