@@ -293,6 +293,21 @@ for (const mech of new Set(ROUND_TRIP.map((r) => r.c))) {
   line(`C \`baseline ${mech} lat\``, (s) => fmt(mid(cLat, mech, s), 1));
 }
 
+// How far apart the repetitions were: the slowest ÷ the fastest of each figure's runs.
+const spread = (f: Figures, k: string, size: number): number => {
+  const xs = f[k]?.[size] ?? [];
+  return xs.length < 2 ? NaN : Math.max(...xs) / Math.min(...xs);
+};
+if (REPS > 1) {
+  head(`spread of the ${REPS} runs, highest ÷ lowest (1.00× = identical runs)`);
+  for (const row of THROUGHPUT) {
+    line(`${row.name}, throughput`, (s) => `${fmt(spread(thr, row.name, s), 2)}×`);
+  }
+  for (const row of ROUND_TRIP) {
+    line(`${row.name}, round trip`, (s) => `${fmt(spread(lat, row.name, s), 2)}×`);
+  }
+}
+
 const webMid = (server: string, key: keyof WebLoad): number =>
   median((web[server] ?? []).map((w) => w[key]));
 if (haveWrk && runWeb) {
@@ -322,6 +337,7 @@ const json = {
     c: r.c,
     mbps: SIZES.map((s) => mid(thr, r.name, s)),
     cMbps: SIZES.map((s) => mid(cThr, r.c, s)),
+    runs: SIZES.map((s) => thr[r.name]?.[s] ?? []),
   })),
   web: WEB.map(([server, name]) => ({
     server,
@@ -334,6 +350,7 @@ const json = {
     c: r.c,
     us: SIZES.map((s) => mid(lat, r.name, s)),
     cUs: SIZES.map((s) => mid(cLat, r.c, s)),
+    runs: SIZES.map((s) => lat[r.name]?.[s] ?? []),
   })),
 };
 // A partial run (some rows or sizes) writes its chart beside the full run's, never over it.
