@@ -30,6 +30,7 @@ import { ClosedError, ErrnoError } from "./errors.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { validateBuffer } from "./_validate.ts";
 import {
+  type AdaptiveSpins,
   type Sleeper,
   type SyncSleeper,
   type SyncWaitOptions,
@@ -66,7 +67,7 @@ export class RingReceiver implements Disposable {
   #broken = false;
   #sleeper: Sleeper | undefined;
   #syncSleeper: SyncSleeper | undefined;
-  #spins: number;
+  #spins: number | AdaptiveSpins;
 
   /** The process expected to attach as the first sender, while none has. */
   #senderProcess: ChildProcess | undefined;
@@ -78,7 +79,7 @@ export class RingReceiver implements Disposable {
   /** @internal */
   constructor(
     ring: Ring,
-    spins: number,
+    spins: number | AdaptiveSpins,
     onClose: () => void,
     token: unknown,
     senderProcess?: ChildProcess,

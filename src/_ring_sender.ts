@@ -29,6 +29,7 @@ import { ClosedError, ErrnoError } from "./errors.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { validateBuffer, validateInteger } from "./_validate.ts";
 import {
+  type AdaptiveSpins,
   deadlineFor,
   msLeft,
   type Sleeper,
@@ -62,10 +63,10 @@ export class RingSender implements Disposable {
   #sleeper: Sleeper | undefined;
   /** Set once a peer corrupted the channel: the error every later send throws. */
   #broken: ErrnoError | undefined;
-  #spins: number;
+  #spins: number | AdaptiveSpins;
 
   /** @internal */
-  constructor(ring: Ring, spins: number, onClose: () => void, token: unknown) {
+  constructor(ring: Ring, spins: number | AdaptiveSpins, onClose: () => void, token: unknown) {
     checkInternal(token, "RingChannel.sender() / receiver()");
     this.#spins = spins;
     this.#ring = ring;

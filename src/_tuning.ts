@@ -21,6 +21,9 @@ export const TUNING = {
   ring: {
     /** A sender's or receiver's tries before it sleeps (a few µs); `spins` option overrides. */
     spins: 400,
+    /** The bounds of the adaptive spin length (the default when `spins` is not given). */
+    adaptiveMin: 16,
+    adaptiveMax: 20_000,
     /** A waiting side checks its peers are alive after a sleep of this long, in ms. */
     peerCheckMs: 20,
     /** Tries at the multi-producer lock before yielding, and before judging its holder. */

@@ -146,6 +146,43 @@ export function msLeft(deadline: bigint | undefined): number {
 const MAX_TIMEOUT_MS = 100 * 365.25 * 24 * 3600 * 1000;
 
 /**
+ * Spin lengths that learn from how long the peer takes (the default of the ring's endpoints):
+ * a wait that had to sleep and was woken soon (within {@linkcode AdaptiveSpins.FAST_NS}) means
+ * a longer spin would have caught the peer, so the next wait spins twice as long; one woken late
+ * means a slow peer, so the next spins half as long (down to a floor: a slow peer costs almost no
+ * CPU); a wait that succeeds while spinning pulls the length toward twice what it needed. Two
+ * sides that have both begun to sleep on every message (each one's spin ending before the
+ * other's wake-up lands) so return to spinning, which a fixed length cannot do.
+ */
+export class AdaptiveSpins {
+  /** A wake-up within this many ns of falling asleep counts as "soon". */
+  static readonly FAST_NS = 200_000;
+  /** One later than this means a slow peer. */
+  static readonly SLOW_NS = 2_000_000;
+  /** Tries now. */
+  current: number;
+
+  constructor(readonly min: number, readonly max: number, initial: number) {
+    this.current = Math.min(max, Math.max(min, initial));
+  }
+
+  /** A wait succeeded after `tries` of spinning. */
+  hit(tries: number): void {
+    const want = Math.max(this.min, Math.min(this.max, 2 * tries + 16));
+    this.current = want > this.current ? want : this.current - ((this.current - want) >> 4);
+  }
+
+  /** A wait slept; the attempt after it succeeded `ns` after the first sleep began. */
+  slept(ns: number): void {
+    if (ns <= AdaptiveSpins.FAST_NS) this.current = Math.min(this.max, this.current * 2);
+    else if (ns >= AdaptiveSpins.SLOW_NS) this.current = Math.max(this.min, this.current >> 1);
+  }
+}
+
+const spinsOf = (spins: number | AdaptiveSpins): number =>
+  typeof spins === "number" ? spins : spins.current;
+
+/**
  * Runs `attempt` until it returns something other than {@linkcode WOULD_BLOCK}, sleeping with
  * `sleeper` in between.
  *
@@ -160,20 +197,28 @@ export async function waitUntil<T>(
   attempt: () => T | typeof WOULD_BLOCK,
   sleeper: Sleeper,
   options: WaitOptions,
-  spins: number = DEFAULT_SPINS,
+  spins: number | AdaptiveSpins = DEFAULT_SPINS,
 ): Promise<T | typeof TIMED_OUT> {
   const { signal } = options;
   signal?.throwIfAborted();
-  for (let i = 0; i <= spins; i++) {
+  const n = spinsOf(spins);
+  for (let i = 0; i <= n; i++) {
     const r = attempt();
-    if (r !== WOULD_BLOCK) return r;
+    if (r !== WOULD_BLOCK) {
+      if (typeof spins !== "number") spins.hit(i);
+      return r;
+    }
     if (options.timeout === 0) return TIMED_OUT;
   }
   const deadline = deadlineFor(options.timeout);
+  const asleep = typeof spins === "number" ? 0n : monotonicNs();
   for (;;) {
     const token = sleeper.snapshot();
     const r = attempt();
-    if (r !== WOULD_BLOCK) return r;
+    if (r !== WOULD_BLOCK) {
+      if (typeof spins !== "number") spins.slept(Number(monotonicNs() - asleep));
+      return r;
+    }
     if (deadline !== undefined && monotonicNs() >= deadline) return TIMED_OUT;
     await sleepCancellable(sleeper, token, deadline, signal);
   }
@@ -204,18 +249,26 @@ export function waitUntilSync<T>(
   attempt: () => T | typeof WOULD_BLOCK,
   sleeper: SyncSleeper,
   timeout: number | undefined,
-  spins: number = DEFAULT_SPINS,
+  spins: number | AdaptiveSpins = DEFAULT_SPINS,
 ): T | typeof TIMED_OUT {
-  for (let i = 0; i <= spins; i++) {
+  const n = spinsOf(spins);
+  for (let i = 0; i <= n; i++) {
     const r = attempt();
-    if (r !== WOULD_BLOCK) return r;
+    if (r !== WOULD_BLOCK) {
+      if (typeof spins !== "number") spins.hit(i);
+      return r;
+    }
     if (timeout === 0) return TIMED_OUT;
   }
   const deadline = deadlineFor(timeout);
+  const asleep = typeof spins === "number" ? 0n : monotonicNs();
   for (;;) {
     const token = sleeper.snapshot();
     const r = attempt();
-    if (r !== WOULD_BLOCK) return r;
+    if (r !== WOULD_BLOCK) {
+      if (typeof spins !== "number") spins.slept(Number(monotonicNs() - asleep));
+      return r;
+    }
     const left = msLeft(deadline);
     if (left <= 0) return TIMED_OUT;
     sleeper.sleepSync(token, left);

@@ -164,7 +164,8 @@ import {
   validateOptionKeys,
   validateOptions,
 } from "./_validate.ts";
-import { deadlineFor, msLeft, sliceSync, validateWaitOptions } from "./_wait.ts";
+import { AdaptiveSpins, deadlineFor, msLeft, sliceSync, validateWaitOptions } from "./_wait.ts";
+import { TUNING } from "./_tuning.ts";
 import { ChildProcess } from "./spawn.ts";
 
 import { RingSender } from "./_ring_sender.ts";
@@ -231,8 +232,11 @@ export interface TemporaryRingChannelOptions {
 /** Options for {@linkcode RingChannel.sender} and {@linkcode RingChannel.receiver}. */
 export interface RingEndpointOptions {
   /**
-   * Tries on the calling thread before a wait sleeps (default 400, a few microseconds). 0 sleeps
-   * at once: no CPU is spent spinning, and every wait that has to wait costs a futex wake-up.
+   * Tries on the calling thread before a wait sleeps, fixed. Not given (the default), the length
+   * adapts: it starts at 400 (a few microseconds), doubles after a wait whose wake-up came soon
+   * after it fell asleep (a longer spin would have caught the peer), halves after one that waited
+   * long (a slow peer then costs almost no CPU), between 16 and 20,000 tries. 0 sleeps at once:
+   * no CPU is spent spinning, and every wait that has to wait costs a futex wake-up.
    */
   spins?: number;
 }
@@ -769,9 +773,15 @@ export class RingChannel implements Disposable {
   }
 }
 
-function validateSpins(options: unknown, keys: readonly string[], call: string): number {
+/** The `spins` option: a fixed number of tries, or (not given) lengths that adapt. */
+function validateSpins(
+  options: unknown,
+  keys: readonly string[],
+  call: string,
+): number | AdaptiveSpins {
   const o = validateOptionKeys<RingEndpointOptions>(options, keys, call);
-  return o.spins === undefined ? SPINS : validateInteger(o.spins, "spins", 0, 1_000_000);
+  if (o.spins !== undefined) return validateInteger(o.spins, "spins", 0, 1_000_000);
+  return new AdaptiveSpins(TUNING.ring.adaptiveMin, TUNING.ring.adaptiveMax, SPINS);
 }
 
 /** Checks `memory` and `offset` (a multiple of 64, room for the smallest channel). */

@@ -13,7 +13,14 @@ import {
   SysVMessageQueue,
 } from "../mod.ts";
 import { FUTEX_GROUPS, reactorThreads } from "../src/_reactor.ts";
-import { futexSleeper, TIMED_OUT, waitUntil, WOULD_BLOCK } from "../src/_wait.ts";
+import {
+  AdaptiveSpins,
+  futexSleeper,
+  TIMED_OUT,
+  waitUntil,
+  waitUntilSync,
+  WOULD_BLOCK,
+} from "../src/_wait.ts";
 import { ipcTest, ROOT, runDeno, within } from "./_helpers.ts";
 
 /** Takes one item from a shared counter of items, on this thread, or says it would block. */
@@ -164,4 +171,36 @@ ipcTest("a wait whose memory is closed in the same tick ends with ClosedError", 
   // The word's old address is no longer watched: a new mapping there is not disturbed.
   using again = SharedMemory.temporary({ size: 64 });
   assert.equal(await futexWait(again.int32(), 0, 0, { timeout: 20 }), "timed-out");
+});
+
+Deno.test("adaptive spins: longer after a quick wake-up, shorter after a slow one, in bounds", () => {
+  const a = new AdaptiveSpins(16, 1000, 100);
+  a.slept(30_000); // woken 30 µs after falling asleep: a longer spin would have caught it
+  assert.equal(a.current, 200);
+  for (let i = 0; i < 10; i++) a.slept(50_000);
+  assert.equal(a.current, 1000, "never above the ceiling");
+  a.slept(500_000); // neither soon nor late: unchanged
+  assert.equal(a.current, 1000);
+  for (let i = 0; i < 20; i++) a.slept(10_000_000); // a slow peer
+  assert.equal(a.current, 16, "never below the floor");
+  a.hit(300); // needed 300 tries: room for twice that
+  assert.equal(a.current, 616);
+  for (let i = 0; i < 200; i++) a.hit(10); // fast again: drifts down toward 2 × 10 + 16
+  assert.ok(a.current >= 36 && a.current < 60, String(a.current));
+
+  // Through the wait loops: a success while spinning is a hit, one after a sleep is a sleep.
+  const b = new AdaptiveSpins(16, 10_000, 64);
+  let left = 5;
+  const r = waitUntilSync(
+    () => (--left === 0 ? "done" : WOULD_BLOCK),
+    {
+      snapshot: () => 0,
+      sleepSync: () => {},
+    },
+    1000,
+    b,
+  );
+  assert.equal(r, "done");
+  // It succeeded at try 3 (counting from 0): 2 × 3 + 16 = 22 is below 64, a small step down.
+  assert.equal(b.current, 62);
 });
