@@ -18,6 +18,7 @@ import {
   UnixSocket,
   WOULD_BLOCK,
 } from "../mod.ts";
+import { childrenCpuNs, clockNs, cpuTimeNs } from "../ffi/util.ts";
 import { makeQueue, startPeer } from "./_mq_io.ts";
 import { receive, receiveExactly, send, sendAll } from "./_io.ts";
 
@@ -43,18 +44,55 @@ export function results(text: string): Array<Record<string, string>> {
 }
 
 /**
- * Times `n` round trips one by one, as the C harness does, and returns them in µs, sorted, with
- * the first 2% (warm-up) dropped. A synchronous `once` is not awaited, so it pays no microtask.
+ * Times `n` round trips one by one, as the C harness does (`CLOCK_MONOTONIC` read around each),
+ * and returns them in µs, sorted, with the first 2% (warm-up) dropped. A synchronous `once` is
+ * not awaited, so it pays no microtask.
  */
 export async function timeEach(n: number, once: () => void | Promise<void>): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
+    const t0 = clockNs(); // the C harness's clock: CLOCK_MONOTONIC, not performance.now()'s
     const pending = once();
     if (pending) await pending;
-    times.push((performance.now() - t0) * 1000);
+    times.push((clockNs() - t0) / 1000);
   }
   return times.slice(Math.floor(n * 0.02)).sort((a, b) => a - b);
+}
+
+let lastCpu = NaN;
+
+/**
+ * CPU time per message (µs) of the last measurement, both processes together, over the measured
+ * stretch: this process's clock and the peer's (`clock_getcpuclockid`) read at its start and end;
+ * a peer that had exited by the end counts until its exit (its total from
+ * `getrusage(RUSAGE_CHILDREN)` once reaped). NaN when it could not be read.
+ */
+export const cpuPerMessage = (): number => lastCpu;
+
+/**
+ * Starts metering the CPU of this process and of the child `pid` (not yet reaped, and the only
+ * child reaped until `done`). `stop(messages)` ends the stretch; `done()`, called once the child
+ * has been reaped, sets what `cpuPerMessage()` returns.
+ */
+function cpuMeter(pid: number): { stop(messages: number): void; done(): void } {
+  const children0 = childrenCpuNs();
+  const peer0 = cpuTimeNs(pid);
+  const self0 = cpuTimeNs();
+  let used = NaN;
+  let peer = NaN;
+  let messages = NaN;
+  lastCpu = NaN;
+  return {
+    stop(n: number): void {
+      used = cpuTimeNs() - self0;
+      peer = cpuTimeNs(pid) - peer0; // NaN if it has exited already
+      messages = n;
+    },
+    done(): void {
+      if (Number.isNaN(peer)) peer = childrenCpuNs() - children0 - peer0;
+      lastCpu = (used + peer) / messages / 1e3;
+    },
+  };
 }
 
 /** The `p` quantile of sorted figures. */
@@ -123,6 +161,7 @@ export async function pipeThroughput(
     const msg = new Uint8Array(size).fill(1);
     const per = Math.max(1, Math.floor(65536 / size));
     const batch = Array.from({ length: per }, () => msg);
+    const cpu = cpuMeter(child.pid);
     const t0 = performance.now();
     for (let sent = 0; sent < total;) {
       if (coalesce) {
@@ -137,8 +176,10 @@ export async function pipeThroughput(
     }
     await done.reader.read(new Uint8Array(1), { timeout: 60_000 });
     const seconds = (performance.now() - t0) / 1000;
+    cpu.stop(total / size);
     data.writer.close();
     await child.status;
+    cpu.done();
     return total / seconds / 1e6;
   } finally {
     data.close();
@@ -162,13 +203,16 @@ export async function pipeRoundTrips(
     up.writer.close();
     const msg = new Uint8Array(size).fill(2);
     const back = new Uint8Array(size);
+    const cpu = cpuMeter(child.pid);
     const times = await timeEach(n, async () => {
       const wait = send(down.writer, msg);
       await receive(up.reader, back);
       if (wait) await wait;
     });
+    cpu.stop(n);
     down.writer.close();
     await child.status;
+    cpu.done();
     return times;
   } finally {
     down.close();
@@ -195,14 +239,17 @@ export async function queueThroughput(
     const child = startPeer(kind, ["sink", address, doneAddress, String(total)]);
     await new Promise((r) => setTimeout(r, 300)); // let the child start
     const msg = new Uint8Array(piece).fill(1);
+    const cpu = cpuMeter(child.pid);
     const t0 = performance.now();
     for (let sent = 0; sent < total; sent += piece) {
       if (q.trySend(msg) === WOULD_BLOCK) await q.send(msg);
     }
     await done.receive(new Uint8Array(8));
     const seconds = (performance.now() - t0) / 1000;
+    cpu.stop(total / size);
     await q.send(new Uint8Array(0));
     await child.status;
+    cpu.done();
     return total / seconds / 1e6;
   } finally {
     close();
@@ -235,6 +282,7 @@ export async function queueRoundTrips(
         if (up.tryReceive(back) === WOULD_BLOCK) await up.receive(back);
       }
     };
+    const cpu = cpuMeter(child.pid);
     const times = await timeEach(
       n,
       pieces === 1
@@ -244,8 +292,10 @@ export async function queueRoundTrips(
         }
         : async () => void await Promise.all([sendAll(), receiveAll()]),
     );
+    cpu.stop(n);
     await down.send(new Uint8Array(0));
     await child.status;
+    cpu.done();
     return times;
   } finally {
     closeDown();
@@ -286,6 +336,7 @@ export async function ringThroughput(
   const lengths = new Uint32Array(Math.max(1, Math.floor(65536 / size)));
   // The clock starts at the first message, once the child is running.
   let first = rx.receiveIntoSync(into, { timeout: 30_000 });
+  const cpu = cpuMeter(child.pid);
   const t0 = performance.now();
   let bytes = 0;
   if (zeroCopy) {
@@ -314,7 +365,9 @@ export async function ringThroughput(
     }
   }
   const seconds = (performance.now() - t0) / 1000;
+  cpu.stop(bytes / size);
   await child.status;
+  cpu.done();
   return bytes / seconds / 1e6;
 }
 
@@ -327,12 +380,15 @@ export async function ringRoundTrips(size: number, n: number, spins?: number): P
   using echo = ringEcho(size, spins);
   const msg = new Uint8Array(size).fill(3);
   const back = new Uint8Array(size);
+  const cpu = cpuMeter(echo.child.pid);
   const times = await timeEach(n, () => {
     echo.tx.sendSync(msg, { timeout: 30_000 });
     echo.rx.receiveIntoSync(back, { timeout: 30_000 });
   });
+  cpu.stop(n);
   echo.tx.close();
   await echo.child.status;
+  cpu.done();
   return times;
 }
 
@@ -396,14 +452,17 @@ async function unixPeer(mode: "unix-sink" | "unix-echo", size: number): Promise<
 export async function socketThroughput(size: number, total: number): Promise<number> {
   const { conn, child, close } = await unixPeer("unix-sink", size);
   const msg = new Uint8Array(size).fill(4);
+  const cpu = cpuMeter(child.pid);
   const t0 = performance.now();
   for (let sent = 0; sent < total; sent += size) {
     let at = 0;
     while (at < size) at += await conn.write(msg.subarray(at));
   }
   conn.close();
+  cpu.stop(total / size);
   await child.status; // the child has read everything
   const seconds = (performance.now() - t0) / 1000;
+  cpu.done();
   await close();
   return total / seconds / 1e6;
 }
@@ -413,6 +472,7 @@ export async function socketRoundTrips(size: number, n: number): Promise<number[
   const { conn, child, close } = await unixPeer("unix-echo", size);
   const msg = new Uint8Array(size).fill(5);
   const back = new Uint8Array(size);
+  const cpu = cpuMeter(child.pid);
   const times = await timeEach(n, async () => {
     let at = 0;
     while (at < size) at += await conn.write(msg.subarray(at));
@@ -422,8 +482,10 @@ export async function socketRoundTrips(size: number, n: number): Promise<number[
       got += r;
     }
   });
+  cpu.stop(n);
   conn.close();
   await child.status;
+  cpu.done();
   await close();
   return times;
 }
@@ -435,6 +497,7 @@ export async function socketRoundTrips(size: number, n: number): Promise<number[
  */
 async function dipcSocketPeer(mode: "sink" | "echo", size: number, how: "pair" | "path"): Promise<{
   socket: UnixSocket;
+  pid: number;
   exited: Promise<unknown>;
   close(): Promise<void>;
 }> {
@@ -445,6 +508,7 @@ async function dipcSocketPeer(mode: "sink" | "echo", size: number, how: "pair" |
     theirs.close();
     return {
       socket,
+      pid: child.pid,
       exited: child.status,
       close: async () => {
         socket.close();
@@ -458,6 +522,7 @@ async function dipcSocketPeer(mode: "sink" | "echo", size: number, how: "pair" |
   const socket = await listener.accept({ timeout: 30_000 });
   return {
     socket,
+    pid: child.pid,
     exited: child.status,
     close: async () => {
       socket.close();
@@ -474,16 +539,19 @@ export async function dipcSocketThroughput(
   total: number,
   how: "pair" | "path",
 ): Promise<number> {
-  const { socket, exited, close } = await dipcSocketPeer("sink", size, how);
+  const { socket, pid, exited, close } = await dipcSocketPeer("sink", size, how);
   const msg = new Uint8Array(size).fill(4);
+  const cpu = cpuMeter(pid);
   const t0 = performance.now();
   for (let sent = 0; sent < total; sent += size) {
     const wait = sendAll(socket, msg);
     if (wait) await wait;
   }
   socket.shutdownWrite();
+  cpu.stop(total / size);
   await exited; // the child has read everything
   const seconds = (performance.now() - t0) / 1000;
+  cpu.done();
   await close();
   return total / seconds / 1e6;
 }
@@ -494,15 +562,18 @@ export async function dipcSocketRoundTrips(
   n: number,
   how: "pair" | "path",
 ): Promise<number[]> {
-  const { socket, close } = await dipcSocketPeer("echo", size, how);
+  const { socket, pid, close } = await dipcSocketPeer("echo", size, how);
   const msg = new Uint8Array(size).fill(5);
   const back = new Uint8Array(size);
+  const cpu = cpuMeter(pid);
   const times = await timeEach(n, async () => {
     const wait = sendAll(socket, msg);
     if (!(await receiveExactly(socket, back))) throw new Error("peer closed");
     if (wait) await wait;
   });
+  cpu.stop(n);
   await close();
+  cpu.done();
   return times;
 }
 
@@ -514,10 +585,13 @@ export async function commandThroughput(size: number, total: number): Promise<nu
   }).spawn();
   const writer = child.stdin.getWriter();
   const msg = new Uint8Array(size).fill(6);
+  const cpu = cpuMeter(child.pid);
   const t0 = performance.now();
   for (let sent = 0; sent < total; sent += size) await writer.write(msg);
   await writer.close();
+  cpu.stop(total / size);
   await child.status;
+  cpu.done();
   return total / ((performance.now() - t0) / 1000) / 1e6;
 }
 
@@ -532,6 +606,7 @@ export async function commandRoundTrips(size: number, n: number): Promise<number
   const reader = child.stdout.getReader({ mode: "byob" });
   const msg = new Uint8Array(size).fill(7);
   let back = new Uint8Array(size);
+  const cpu = cpuMeter(child.pid);
   const times = await timeEach(n, async () => {
     await writer.write(msg);
     for (let got = 0; got < size;) {
@@ -541,10 +616,12 @@ export async function commandRoundTrips(size: number, n: number): Promise<number
       back = new Uint8Array(value.buffer);
     }
   });
+  cpu.stop(n);
   await writer.close();
   reader.releaseLock();
   await child.stdout.cancel();
   await child.status;
+  cpu.done();
   return times;
 }
 
@@ -620,22 +697,33 @@ export async function webServerLoad(
   }
 }
 
+/** A median and 99th percentile round trip, µs. */
+export interface RoundTrip {
+  median: number;
+  p99: number;
+}
+
 /**
  * Node's Unix sockets, measured by Node on both ends (bench/_node_sockets.mjs): MB/s for
- * "thr" (`amount` bytes), the median round trip in µs for "lat" (`amount` messages). NaN when
- * Node is not installed.
+ * "thr" (`amount` bytes), the median and p99 round trip in µs for "lat" (`amount` messages).
+ * NaN when Node is not installed. Sets `cpuPerMessage()` from what both Node processes report.
  */
+export function nodeSockets(mode: "thr", size: number, amount: number): Promise<number>;
+export function nodeSockets(mode: "lat", size: number, amount: number): Promise<RoundTrip>;
 export async function nodeSockets(
   mode: "thr" | "lat",
   size: number,
   amount: number,
-): Promise<number> {
+): Promise<number | RoundTrip> {
   const script = new URL("./_node_sockets.mjs", import.meta.url).pathname;
+  lastCpu = NaN;
+  let r: Record<string, string> | undefined;
   try {
-    const [r] = results(await output("node", [script, mode, String(size), String(amount)]));
-    return Number(r?.value);
+    [r] = results(await output("node", [script, mode, String(size), String(amount)]));
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return NaN;
-    throw e;
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
+  lastCpu = Number(r?.cpu_us_per_msg ?? NaN);
+  const value = Number(r?.value ?? NaN);
+  return mode === "thr" ? value : { median: value, p99: Number(r?.p99 ?? NaN) };
 }

@@ -214,7 +214,7 @@ export const EPOLL_EVENT: (typeof PER_ARCH)[keyof typeof PER_ARCH]["EPOLL_EVENT"
   HERE.EPOLL_EVENT;
 
 /** `clock_gettime(2)` clock ids. */
-export const CLOCK = { REALTIME: 0, MONOTONIC: 1 } as const;
+export const CLOCK = { REALTIME: 0, MONOTONIC: 1, PROCESS_CPUTIME_ID: 2 } as const;
 
 /** File type bits of `st_mode`. */
 export const S_IFMT = 0o170000;
@@ -416,6 +416,8 @@ export const WNOHANG = 1;
 
 /** `struct rusage` (the same on both): two `struct timeval`s first, then 14 `long`s. */
 export const RUSAGE = { size: 144, ru_utime: 0, ru_stime: 16, tv_usec: 8 } as const;
+/** `getrusage(2)` whose: the calling process, or its children that have been waited for. */
+export const RUSAGE_WHO = { SELF: 0, CHILDREN: -1 } as const;
 
 /** `posix_spawnattr_setflags(3)` flags, and the sizes of the opaque spawn structs. */
 export const SPAWN = {

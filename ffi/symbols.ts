@@ -63,6 +63,10 @@ export const CORE = {
   msgctl: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   /** int clock_gettime(clockid_t clockid, struct timespec *tp) */
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int clock_getcpuclockid(pid_t pid, clockid_t *clockid): another process's CPU clock */
+  clock_getcpuclockid: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int getrusage(int who, struct rusage *usage) */
+  getrusage: { parameters: ["i32", "buffer"], result: "i32" },
   /** uid_t geteuid(void) */
   geteuid: { parameters: [], result: "u32" },
   /** pid_t getpid(void) */

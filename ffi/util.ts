@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CLOCK, DIRENT, O, STAT, TIMESPEC } from "./constants.ts";
+import { CLOCK, DIRENT, O, RUSAGE, RUSAGE_WHO, STAT, TIMESPEC } from "./constants.ts";
 import { libc } from "./load.ts";
 
 const encoder = new TextEncoder();
@@ -140,6 +140,48 @@ const clockBytes = new Uint8Array(clockBuf.buffer);
 export function monotonicNs(): bigint {
   libc().clock_gettime(CLOCK.MONOTONIC, clockBytes);
   return (clockBuf[0] ?? 0n) * 1_000_000_000n + (clockBuf[1] ?? 0n);
+}
+
+const clockWords = new Uint32Array(clockBuf.buffer);
+
+/**
+ * `CLOCK_MONOTONIC` now, in nanoseconds as a number, for timing intervals: a third of what
+ * `performance.now()` costs (about 35 ns against 90 here), with nanosecond resolution. Exact
+ * while seconds since boot fit in 2^32 (136 years) and nanoseconds in 2^53 (104 days of uptime);
+ * past that, differences of nearby readings stay right to within a microsecond.
+ */
+export function clockNs(): number {
+  libc().clock_gettime(CLOCK.MONOTONIC, clockBytes);
+  return (clockWords[0] ?? 0) * 1e9 + (clockWords[2] ?? 0);
+}
+
+const cpuClockId = new Int32Array(1);
+const cpuClockIdBytes = new Uint8Array(cpuClockId.buffer);
+
+/**
+ * CPU time (user and system, every thread) used so far by this process, or by the live process
+ * `pid` (its `clock_getcpuclockid(3)` clock), in nanoseconds; NaN when it cannot be read (no
+ * such process, or not permitted).
+ */
+export function cpuTimeNs(pid?: number): number {
+  let clock: number = CLOCK.PROCESS_CPUTIME_ID;
+  if (pid !== undefined) {
+    if (libc().clock_getcpuclockid(pid, cpuClockIdBytes) !== 0) return NaN;
+    clock = cpuClockId[0] ?? 0;
+  }
+  if (libc().clock_gettime(clock, clockBytes) !== 0) return NaN;
+  return Number(clockBuf[0] ?? 0n) * 1e9 + Number(clockBuf[1] ?? 0n);
+}
+
+const usageBuf = new BigInt64Array(RUSAGE.size / 8);
+const usageBytes = new Uint8Array(usageBuf.buffer);
+
+/** CPU time (user and system) of every child this process has waited for, in nanoseconds. */
+export function childrenCpuNs(): number {
+  if (libc().getrusage(RUSAGE_WHO.CHILDREN, usageBytes) !== 0) return NaN;
+  const at = (offset: number): number => Number(usageBuf[offset / 8] ?? 0n);
+  return (at(RUSAGE.ru_utime) + at(RUSAGE.ru_stime)) * 1e9 +
+    (at(RUSAGE.ru_utime + RUSAGE.tv_usec) + at(RUSAGE.ru_stime + RUSAGE.tv_usec)) * 1e3;
 }
 
 /**

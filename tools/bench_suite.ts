@@ -17,6 +17,7 @@
 import {
   commandRoundTrips,
   commandThroughput,
+  cpuPerMessage,
   dipcSocketRoundTrips,
   dipcSocketThroughput,
   median,
@@ -30,6 +31,7 @@ import {
   results,
   ringRoundTrips,
   ringThroughput,
+  type RoundTrip,
   socketRoundTrips,
   socketThroughput,
   type WebLoad,
@@ -55,17 +57,23 @@ const LABEL: Record<number, string> = {
 const REPS = Number(Deno.env.get("DIPC_BENCH_REPS") ?? 3);
 const C_SECONDS = "0.5";
 
-/** One row of the suite: a dipc or Deno measurement and the C mechanism it is compared with. */
-interface Row {
+/**
+ * One row of the suite: a dipc, Deno or Node measurement (MB/s, or a round trip's median and
+ * p99) and the C mechanism it is compared with.
+ */
+interface Row<T> {
   name: string;
   c: string;
-  measure: (size: number) => Promise<number>;
+  measure: (size: number) => Promise<T>;
 }
 const thrTotal = (size: number): number => size === 64 ? 16 << 20 : 256 << 20;
 const rtCount = (size: number): number => size >= 1 << 20 ? 300 : size >= 65536 ? 2000 : 10_000;
-const rt = async (p: Promise<number[]>): Promise<number> => pct(await p, 0.5);
+const rt = async (p: Promise<number[]>): Promise<RoundTrip> => {
+  const sorted = await p;
+  return { median: pct(sorted, 0.5), p99: pct(sorted, 0.99) };
+};
 
-const THROUGHPUT_ROWS: Row[] = [
+const THROUGHPUT_ROWS: Row<number>[] = [
   {
     name: "dipc ring channel (send ⇄ receiveInto)",
     c: "shmring",
@@ -120,7 +128,7 @@ const THROUGHPUT_ROWS: Row[] = [
     measure: (s) => commandThroughput(s, thrTotal(s)),
   },
 ];
-const ROUND_TRIP_ROWS: Row[] = [
+const ROUND_TRIP_ROWS: Row<RoundTrip>[] = [
   {
     name: "dipc ring channel, futex wake-ups (`spins: 0`)",
     c: "shmfutex",
@@ -188,18 +196,33 @@ try {
   haveC = false;
   console.error(`C baseline not run: ${(e as Error).message.split("\n")[0]}`);
 }
-async function c(mech: string, mode: "thr" | "lat", size: number): Promise<number> {
-  if (!haveC) return NaN;
-  const [r] = results(await output(`${cDir}/baseline`, [mech, mode, String(size), C_SECONDS]));
-  return Number(mode === "thr" ? r?.MBps : r?.median_us);
+/** What the C harness reports: MB/s or the median round trip, its p99, and CPU µs a message. */
+async function c(
+  mech: string,
+  mode: "thr" | "lat",
+  size: number,
+): Promise<{ value: number; p99: number; cpu: number }> {
+  if (!haveC) return { value: NaN, p99: NaN, cpu: NaN };
+  const [r, cpu] = results(await output(`${cDir}/baseline`, [mech, mode, String(size), C_SECONDS]));
+  return {
+    value: Number(mode === "thr" ? r?.MBps : r?.median_us),
+    p99: Number(r?.p99_us ?? NaN),
+    cpu: Number(cpu?.cpu_us_per_msg ?? NaN),
+  };
 }
 
 // ---- the runs -------------------------------------------------------------------------------------
 type Figures = Record<string, Record<number, number[]>>;
 const thr: Figures = {};
 const lat: Figures = {};
+const p99: Figures = {};
+const cpuThr: Figures = {};
+const cpuLat: Figures = {};
 const cThr: Figures = {};
 const cLat: Figures = {};
+const cP99: Figures = {};
+const cCpuThr: Figures = {};
+const cCpuLat: Figures = {};
 const add = (f: Figures, k: string, size: number, v: number): void =>
   void ((f[k] ??= {})[size] ??= []).push(v);
 // Progress, one line a measurement, for `dipc bench`'s bar: "step N of M: what".
@@ -215,23 +238,31 @@ for (let rep = 0; rep < REPS; rep++) {
     console.error(`round ${rep + 1} of ${REPS}, ${LABEL[size]}`);
     for (const mech of cThrMechs) {
       progress(`C ${mech} throughput, ${LABEL[size]}`);
-      add(cThr, mech, size, await c(mech, "thr", size));
+      const r = await c(mech, "thr", size);
+      add(cThr, mech, size, r.value);
+      add(cCpuThr, mech, size, r.cpu);
     }
     for (const row of THROUGHPUT) {
       progress(`${row.name} throughput, ${LABEL[size]}`);
       add(thr, row.name, size, await row.measure(size));
+      add(cpuThr, row.name, size, cpuPerMessage());
     }
     for (const mech of cLatMechs) {
       progress(`C ${mech} round trip, ${LABEL[size]}`);
-      add(cLat, mech, size, await c(mech, "lat", size));
+      const r = await c(mech, "lat", size);
+      add(cLat, mech, size, r.value);
+      add(cP99, mech, size, r.p99);
+      add(cCpuLat, mech, size, r.cpu);
     }
     for (const row of ROUND_TRIP) {
       progress(`${row.name} round trip, ${LABEL[size]}`);
-      add(lat, row.name, size, await row.measure(size));
+      const r = await row.measure(size);
+      add(lat, row.name, size, r.median);
+      add(p99, row.name, size, r.p99);
+      add(cpuLat, row.name, size, cpuPerMessage());
     }
   }
 }
-await Deno.remove(cDir, { recursive: true });
 
 // ---- the web server: example 31 (2 workers, each mode) against one Deno.serve process --------
 const WEB: Array<[WebServer, string]> = [
@@ -254,6 +285,51 @@ for (let rep = 0; runWeb && rep < REPS; rep++) {
     (web[server] ??= []).push(await webServerLoad(server, 2, WEB_SECONDS));
   }
 }
+
+// ---- allocation per message, and the floor under a message ----------------------------------------
+// Bytes allocated per 64-byte message (tests/fixtures/alloc_probe.ts: heapUsed over a million
+// messages, a young generation too big to be collected), and what the pieces of a message cost
+// in one process (bench/_floor.ts), with C's memcpy beside the copies.
+const ALLOC_FORMS: Array<[string, string]> = [
+  ["ring-try", "ring `trySend` ⇄ `tryReceiveInto`"],
+  ["ring-sync", "ring `sendSync` ⇄ `receiveIntoSync`"],
+  ["ring-batch", "ring `trySendBatch` ⇄ `tryReceiveBatch` (per message)"],
+  ["pipe-try", "pipe `tryWrite` ⇄ `tryRead`"],
+  ["mq-try-receipt", "POSIX mq `trySend` ⇄ `tryReceiveInto` (receipt kept)"],
+  ["sysv-try-receipt", "System V mq `trySend` ⇄ `tryReceiveInto` (receipt kept)"],
+  ["mq-try", "POSIX mq `trySend` ⇄ `tryReceiveInto` (a receipt per call)"],
+  ["sysv-try", "System V mq `trySend` ⇄ `tryReceiveInto` (a receipt per call)"],
+  ["ring-async", "ring `trySend` ⇄ `await receiveInto` (no wait needed)"],
+  ["pipe-async", "pipe `tryWrite` ⇄ `await read` (no wait needed)"],
+  ["ring-copying", "ring `trySend` ⇄ `tryReceive` (a new array a message)"],
+  ["deno-socket", "Deno Unix socket `await write` ⇄ `await read` (baseline)"],
+];
+const alloc: Record<string, number> = {};
+const floor: Record<string, number> = {};
+const cCopy: Record<number, number> = {};
+if (ONLY === "" || "alloc".includes(ONLY)) {
+  for (const [form] of ALLOC_FORMS) {
+    console.error(`allocation probe: ${form}`);
+    const out = await output(Deno.execPath(), [
+      "run",
+      "-A",
+      "--v8-flags=--max-semi-space-size=1024,--min-semi-space-size=1024",
+      `${ROOT}tests/fixtures/alloc_probe.ts`,
+      form,
+    ]);
+    alloc[form] = Number(out.trim());
+  }
+  console.error("the floor: bare FFI calls, atomics, clocks, copies");
+  for (const r of results(await output(Deno.execPath(), ["run", "-A", `${ROOT}bench/_floor.ts`]))) {
+    floor[r.what ?? ""] = Number(r.ns);
+  }
+  if (haveC) {
+    for (const r of results(await output(`${cDir}/baseline`, ["memcpy", "0.3"]))) {
+      cCopy[Number(r.size)] = Number(r.ns_per_copy);
+    }
+  }
+}
+await Deno.remove(cDir, { recursive: true });
 
 // ---- report ---------------------------------------------------------------------------------------
 const mid = (f: Figures, k: string, size: number): number => median(f[k]?.[size] ?? []);
@@ -282,16 +358,44 @@ for (const row of THROUGHPUT) {
 for (const mech of new Set(THROUGHPUT.map((r) => r.c))) {
   line(`C \`baseline ${mech} thr\``, (s) => fmt(mid(cThr, mech, s), 0));
 }
-head("round trip, median µs (dipc or Deno ÷ C in brackets)");
-for (const row of ROUND_TRIP) {
-  line(`${row.name} ÷ C \`${row.c}\``, (s) => {
-    const v = mid(lat, row.name, s);
-    return `${fmt(v, 1)} (${fmt(v / mid(cLat, row.c, s), 2)}×)`;
-  });
+/** A table of figures and their ratios to C's, and C's own figures below. */
+function table(
+  title: string,
+  rows: Row<unknown>[],
+  f: Figures,
+  cf: Figures,
+  digits: number,
+  cLabel: string,
+): void {
+  head(title);
+  for (const row of rows) {
+    line(`${row.name} ÷ C \`${row.c}\``, (s) => {
+      const v = mid(f, row.name, s);
+      return `${fmt(v, digits)} (${fmt(v / mid(cf, row.c, s), 2)}×)`;
+    });
+  }
+  for (const mech of new Set(rows.map((r) => r.c))) {
+    line(`C \`baseline ${mech} ${cLabel}\``, (s) => fmt(mid(cf, mech, s), digits));
+  }
 }
-for (const mech of new Set(ROUND_TRIP.map((r) => r.c))) {
-  line(`C \`baseline ${mech} lat\``, (s) => fmt(mid(cLat, mech, s), 1));
-}
+table("round trip, median µs (dipc or Deno ÷ C in brackets)", ROUND_TRIP, lat, cLat, 1, "lat");
+table("round trip, p99 µs (÷ C's p99 in brackets)", ROUND_TRIP, p99, cP99, 1, "lat");
+table(
+  "CPU time per message, throughput runs, µs, both processes (÷ C in brackets)",
+  THROUGHPUT,
+  cpuThr,
+  cCpuThr,
+  3,
+  "thr",
+);
+table(
+  "CPU time per round trip, µs, both processes (÷ C in brackets)",
+  ROUND_TRIP,
+  cpuLat,
+  cCpuLat,
+  2,
+  "lat",
+);
 
 // How far apart the repetitions were: the slowest ÷ the fastest of each figure's runs.
 const spread = (f: Figures, k: string, size: number): number => {
@@ -306,6 +410,39 @@ if (REPS > 1) {
   for (const row of ROUND_TRIP) {
     line(`${row.name}, round trip`, (s) => `${fmt(spread(lat, row.name, s), 2)}×`);
   }
+}
+
+if (Object.keys(alloc).length > 0) {
+  console.log("\n| bytes allocated per 64-byte message, steady state | bytes |\n|---|---:|");
+  for (const [form, label] of ALLOC_FORMS) {
+    console.log(`| ${label} | ${fmt(alloc[form] ?? NaN, 1)} |`);
+  }
+  const c64 = floor["copy-64"] ?? NaN;
+  console.log("\n| the floor, one process, no peer (bench/_floor.ts) | ns |\n|---|---:|");
+  const FLOOR: Array<[string, string]> = [
+    ["ffi-call-no-arguments", "an FFI call, no arguments (`__errno_location`)"],
+    ["ffi-call-one-buffer", "an FFI call with a buffer (`pthread_mutexattr_init`)"],
+    ["ffi-syscall-getpid", "a system call through FFI (`getpid`)"],
+    ["atomics-load-store", "`Atomics.load` + `Atomics.store` (a publication)"],
+    ["performance-now", "`performance.now()`"],
+    ["clock-gettime-through-ffi", "`clock_gettime` through FFI (the suite's clock)"],
+    ["ring-64-same-process", "ring `trySend` + `tryReceiveInto`, 64 B, same process"],
+    ["ring-64-batch-of-64-same-process", "ring batch of 64 × 64 B, same process, per message"],
+  ];
+  for (const [what, label] of FLOOR) {
+    const v = (floor[what] ?? NaN) / (what.includes("batch") ? 64 : 1);
+    console.log(`| ${label} | ${fmt(v, 1)} |`);
+  }
+  for (const size of ALL_SIZES) {
+    const js = floor[`copy-${size}`] ?? NaN;
+    console.log(
+      `| a ${LABEL[size]} copy, \`Uint8Array.set\` (C \`memcpy\`: ${
+        fmt(cCopy[size] ?? NaN, 1)
+      }) | ` +
+        `${fmt(js, 1)} |`,
+    );
+  }
+  if (!Number.isFinite(c64)) console.error("the floor probe did not report");
 }
 
 const webMid = (server: string, key: keyof WebLoad): number =>
@@ -337,6 +474,8 @@ const json = {
     c: r.c,
     mbps: SIZES.map((s) => mid(thr, r.name, s)),
     cMbps: SIZES.map((s) => mid(cThr, r.c, s)),
+    cpuUs: SIZES.map((s) => mid(cpuThr, r.name, s)),
+    cCpuUs: SIZES.map((s) => mid(cCpuThr, r.c, s)),
     runs: SIZES.map((s) => thr[r.name]?.[s] ?? []),
   })),
   web: WEB.map(([server, name]) => ({
@@ -350,8 +489,15 @@ const json = {
     c: r.c,
     us: SIZES.map((s) => mid(lat, r.name, s)),
     cUs: SIZES.map((s) => mid(cLat, r.c, s)),
+    p99Us: SIZES.map((s) => mid(p99, r.name, s)),
+    cP99Us: SIZES.map((s) => mid(cP99, r.c, s)),
+    cpuUs: SIZES.map((s) => mid(cpuLat, r.name, s)),
+    cCpuUs: SIZES.map((s) => mid(cCpuLat, r.c, s)),
     runs: SIZES.map((s) => lat[r.name]?.[s] ?? []),
   })),
+  allocBytesPerMessage: alloc,
+  floorNs: floor,
+  cMemcpyNs: cCopy,
 };
 // A partial run (some rows or sizes) writes its chart beside the full run's, never over it.
 const partial = ONLY !== "" || SIZES.length < ALL_SIZES.length;
@@ -363,22 +509,28 @@ await Deno.mkdir(`${ROOT}docs`, { recursive: true });
 await Deno.writeTextFile(`${ROOT}${svgPath}`, chart(json));
 console.log(`\n(wrote ${jsonPath} and ${svgPath})`);
 
-/** Two bar charts of dipc ÷ C per transport and size: throughput (higher is better) and round trip. */
+/**
+ * Two bar charts of dipc ÷ C per transport and size, throughput (higher is better) and round
+ * trip, each bar labelled with its ratio and its absolute figure.
+ */
 function chart(r: typeof json): string {
   const colors = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759"];
   const barH = 7;
   const rowH = SIZES.length * barH + 10;
   const left = 330;
-  const width = 820;
+  const width = 940;
   const scaleMax = 2;
-  const x = (v: number): number => left + Math.min(v, scaleMax) / scaleMax * (width - left - 60);
+  const x = (v: number): number => left + Math.min(v, scaleMax) / scaleMax * (width - left - 150);
+  const abs = (v: number, unit: string): string =>
+    Number.isFinite(v) ? `${v >= 100 ? v.toFixed(0) : v.toPrecision(3)} ${unit}` : "";
   const esc = (t: string): string =>
     t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/`/g, "");
   const parts: string[] = [];
   let y = 40;
   const panel = (
     title: string,
-    rows: Array<{ name: string; c: string; ratios: number[] }>,
+    rows: Array<{ name: string; c: string; ratios: number[]; values: number[] }>,
+    unit: string,
   ): void => {
     parts.push(`<text x="10" y="${y}" font-weight="bold">${esc(title)}</text>`);
     y += 12;
@@ -398,7 +550,7 @@ function chart(r: typeof json): string {
             }" fill="${colors[i]}"/>`,
             `<text x="${(x(v) + 3).toFixed(1)}" y="${by + barH - 1}" font-size="8">${
               v.toFixed(2)
-            }×${v > scaleMax ? " →" : ""}</text>`,
+            }×${v > scaleMax ? " →" : ""} · ${esc(abs(row.values[i] ?? NaN, unit))}</text>`,
           );
         }
       });
@@ -416,11 +568,21 @@ function chart(r: typeof json): string {
   };
   panel(
     "Throughput ÷ C (higher is better)",
-    r.throughput.map((t) => ({ ...t, ratios: t.mbps.map((v, i) => v / (t.cMbps[i] ?? NaN)) })),
+    r.throughput.map((t) => ({
+      ...t,
+      ratios: t.mbps.map((v, i) => v / (t.cMbps[i] ?? NaN)),
+      values: t.mbps,
+    })),
+    "MB/s",
   );
   panel(
     "Round trip ÷ C (lower is better)",
-    r.roundTrip.map((t) => ({ ...t, ratios: t.us.map((v, i) => v / (t.cUs[i] ?? NaN)) })),
+    r.roundTrip.map((t) => ({
+      ...t,
+      ratios: t.us.map((v, i) => v / (t.cUs[i] ?? NaN)),
+      values: t.us,
+    })),
+    "µs",
   );
   const legend = SIZES.map((s, i) =>
     `<rect x="${left + i * 90}" y="12" width="10" height="10" fill="${colors[i]}"/><text x="${

@@ -15,7 +15,8 @@
  * thr: the child sends SIZE-byte messages for SECONDS, then an end mark; the parent receives
  * everything and reports MB/s. lat: the parent sends SIZE bytes, the child sends them back; the
  * parent times each round trip, drops the first 2% (warm-up) and reports the median and p99.
- * Each run prints one line "RESULT key=value …", the format tools/ parse.
+ * Each run prints a line "RESULT key=value …", the format tools/ parse, then a second one
+ * (mode=cpu) with the CPU time both processes used per message.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -44,6 +46,15 @@
 static void fail(const char *what) {
   fprintf(stderr, "baseline: %s: %s\n", what, strerror(errno));
   exit(2);
+}
+
+/* The parent's CPU time over its measured stretch and the messages in it, for the CPU line. */
+static uint64_t cpu_parent_ns, cpu_messages;
+
+static uint64_t cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t clock_ns(void) {
@@ -386,7 +397,7 @@ static void parent(size_t size, double seconds, int throughput) {
   memset(buf, 'p', size > PIECE ? size : PIECE);
   if (throughput) {
     uint64_t bytes = 0;
-    uint64_t t0 = clock_ns();
+    uint64_t t0 = clock_ns(), c0 = cpu_ns();
     if (!strcmp(mech, "shmring")) {
       size_t r;
       while ((r = ring_read(buf, size)) > 0) bytes += r;
@@ -395,6 +406,8 @@ static void parent(size_t size, double seconds, int throughput) {
       while ((r = receive_some(1, buf, size > PIECE ? size : PIECE)) > 0) bytes += r;
     }
     double secs = (clock_ns() - t0) / 1e9;
+    cpu_parent_ns = cpu_ns() - c0;
+    cpu_messages = bytes / size;
     printf("RESULT lang=c mech=%s mode=thr size=%zu pin=none MBps=%.1f msgps=%.0f bytes=%llu "
            "secs=%.3f\n",
            mech, size, bytes / secs / 1e6, bytes / (double)(size ? size : 1) / secs,
@@ -406,6 +419,7 @@ static void parent(size_t size, double seconds, int throughput) {
   size_t n = 0;
   uint64_t until = clock_ns() + (uint64_t)(seconds * 1e9);
   uint32_t seen = 0;
+  uint64_t c0 = cpu_ns();
   while (n < MAX_SAMPLES) {
     uint64_t t0 = clock_ns();
     if (is_pingpong()) {
@@ -430,6 +444,8 @@ static void parent(size_t size, double seconds, int throughput) {
   } else {
     send_end(0);
   }
+  cpu_parent_ns = cpu_ns() - c0;
+  cpu_messages = n;
   report_latency(size, ns, n);
 }
 
@@ -502,9 +518,16 @@ int main(int argc, char **argv) {
   }
   parent(size, seconds, throughput);
   int status;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) fail("waitpid");
+  struct rusage ru;
+  while (wait4(pid, &status, 0, &ru) < 0) {
+    if (errno != EINTR) fail("wait4");
   }
+  /* CPU time per message, both processes: the parent over its measured stretch, the child over
+     its whole life (a fork: no start-up to speak of). */
+  double child_ns = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
+                    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
+  printf("RESULT lang=c mech=%s mode=cpu size=%zu cpu_us_per_msg=%.4f\n", mech, size,
+         cpu_messages ? (cpu_parent_ns + child_ns) / 1e3 / cpu_messages : 0.0);
   teardown_transport();
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
