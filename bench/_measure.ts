@@ -225,24 +225,29 @@ export const QUEUE_PIECE = 8192;
 
 /**
  * MB/s of `total` bytes in `size`-byte messages (in 8 KiB pieces above 8 KiB, as the C harness
- * sends them) to a Deno child draining a dipc queue.
+ * sends them) to a Deno child draining a dipc queue. Both sides try first and then wait
+ * asynchronously, or (`sync`) block in the kernel as C's sides do (`sendSync` here,
+ * `receiveIntoSync` there).
  */
 export async function queueThroughput(
   kind: "posix" | "sysv",
   size: number,
   total: number,
+  sync = false,
 ): Promise<number> {
   const piece = Math.min(size, QUEUE_PIECE);
   const [q, address, close] = makeQueue(kind, piece);
   const [done, doneAddress, closeDone] = makeQueue(kind, 8);
   try {
-    const child = startPeer(kind, ["sink", address, doneAddress, String(total)]);
+    const mode = sync ? "sink-sync" : "sink";
+    const child = startPeer(kind, [mode, address, doneAddress, String(total)]);
     await new Promise((r) => setTimeout(r, 300)); // let the child start
     const msg = new Uint8Array(piece).fill(1);
     const cpu = cpuMeter(child.pid);
     const t0 = performance.now();
     for (let sent = 0; sent < total; sent += piece) {
-      if (q.trySend(msg) === WOULD_BLOCK) await q.send(msg);
+      if (sync) q.sendSync(msg);
+      else if (q.trySend(msg) === WOULD_BLOCK) await q.send(msg);
     }
     await done.receive(new Uint8Array(8));
     const seconds = (performance.now() - t0) / 1000;

@@ -12,6 +12,10 @@ export interface Endpoint {
   tryReceive(into: Uint8Array): number | typeof WOULD_BLOCK;
   /** Receives, waiting for a message. */
   receive(into: Uint8Array): Promise<number>;
+  /** Sends, blocking the thread while the queue is full (a kernel waiter, as C's). */
+  sendSync(msg: Uint8Array): void;
+  /** Receives, blocking the thread while the queue is empty. */
+  receiveSync(into: Uint8Array): number;
   /** Closes the handle. */
   close(): void;
 }
@@ -27,6 +31,8 @@ export function endpoint(q: MessageQueue | SysVMessageQueue): Endpoint {
         return r === WOULD_BLOCK ? r : r.length;
       },
       receive: async (b) => (await q.receiveInto(b, { timeout: 60_000 })).length,
+      sendSync: (m) => q.sendSync(m),
+      receiveSync: (b) => q.receiveIntoSync(b).length,
       close: () => q.close(),
     };
   }
@@ -38,6 +44,8 @@ export function endpoint(q: MessageQueue | SysVMessageQueue): Endpoint {
       return r === WOULD_BLOCK ? r : r.length;
     },
     receive: async (b) => (await q.receiveInto(b, { timeout: 60_000 })).length,
+    sendSync: (m) => q.sendSync(m),
+    receiveSync: (b) => q.receiveIntoSync(b).length,
     close: () => q.close(),
   };
 }

@@ -2,6 +2,7 @@
 // usage: _mq_peer.ts posix|sysv MODE IN [OUT] [MARK]
 //   sink   receive from IN until a zero-length message; with MARK (a byte count) and OUT, send
 //          one message to OUT once that many bytes have come (the end mark of a timed run)
+//   sink-sync  the same with the blocking forms (receiveIntoSync: a kernel waiter, as C's)
 //   echo   receive from IN and send each message back on OUT, until a zero-length message
 // IN and OUT are queue names (posix) or ids (sysv). Each side takes with the try form first
 // and waits only when the queue is empty or full, as a throughput-minded caller does.
@@ -18,8 +19,9 @@ const output = outName ? open(outName) : undefined;
 const buf = new Uint8Array(65536);
 const mark = markArg === "" ? Infinity : Number(markArg);
 let total = 0;
+const sync = mode === "sink-sync";
 for (;;) {
-  const got = input.tryReceive(buf);
+  const got = sync ? input.receiveSync(buf) : input.tryReceive(buf);
   const n = got === WOULD_BLOCK ? await input.receive(buf) : got;
   if (n === 0) break;
   if (mode === "echo" && output) {
@@ -28,7 +30,8 @@ for (;;) {
   } else {
     total += n;
     if (total >= mark && output) {
-      await output.send(new Uint8Array([1]));
+      if (sync) output.sendSync(new Uint8Array([1]));
+      else await output.send(new Uint8Array([1]));
       total = -Infinity;
     }
   }

@@ -336,6 +336,11 @@ export const RT = {
    * (a kernel waiter; the timeout is absolute, CLOCK_REALTIME)
    */
   mq_timedreceive: { parameters: ["i32", "buffer", "u32", "buffer", "buffer"], result: "i32" },
+  /**
+   * int mq_timedsend(mqd_t mqdes, const char *msg_ptr, size_t msg_len, unsigned int msg_prio,
+   *                  const struct timespec *abs_timeout): blocking, like mq_timedreceive
+   */
+  mq_timedsend: { parameters: ["i32", "buffer", "u32", "u32", "buffer"], result: "i32" },
   /** int mq_getattr(mqd_t mqdes, struct mq_attr *attr) */
   mq_getattr: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

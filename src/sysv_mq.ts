@@ -525,6 +525,74 @@ export class SysVMessageQueue implements Disposable {
     this.#assertOpen();
     this.#checkSize(data.length);
     if (this.#trySend(data, type) !== WOULD_BLOCK) return;
+    this.#checkFits(data.length);
+    const r = await this.#wait(() => this.#trySend(data, type), undefined, opts);
+    if (r === TIMED_OUT) throw timedOut(`send to System V message queue ${this.#id}`);
+  }
+
+  /**
+   * Sends a message, blocking the calling thread while the queue is full. Without a timeout it
+   * blocks in `msgsnd` as a C program would (a kernel waiter, woken the moment there is room);
+   * with one it tries every millisecond, since System V has no timed send. For Workers and
+   * processes where blocking is the point; on the main thread prefer
+   * {@linkcode SysVMessageQueue.send}.
+   *
+   * @param data the message
+   * @param options `type` (positive, default 1), `timeout` (ms)
+   * @throws {ErrnoError} EMSGSIZE at once for a message that can never fit (nothing sent);
+   *   EIDRM/EINVAL when the queue is removed
+   * @throws {DOMException} `TimeoutError` when the timeout passes (nothing was sent)
+   * @throws {ClosedError} after close
+   * @see {@link https://man7.org/linux/man-pages/man2/msgsnd.2.html}
+   *
+   * @example Block until there is room
+   * ```ts
+   * import { SysVMessageQueue } from "@dipc/dipc";
+   *
+   * using q = SysVMessageQueue.temporary();
+   * q.sendSync(new Uint8Array([1, 2, 3]), { type: 2, timeout: 1000 });
+   * console.log(q.stat().messages); // 1
+   * ```
+   */
+  sendSync(data: Uint8Array, options?: SysVTrySendOptions & SyncWaitOptions): void {
+    validateBuffer(data, "data");
+    let type = 1n;
+    let timeout: number | undefined;
+    if (options !== undefined) {
+      const o = validateOptionKeys<SysVTrySendOptions & SyncWaitOptions>(
+        options,
+        ["type", "timeout"],
+        "SysVMessageQueue.sendSync",
+      );
+      type = validateType(o.type);
+      timeout = validateSyncWaitOptions(o).timeout;
+    }
+    this.#assertOpen();
+    this.#checkSize(data.length);
+    if (this.#trySend(data, type) !== WOULD_BLOCK) return;
+    this.#checkFits(data.length);
+    const deadline = deadlineFor(timeout);
+    const { msgsnd, poll } = libc();
+    for (;;) {
+      if (deadline === undefined) {
+        // No timeout: block in the kernel, a waiter like any C process (#trySend left the
+        // message in #msg).
+        if (msgsnd(this.#id, this.#msg, data.length, 0) === 0) return;
+        const e = errno();
+        if (e === E.EINTR) continue;
+        throw new ErrnoError(e, "msgsnd", {
+          action: "send to System V message queue",
+          object: this.#id,
+        });
+      }
+      if (this.#trySend(data, type) !== WOULD_BLOCK) return;
+      if (monotonicNs() >= deadline) throw timedOut(`send to System V message queue ${this.#id}`);
+      poll(PAUSE, 0, 1);
+    }
+  }
+
+  /** Throws EMSGSIZE for a message longer than the queue can ever hold (its byte limit). */
+  #checkFits(length: number): void {
     // IPC_STAT needs read permission, which a sender may lack: then the check is skipped.
     let limit = Infinity;
     try {
@@ -532,15 +600,13 @@ export class SysVMessageQueue implements Disposable {
     } catch (e) {
       if (!(e instanceof ErrnoError && e.code === "EACCES")) throw e;
     }
-    if (data.length > limit) {
+    if (length > limit) {
       throw new ErrnoError(E.EMSGSIZE, "msgsnd", {
-        action: `send a ${data.length}-byte message (the queue holds ${limit} bytes) to ` +
+        action: `send a ${length}-byte message (the queue holds ${limit} bytes) to ` +
           "System V message queue",
         object: this.#id,
       });
     }
-    const r = await this.#wait(() => this.#trySend(data, type), undefined, opts);
-    if (r === TIMED_OUT) throw timedOut(`send to System V message queue ${this.#id}`);
   }
 
   /**

@@ -421,6 +421,45 @@ ipcTest(
   },
 );
 
+ipcTest(
+  "sendSync blocks in the kernel until a C process makes room; a timeout sends nothing",
+  async (t) => {
+    if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+    const peer = await compileTestC("mq_peer");
+    using q = MessageQueue.temporary({ maxMessages: 1, messageSize: 64 });
+    q.sendSync(new Uint8Array([0x61]), { priority: 2 }); // room: at once
+    const e = thrown(() => q.sendSync(new Uint8Array([0x62]), { timeout: 20 }));
+    assert.ok(e instanceof DOMException && e.name === "TimeoutError", `${e}`);
+    assert.equal(q.attributes().currentMessages, 1, "the timed-out send sent nothing");
+    // The receiver starts after this thread is blocked in mq_timedsend.
+    const receiver = new Deno.Command("sh", {
+      args: ["-c", `sleep 0.2; exec "${peer}" pmq-recv "${q.name}" 2`],
+      stdout: "piped",
+    }).spawn();
+    q.sendSync(new TextEncoder().encode("cc"), { priority: 1, timeout: 10_000 });
+    const out = await within(10_000, "the C receiver", receiver.output());
+    assert.ok(out.success);
+    assert.deepEqual(new TextDecoder().decode(out.stdout).trim().split("\n"), ["2 1 a", "1 2 cc"]);
+    // Bad arguments throw before any call; a signal is refused (a blocked thread cannot see it).
+    for (
+      const bad of [
+        () => q.sendSync("x" as unknown as Uint8Array),
+        () => q.sendSync(new Uint8Array(1), { priority: -1 }),
+        () => q.sendSync(new Uint8Array(1), { timeout: -1 }),
+        () => q.sendSync(new Uint8Array(1), { prio: 1 } as never),
+        () => q.sendSync(new Uint8Array(1), { signal: AbortSignal.timeout(1) } as never),
+      ]
+    ) {
+      const err = thrown(bad);
+      assert.ok(err instanceof TypeError || err instanceof RangeError, `${err}`);
+    }
+    const big = thrown(() => q.sendSync(new Uint8Array(65)));
+    assert.ok(big instanceof RangeError || big instanceof ErrnoError, `${big}`);
+    q.close();
+    assert.ok(thrown(() => q.sendSync(new Uint8Array(1))) instanceof ClosedError);
+  },
+);
+
 ipcTest("a receipt the caller keeps is filled and returned, not a new one", () => {
   using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 16 });
   const into = new Uint8Array(16);

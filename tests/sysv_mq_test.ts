@@ -425,6 +425,53 @@ ipcTest(
   },
 );
 
+ipcTest(
+  "sendSync blocks in msgsnd until a C process makes room; a timeout sends nothing",
+  async (t) => {
+    if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+    const peer = await compileTestC("mq_peer");
+    using q = SysVMessageQueue.temporary();
+    const limit = q.stat().maxBytes;
+    const piece = new Uint8Array(Math.min(8192, limit)).fill(0x70);
+    let queued = 0;
+    while (q.trySend(piece, { type: 3 }) === undefined) queued++;
+    const e = thrown(() => q.sendSync(new Uint8Array([1]), { type: 4, timeout: 20 }));
+    assert.ok(e instanceof DOMException && e.name === "TimeoutError", `${e}`);
+    assert.equal(q.stat().messages, queued, "the timed-out send sent nothing");
+    // No timeout: blocked in the kernel until the C receiver takes the type-3 pieces. Should it
+    // never come, the watchdog removes the queue, and msgsnd fails with EIDRM: a bound.
+    const receiver = new Deno.Command("sh", {
+      args: ["-c", `sleep 0.2; exec "${peer}" sysv-recv ${q.id} 3 ${queued}`],
+      stdout: "null",
+    }).spawn();
+    const watchdog = new Deno.Command("sh", {
+      args: ["-c", `sleep 60; ipcrm -q ${q.id}`],
+    }).spawn();
+    try {
+      q.sendSync(new TextEncoder().encode("last"), { type: 4 });
+    } finally {
+      watchdog.kill();
+      await watchdog.status;
+    }
+    assert.ok((await within(10_000, "the C receiver", receiver.status)).success);
+    const m = q.receiveSync({ type: 4, timeout: 1000 });
+    assert.equal(new TextDecoder().decode(m.data), "last");
+    for (
+      const bad of [
+        () => q.sendSync(new Uint8Array(1), { type: 0 }),
+        () => q.sendSync(new Uint8Array(1), { timeout: Number.NaN }),
+        () => q.sendSync(new Uint8Array(1), { kind: 1 } as never),
+        () => q.sendSync(null as unknown as Uint8Array),
+      ]
+    ) {
+      const err = thrown(bad);
+      assert.ok(err instanceof TypeError || err instanceof RangeError, `${err}`);
+    }
+    q.close();
+    assert.ok(thrown(() => q.sendSync(new Uint8Array(1))) instanceof ClosedError);
+  },
+);
+
 ipcTest("types beyond 2^53 travel exactly, as bigints, both ways with C", async (t) => {
   if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
   const peer = await compileTestC("mq_peer");

@@ -103,6 +103,16 @@ const THROUGHPUT_ROWS: Row<number>[] = [
     measure: (s) => queueThroughput("sysv", s, thrTotal(s) / 4),
   },
   {
+    name: "dipc POSIX mq, blocking (sendSync ⇄ receiveIntoSync)",
+    c: "pmq",
+    measure: (s) => queueThroughput("posix", s, thrTotal(s) / 4, true),
+  },
+  {
+    name: "dipc System V mq, blocking (sendSync ⇄ receiveIntoSync)",
+    c: "sysvmq",
+    measure: (s) => queueThroughput("sysv", s, thrTotal(s) / 4, true),
+  },
+  {
     name: "dipc socket pair",
     c: "uds",
     measure: (s) => dipcSocketThroughput(s, thrTotal(s), "pair"),
