@@ -732,3 +732,40 @@ export async function nodeSockets(
   const value = Number(r?.value ?? NaN);
   return mode === "thr" ? value : { median: value, p99: Number(r?.p99 ?? NaN) };
 }
+
+/**
+ * ZeroMQ from npm (zeromq 6.5.0) measured by Node on both ends (bench/_zmq_node.mjs; in Deno
+ * its waits hang, see bench/_zmq_deno_probe.ts): PUSH/PULL MB/s for "thr" (`amount` bytes),
+ * REQ/REP median and p99 round trip in µs for "lat" (`amount` messages), over `ipc://`. `dir`
+ * holds node_modules/zeromq. NaN when Node or the package is missing. Sets `cpuPerMessage()`.
+ */
+export function zeromqInNode(
+  dir: string,
+  mode: "thr",
+  size: number,
+  amount: number,
+): Promise<number>;
+export function zeromqInNode(
+  dir: string,
+  mode: "lat",
+  size: number,
+  amount: number,
+): Promise<RoundTrip>;
+export async function zeromqInNode(
+  dir: string,
+  mode: "thr" | "lat",
+  size: number,
+  amount: number,
+): Promise<number | RoundTrip> {
+  const script = new URL("./_zmq_node.mjs", import.meta.url).pathname;
+  lastCpu = NaN;
+  let r: Record<string, string> | undefined;
+  try {
+    [r] = results(await output("node", [script, dir, mode, String(size), String(amount)]));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  lastCpu = Number(r?.cpu_us_per_msg ?? NaN);
+  const value = Number(r?.value ?? NaN);
+  return mode === "thr" ? value : { median: value, p99: Number(r?.p99 ?? NaN) };
+}

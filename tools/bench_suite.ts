@@ -37,7 +37,9 @@ import {
   type WebLoad,
   type WebServer,
   webServerLoad,
+  zeromqInNode,
 } from "../bench/_measure.ts";
+import { ZEROMQ_PACKAGE } from "../bench/_zmq.ts";
 import { ROOT } from "./examples.ts";
 
 // DIPC_BENCH_SIZES (comma-separated bytes) and DIPC_BENCH_ONLY (a substring of row names, or
@@ -66,6 +68,25 @@ interface Row<T> {
   c: string;
   measure: (size: number) => Promise<T>;
 }
+// ZeroMQ from npm, for Node (where its waits work): installed once under the user's cache.
+const ZMQ_DIR = `${Deno.env.get("HOME") ?? "/tmp"}/.cache/dipc-bench/zeromq`;
+async function installZeroMQ(): Promise<boolean> {
+  try {
+    Deno.statSync(`${ZMQ_DIR}/node_modules/zeromq/package.json`);
+    return true;
+  } catch { /* not yet */ }
+  try {
+    await output("npm", ["install", "--prefix", ZMQ_DIR, "--no-save", ZEROMQ_PACKAGE]);
+    return true;
+  } catch (e) {
+    console.error(`ZeroMQ rows not run: npm install ${ZEROMQ_PACKAGE}: ${(e as Error).message}`);
+    return false;
+  }
+}
+const haveZmq = await installZeroMQ();
+const zmq = <T>(run: () => Promise<T>, none: T): Promise<T> =>
+  haveZmq ? run() : Promise.resolve(none);
+
 const thrTotal = (size: number): number => size === 64 ? 16 << 20 : 256 << 20;
 const rtCount = (size: number): number => size >= 1 << 20 ? 300 : size >= 65536 ? 2000 : 10_000;
 const rt = async (p: Promise<number[]>): Promise<RoundTrip> => {
@@ -133,6 +154,11 @@ const THROUGHPUT_ROWS: Row<number>[] = [
     measure: (s) => nodeSockets("thr", s, thrTotal(s)),
   },
   {
+    name: "ZeroMQ PUSH ⇄ PULL, npm zeromq in Node (baseline)",
+    c: "uds",
+    measure: (s) => zmq(() => zeromqInNode(ZMQ_DIR, "thr", s, thrTotal(s)), NaN),
+  },
+  {
     name: "`Deno.Command` stdin (baseline)",
     c: "pipe",
     measure: (s) => commandThroughput(s, thrTotal(s)),
@@ -180,6 +206,12 @@ const ROUND_TRIP_ROWS: Row<RoundTrip>[] = [
     name: "Node Unix socket (baseline)",
     c: "uds",
     measure: (s) => nodeSockets("lat", s, rtCount(s)),
+  },
+  {
+    name: "ZeroMQ REQ ⇄ REP, npm zeromq in Node (baseline)",
+    c: "uds",
+    measure: (s) =>
+      zmq(() => zeromqInNode(ZMQ_DIR, "lat", s, rtCount(s)), { median: NaN, p99: NaN }),
   },
   {
     name: "`Deno.Command` stdin/stdout (baseline)",
@@ -314,6 +346,24 @@ const ALLOC_FORMS: Array<[string, string]> = [
   ["ring-copying", "ring `trySend` ⇄ `tryReceive` (a new array a message)"],
   ["deno-socket", "Deno Unix socket `await write` ⇄ `await read` (baseline)"],
 ];
+// Whether ZeroMQ works in this Deno: tries of bench/_zmq_deno_probe.ts, each under a watchdog.
+const ZMQ_TRIES = 10;
+let zmqDenoSettled = NaN;
+if (haveZmq && (ONLY === "" || "zeromq".includes(ONLY))) {
+  zmqDenoSettled = 0;
+  for (let i = 0; i < ZMQ_TRIES; i++) {
+    console.error(`ZeroMQ in Deno, try ${i + 1} of ${ZMQ_TRIES}`);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", "-A", `${ROOT}bench/_zmq_deno_probe.ts`],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const watchdog = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    const status = await child.status;
+    clearTimeout(watchdog);
+    if (status.success) zmqDenoSettled++;
+  }
+}
 const alloc: Record<string, number> = {};
 const floor: Record<string, number> = {};
 const cCopy: Record<number, number> = {};
@@ -455,6 +505,14 @@ if (Object.keys(alloc).length > 0) {
   if (!Number.isFinite(c64)) console.error("the floor probe did not report");
 }
 
+if (Number.isFinite(zmqDenoSettled)) {
+  console.log(
+    `\nZeroMQ (npm ${ZEROMQ_PACKAGE}) in Deno ${Deno.version.deno}: ${zmqDenoSettled} of ` +
+      `${ZMQ_TRIES} tries of 2,000 PUSH → PULL messages between two Deno processes finished; ` +
+      "the others never settled a wait (killed after 15 s). The ZeroMQ rows are measured in Node.",
+  );
+}
+
 const webMid = (server: string, key: keyof WebLoad): number =>
   median((web[server] ?? []).map((w) => w[key]));
 if (haveWrk && runWeb) {
@@ -506,6 +564,7 @@ const json = {
     runs: SIZES.map((s) => lat[r.name]?.[s] ?? []),
   })),
   allocBytesPerMessage: alloc,
+  zeromqInDeno: { tries: ZMQ_TRIES, settled: zmqDenoSettled, package: ZEROMQ_PACKAGE },
   floorNs: floor,
   cMemcpyNs: cCopy,
 };
