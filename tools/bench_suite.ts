@@ -329,7 +329,7 @@ for (let rep = 0; runWeb && rep < REPS; rep++) {
 }
 
 // ---- allocation per message, and the floor under a message ----------------------------------------
-// Bytes allocated per 64-byte message (tests/fixtures/alloc_probe.ts: heapUsed over a million
+// Bytes allocated per 64-byte message (tests/fixtures/alloc_probe.ts: heapUsed over half a million
 // messages, a young generation too big to be collected), and what the pieces of a message cost
 // in one process (bench/_floor.ts), with C's memcpy beside the copies.
 const ALLOC_FORMS: Array<[string, string]> = [
