@@ -94,3 +94,4 @@ export * from "./src/socket.ts";
 export * from "./src/poll.ts";
 export * from "./src/file_lock.ts";
 export * from "./src/inventory.ts";
+export * from "./src/channel.ts";

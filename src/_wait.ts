@@ -298,6 +298,38 @@ export async function sleepCancellable(
   signal.throwIfAborted();
 }
 
+/**
+ * Waits for `promise` within `options`: the wait (not the work behind the promise) ends with a
+ * `TimeoutError` naming `what` when the timeout passes, or with the signal's reason on abort.
+ * For waits on something that is already a promise (a write in flight, a message a client
+ * library will deliver): the promise is left to settle on its own, so whatever it carries is
+ * not lost by the caller giving up.
+ */
+export async function promiseWithin<T>(
+  promise: Promise<T>,
+  options: WaitOptions,
+  what: string,
+): Promise<T> {
+  const { signal, timeout } = options;
+  signal?.throwIfAborted();
+  if (signal === undefined && timeout === undefined) return await promise;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_, reject) => {
+    if (timeout !== undefined) timer = setTimeout(() => reject(timedOut(what)), timeout);
+    if (signal !== undefined) {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+  });
+  try {
+    return await Promise.race([promise, stop]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+  }
+}
+
 /** For each mapped buffer, how to interrupt the sleeps on its words. */
 const sleepersOn = new WeakMap<ArrayBufferLike, Set<() => void>>();
 

@@ -1,0 +1,1065 @@
+/**
+ * One interface for every message transport: {@linkcode Channel}. A program written against it
+ * changes one line, the one that opens the channel, to move from the shared-memory ring to a
+ * POSIX or System V queue, a Unix socket or a pipe (and, through `@dipc/dipc/nats`, to a NATS
+ * subject or JetStream stream on another machine):
+ *
+ * ```ts ignore
+ * using ch = Channel.ring(RingChannel.open("/jobs"), "send", { codec: jsonCodec });
+ * // using ch = Channel.posixQueue(MessageQueue.open("/jobs"), { codec: jsonCodec });
+ * // using ch = Channel.socket(await UnixSocket.connect("/run/jobs.sock"), { codec: jsonCodec });
+ * await ch.send({ job: 1 });
+ * ```
+ *
+ * Every channel has `trySend`/`send` and `tryReceive`/`receive`, the `…Sync` forms where the
+ * transport can block a thread (`channel.sync` says which), async iteration, Web Streams,
+ * `end()` (the end of the stream for receivers), `close()` and `using`. Messages go through a
+ * {@linkcode Codec}: bytes (the default), text, JSON, or one of your own. (V8's structured clone
+ * through `node:v8` was measured and left out: 7 to 10 times slower than JSON here, and loading a
+ * `node:` module breaks robust mutexes' owner-death detection in the same process.)
+ *
+ * The conventions are dipc's own: {@linkcode WOULD_BLOCK} when a `try…` form would wait,
+ * {@linkcode END_OF_STREAM} once every sender has ended and everything sent has been taken, a
+ * `TimeoutError` `DOMException` when a `timeout` passes (nothing sent or taken), `signal` to
+ * cancel an async wait (nothing lost).
+ *
+ * How each transport marks the end of the stream and frames messages:
+ *
+ * | transport | framing | end of stream |
+ * | --- | --- | --- |
+ * | ring channel | the ring's messages | every sender closed |
+ * | POSIX / System V queue | one queue message a message (empty ones refused) | an empty message, one a receiver |
+ * | Unix seqpacket socket | one socket message a message (empty ones refused) | the peer shut down or closed |
+ * | Unix stream socket, pipe, FIFO | a 4-byte little-endian length, then the bytes | the peer shut down or closed |
+ *
+ * Every length a peer sends is checked against `maxMessage` before anything is allocated: a
+ * frame that claims more is an error on that channel, never an allocation.
+ *
+ * @module
+ */
+
+import { Pipe, type PipeReader, type PipeWriter } from "./pipe.ts";
+import { RingChannel } from "./ring.ts";
+import type { RingReceiver } from "./_ring_receiver.ts";
+import type { RingSender } from "./_ring_sender.ts";
+import { MessageQueue, type QueueReceipt } from "./mq.ts";
+import { SysVMessageQueue, type SysVReceipt } from "./sysv_mq.ts";
+import { UnixSocket } from "./socket.ts";
+import { poll } from "./poll.ts";
+import { ClosedError } from "./errors.ts";
+import { checkInternal, INTERNAL } from "./_internal.ts";
+import { bytesCodec, type Codec, jsonCodec, textCodec, validateCodec } from "./_codec.ts";
+import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
+import {
+  promiseWithin,
+  type SyncWaitOptions,
+  validateSyncWaitOptions,
+  validateWaitOptions,
+  type WaitOptions,
+} from "./_wait.ts";
+import { describe, validateInteger, validateOptionKeys } from "./_validate.ts";
+
+export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+export { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
+
+// ---- codecs (src/_codec.ts) ---------------------------------------------------------------------
+
+export { bytesCodec, type Codec, jsonCodec, textCodec };
+
+// ---- transports --------------------------------------------------------------------------------
+
+/**
+ * What a channel needs of a transport: messages as bytes, tried or waited for. dipc's own
+ * transports are built by {@linkcode Channel}'s factories; `@dipc/dipc/nats` implements one over
+ * NATS, and any other can be given to {@linkcode Channel.from}. Options reaching a transport have
+ * been checked already.
+ */
+export interface ChannelTransport {
+  /** The transport's name, for messages: `ring channel "/jobs"`. */
+  readonly name: string;
+  /** The longest message, in bytes, it carries. */
+  readonly maxMessage: number;
+  /** Whether it sends and receives at all (a ring or pipe end does one of the two). */
+  readonly sends: boolean;
+  /** Whether it receives. */
+  readonly receives: boolean;
+  /** Whether empty messages can be sent (they are an end mark on queues and seqpacket sockets). */
+  readonly sendsEmpty: boolean;
+  /** Sends now, or returns {@linkcode WOULD_BLOCK} having sent nothing. */
+  trySend(bytes: Uint8Array): undefined | WouldBlock;
+  /** Sends, waiting for room; `TimeoutError` or the signal's reason when it sent nothing. */
+  send(bytes: Uint8Array, options: WaitOptions): Promise<void>;
+  /** Sends, blocking the thread; absent when the transport cannot. */
+  sendSync?(bytes: Uint8Array, options: SyncWaitOptions): void;
+  /** Takes a message now; the bytes are valid until the next receive. */
+  tryReceive(): Uint8Array | WouldBlock | EndOfStream;
+  /** Takes a message, waiting; the bytes are valid until the next receive. */
+  receive(options: WaitOptions): Promise<Uint8Array | EndOfStream>;
+  /** Takes a message, blocking the thread; absent when the transport cannot. */
+  receiveSync?(options: SyncWaitOptions): Uint8Array | EndOfStream;
+  /** Tells receivers that this sender has finished (after what it sent). */
+  end(options: WaitOptions): Promise<void>;
+  /** Releases everything; idempotent. */
+  close(): void;
+}
+
+/** Options every channel factory takes. */
+export interface ChannelOptions<T> {
+  /** How values become bytes (default {@linkcode bytesCodec}). */
+  codec?: Codec<T>;
+}
+
+/** Options for channels over byte streams and sockets, which need a bound on a message. */
+export interface FramedChannelOptions<T> extends ChannelOptions<T> {
+  /** The longest message, bytes (default 1 MiB; at most 1 GiB). A longer one is refused. */
+  maxMessage?: number;
+}
+
+/** Options for a channel over a System V queue. */
+export interface SysVChannelOptions<T> extends ChannelOptions<T> {
+  /** The message type this channel sends and receives (default 1). */
+  type?: number;
+  /** The longest message (default 8192, the kernel's usual `msgmax`). */
+  maxMessage?: number;
+}
+
+const DEFAULT_FRAMED_MAX = 1 << 20;
+const MAX_FRAMED = 1 << 30;
+
+/** A ring channel endpoint as a transport. */
+class RingTransport implements ChannelTransport {
+  readonly name: string;
+  readonly maxMessage: number;
+  readonly sends: boolean;
+  readonly receives: boolean;
+  readonly sendsEmpty = true;
+  #ring: RingChannel;
+  #tx: RingSender | undefined;
+  #rx: RingReceiver | undefined;
+  #scratch: Uint8Array;
+
+  constructor(ring: RingChannel, role: "send" | "receive") {
+    this.#ring = ring;
+    this.name = `ring channel ${ring.name === undefined ? "(unnamed)" : JSON.stringify(ring.name)}`;
+    this.maxMessage = ring.maxMessageSize;
+    this.sends = role === "send";
+    this.receives = role === "receive";
+    if (this.sends) this.#tx = ring.sender();
+    else this.#rx = ring.receiver();
+    this.#scratch = new Uint8Array(this.receives ? this.maxMessage : 0);
+  }
+  trySend(bytes: Uint8Array): undefined | WouldBlock {
+    return this.#sender().trySend(bytes);
+  }
+  send(bytes: Uint8Array, options: WaitOptions): Promise<void> {
+    return this.#sender().send(bytes, options);
+  }
+  sendSync(bytes: Uint8Array, options: SyncWaitOptions): void {
+    this.#sender().sendSync(bytes, options);
+  }
+  tryReceive(): Uint8Array | WouldBlock | EndOfStream {
+    const n = this.#receiver().tryReceiveInto(this.#scratch);
+    return typeof n === "number" ? this.#scratch.subarray(0, n) : n;
+  }
+  async receive(options: WaitOptions): Promise<Uint8Array | EndOfStream> {
+    const n = await this.#receiver().receiveInto(this.#scratch, options);
+    return n === END_OF_STREAM ? n : this.#scratch.subarray(0, n);
+  }
+  receiveSync(options: SyncWaitOptions): Uint8Array | EndOfStream {
+    const n = this.#receiver().receiveIntoSync(this.#scratch, options);
+    return n === END_OF_STREAM ? n : this.#scratch.subarray(0, n);
+  }
+  end(): Promise<void> {
+    this.#tx?.close(); // the stream ends when every sender has closed
+    return Promise.resolve();
+  }
+  close(): void {
+    this.#tx?.close();
+    this.#rx?.close();
+    this.#ring.close();
+  }
+  #sender(): RingSender {
+    if (this.#tx === undefined) throw new ClosedError(this.name); // unreachable: checked above
+    return this.#tx;
+  }
+  #receiver(): RingReceiver {
+    if (this.#rx === undefined) throw new ClosedError(this.name);
+    return this.#rx;
+  }
+}
+
+/** A POSIX queue as a transport: one queue message a message, an empty one the end. */
+class PosixQueueTransport implements ChannelTransport {
+  readonly name: string;
+  readonly maxMessage: number;
+  readonly sends = true;
+  readonly receives = true;
+  readonly sendsEmpty = false;
+  #q: MessageQueue;
+  #scratch: Uint8Array;
+  #receipt: QueueReceipt = { length: 0, priority: 0 };
+  #ended = false;
+
+  constructor(q: MessageQueue) {
+    this.#q = q;
+    this.name = `POSIX message queue ${JSON.stringify(q.name)}`;
+    this.maxMessage = q.messageSize;
+    this.#scratch = new Uint8Array(this.maxMessage);
+  }
+  trySend(bytes: Uint8Array): undefined | WouldBlock {
+    return this.#q.trySend(bytes);
+  }
+  send(bytes: Uint8Array, options: WaitOptions): Promise<void> {
+    return this.#q.send(bytes, options);
+  }
+  sendSync(bytes: Uint8Array, options: SyncWaitOptions): void {
+    this.#q.sendSync(bytes, options);
+  }
+  #took(r: QueueReceipt): Uint8Array | EndOfStream {
+    if (r.length === 0) {
+      this.#ended = true;
+      return END_OF_STREAM;
+    }
+    return this.#scratch.subarray(0, r.length);
+  }
+  tryReceive(): Uint8Array | WouldBlock | EndOfStream {
+    if (this.#ended) return END_OF_STREAM;
+    const r = this.#q.tryReceiveInto(this.#scratch, this.#receipt);
+    return r === WOULD_BLOCK ? r : this.#took(r);
+  }
+  async receive(options: WaitOptions): Promise<Uint8Array | EndOfStream> {
+    if (this.#ended) return END_OF_STREAM;
+    return this.#took(await this.#q.receiveInto(this.#scratch, options));
+  }
+  receiveSync(options: SyncWaitOptions): Uint8Array | EndOfStream {
+    if (this.#ended) return END_OF_STREAM;
+    return this.#took(this.#q.receiveIntoSync(this.#scratch, options));
+  }
+  end(options: WaitOptions): Promise<void> {
+    return this.#q.send(new Uint8Array(0), options);
+  }
+  close(): void {
+    this.#q.close();
+  }
+}
+
+/** A System V queue as a transport: messages of one type, an empty one the end. */
+class SysVQueueTransport implements ChannelTransport {
+  readonly name: string;
+  readonly maxMessage: number;
+  readonly sends = true;
+  readonly receives = true;
+  readonly sendsEmpty = false;
+  #q: SysVMessageQueue;
+  #scratch: Uint8Array;
+  #send: { type: number };
+  #take: { type: number; receipt: SysVReceipt };
+  #ended = false;
+
+  constructor(q: SysVMessageQueue, type: number, maxMessage: number) {
+    this.#q = q;
+    this.name = `System V message queue ${q.id} (type ${type})`;
+    this.maxMessage = maxMessage;
+    this.#scratch = new Uint8Array(maxMessage);
+    this.#send = { type };
+    this.#take = { type, receipt: { length: 0, type: 0 } };
+  }
+  trySend(bytes: Uint8Array): undefined | WouldBlock {
+    return this.#q.trySend(bytes, this.#send);
+  }
+  send(bytes: Uint8Array, options: WaitOptions): Promise<void> {
+    return this.#q.send(bytes, { ...this.#send, ...options });
+  }
+  sendSync(bytes: Uint8Array, options: SyncWaitOptions): void {
+    this.#q.sendSync(bytes, { ...this.#send, ...options });
+  }
+  #took(r: SysVReceipt): Uint8Array | EndOfStream {
+    if (r.length === 0) {
+      this.#ended = true;
+      return END_OF_STREAM;
+    }
+    return this.#scratch.subarray(0, r.length);
+  }
+  tryReceive(): Uint8Array | WouldBlock | EndOfStream {
+    if (this.#ended) return END_OF_STREAM;
+    const r = this.#q.tryReceiveInto(this.#scratch, this.#take);
+    return r === WOULD_BLOCK ? r : this.#took(r);
+  }
+  async receive(options: WaitOptions): Promise<Uint8Array | EndOfStream> {
+    if (this.#ended) return END_OF_STREAM;
+    const type = this.#take.type;
+    return this.#took(await this.#q.receiveInto(this.#scratch, { type, ...options }));
+  }
+  receiveSync(options: SyncWaitOptions): Uint8Array | EndOfStream {
+    if (this.#ended) return END_OF_STREAM;
+    const type = this.#take.type;
+    return this.#took(this.#q.receiveIntoSync(this.#scratch, { type, ...options }));
+  }
+  end(options: WaitOptions): Promise<void> {
+    return this.#q.send(new Uint8Array(0), { ...this.#send, ...options });
+  }
+  close(): void {
+    this.#q.close();
+  }
+}
+
+/** A seqpacket socket as a transport: one socket message a message. */
+class SeqpacketTransport implements ChannelTransport {
+  readonly name = "Unix seqpacket socket";
+  readonly maxMessage: number;
+  readonly sends = true;
+  readonly receives = true;
+  readonly sendsEmpty = false;
+  #s: UnixSocket;
+  #scratch: Uint8Array;
+  #ended = false;
+
+  constructor(s: UnixSocket, maxMessage: number) {
+    this.#s = s;
+    this.maxMessage = maxMessage;
+    // One byte more than the longest message, so a longer one shows as one that filled it.
+    this.#scratch = new Uint8Array(maxMessage + 1);
+  }
+  trySend(bytes: Uint8Array): undefined | WouldBlock {
+    return this.#s.trySend(bytes) === WOULD_BLOCK ? WOULD_BLOCK : undefined;
+  }
+  send(bytes: Uint8Array, options: WaitOptions): Promise<void> {
+    return this.#s.send(bytes, options);
+  }
+  #took(length: number): Uint8Array | EndOfStream {
+    // A seqpacket read of 0 bytes is the peer's shutdown (empty messages are never sent).
+    if (length === 0) return this.#end(END_OF_STREAM);
+    if (length > this.maxMessage) {
+      throw new RangeError(
+        `${this.name}: a message of more than maxMessage (${this.maxMessage}) bytes arrived ` +
+          "and was discarded",
+      );
+    }
+    return this.#scratch.subarray(0, length);
+  }
+  tryReceive(): Uint8Array | WouldBlock | EndOfStream {
+    if (this.#ended) return END_OF_STREAM;
+    const r = this.#s.tryReceive(this.#scratch);
+    return r === WOULD_BLOCK || r === END_OF_STREAM ? this.#end(r) : this.#took(r.length);
+  }
+  async receive(options: WaitOptions): Promise<Uint8Array | EndOfStream> {
+    if (this.#ended) return END_OF_STREAM;
+    const r = await this.#s.receive(this.#scratch, options);
+    return r === END_OF_STREAM ? this.#end(r) : this.#took(r.length);
+  }
+  #end<R extends WouldBlock | EndOfStream>(r: R): R {
+    if (r === END_OF_STREAM) this.#ended = true;
+    return r;
+  }
+  end(): Promise<void> {
+    this.#s.shutdownWrite();
+    return Promise.resolve();
+  }
+  close(): void {
+    this.#s.close();
+  }
+}
+
+/** Where a framed transport's bytes come from and go: a pipe's ends or a stream socket. */
+interface ByteEnds {
+  tryWrite?(bytes: Uint8Array): number | WouldBlock;
+  /** Writes all of `bytes`, however long it takes (a message already begun must be finished). */
+  write?(bytes: Uint8Array): Promise<void>;
+  /** Waits until a write could make progress (`TimeoutError`, the signal's reason). */
+  writable?(options: WaitOptions): Promise<void>;
+  tryRead?(into: Uint8Array): number | WouldBlock | EndOfStream;
+  read?(into: Uint8Array, options: WaitOptions): Promise<number | EndOfStream>;
+  endWrite(): void;
+  close(): void;
+}
+
+const HEADER = 4;
+
+/**
+ * Messages over a byte stream: each a 4-byte little-endian length, then its bytes. What a
+ * receive reads stays buffered here, so a receive cut short by a timeout or a signal loses
+ * nothing; a frame that claims more than `maxMessage` poisons the channel (every later receive
+ * throws the same error) before anything is allocated for it.
+ */
+class FramedTransport implements ChannelTransport {
+  readonly name: string;
+  readonly maxMessage: number;
+  readonly sends: boolean;
+  readonly receives: boolean;
+  readonly sendsEmpty = true;
+  #ends: ByteEnds;
+  #header = new Uint8Array(HEADER);
+  #headerView = new DataView(this.#header.buffer);
+  // Received bytes: [#start, #end) not yet taken.
+  #buf: Uint8Array;
+  #start = 0;
+  #end = 0;
+  #eof = false;
+  #broken: Error | undefined;
+  // The rest of a message whose first bytes went: it is written in the background (a message
+  // begun is always finished) and goes before anything else.
+  #pending: Uint8Array | undefined;
+  #flushing: Promise<void> | undefined;
+  #flushError: unknown;
+
+  constructor(name: string, ends: ByteEnds, maxMessage: number) {
+    this.name = name;
+    this.#ends = ends;
+    this.maxMessage = maxMessage;
+    this.sends = ends.tryWrite !== undefined;
+    this.receives = ends.tryRead !== undefined;
+    this.#buf = new Uint8Array(this.receives ? Math.min(maxMessage + HEADER, 65536) : 0);
+  }
+
+  #frame(bytes: Uint8Array): Uint8Array {
+    const frame = new Uint8Array(HEADER + bytes.length);
+    new DataView(frame.buffer).setUint32(0, bytes.length, true);
+    frame.set(bytes, HEADER);
+    return frame;
+  }
+  /** Writes what it can of the pending rest now; whether none is left. */
+  #flushNow(): boolean {
+    if (this.#flushing !== undefined) return false;
+    while (this.#pending !== undefined) {
+      const n = this.#ends.tryWrite?.(this.#pending) ?? WOULD_BLOCK;
+      if (n === WOULD_BLOCK) {
+        this.#startFlush();
+        return false;
+      }
+      this.#pending = n >= this.#pending.length ? undefined : this.#pending.subarray(n);
+    }
+    return true;
+  }
+  #startFlush(): void {
+    const rest = this.#pending;
+    if (rest === undefined || this.#flushing !== undefined || this.#ends.write === undefined) {
+      return;
+    }
+    this.#flushing = this.#ends.write(rest).then(
+      () => {
+        this.#pending = undefined;
+        this.#flushing = undefined;
+      },
+      (e) => {
+        this.#flushError = e;
+        this.#flushing = undefined;
+      },
+    );
+  }
+  /** Waits for the pending rest to go, within `options` (nothing of a new message is sent). */
+  async #awaitFlush(options: WaitOptions): Promise<void> {
+    while (this.#flushing !== undefined) {
+      await promiseWithin(this.#flushing, options, `sending on ${this.name}`);
+    }
+    if (this.#flushError !== undefined) throw this.#flushError;
+  }
+  trySend(bytes: Uint8Array): undefined | WouldBlock {
+    if (this.#flushError !== undefined) throw this.#flushError;
+    if (!this.#flushNow()) return WOULD_BLOCK;
+    const frame = this.#frame(bytes);
+    const n = this.#ends.tryWrite?.(frame) ?? WOULD_BLOCK;
+    if (n === WOULD_BLOCK) return WOULD_BLOCK;
+    // Part of it went: the message is sent as far as the caller is concerned; the rest is
+    // written in the background, before the next message.
+    if (n < frame.length) {
+      this.#pending = frame.subarray(n);
+      this.#startFlush();
+    }
+    return undefined;
+  }
+  async send(bytes: Uint8Array, options: WaitOptions): Promise<void> {
+    for (;;) {
+      await this.#awaitFlush(options);
+      if (this.trySend(bytes) !== WOULD_BLOCK) break;
+      if (this.#flushing === undefined) await this.#ends.writable?.(options);
+    }
+    // Begun: finished whatever the timeout, so the stream stays whole.
+    await this.#awaitFlush({});
+  }
+
+  /** A whole frame from what is buffered, or undefined. Checks the length before using it. */
+  #take(): Uint8Array | undefined {
+    const have = this.#end - this.#start;
+    if (have < HEADER) return undefined;
+    this.#header.set(this.#buf.subarray(this.#start, this.#start + HEADER));
+    const length = this.#headerView.getUint32(0, true);
+    if (length > this.maxMessage) {
+      this.#broken = new RangeError(
+        `${this.name}: a frame claims ${length} bytes, more than maxMessage (${this.maxMessage}); ` +
+          "the stream is not a dipc channel or is corrupt",
+      );
+      throw this.#broken;
+    }
+    if (have < HEADER + length) {
+      if (this.#buf.length < HEADER + length) this.#grow(HEADER + length);
+      return undefined;
+    }
+    const at = this.#start + HEADER;
+    this.#start = at + length;
+    return this.#buf.subarray(at, at + length);
+  }
+  #grow(need: number): void {
+    const bigger = new Uint8Array(Math.max(need, Math.min(this.#buf.length * 2, need * 2)));
+    bigger.set(this.#buf.subarray(this.#start, this.#end));
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buf = bigger;
+  }
+  /** Room at the end of the buffer for a read, moving what is left to the front first. */
+  #room(): Uint8Array {
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    else if (this.#end === this.#buf.length) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    return this.#buf.subarray(this.#end);
+  }
+  #atEof(): EndOfStream {
+    if (this.#end > this.#start) {
+      this.#broken = new Error(
+        `${this.name}: the stream ended inside a message (${this.#end - this.#start} bytes of ` +
+          "it arrived); the sender stopped mid-write",
+      );
+      throw this.#broken;
+    }
+    return END_OF_STREAM;
+  }
+  tryReceive(): Uint8Array | WouldBlock | EndOfStream {
+    if (this.#broken) throw this.#broken;
+    for (;;) {
+      const m = this.#take();
+      if (m !== undefined) return m;
+      if (this.#eof) return this.#atEof();
+      const n = this.#ends.tryRead?.(this.#room()) ?? END_OF_STREAM;
+      if (n === WOULD_BLOCK) return n;
+      if (n === END_OF_STREAM) this.#eof = true;
+      else this.#end += n;
+    }
+  }
+  async receive(options: WaitOptions): Promise<Uint8Array | EndOfStream> {
+    for (;;) {
+      const now = this.tryReceive();
+      if (now !== WOULD_BLOCK) return now;
+      // Wait for bytes; what arrives is kept here even if the wait below is cut short later.
+      const n = await this.#ends.read?.(this.#room(), options) ?? END_OF_STREAM;
+      if (n === END_OF_STREAM) this.#eof = true;
+      else this.#end += n;
+    }
+  }
+  async end(options: WaitOptions): Promise<void> {
+    await this.#awaitFlush(options);
+    this.#ends.endWrite();
+  }
+  close(): void {
+    this.#ends.close();
+  }
+}
+
+// ---- the channel -------------------------------------------------------------------------------
+
+const KEYS = ["codec"];
+const FRAMED_KEYS = ["codec", "maxMessage"];
+
+/**
+ * A caller's transport, each member read once and checked: what the channel calls later cannot
+ * change under it (a getter that answers differently the second time).
+ */
+function adopt(transport: unknown): ChannelTransport {
+  if (typeof transport !== "object" || transport === null) {
+    throw new TypeError(`transport must be an object, got ${describe(transport)}`);
+  }
+  const t = transport as Record<string, unknown>;
+  const fn = <F>(key: string, optional = false): F | undefined => {
+    const f = t[key];
+    if (f === undefined && optional) return undefined;
+    if (typeof f !== "function") throw new TypeError(`transport has no ${key} function`);
+    return f.bind(transport) as F;
+  };
+  const flag = (key: string): boolean => {
+    const v = t[key];
+    if (typeof v !== "boolean") throw new TypeError(`transport.${key} must be a boolean`);
+    return v;
+  };
+  const name = t.name;
+  if (typeof name !== "string") throw new TypeError("transport.name must be a string");
+  const trySend = fn<ChannelTransport["trySend"]>("trySend") as ChannelTransport["trySend"];
+  const send = fn<ChannelTransport["send"]>("send") as ChannelTransport["send"];
+  const tryReceive = fn<() => unknown>("tryReceive") as () => unknown;
+  const receive = fn<(o: WaitOptions) => Promise<unknown>>("receive") as (
+    o: WaitOptions,
+  ) => Promise<unknown>;
+  const end = fn<ChannelTransport["end"]>("end") as ChannelTransport["end"];
+  // What it hands back is checked like anything else from outside.
+  const received = (r: unknown): Uint8Array | WouldBlock | EndOfStream => {
+    if (r === WOULD_BLOCK || r === END_OF_STREAM) return r;
+    if (r instanceof Uint8Array) return r;
+    throw new TypeError(`${name}: a receive returned ${describe(r)}, not bytes`);
+  };
+  const adopted: ChannelTransport = {
+    name,
+    maxMessage: validateInteger(t.maxMessage, "transport.maxMessage", 1, MAX_FRAMED),
+    sends: flag("sends"),
+    receives: flag("receives"),
+    sendsEmpty: flag("sendsEmpty"),
+    trySend: (bytes) => {
+      const r = trySend(bytes);
+      if (r !== undefined && r !== WOULD_BLOCK) {
+        throw new TypeError(`${name}: trySend returned ${describe(r)}`);
+      }
+      return r;
+    },
+    send: async (bytes, options) => void await send(bytes, options),
+    tryReceive: () => received(tryReceive()),
+    receive: async (options) => {
+      const r = received(await receive(options));
+      if (r === WOULD_BLOCK) throw new TypeError(`${name}: receive returned WOULD_BLOCK`);
+      return r;
+    },
+    end: async (options) => void await end(options),
+    close: fn<ChannelTransport["close"]>("close") as ChannelTransport["close"],
+  };
+  const sendSync = fn<NonNullable<ChannelTransport["sendSync"]>>("sendSync", true);
+  if (sendSync !== undefined) adopted.sendSync = sendSync;
+  const receiveSync = fn<(o: SyncWaitOptions) => unknown>("receiveSync", true);
+  if (receiveSync !== undefined) {
+    adopted.receiveSync = (o) => {
+      const r = received(receiveSync(o));
+      if (r === WOULD_BLOCK) throw new TypeError(`${name}: receiveSync returned WOULD_BLOCK`);
+      return r;
+    };
+  }
+  return adopted;
+}
+
+function maxMessageOf(value: unknown, fallback: number, max: number): number {
+  return value === undefined ? fallback : validateInteger(value, "maxMessage", 1, max);
+}
+
+/**
+ * A message channel over any transport, carrying values through a {@linkcode Codec}. Built by
+ * the factories ({@linkcode Channel.ring}, {@linkcode Channel.posixQueue},
+ * {@linkcode Channel.sysvQueue}, {@linkcode Channel.socket}, {@linkcode Channel.pipe}), which
+ * take ownership of the object they are given: closing the channel closes it.
+ *
+ * @typeParam T what the channel carries (`Uint8Array` with the default codec)
+ *
+ * @example The same code over a ring and over a queue
+ * ```ts
+ * import { Channel, jsonCodec, MessageQueue, RingChannel } from "@dipc/dipc";
+ *
+ * async function roundTrip(tx: Channel<unknown>, rx: Channel<unknown>): Promise<unknown> {
+ *   await tx.send({ hello: "world" });
+ *   return await rx.receive({ timeout: 1000 });
+ * }
+ * const ring = RingChannel.temporary({ capacity: 4096 });
+ * using tx = Channel.ring(ring, "send", { codec: jsonCodec });
+ * using rx = Channel.ring(RingChannel.open(ring.name ?? ""), "receive", { codec: jsonCodec });
+ * console.log(await roundTrip(tx, rx)); // { hello: "world" }
+ *
+ * using q = Channel.posixQueue(MessageQueue.temporary(), { codec: jsonCodec });
+ * console.log(await roundTrip(q, q)); // { hello: "world" }
+ * ```
+ */
+export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIterable<T> {
+  #t: ChannelTransport;
+  #codec: Codec<T>;
+  #closed = false;
+  #ended = false;
+
+  /** @internal use the factories: {@linkcode Channel.ring}, …, {@linkcode Channel.from}. */
+  private constructor(transport: ChannelTransport, codec: Codec<T>, token: unknown) {
+    checkInternal(
+      token,
+      "Channel.ring(), .posixQueue(), .sysvQueue(), .socket(), .pipe(), .from()",
+    );
+    this.#t = transport;
+    this.#codec = codec;
+  }
+
+  /**
+   * A channel over a transport of your own (or `@dipc/dipc/nats`'s): the channel closes it.
+   *
+   * @param transport what moves the bytes
+   * @param options `codec`
+   */
+  static from<T = Uint8Array<ArrayBuffer>>(
+    transport: ChannelTransport,
+    options?: ChannelOptions<T>,
+  ): Channel<T> {
+    const o = validateOptionKeys<ChannelOptions<T>>(options, KEYS, "Channel.from");
+    const codec = validateCodec<T>(o.codec);
+    return new Channel(adopt(transport), codec, INTERNAL);
+  }
+
+  /**
+   * One end of a ring channel: `"send"` (a sender; `end()` and `close()` close it, and the
+   * stream ends for the receiver once every sender has) or `"receive"`.
+   *
+   * @param ring the ring (the channel owns it from now on)
+   * @param role which end this is
+   * @param options `codec`
+   */
+  static ring<T = Uint8Array<ArrayBuffer>>(
+    ring: RingChannel,
+    role: "send" | "receive",
+    options?: ChannelOptions<T>,
+  ): Channel<T> {
+    const o = validateOptionKeys<ChannelOptions<T>>(options, KEYS, "Channel.ring");
+    const codec = validateCodec<T>(o.codec);
+    if (!(ring instanceof RingChannel)) {
+      throw new TypeError(`ring must be a RingChannel, got ${describe(ring)}`);
+    }
+    if (role !== "send" && role !== "receive") {
+      throw new TypeError(`role must be "send" or "receive", got ${describe(role)}`);
+    }
+    return new Channel(new RingTransport(ring, role), codec, INTERNAL);
+  }
+
+  /**
+   * A POSIX message queue, both ways. An empty queue message is the end mark (one per receiver:
+   * `end()` sends one), so empty messages cannot be sent.
+   *
+   * @param queue the queue (the channel owns it from now on)
+   * @param options `codec`
+   */
+  static posixQueue<T = Uint8Array<ArrayBuffer>>(
+    queue: MessageQueue,
+    options?: ChannelOptions<T>,
+  ): Channel<T> {
+    const o = validateOptionKeys<ChannelOptions<T>>(options, KEYS, "Channel.posixQueue");
+    const codec = validateCodec<T>(o.codec);
+    if (!(queue instanceof MessageQueue)) {
+      throw new TypeError(`queue must be a MessageQueue, got ${describe(queue)}`);
+    }
+    return new Channel(new PosixQueueTransport(queue), codec, INTERNAL);
+  }
+
+  /**
+   * A System V message queue, both ways, carrying messages of one `type` (default 1), so
+   * several channels can share a queue. An empty message of that type is the end mark.
+   *
+   * @param queue the queue (the channel owns it from now on)
+   * @param options `codec`, `type`, `maxMessage` (default 8192)
+   */
+  static sysvQueue<T = Uint8Array<ArrayBuffer>>(
+    queue: SysVMessageQueue,
+    options?: SysVChannelOptions<T>,
+  ): Channel<T> {
+    const o = validateOptionKeys<SysVChannelOptions<T>>(
+      options,
+      ["codec", "type", "maxMessage"],
+      "Channel.sysvQueue",
+    );
+    const codec = validateCodec<T>(o.codec);
+    const type = o.type === undefined ? 1 : validateInteger(o.type, "type", 1, 0x7fffffff);
+    const maxMessage = maxMessageOf(o.maxMessage, 8192, 1 << 24);
+    if (!(queue instanceof SysVMessageQueue)) {
+      throw new TypeError(`queue must be a SysVMessageQueue, got ${describe(queue)}`);
+    }
+    return new Channel(new SysVQueueTransport(queue, type, maxMessage), codec, INTERNAL);
+  }
+
+  /**
+   * A connected Unix socket, both ways: a seqpacket socket carries one socket message a
+   * message (empty ones refused: an empty read is the end); a stream socket carries frames.
+   * `end()` shuts down this side's writing. Datagram sockets are refused (no end of stream).
+   *
+   * @param socket the socket (the channel owns it from now on)
+   * @param options `codec`, `maxMessage` (default 1 MiB)
+   */
+  static socket<T = Uint8Array<ArrayBuffer>>(
+    socket: UnixSocket,
+    options?: FramedChannelOptions<T>,
+  ): Channel<T> {
+    const o = validateOptionKeys<FramedChannelOptions<T>>(options, FRAMED_KEYS, "Channel.socket");
+    const codec = validateCodec<T>(o.codec);
+    const maxMessage = maxMessageOf(o.maxMessage, DEFAULT_FRAMED_MAX, MAX_FRAMED);
+    if (!(socket instanceof UnixSocket)) {
+      throw new TypeError(`socket must be a UnixSocket, got ${describe(socket)}`);
+    }
+    if (socket.type === "datagram") {
+      throw new TypeError("a channel needs a stream or seqpacket socket, not a datagram one");
+    }
+    if (socket.type === "seqpacket") {
+      return new Channel(new SeqpacketTransport(socket, maxMessage), codec, INTERNAL);
+    }
+    const ends: ByteEnds = {
+      tryWrite: (b) => socket.trySend(b),
+      write: (b) => socket.send(b),
+      writable: async (opts) => void await poll([{ handle: socket, write: true }], opts),
+      tryRead: (into) => {
+        const r = socket.tryReceive(into);
+        return r === WOULD_BLOCK || r === END_OF_STREAM ? r : r.length;
+      },
+      read: async (into, opts) => {
+        const r = await socket.receive(into, opts);
+        return r === END_OF_STREAM ? r : r.length;
+      },
+      endWrite: () => socket.shutdownWrite(),
+      close: () => socket.close(),
+    };
+    return new Channel(
+      new FramedTransport("Unix stream socket", ends, maxMessage),
+      codec,
+      INTERNAL,
+    );
+  }
+
+  /**
+   * A pipe or FIFO: give the writer to send, the reader to receive (or both, for a channel to
+   * oneself). Messages are framed; `end()` closes the writer, and the stream ends for the
+   * reader once every copy of the writer is closed.
+   *
+   * @param ends `reader` and/or `writer` (the channel owns them from now on)
+   * @param options `codec`, `maxMessage` (default 1 MiB)
+   */
+  static pipe<T = Uint8Array<ArrayBuffer>>(
+    ends: { reader?: PipeReader; writer?: PipeWriter } | Pipe,
+    options?: FramedChannelOptions<T>,
+  ): Channel<T> {
+    const o = validateOptionKeys<FramedChannelOptions<T>>(options, FRAMED_KEYS, "Channel.pipe");
+    const codec = validateCodec<T>(o.codec);
+    const maxMessage = maxMessageOf(o.maxMessage, DEFAULT_FRAMED_MAX, MAX_FRAMED);
+    if (typeof ends !== "object" || ends === null) {
+      throw new TypeError(`ends must be a Pipe or { reader, writer }, got ${describe(ends)}`);
+    }
+    const { reader, writer } = ends instanceof Pipe ? ends : ends;
+    if (reader === undefined && writer === undefined) {
+      throw new TypeError("a pipe channel needs a reader, a writer or both");
+    }
+    const bytes: ByteEnds = {
+      endWrite: () => writer?.close(),
+      close: () => {
+        writer?.close();
+        reader?.close();
+      },
+    };
+    if (writer !== undefined) {
+      if (typeof writer.tryWrite !== "function") throw new TypeError("writer must be a PipeWriter");
+      bytes.tryWrite = (b) => writer.tryWrite(b);
+      bytes.write = (b) => writer.write(b);
+      bytes.writable = async (opts) => void await poll([{ handle: writer, write: true }], opts);
+    }
+    if (reader !== undefined) {
+      if (typeof reader.tryRead !== "function") throw new TypeError("reader must be a PipeReader");
+      bytes.tryRead = (into) => reader.tryRead(into);
+      bytes.read = (into, opts) => reader.read(into, opts);
+    }
+    return new Channel(new FramedTransport("pipe", bytes, maxMessage), codec, INTERNAL);
+  }
+
+  /** The transport, as messages name it. */
+  get transport(): string {
+    return this.#t.name;
+  }
+
+  /** The codec's name. */
+  get codec(): string {
+    return this.#codec.name;
+  }
+
+  /** The longest encoded message the transport carries, in bytes. */
+  get maxMessage(): number {
+    return this.#t.maxMessage;
+  }
+
+  /** Which `…Sync` forms this transport has: a thread can block on the ring and the queues. */
+  get sync(): { send: boolean; receive: boolean } {
+    return {
+      send: this.#t.sends && this.#t.sendSync !== undefined,
+      receive: this.#t.receives && this.#t.receiveSync !== undefined,
+    };
+  }
+
+  /** Whether {@linkcode Channel.close} has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #encode(value: T): Uint8Array {
+    if (this.#closed) throw new ClosedError(`channel over ${this.#t.name}`);
+    if (!this.#t.sends) throw new TypeError(`this end of ${this.#t.name} only receives`);
+    if (this.#ended) throw new TypeError(`channel over ${this.#t.name}: send after end()`);
+    const bytes = this.#codec.encode(value);
+    if (!(bytes instanceof Uint8Array)) {
+      throw new TypeError(`codec ${this.#codec.name} returned ${describe(bytes)}, not bytes`);
+    }
+    if (bytes.length > this.#t.maxMessage) {
+      throw new RangeError(
+        `a message of ${bytes.length} bytes is longer than ${this.#t.name} carries ` +
+          `(${this.#t.maxMessage})`,
+      );
+    }
+    if (bytes.length === 0 && !this.#t.sendsEmpty) {
+      throw new RangeError(
+        `${this.#t.name} cannot carry an empty message: an empty message is its end mark`,
+      );
+    }
+    return bytes;
+  }
+  #receiving(): void {
+    if (this.#closed) throw new ClosedError(`channel over ${this.#t.name}`);
+    if (!this.#t.receives) throw new TypeError(`this end of ${this.#t.name} only sends`);
+  }
+  #decode(bytes: Uint8Array | EndOfStream): T | EndOfStream {
+    return bytes === END_OF_STREAM ? bytes : this.#codec.decode(bytes);
+  }
+
+  /**
+   * Sends now, or returns {@linkcode WOULD_BLOCK} having sent nothing.
+   *
+   * @param value the message
+   * @throws {TypeError} a value the codec cannot carry, or on a receive-only end
+   * @throws {RangeError} a message longer than the transport carries, or an empty one where
+   *   empty is the end mark
+   * @throws {ClosedError} after close
+   */
+  trySend(value: T): undefined | WouldBlock {
+    return this.#t.trySend(this.#encode(value));
+  }
+
+  /**
+   * Sends, waiting for room.
+   *
+   * @param value the message
+   * @param options `signal`, `timeout` (ms)
+   * @throws {DOMException} `TimeoutError` (nothing was sent)
+   * @throws the signal's reason when aborted (nothing was sent)
+   */
+  send(value: T, options?: WaitOptions): Promise<void> {
+    try {
+      const opts = validateWaitOptions(options);
+      return this.#t.send(this.#encode(value), opts);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Sends, blocking the thread while there is no room (transports with `sync.send`).
+   *
+   * @param value the message
+   * @param options `timeout` (ms)
+   * @throws {TypeError} where the transport cannot block a thread
+   */
+  sendSync(value: T, options?: SyncWaitOptions): void {
+    const opts = validateSyncWaitOptions(options);
+    const bytes = this.#encode(value);
+    if (this.#t.sendSync === undefined) {
+      throw new TypeError(`${this.#t.name} has no blocking send: use send()`);
+    }
+    this.#t.sendSync(bytes, opts);
+  }
+
+  /**
+   * Takes a message now.
+   *
+   * @returns the message, {@linkcode WOULD_BLOCK}, or {@linkcode END_OF_STREAM}
+   * @throws what the codec throws for bytes it cannot decode (the message is taken)
+   */
+  tryReceive(): T | WouldBlock | EndOfStream {
+    this.#receiving();
+    const r = this.#t.tryReceive();
+    return r === WOULD_BLOCK ? r : this.#decode(r);
+  }
+
+  /**
+   * Takes a message, waiting for one.
+   *
+   * @param options `signal`, `timeout` (ms)
+   * @returns the message or {@linkcode END_OF_STREAM}
+   * @throws {DOMException} `TimeoutError` (nothing was taken)
+   * @throws the signal's reason when aborted (nothing was taken)
+   */
+  async receive(options?: WaitOptions): Promise<T | EndOfStream> {
+    const opts = validateWaitOptions(options);
+    this.#receiving();
+    return this.#decode(await this.#t.receive(opts));
+  }
+
+  /**
+   * Takes a message, blocking the thread while there is none (transports with `sync.receive`).
+   *
+   * @param options `timeout` (ms)
+   * @returns the message or {@linkcode END_OF_STREAM}
+   * @throws {TypeError} where the transport cannot block a thread
+   */
+  receiveSync(options?: SyncWaitOptions): T | EndOfStream {
+    const opts = validateSyncWaitOptions(options);
+    this.#receiving();
+    if (this.#t.receiveSync === undefined) {
+      throw new TypeError(`${this.#t.name} has no blocking receive: use receive()`);
+    }
+    return this.#decode(this.#t.receiveSync(opts));
+  }
+
+  /**
+   * Ends the stream from this sender: receivers get {@linkcode END_OF_STREAM} after everything
+   * sent before it. On a queue it sends one end mark (call it once per receiver); on a ring,
+   * pipe or socket it closes or shuts down the sending side. Later sends are a TypeError; a
+   * second `end()` does nothing.
+   *
+   * @param options `signal`, `timeout` for a queue that is full
+   */
+  async end(options?: WaitOptions): Promise<void> {
+    const opts = validateWaitOptions(options);
+    if (this.#closed) throw new ClosedError(`channel over ${this.#t.name}`);
+    if (!this.#t.sends) throw new TypeError(`this end of ${this.#t.name} only receives`);
+    if (this.#ended) return;
+    await this.#t.end(opts);
+    this.#ended = true;
+  }
+
+  /** Closes the channel and what it owns. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#t.close();
+  }
+
+  /** Closes the channel (`using`). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** The messages as they come, until the end of the stream or close. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void> {
+    for (;;) {
+      if (this.#closed) return;
+      let m: T | EndOfStream;
+      try {
+        m = await this.receive();
+      } catch (e) {
+        if (this.#closed) return;
+        throw e;
+      }
+      if (m === END_OF_STREAM) return;
+      yield m;
+    }
+  }
+
+  /** The messages as a `ReadableStream`; cancelling it closes the channel. */
+  get readable(): ReadableStream<T> {
+    this.#receiving();
+    return new ReadableStream<T>({
+      pull: async (controller) => {
+        const m = await this.receive();
+        if (m === END_OF_STREAM) controller.close();
+        else controller.enqueue(m);
+      },
+      cancel: () => this.close(),
+    }, { highWaterMark: 0 });
+  }
+
+  /** A `WritableStream` of messages: closing it ends the stream, aborting closes the channel. */
+  get writable(): WritableStream<T> {
+    if (this.#closed) throw new ClosedError(`channel over ${this.#t.name}`);
+    if (!this.#t.sends) throw new TypeError(`this end of ${this.#t.name} only receives`);
+    return new WritableStream<T>({
+      write: (value) => this.send(value),
+      close: () => this.end(),
+      abort: () => this.close(),
+    });
+  }
+}
