@@ -17,7 +17,48 @@ interface Step {
   args: string[];
   /** For test runs: read the counts from the runner's summary line. */
   tests?: boolean;
+  /** The program (default: this Deno). */
+  cmd?: string;
+  /** More environment for it. */
+  env?: Record<string, string>;
+  /** Why it cannot run here (then it is reported and skipped, or failed when required). */
+  missing?: string | false;
+  /** Whether a missing prerequisite fails the run (CI sets DIPC_REQUIRE_AARCH64=1). */
+  required?: boolean;
 }
+
+/*
+ * The aarch64 run: the tests that exercise every struct, constant and FFI signature, run by
+ * Deno's arm64 build under qemu-aarch64 with Debian's arm64 libc (.ci/run installs both). In one
+ * process each, since qemu-user cannot exec a second aarch64 Deno without binfmt_misc; without
+ * type checking, which the x86_64 run has done.
+ */
+const ARM64_DENO = Deno.env.get("DIPC_DENO_ARM64") ??
+  `${Deno.env.get("HOME") ?? "/root"}/.cache/dipc-ci/deno-arm64-2.9.6/package/deno`;
+const ARM64_SYSROOT = "/usr/aarch64-linux-gnu";
+const AARCH64_TESTS = [
+  "tests/arch_test.ts",
+  "tests/constants_test.ts",
+  "tests/errors_test.ts",
+  "tests/sysv_shm_test.ts",
+];
+const exists = (path: string): boolean => {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const haveQemu = new Deno.Command("sh", { args: ["-c", "command -v qemu-aarch64"], stdout: "null" })
+  .outputSync().success;
+const aarch64Missing = !haveQemu
+  ? "qemu-aarch64 is not installed (Debian: qemu-user)"
+  : !exists(ARM64_DENO)
+  ? `no arm64 Deno at ${ARM64_DENO} (npm pack @deno/linux-arm64-glibc@2.9.6; .ci/run fetches it)`
+  : !exists(`${ARM64_SYSROOT}/lib/libc.so.6`)
+  ? "no arm64 libc (Debian: libc6-arm64-cross)"
+  : false;
 
 const steps: Step[] = [
   { name: "deno fmt --check", args: ["fmt", "--check"] },
@@ -32,6 +73,15 @@ const steps: Step[] = [
     name: "deno test --doc",
     args: ["test", "-A", "--doc", "mod.ts", "src/", "README.md"],
     tests: true,
+  },
+  {
+    name: "aarch64: deno test under qemu-aarch64",
+    cmd: "qemu-aarch64",
+    args: ["-L", ARM64_SYSROOT, ARM64_DENO, "test", "-A", "--no-check", ...AARCH64_TESTS],
+    env: { DIPC_EMULATOR: "qemu-aarch64" },
+    tests: true,
+    missing: aarch64Missing,
+    required: Deno.env.get("DIPC_REQUIRE_AARCH64") === "1",
   },
 ];
 
@@ -85,10 +135,16 @@ let failed = 0;
 const before = await ipcObjects();
 for (const step of steps) {
   console.log(`\n=== ${step.name}`);
-  const child = new Deno.Command(Deno.execPath(), {
+  if (step.missing) {
+    console.log(`${step.required ? "!! cannot run" : "skipped"}: ${step.missing}`);
+    if (step.required) failed++;
+    continue;
+  }
+  const t0 = performance.now();
+  const child = new Deno.Command(step.cmd ?? Deno.execPath(), {
     args: step.args,
     cwd: ROOT,
-    env: { NO_COLOR: "1", [LEDGER_ENV]: ledger },
+    env: { NO_COLOR: "1", [LEDGER_ENV]: ledger, ...step.env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -99,6 +155,7 @@ for (const step of steps) {
   ]);
   const text = `${out}${err}`;
   console.log(text.trimEnd());
+  console.log(`(${step.name}: ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   if (!step.tests) {
     if (status.success) passed++;
     else failed++;
