@@ -85,6 +85,12 @@ export interface ChannelTransport {
   readonly receives: boolean;
   /** Whether empty messages can be sent (they are an end mark on queues and seqpacket sockets). */
   readonly sendsEmpty: boolean;
+  /**
+   * Whether the bytes a receive returns are never written again by the transport (a client
+   * library's fresh buffer, not a scratch buffer reused by the next receive): the bytes codec
+   * then hands them over as they are instead of copying.
+   */
+  readonly keepable?: boolean;
   /** Sends now, or returns {@linkcode WOULD_BLOCK} having sent nothing. */
   trySend(bytes: Uint8Array): undefined | WouldBlock;
   /** Sends, waiting for room; `TimeoutError` or the signal's reason when it sent nothing. */
@@ -666,6 +672,7 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
   #codec: Codec<T>;
   #closed = false;
   #ended = false;
+  #keep: boolean;
 
   /** @internal use the factories: {@linkcode Channel.ring}, …, {@linkcode Channel.from}. */
   private constructor(transport: ChannelTransport, codec: Codec<T>, token: unknown) {
@@ -675,6 +682,8 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
     );
     this.#t = transport;
     this.#codec = codec;
+    // Bytes a transport never reuses need no copy to be the caller's.
+    this.#keep = codec === (bytesCodec as unknown) && transport.keepable === true;
   }
 
   /**
@@ -689,7 +698,9 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
   ): Channel<T> {
     const o = validateOptionKeys<ChannelOptions<T>>(options, KEYS, "Channel.from");
     const codec = validateCodec<T>(o.codec);
-    return new Channel(adopt(transport), codec, INTERNAL);
+    // dipc's own transports (the NATS ones) are trusted as they are; anyone else's is adopted.
+    const own = (o as Record<symbol, unknown>)[INTERNAL] === true;
+    return new Channel(own ? transport : adopt(transport), codec, INTERNAL);
   }
 
   /**
@@ -903,7 +914,9 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
     if (!this.#t.receives) throw new TypeError(`this end of ${this.#t.name} only sends`);
   }
   #decode(bytes: Uint8Array | EndOfStream): T | EndOfStream {
-    return bytes === END_OF_STREAM ? bytes : this.#codec.decode(bytes);
+    if (bytes === END_OF_STREAM) return bytes;
+    if (this.#keep) return bytes as T;
+    return this.#codec.decode(bytes);
   }
 
   /**

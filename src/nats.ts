@@ -61,6 +61,7 @@ import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from ".
 import { promiseWithin, type WaitOptions } from "./_wait.ts";
 import { describe, validateInteger, validateOptionKeys } from "./_validate.ts";
 import { validateCodec } from "./_codec.ts";
+import { INTERNAL } from "./_internal.ts";
 
 export { END_OF_STREAM, WOULD_BLOCK } from "./_sentinels.ts";
 export type { NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
@@ -240,6 +241,8 @@ abstract class NatsTransport implements ChannelTransport {
   readonly sends: boolean;
   readonly receives: boolean;
   readonly sendsEmpty = true;
+  /** A message's bytes are the client's fresh buffer (a view of what it read), never reused. */
+  readonly keepable = true;
   protected nc: NatsConnection;
   protected subject: string;
   protected inbox = new Inbox<Msg | JsMsg>();
@@ -339,15 +342,10 @@ class SubjectTransport extends NatsTransport {
   ) {
     super("NATS subject", nc, owned, subject, role, senders);
     if (this.receives) {
-      const sub = nc.subscribe(subject);
-      this.#sub = sub;
-      void (async () => {
-        try {
-          for await (const m of sub) this.inbox.push(m);
-        } catch (e) {
-          this.inbox.fail(e);
-        }
-      })();
+      // A callback, not an iterator: no promise per message on the way in.
+      this.#sub = nc.subscribe(subject, {
+        callback: (err, m) => err ? this.inbox.fail(err) : this.inbox.push(m),
+      });
     }
   }
   protected taken(m: Msg | JsMsg): Uint8Array {
@@ -490,6 +488,10 @@ class StreamTransport extends NatsTransport {
   }
 }
 
+/** Options for `Channel.from` that mark the transport as dipc's own (used as it is). */
+const own = <T>(codec: ChannelOptions<T>): ChannelOptions<T> =>
+  ({ ...codec, [INTERNAL]: true }) as ChannelOptions<T>;
+
 /** A NATS channel: a {@linkcode Channel} that also closes its connection with `await using`. */
 export type NatsChannel<T> = Channel<T> & AsyncDisposable;
 
@@ -536,7 +538,7 @@ export async function natsSubjectChannel<T = Uint8Array<ArrayBuffer>>(
   const { nc, owned } = await connection(where, reconnectMs);
   const t = new SubjectTransport(nc, owned, subject, role, senders);
   if (t.receives) await nc.flush(); // the subscription is known to the server
-  return asyncDisposable(Channel.from<T>(t, codec), nc, owned);
+  return asyncDisposable(Channel.from<T>(t, own(codec)), nc, owned);
 }
 
 /**
@@ -606,7 +608,7 @@ export async function jetStreamChannel<T = Uint8Array<ArrayBuffer>>(
       }
       await t.start(stream, durable);
     }
-    return asyncDisposable(Channel.from<T>(t, codec), nc, owned);
+    return asyncDisposable(Channel.from<T>(t, own(codec)), nc, owned);
   } catch (e) {
     if (owned) await nc.close().catch(() => {});
     throw e;
