@@ -25,6 +25,7 @@ import { receive, receiveExactly, send, sendAll } from "./_io.ts";
 const PIPE_PEER = new URL("./_pipe_peer.ts", import.meta.url).pathname;
 const RING_PEER = new URL("./_ring_peer.ts", import.meta.url).pathname;
 const SOCKET_PEER = new URL("./_socket_peer.ts", import.meta.url).pathname;
+const NATS_PEER = new URL("./_nats_peer.ts", import.meta.url).pathname;
 
 /** Runs a program; returns its standard output, or throws with its standard error. */
 export async function output(cmd: string, args: string[]): Promise<string> {
@@ -768,4 +769,108 @@ export async function zeromqInNode(
   lastCpu = Number(r?.cpu_us_per_msg ?? NaN);
   const value = Number(r?.value ?? NaN);
   return mode === "thr" ? value : { median: value, p99: Number(r?.p99 ?? NaN) };
+}
+
+/**
+ * A NATS subject on a loopback nats-server at `url`: MB/s of `count` messages of `size` bytes
+ * a Deno child publishes and this process receives, through `Channel` or with the NATS client
+ * directly (`how`). The clock starts at the first message.
+ */
+export async function natsThroughput(
+  url: string,
+  size: number,
+  count: number,
+  how: "channel" | "direct",
+): Promise<number> {
+  const { connect } = await import("npm:@nats-io/transport-node@3.4.0");
+  const { natsSubjectChannel } = await import("../src/nats.ts");
+  const subject = `dipc.bench.${crypto.randomUUID()}`;
+  const args = ["run", "--quiet", "-A", NATS_PEER, "produce", url, subject, String(size)];
+  let bytes = 0;
+  let t0 = 0;
+  let cpu: ReturnType<typeof cpuMeter> | undefined;
+  let child: Deno.ChildProcess;
+  if (how === "channel") {
+    await using rx = await natsSubjectChannel(url, subject, "receive");
+    child = new Deno.Command(Deno.execPath(), { args: [...args, String(count), how] }).spawn();
+    const wait = { timeout: 60_000 };
+    for (let m = await rx.receive(wait); m !== END_OF_STREAM;) {
+      if (t0 === 0) [t0, cpu] = [performance.now(), cpuMeter(child.pid)];
+      bytes += m.length;
+      const now = rx.tryReceive(); // take what is there, wait only when nothing is
+      m = now === WOULD_BLOCK ? await rx.receive(wait) : now;
+    }
+  } else {
+    const nc = await connect({ servers: url });
+    const sub = nc.subscribe(subject);
+    await nc.flush();
+    child = new Deno.Command(Deno.execPath(), { args: [...args, String(count), how] }).spawn();
+    for await (const m of sub) {
+      if (t0 === 0) [t0, cpu] = [performance.now(), cpuMeter(child.pid)];
+      if (m.data.length === 0) break;
+      bytes += m.data.length;
+    }
+    await nc.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  cpu?.stop(bytes / size);
+  await child.status;
+  cpu?.done();
+  return bytes / seconds / 1e6;
+}
+
+/** Round trips (µs, sorted) over NATS subjects to an echoing Deno child, `how` as above. */
+export async function natsRoundTrips(
+  url: string,
+  size: number,
+  n: number,
+  how: "channel" | "direct",
+): Promise<number[]> {
+  const { connect } = await import("npm:@nats-io/transport-node@3.4.0");
+  const { natsSubjectChannel } = await import("../src/nats.ts");
+  const id = crypto.randomUUID();
+  const [down, up] = [`dipc.bench.${id}.down`, `dipc.bench.${id}.up`];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "-A", NATS_PEER, "echo", url, down, up, String(size), how],
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  await reader.read(); // "ready": subscribed
+  reader.releaseLock();
+  const msg = new Uint8Array(size).fill(6);
+  let times: number[];
+  let cpu: ReturnType<typeof cpuMeter>;
+  if (how === "channel") {
+    // One connection for both ends, as the direct form has.
+    const nc = await connect({ servers: url });
+    using tx = await natsSubjectChannel(nc, down, "send");
+    using rx = await natsSubjectChannel(nc, up, "receive");
+    cpu = cpuMeter(child.pid);
+    // No timeout, as the direct form has none: a timer per wait is what one costs.
+    times = await timeEach(n, async () => {
+      if (tx.trySend(msg) !== undefined) await tx.send(msg);
+      if ((await rx.receive()) === END_OF_STREAM) throw new Error("ended");
+    });
+    cpu.stop(n);
+    await tx.end();
+    await nc.close();
+  } else {
+    const nc = await connect({ servers: url });
+    const sub = nc.subscribe(up);
+    await nc.flush();
+    const it = sub[Symbol.asyncIterator]();
+    cpu = cpuMeter(child.pid);
+    times = await timeEach(n, async () => {
+      nc.publish(down, msg);
+      await it.next();
+    });
+    cpu.stop(n);
+    nc.publish(down, new Uint8Array(0));
+    await nc.flush();
+    await nc.close();
+  }
+  await child.stdout.cancel();
+  await child.status;
+  cpu.done();
+  return times;
 }

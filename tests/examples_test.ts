@@ -258,6 +258,16 @@ const expectations: Record<string, (out: string) => void> = {
     assert.match(out, /removed the stale ring\nthe ring in use is refused: EBUSY\n/);
     assert.match(out, /rings of this example left: 1 \(the one in use\)/);
   },
+  "34_channel.ts": (out) => {
+    for (const t of ["ring", "POSIX queue", "System V queue", "socket", "pipe"]) {
+      assert.match(out, new RegExp(`^${t} +[\\d,]+ messages/s$`, "m"), t);
+    }
+    // NATS: measured when a server is at hand (CI installs nats-server), said so otherwise.
+    assert.match(
+      out,
+      /^(NATS subject +[\d,]+ messages\/s\nNATS JetStream +[\d,]+ messages\/s|NATS +skipped: .*)$/m,
+    );
+  },
   "20_polling_vs_interrupts.ts": (out) => {
     const cpu = [...out.matchAll(/(poller|sleeper) +CPU time +(\d+) ms/g)].map((m) => Number(m[2]));
     const [poller = 0, sleeper = 0] = cpu;

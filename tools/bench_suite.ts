@@ -21,6 +21,8 @@ import {
   dipcSocketRoundTrips,
   dipcSocketThroughput,
   median,
+  natsRoundTrips,
+  natsThroughput,
   nodeSockets,
   output,
   pct,
@@ -86,6 +88,49 @@ async function installZeroMQ(): Promise<boolean> {
 const haveZmq = await installZeroMQ();
 const zmq = <T>(run: () => Promise<T>, none: T): Promise<T> =>
   haveZmq ? run() : Promise.resolve(none);
+
+// A loopback nats-server for the NATS rows (Debian's package), messages up to 4 MiB.
+async function startNats(): Promise<{ url: string; stop(): Promise<void> } | undefined> {
+  const bin = ["nats-server", "/usr/sbin/nats-server"].find((b) =>
+    new Deno.Command("sh", { args: ["-c", `command -v ${b}`], stdout: "null" }).outputSync()
+      .success
+  );
+  if (bin === undefined) {
+    console.error("NATS rows not run: nats-server is not installed (apt-get install nats-server)");
+    return undefined;
+  }
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const dir = await Deno.makeTempDir({ prefix: "dipc-suite-nats-" });
+  await Deno.writeTextFile(`${dir}/nats.conf`, "max_payload: 4194304\n");
+  const child = new Deno.Command(bin, {
+    args: ["-c", `${dir}/nats.conf`, "-a", "127.0.0.1", "-p", String(port)],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let i = 0;; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch (e) {
+      if (i > 200) throw e;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    stop: async () => {
+      child.kill();
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+const wantNats = ONLY === "" || "nats".includes(ONLY) || ONLY.includes("nats");
+const nats = wantNats ? await startNats() : undefined;
+const viaNats = <T>(run: (url: string) => Promise<T>, none: T): Promise<T> =>
+  nats ? run(nats.url) : Promise.resolve(none);
 
 const thrTotal = (size: number): number => size === 64 ? 16 << 20 : 256 << 20;
 const rtCount = (size: number): number => size >= 1 << 20 ? 300 : size >= 65536 ? 2000 : 10_000;
@@ -159,6 +204,16 @@ const THROUGHPUT_ROWS: Row<number>[] = [
     measure: (s) => zmq(() => zeromqInNode(ZMQ_DIR, "thr", s, thrTotal(s)), NaN),
   },
   {
+    name: "NATS subject through Channel (loopback broker)",
+    c: "uds",
+    measure: (s) => viaNats((url) => natsThroughput(url, s, thrTotal(s) / s, "channel"), NaN),
+  },
+  {
+    name: "NATS subject, the client used directly (baseline)",
+    c: "uds",
+    measure: (s) => viaNats((url) => natsThroughput(url, s, thrTotal(s) / s, "direct"), NaN),
+  },
+  {
     name: "`Deno.Command` stdin (baseline)",
     c: "pipe",
     measure: (s) => commandThroughput(s, thrTotal(s)),
@@ -212,6 +267,24 @@ const ROUND_TRIP_ROWS: Row<RoundTrip>[] = [
     c: "uds",
     measure: (s) =>
       zmq(() => zeromqInNode(ZMQ_DIR, "lat", s, rtCount(s)), { median: NaN, p99: NaN }),
+  },
+  {
+    name: "NATS subject through Channel (loopback broker)",
+    c: "uds",
+    measure: (s) =>
+      viaNats((url) => rt(natsRoundTrips(url, s, rtCount(s) / 4, "channel")), {
+        median: NaN,
+        p99: NaN,
+      }),
+  },
+  {
+    name: "NATS subject, the client used directly (baseline)",
+    c: "uds",
+    measure: (s) =>
+      viaNats((url) => rt(natsRoundTrips(url, s, rtCount(s) / 4, "direct")), {
+        median: NaN,
+        p99: NaN,
+      }),
   },
   {
     name: "`Deno.Command` stdin/stdout (baseline)",
@@ -305,6 +378,7 @@ for (let rep = 0; rep < REPS; rep++) {
     }
   }
 }
+await nats?.stop();
 
 // ---- the web server: example 31 (2 workers, each mode) against one Deno.serve process --------
 const WEB: Array<[WebServer, string]> = [
