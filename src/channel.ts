@@ -194,115 +194,135 @@ class RingTransport implements ChannelTransport {
   }
 }
 
-/** A POSIX queue as a transport: one queue message a message, an empty one the end. */
-class PosixQueueTransport implements ChannelTransport {
-  readonly name: string;
+/**
+ * A message queue as a transport: one queue message a message, and an empty message the end mark
+ * (one a receiver), for both queue kinds. The kinds differ only in their raw calls.
+ */
+abstract class QueueTransport implements ChannelTransport {
+  abstract readonly name: string;
   readonly maxMessage: number;
   readonly sends = true;
   readonly receives = true;
   readonly sendsEmpty = false;
-  #q: MessageQueue;
-  #scratch: Uint8Array;
-  #receipt: QueueReceipt = { length: 0, priority: 0 };
+  protected scratch: Uint8Array;
   #ended = false;
 
-  constructor(q: MessageQueue) {
-    this.#q = q;
-    this.name = `POSIX message queue ${JSON.stringify(q.name)}`;
-    this.maxMessage = q.messageSize;
-    this.#scratch = new Uint8Array(this.maxMessage);
+  constructor(maxMessage: number) {
+    this.maxMessage = maxMessage;
+    this.scratch = new Uint8Array(maxMessage);
   }
+  /** The queue's own calls: a send, and a receive into `scratch` giving its length. */
+  protected abstract rawTrySend(bytes: Uint8Array): undefined | WouldBlock;
+  protected abstract rawSend(bytes: Uint8Array, options: WaitOptions): Promise<void>;
+  protected abstract rawSendSync(bytes: Uint8Array, options: SyncWaitOptions): void;
+  protected abstract rawTryReceive(): number | WouldBlock;
+  protected abstract rawReceive(options: WaitOptions): Promise<number>;
+  protected abstract rawReceiveSync(options: SyncWaitOptions): number;
+  abstract close(): void;
+
   trySend(bytes: Uint8Array): undefined | WouldBlock {
-    return this.#q.trySend(bytes);
+    return this.rawTrySend(bytes);
   }
   send(bytes: Uint8Array, options: WaitOptions): Promise<void> {
-    return this.#q.send(bytes, options);
+    return this.rawSend(bytes, options);
   }
   sendSync(bytes: Uint8Array, options: SyncWaitOptions): void {
-    this.#q.sendSync(bytes, options);
+    this.rawSendSync(bytes, options);
   }
-  #took(r: QueueReceipt): Uint8Array | EndOfStream {
-    if (r.length === 0) {
+  #took(length: number): Uint8Array | EndOfStream {
+    if (length === 0) {
       this.#ended = true;
       return END_OF_STREAM;
     }
-    return this.#scratch.subarray(0, r.length);
+    return this.scratch.subarray(0, length);
   }
   tryReceive(): Uint8Array | WouldBlock | EndOfStream {
     if (this.#ended) return END_OF_STREAM;
-    const r = this.#q.tryReceiveInto(this.#scratch, this.#receipt);
-    return r === WOULD_BLOCK ? r : this.#took(r);
+    const n = this.rawTryReceive();
+    return n === WOULD_BLOCK ? n : this.#took(n);
   }
   async receive(options: WaitOptions): Promise<Uint8Array | EndOfStream> {
     if (this.#ended) return END_OF_STREAM;
-    return this.#took(await this.#q.receiveInto(this.#scratch, options));
+    return this.#took(await this.rawReceive(options));
   }
   receiveSync(options: SyncWaitOptions): Uint8Array | EndOfStream {
     if (this.#ended) return END_OF_STREAM;
-    return this.#took(this.#q.receiveIntoSync(this.#scratch, options));
+    return this.#took(this.rawReceiveSync(options));
   }
   end(options: WaitOptions): Promise<void> {
-    return this.#q.send(new Uint8Array(0), options);
+    return this.rawSend(new Uint8Array(0), options);
+  }
+}
+
+/** A POSIX queue as a transport. */
+class PosixQueueTransport extends QueueTransport {
+  readonly name: string;
+  #q: MessageQueue;
+  #receipt: QueueReceipt = { length: 0, priority: 0 };
+
+  constructor(q: MessageQueue) {
+    super(q.messageSize);
+    this.#q = q;
+    this.name = `POSIX message queue ${JSON.stringify(q.name)}`;
+  }
+  protected rawTrySend(bytes: Uint8Array): undefined | WouldBlock {
+    return this.#q.trySend(bytes);
+  }
+  protected rawSend(bytes: Uint8Array, options: WaitOptions): Promise<void> {
+    return this.#q.send(bytes, options);
+  }
+  protected rawSendSync(bytes: Uint8Array, options: SyncWaitOptions): void {
+    this.#q.sendSync(bytes, options);
+  }
+  protected rawTryReceive(): number | WouldBlock {
+    const r = this.#q.tryReceiveInto(this.scratch, this.#receipt);
+    return r === WOULD_BLOCK ? r : r.length;
+  }
+  protected async rawReceive(options: WaitOptions): Promise<number> {
+    return (await this.#q.receiveInto(this.scratch, options)).length;
+  }
+  protected rawReceiveSync(options: SyncWaitOptions): number {
+    return this.#q.receiveIntoSync(this.scratch, options).length;
   }
   close(): void {
     this.#q.close();
   }
 }
 
-/** A System V queue as a transport: messages of one type, an empty one the end. */
-class SysVQueueTransport implements ChannelTransport {
+/** A System V queue as a transport: messages of one type. */
+class SysVQueueTransport extends QueueTransport {
   readonly name: string;
-  readonly maxMessage: number;
-  readonly sends = true;
-  readonly receives = true;
-  readonly sendsEmpty = false;
   #q: SysVMessageQueue;
-  #scratch: Uint8Array;
+  #type: number;
   #send: { type: number };
   #take: { type: number; receipt: SysVReceipt };
-  #ended = false;
 
   constructor(q: SysVMessageQueue, type: number, maxMessage: number) {
+    super(maxMessage);
     this.#q = q;
+    this.#type = type;
     this.name = `System V message queue ${q.id} (type ${type})`;
-    this.maxMessage = maxMessage;
-    this.#scratch = new Uint8Array(maxMessage);
     this.#send = { type };
     this.#take = { type, receipt: { length: 0, type: 0 } };
   }
-  trySend(bytes: Uint8Array): undefined | WouldBlock {
+  protected rawTrySend(bytes: Uint8Array): undefined | WouldBlock {
     return this.#q.trySend(bytes, this.#send);
   }
-  send(bytes: Uint8Array, options: WaitOptions): Promise<void> {
-    return this.#q.send(bytes, { ...this.#send, ...options });
+  protected rawSend(bytes: Uint8Array, options: WaitOptions): Promise<void> {
+    return this.#q.send(bytes, { ...options, type: this.#type });
   }
-  sendSync(bytes: Uint8Array, options: SyncWaitOptions): void {
-    this.#q.sendSync(bytes, { ...this.#send, ...options });
+  protected rawSendSync(bytes: Uint8Array, options: SyncWaitOptions): void {
+    this.#q.sendSync(bytes, { ...options, type: this.#type });
   }
-  #took(r: SysVReceipt): Uint8Array | EndOfStream {
-    if (r.length === 0) {
-      this.#ended = true;
-      return END_OF_STREAM;
-    }
-    return this.#scratch.subarray(0, r.length);
+  protected rawTryReceive(): number | WouldBlock {
+    const r = this.#q.tryReceiveInto(this.scratch, this.#take);
+    return r === WOULD_BLOCK ? r : r.length;
   }
-  tryReceive(): Uint8Array | WouldBlock | EndOfStream {
-    if (this.#ended) return END_OF_STREAM;
-    const r = this.#q.tryReceiveInto(this.#scratch, this.#take);
-    return r === WOULD_BLOCK ? r : this.#took(r);
+  protected async rawReceive(options: WaitOptions): Promise<number> {
+    return (await this.#q.receiveInto(this.scratch, { ...options, type: this.#type })).length;
   }
-  async receive(options: WaitOptions): Promise<Uint8Array | EndOfStream> {
-    if (this.#ended) return END_OF_STREAM;
-    const type = this.#take.type;
-    return this.#took(await this.#q.receiveInto(this.#scratch, { type, ...options }));
-  }
-  receiveSync(options: SyncWaitOptions): Uint8Array | EndOfStream {
-    if (this.#ended) return END_OF_STREAM;
-    const type = this.#take.type;
-    return this.#took(this.#q.receiveIntoSync(this.#scratch, { type, ...options }));
-  }
-  end(options: WaitOptions): Promise<void> {
-    return this.#q.send(new Uint8Array(0), { ...this.#send, ...options });
+  protected rawReceiveSync(options: SyncWaitOptions): number {
+    return this.#q.receiveIntoSync(this.scratch, { ...options, type: this.#type }).length;
   }
   close(): void {
     this.#q.close();

@@ -488,6 +488,32 @@ class StreamTransport extends NatsTransport {
   }
 }
 
+/** What both factories check, before anything connects. */
+function checked<T>(
+  server: unknown,
+  subject: unknown,
+  role: unknown,
+  o: NatsChannelOptions<T>,
+): {
+  where: string | NatsConnection;
+  senders: number;
+  reconnectMs: number;
+  codec: ChannelOptions<T>;
+} {
+  const where = validateServer(server);
+  validateSubject(subject);
+  validateRole(role);
+  validateCodec(o.codec);
+  return {
+    where,
+    senders: o.senders === undefined ? 1 : validateInteger(o.senders, "senders", 1, 1 << 20),
+    reconnectMs: o.reconnectMs === undefined
+      ? 30_000
+      : validateInteger(o.reconnectMs, "reconnectMs", 0, 86_400_000),
+    codec: o.codec === undefined ? {} : { codec: o.codec },
+  };
+}
+
 /** Options for `Channel.from` that mark the transport as dipc's own (used as it is). */
 const own = <T>(codec: ChannelOptions<T>): ChannelOptions<T> =>
   ({ ...codec, [INTERNAL]: true }) as ChannelOptions<T>;
@@ -526,15 +552,7 @@ export async function natsSubjectChannel<T = Uint8Array<ArrayBuffer>>(
     ["codec", "senders", "reconnectMs"],
     "natsSubjectChannel",
   );
-  const where = validateServer(server);
-  validateSubject(subject);
-  validateRole(role);
-  const senders = o.senders === undefined ? 1 : validateInteger(o.senders, "senders", 1, 1 << 20);
-  const reconnectMs = o.reconnectMs === undefined
-    ? 30_000
-    : validateInteger(o.reconnectMs, "reconnectMs", 0, 86_400_000);
-  const codec = o.codec === undefined ? {} : { codec: o.codec };
-  validateCodec(o.codec); // before anything connects
+  const { where, senders, reconnectMs, codec } = checked(server, subject, role, o);
   const { nc, owned } = await connection(where, reconnectMs);
   const t = new SubjectTransport(nc, owned, subject, role, senders);
   if (t.receives) await nc.flush(); // the subscription is known to the server
@@ -564,21 +582,13 @@ export async function jetStreamChannel<T = Uint8Array<ArrayBuffer>>(
     ["codec", "senders", "reconnectMs", "stream", "durable", "ackWaitMs", "window"],
     "jetStreamChannel",
   );
-  const where = validateServer(server);
-  validateSubject(subject);
-  validateRole(role);
-  const senders = o.senders === undefined ? 1 : validateInteger(o.senders, "senders", 1, 1 << 20);
-  const reconnectMs = o.reconnectMs === undefined
-    ? 30_000
-    : validateInteger(o.reconnectMs, "reconnectMs", 0, 86_400_000);
+  const { where, senders, reconnectMs, codec } = checked(server, subject, role, o);
   const stream = validateName(o.stream ?? subject.replace(/[^A-Za-z0-9_-]/g, "_"), "stream");
   const durable = validateName(o.durable ?? "dipc", "durable");
   const ackWaitMs = o.ackWaitMs === undefined
     ? 30_000
     : validateInteger(o.ackWaitMs, "ackWaitMs", 100, 86_400_000);
   const window = o.window === undefined ? 256 : validateInteger(o.window, "window", 1, 65536);
-  const codec = o.codec === undefined ? {} : { codec: o.codec };
-  validateCodec(o.codec);
   const { nc, owned } = await connection(where, reconnectMs);
   try {
     const jsm = await jetstreamManager(nc);

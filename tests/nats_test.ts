@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ClosedError, END_OF_STREAM, jsonCodec } from "../mod.ts";
 import { jetStreamChannel, natsSubjectChannel } from "../src/nats.ts";
-import { NATS_SERVER, natsServer } from "./_nats.ts";
+import { NATS_SERVER, natsServer } from "../tools/nats_server.ts";
 import { ROOT, within } from "./_helpers.ts";
 
 const PEER = `${ROOT}tests/fixtures/nats_peer.ts`;

@@ -43,6 +43,7 @@ import {
 } from "../bench/_measure.ts";
 import { ZEROMQ_PACKAGE } from "../bench/_zmq.ts";
 import { ROOT } from "./examples.ts";
+import { NATS_SERVER, type NatsServer, natsServer } from "./nats_server.ts";
 
 // DIPC_BENCH_SIZES (comma-separated bytes) and DIPC_BENCH_ONLY (a substring of row names, or
 // "web") narrow the run, as `dipc bench --size` and `--transport` ask.
@@ -90,42 +91,12 @@ const zmq = <T>(run: () => Promise<T>, none: T): Promise<T> =>
   haveZmq ? run() : Promise.resolve(none);
 
 // A loopback nats-server for the NATS rows (Debian's package), messages up to 4 MiB.
-async function startNats(): Promise<{ url: string; stop(): Promise<void> } | undefined> {
-  const bin = ["nats-server", "/usr/sbin/nats-server"].find((b) =>
-    new Deno.Command("sh", { args: ["-c", `command -v ${b}`], stdout: "null" }).outputSync()
-      .success
-  );
-  if (bin === undefined) {
+async function startNats(): Promise<NatsServer | undefined> {
+  if (NATS_SERVER === undefined) {
     console.error("NATS rows not run: nats-server is not installed (apt-get install nats-server)");
     return undefined;
   }
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  const dir = await Deno.makeTempDir({ prefix: "dipc-suite-nats-" });
-  await Deno.writeTextFile(`${dir}/nats.conf`, "max_payload: 4194304\n");
-  const child = new Deno.Command(bin, {
-    args: ["-c", `${dir}/nats.conf`, "-a", "127.0.0.1", "-p", String(port)],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  for (let i = 0;; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch (e) {
-      if (i > 200) throw e;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    stop: async () => {
-      child.kill();
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+  return await natsServer({ maxPayload: 4 << 20 });
 }
 const wantNats = ONLY === "" || "nats".includes(ONLY) || ONLY.includes("nats");
 const nats = wantNats ? await startNats() : undefined;
@@ -378,7 +349,7 @@ for (let rep = 0; rep < REPS; rep++) {
     }
   }
 }
-await nats?.stop();
+await nats?.[Symbol.asyncDispose]();
 
 // ---- the web server: example 31 (2 workers, each mode) against one Deno.serve process --------
 const WEB: Array<[WebServer, string]> = [
