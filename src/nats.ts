@@ -279,6 +279,7 @@ abstract class NatsTransport implements ChannelTransport {
     );
   }
 
+  /** For sends: the channel and its connection open. */
   protected checkOpen(): void {
     if (this.#closed) throw new ClosedError(this.name);
     if (this.nc.isClosed()) throw new ClosedError(`NATS connection to ${this.nc.getServer()}`);
@@ -296,10 +297,12 @@ abstract class NatsTransport implements ChannelTransport {
     }
     return this.taken(r);
   }
+  // Receives check only the channel: what came before the connection closed is still taken,
+  // and then the inbox throws the connection's failure.
   tryReceive(): Uint8Array | WouldBlock | EndOfStream {
     for (;;) {
       if (this.#ended) return END_OF_STREAM;
-      this.checkOpen();
+      if (this.#closed) throw new ClosedError(this.name);
       const r = this.#take(this.inbox.tryTake());
       if (r !== undefined) return r;
     }
@@ -307,7 +310,7 @@ abstract class NatsTransport implements ChannelTransport {
   async receive(options: WaitOptions): Promise<Uint8Array | EndOfStream> {
     for (;;) {
       if (this.#ended) return END_OF_STREAM;
-      this.checkOpen();
+      if (this.#closed) throw new ClosedError(this.name);
       const r = this.#take(await this.inbox.take(options, `receive from ${this.name}`));
       if (r !== undefined && r !== WOULD_BLOCK) return r;
     }
@@ -323,6 +326,7 @@ abstract class NatsTransport implements ChannelTransport {
     if (this.#closed) return;
     this.#closed = true;
     this.stop();
+    this.inbox.fail(new ClosedError(this.name)); // a pending receive ends
     if (this.#owned) void this.nc.close().catch(() => {});
   }
 }

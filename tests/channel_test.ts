@@ -128,6 +128,11 @@ for (const [name, make] of Object.entries(PAIRS)) {
       await assert.rejects(pending, /stop/);
       await tx.send(enc.encode("kept"));
       assert.equal(dec.decode(await rx.receive({ timeout: 10_000 }) as Uint8Array), "kept");
+      // Closing ends a pending receive: a ClosedError, not a wait for ever.
+      const waiting = rx.receive({ timeout: 30_000 }).catch((x: unknown) => x);
+      rx.close();
+      const ended = await waiting;
+      assert.ok(ended instanceof ClosedError, `${name}: ${String(ended)}`);
     } finally {
       close();
     }

@@ -67,6 +67,11 @@ natsTest("subject: a timed-out or aborted receive takes nothing", async () => {
   await tx.send("kept");
   assert.equal(await rx.receive({ timeout: 10_000 }), "kept");
   // Empty messages are fine here: the end is a header, not an empty message.
+  // Closing ends a pending receive with ClosedError.
+  const other = await natsSubjectChannel(server.url, "t.other", "receive");
+  const pendingClose = other.receive({ timeout: 30_000 }).catch((x: unknown) => x);
+  other.close();
+  assert.ok((await pendingClose) instanceof ClosedError);
   await using raw = await natsSubjectChannel(server.url, "t", "send");
   await raw.send(new Uint8Array(0));
   await assert.rejects(
