@@ -414,8 +414,6 @@ class FramedTransport implements ChannelTransport {
   readonly receives: boolean;
   readonly sendsEmpty = true;
   #ends: ByteEnds;
-  #header = new Uint8Array(HEADER);
-  #headerView = new DataView(this.#header.buffer);
   // Received bytes: [#start, #end) not yet taken.
   #buf: Uint8Array;
   #start = 0;
@@ -438,8 +436,12 @@ class FramedTransport implements ChannelTransport {
   }
 
   #frame(bytes: Uint8Array): Uint8Array {
-    const frame = new Uint8Array(HEADER + bytes.length);
-    new DataView(frame.buffer).setUint32(0, bytes.length, true);
+    const n = bytes.length;
+    const frame = new Uint8Array(HEADER + n);
+    frame[0] = n & 0xff; // the length, little-endian
+    frame[1] = (n >>> 8) & 0xff;
+    frame[2] = (n >>> 16) & 0xff;
+    frame[3] = n >>> 24;
     frame.set(bytes, HEADER);
     return frame;
   }
@@ -507,8 +509,10 @@ class FramedTransport implements ChannelTransport {
   #take(): Uint8Array | undefined {
     const have = this.#end - this.#start;
     if (have < HEADER) return undefined;
-    this.#header.set(this.#buf.subarray(this.#start, this.#start + HEADER));
-    const length = this.#headerView.getUint32(0, true);
+    const b = this.#buf;
+    const h = this.#start;
+    const length = ((b[h] ?? 0) | (b[h + 1] ?? 0) << 8 | (b[h + 2] ?? 0) << 16) +
+      (b[h + 3] ?? 0) * 0x1000000;
     if (length > this.maxMessage) {
       this.#broken = new RangeError(
         `${this.name}: a frame claims ${length} bytes, more than maxMessage (${this.maxMessage}); ` +
