@@ -64,7 +64,6 @@ import { validateCodec } from "./_codec.ts";
 import { INTERNAL } from "./_internal.ts";
 
 export { END_OF_STREAM, WOULD_BLOCK } from "./_sentinels.ts";
-export type { NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
 
 /** The header that marks the end of a sender's stream. */
 export const END_HEADER = "Dipc-End";
