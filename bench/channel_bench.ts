@@ -14,6 +14,12 @@ import {
 } from "../mod.ts";
 
 const SIZE = 4096;
+// Everything made here is closed (temporary objects removed) when the bench process ends.
+const made: Disposable[] = [];
+const keep = <T extends Disposable>(x: T): T => (made.push(x), x);
+globalThis.addEventListener("unload", () => {
+  for (const x of made.reverse()) x[Symbol.dispose]();
+});
 const msg = new Uint8Array(SIZE).fill(3);
 const into = new Uint8Array(SIZE + 16);
 const check = (x: unknown): void => {
@@ -21,12 +27,13 @@ const check = (x: unknown): void => {
 };
 
 {
-  const ring = RingChannel.temporary({ capacity: 1 << 16 });
-  const tx = ring.sender();
-  const rx = ring.receiver();
+  const ring = keep(RingChannel.temporary({ capacity: 1 << 16 }));
+  const tx = keep(ring.sender());
+  const rx = keep(ring.receiver());
   const chRing = RingChannel.temporary({ capacity: 1 << 16 });
-  const ctx = Channel.ring(chRing, "send");
-  const crx = Channel.ring(RingChannel.open(chRing.name), "receive");
+  keep(chRing);
+  const ctx = keep(Channel.ring(RingChannel.open(chRing.name), "send"));
+  const crx = keep(Channel.ring(RingChannel.open(chRing.name), "receive"));
   Deno.bench("ring, direct (trySend ⇄ tryReceive)", { group: "ring 4 KiB", baseline: true }, () => {
     tx.trySend(msg);
     check(rx.tryReceive());
@@ -37,8 +44,10 @@ const check = (x: unknown): void => {
   });
 }
 {
-  const q = MessageQueue.temporary({ maxMessages: 4, messageSize: SIZE });
-  const ch = Channel.posixQueue(MessageQueue.temporary({ maxMessages: 4, messageSize: SIZE }));
+  const q = keep(MessageQueue.temporary({ maxMessages: 4, messageSize: SIZE }));
+  const ch = keep(
+    Channel.posixQueue(MessageQueue.temporary({ maxMessages: 4, messageSize: SIZE })),
+  );
   Deno.bench("POSIX queue, direct", { group: "POSIX queue 4 KiB", baseline: true }, () => {
     q.trySend(msg);
     check(q.tryReceive());
@@ -49,8 +58,8 @@ const check = (x: unknown): void => {
   });
 }
 {
-  const q = SysVMessageQueue.temporary();
-  const ch = Channel.sysvQueue(SysVMessageQueue.temporary());
+  const q = keep(SysVMessageQueue.temporary());
+  const ch = keep(Channel.sysvQueue(SysVMessageQueue.temporary()));
   const type = { type: 1 };
   Deno.bench("System V queue, direct", { group: "System V queue 4 KiB", baseline: true }, () => {
     q.trySend(msg, type);
@@ -63,9 +72,11 @@ const check = (x: unknown): void => {
 }
 {
   const [a, b] = UnixSocket.pair({ type: "seqpacket" });
+  keep(a);
+  keep(b);
   const [c, d] = UnixSocket.pair({ type: "seqpacket" });
-  const ctx = Channel.socket(c, { maxMessage: SIZE });
-  const crx = Channel.socket(d, { maxMessage: SIZE });
+  const ctx = keep(Channel.socket(c, { maxMessage: SIZE }));
+  const crx = keep(Channel.socket(d, { maxMessage: SIZE }));
   Deno.bench("seqpacket socket, direct", { group: "socket 4 KiB", baseline: true }, () => {
     a.trySend(msg);
     const r = b.tryReceive(into);
@@ -78,10 +89,10 @@ const check = (x: unknown): void => {
   });
 }
 {
-  const p = Pipe.create({ capacity: 1 << 16 });
+  const p = keep(Pipe.create({ capacity: 1 << 16 }));
   const q = Pipe.create({ capacity: 1 << 16 });
-  const ctx = Channel.pipe({ writer: q.writer }, { maxMessage: SIZE });
-  const crx = Channel.pipe({ reader: q.reader }, { maxMessage: SIZE });
+  const ctx = keep(Channel.pipe({ writer: q.writer }, { maxMessage: SIZE }));
+  const crx = keep(Channel.pipe({ reader: q.reader }, { maxMessage: SIZE }));
   // Directly, a program that wants messages over a pipe frames them itself: the same 4-byte
   // length, written with the message in one write, read back whole.
   Deno.bench("pipe, direct (framed by hand)", { group: "pipe 4 KiB", baseline: true }, () => {
