@@ -557,6 +557,9 @@ class FramedTransport implements ChannelTransport {
   }
   tryReceive(): Uint8Array | WouldBlock | EndOfStream {
     if (this.#broken) throw this.#broken;
+    return this.#tryReceive();
+  }
+  #tryReceive(): Uint8Array | WouldBlock | EndOfStream {
     for (;;) {
       const m = this.#take();
       if (m !== undefined) return m;
@@ -569,7 +572,8 @@ class FramedTransport implements ChannelTransport {
   }
   async receive(options: WaitOptions): Promise<Uint8Array | EndOfStream> {
     for (;;) {
-      const now = this.tryReceive();
+      if (this.#broken) throw this.#broken;
+      const now = this.#tryReceive();
       if (now !== WOULD_BLOCK) return now;
       // Wait for bytes; what arrives is kept here even if the wait below is cut short later.
       const n = await this.#ends.read?.(this.#room(), options) ?? END_OF_STREAM;
@@ -697,6 +701,7 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
   #closed = false;
   #ended = false;
   #keep: boolean;
+  #inFlight: Promise<void> | undefined;
 
   /** @internal use the factories: {@linkcode Channel.ring}, …, {@linkcode Channel.from}. */
   private constructor(transport: ChannelTransport, codec: Codec<T>, token: unknown) {
@@ -997,6 +1002,8 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
    */
   tryReceive(): T | WouldBlock | EndOfStream {
     this.#receiving();
+    // An async receive in progress owns the transport's buffer until it has decoded.
+    if (this.#inFlight !== undefined) return WOULD_BLOCK;
     const r = this.#t.tryReceive();
     return r === WOULD_BLOCK ? r : this.#decode(r);
   }
@@ -1012,7 +1019,24 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
   async receive(options?: WaitOptions): Promise<T | EndOfStream> {
     const opts = validateWaitOptions(options);
     this.#receiving();
-    return this.#decode(await this.#t.receive(opts));
+    // One at a time: a transport receives into one buffer, which a second receive would
+    // overwrite before the first has decoded. Each waits its turn within its own timeout.
+    const deadline = opts.timeout === undefined ? undefined : Date.now() + opts.timeout;
+    while (this.#inFlight !== undefined) {
+      await promiseWithin(this.#inFlight, opts, `receive on ${this.#t.name}`);
+    }
+    this.#receiving();
+    const turn = deadline === undefined
+      ? opts
+      : { ...opts, timeout: Math.max(0, deadline - Date.now()) };
+    const taking = this.#t.receive(turn).then((r) => this.#decode(r));
+    const mine = taking.then(() => {}, () => {});
+    this.#inFlight = mine;
+    try {
+      return await taking;
+    } finally {
+      if (this.#inFlight === mine) this.#inFlight = undefined;
+    }
   }
 
   /**
@@ -1027,6 +1051,9 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
     this.#receiving();
     if (this.#t.receiveSync === undefined) {
       throw new TypeError(`${this.#t.name} has no blocking receive: use receive()`);
+    }
+    if (this.#inFlight !== undefined) {
+      throw new TypeError(`an async receive on ${this.#t.name} is in progress: await it first`);
     }
     return this.#decode(this.#t.receiveSync(opts));
   }

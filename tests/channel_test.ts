@@ -286,6 +286,27 @@ ipcTest(
   },
 );
 
+ipcTest("concurrent receives take whole messages, one each, in the order asked", async () => {
+  for (const stream of Object.keys(PAIRS)) {
+    const { tx, rx, close } = (PAIRS[stream] as () => Pair)();
+    try {
+      const waiting = Array.from({ length: 8 }, () => rx.receive({ timeout: 10_000 }));
+      assert.equal(rx.tryReceive(), WOULD_BLOCK, "a read is in flight");
+      for (let i = 0; i < 8; i++) await tx.send(new Uint8Array(1000 + i).fill(i + 1));
+      const got = await Promise.all(waiting);
+      assert.deepEqual(
+        got.map((m) => m === END_OF_STREAM ? -1 : (m as Uint8Array).length),
+        Array.from({ length: 8 }, (_, i) => 1000 + i),
+      );
+      for (const [i, m] of got.entries()) {
+        assert.ok((m as Uint8Array).every((b) => b === i + 1), `${stream}: message ${i} intact`);
+      }
+    } finally {
+      close();
+    }
+  }
+});
+
 ipcTest("a partial trySend on a pipe completes before the next message", async () => {
   const p = Pipe.create({ capacity: 4096 });
   using tx = Channel.pipe({ writer: p.writer }, { maxMessage: 1 << 16 });
