@@ -558,7 +558,12 @@ export async function natsSubjectChannel<T = Uint8Array<ArrayBuffer>>(
   const { where, senders, reconnectMs, codec } = checked(server, subject, role, o);
   const { nc, owned } = await connection(where, reconnectMs);
   const t = new SubjectTransport(nc, owned, subject, role, senders);
-  if (t.receives) await nc.flush(); // the subscription is known to the server
+  try {
+    if (t.receives) await nc.flush(); // the subscription is known to the server
+  } catch (e) {
+    t.close(); // and the connection, if it was made here
+    throw e;
+  }
   return asyncDisposable(Channel.from<T>(t, own(codec)), nc, owned);
 }
 
