@@ -716,16 +716,31 @@ export interface RoundTrip {
  */
 export function nodeSockets(mode: "thr", size: number, amount: number): Promise<number>;
 export function nodeSockets(mode: "lat", size: number, amount: number): Promise<RoundTrip>;
-export async function nodeSockets(
+export function nodeSockets(
   mode: "thr" | "lat",
   size: number,
   amount: number,
 ): Promise<number | RoundTrip> {
-  const script = new URL("./_node_sockets.mjs", import.meta.url).pathname;
+  return inNode("./_node_sockets.mjs", [], mode, size, amount);
+}
+
+/**
+ * Runs a Node measuring script of bench/ (`script` relative to this file) with `lead` and then
+ * MODE SIZE AMOUNT; reads its `RESULT value=… p99=… cpu_us_per_msg=…` line (NaN without Node)
+ * and sets `cpuPerMessage()` from it.
+ */
+async function inNode(
+  script: string,
+  lead: string[],
+  mode: "thr" | "lat",
+  size: number,
+  amount: number,
+): Promise<number | RoundTrip> {
+  const path = new URL(script, import.meta.url).pathname;
   lastCpu = NaN;
   let r: Record<string, string> | undefined;
   try {
-    [r] = results(await output("node", [script, mode, String(size), String(amount)]));
+    [r] = results(await output("node", [path, ...lead, mode, String(size), String(amount)]));
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
@@ -752,23 +767,13 @@ export function zeromqInNode(
   size: number,
   amount: number,
 ): Promise<RoundTrip>;
-export async function zeromqInNode(
+export function zeromqInNode(
   dir: string,
   mode: "thr" | "lat",
   size: number,
   amount: number,
 ): Promise<number | RoundTrip> {
-  const script = new URL("./_zmq_node.mjs", import.meta.url).pathname;
-  lastCpu = NaN;
-  let r: Record<string, string> | undefined;
-  try {
-    [r] = results(await output("node", [script, dir, mode, String(size), String(amount)]));
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  lastCpu = Number(r?.cpu_us_per_msg ?? NaN);
-  const value = Number(r?.value ?? NaN);
-  return mode === "thr" ? value : { median: value, p99: Number(r?.p99 ?? NaN) };
+  return inNode("./_zmq_node.mjs", [dir], mode, size, amount);
 }
 
 /**

@@ -34,6 +34,7 @@ import {
   deadlineFor,
   DEFAULT_SPINS,
   msLeft,
+  restOf,
   type Sleeper,
   TIMED_OUT,
   type WaitOptions,
@@ -420,15 +421,6 @@ export async function waitFair<T, R>(
   if (early !== HAND_OVER) return early;
   outer?.throwIfAborted();
   return await inKernel(kernel, attempt, toResult, sleeper, options, deadline);
-}
-
-/** `options` with the time left before `deadline` as its timeout. */
-function restOf(options: WaitOptions, deadline: bigint | undefined): WaitOptions {
-  const left = msLeft(deadline);
-  const rest: WaitOptions = { ...options };
-  if (left === Infinity) delete rest.timeout;
-  else rest.timeout = Math.max(0, left);
-  return rest;
 }
 
 /** The rest of a {@linkcode waitFair} wait, in the kernel (polling if no thread can be had). */

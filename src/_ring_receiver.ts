@@ -22,6 +22,7 @@ import {
   W_TAIL,
 } from "./_ring_protocol.ts";
 import { copyOut } from "./_copy.ts";
+import { messageReadable } from "./_streams.ts";
 import { E } from "../ffi/constants.ts";
 import { monotonicNs } from "../ffi/util.ts";
 import type { ChildProcess } from "./spawn.ts";
@@ -491,14 +492,7 @@ export class RingReceiver implements Disposable {
    * stream. Cancelling it closes this receiver.
    */
   get readable(): ReadableStream<Uint8Array> {
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const m = await this.receive();
-        if (m === END_OF_STREAM) controller.close();
-        else controller.enqueue(m);
-      },
-      cancel: () => this.close(),
-    }, { highWaterMark: 0 });
+    return messageReadable<Uint8Array>(() => this.receive(), () => this.close());
   }
 
   /**

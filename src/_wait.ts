@@ -298,6 +298,15 @@ export async function sleepCancellable(
   signal.throwIfAborted();
 }
 
+/** `options` with the time left before `deadline` (from {@linkcode deadlineFor}) as its timeout. */
+export function restOf(options: WaitOptions, deadline: bigint | undefined): WaitOptions {
+  const left = msLeft(deadline);
+  const rest: WaitOptions = { ...options };
+  if (left === Infinity) delete rest.timeout;
+  else rest.timeout = Math.max(0, left);
+  return rest;
+}
+
 /**
  * Waits for `promise` within `options`: the wait (not the work behind the promise) ends with a
  * `TimeoutError` naming `what` when the timeout passes, or with the signal's reason on abort.

@@ -250,6 +250,7 @@ abstract class NatsTransport implements ChannelTransport {
   #endsSeen = 0;
   #ended = false;
   #closed = false;
+  #receiveWhat: string;
 
   constructor(
     kind: string,
@@ -266,6 +267,7 @@ abstract class NatsTransport implements ChannelTransport {
     this.receives = role === "receive";
     this.#senders = senders;
     this.name = `${kind} ${JSON.stringify(subject)} on ${nc.getServer()}`;
+    this.#receiveWhat = `receive from ${this.name}`;
     this.maxMessage = Math.max(1, (nc.info?.max_payload ?? 1 << 20) - 1024); // room for headers
     // The connection closing for good (reconnects exhausted, or closed by its owner) fails
     // every wait, naming the server; what was received before stays to be taken.
@@ -310,7 +312,7 @@ abstract class NatsTransport implements ChannelTransport {
     for (;;) {
       if (this.#ended) return END_OF_STREAM;
       if (this.#closed) throw new ClosedError(this.name);
-      const r = this.#take(await this.inbox.take(options, `receive from ${this.name}`));
+      const r = this.#take(await this.inbox.take(options, this.#receiveWhat));
       if (r !== undefined && r !== WOULD_BLOCK) return r;
     }
   }

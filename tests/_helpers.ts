@@ -81,11 +81,8 @@ export async function runOk(
   return r.stdout;
 }
 
-/** Whether `cmd` can be run. */
-export function hasCommand(cmd: string): boolean {
-  return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
-    .outputSync().success;
-}
+export { hasCommand } from "../tools/_host.ts";
+import { hasCommand } from "../tools/_host.ts";
 
 /** The repository root, as a path. */
 export const ROOT: string = new URL("..", import.meta.url).pathname;

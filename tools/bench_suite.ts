@@ -43,6 +43,7 @@ import {
 } from "../bench/_measure.ts";
 import { ZEROMQ_PACKAGE } from "../bench/_zmq.ts";
 import { ROOT } from "./examples.ts";
+import { hasCommand } from "./_host.ts";
 import { NATS_SERVER, type NatsServer, natsServer } from "./nats_server.ts";
 
 // DIPC_BENCH_SIZES (comma-separated bytes) and DIPC_BENCH_ONLY (a substring of row names, or
@@ -359,10 +360,7 @@ const WEB: Array<[WebServer, string]> = [
 ];
 const WEB_SECONDS = Number(Deno.env.get("DIPC_BENCH_WEB_SECONDS") ?? 5);
 const web: Record<string, WebLoad[]> = {};
-const haveWrk = (await new Deno.Command("sh", {
-  args: ["-c", "command -v wrk"],
-  stdout: "null",
-}).output()).success;
+const haveWrk = hasCommand("wrk");
 if (!haveWrk) console.error("web server rows not run: wrk is not installed (apt-get install wrk)");
 for (let rep = 0; runWeb && rep < REPS; rep++) {
   console.error(`web server, round ${rep + 1} of ${REPS}`);

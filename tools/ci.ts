@@ -10,6 +10,7 @@
  */
 
 import { ROOT } from "./examples.ts";
+import { hasCommand } from "./_host.ts";
 import { LEDGER_ENV, posixEntry, sysvEntry } from "../tests/_ledger.ts";
 
 interface Step {
@@ -50,8 +51,7 @@ const exists = (path: string): boolean => {
     return false;
   }
 };
-const haveQemu = new Deno.Command("sh", { args: ["-c", "command -v qemu-aarch64"], stdout: "null" })
-  .outputSync().success;
+const haveQemu = hasCommand("qemu-aarch64");
 const aarch64Missing = !haveQemu
   ? "qemu-aarch64 is not installed (Debian: qemu-user)"
   : !exists(ARM64_DENO)

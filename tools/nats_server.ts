@@ -6,11 +6,11 @@
  * @module
  */
 
+import { hasCommand } from "./_host.ts";
+
 /** Where nats-server is, or undefined when it is not installed. */
 export const NATS_SERVER: string | undefined = ["nats-server", "/usr/sbin/nats-server"].find(
-  (bin) =>
-    new Deno.Command("sh", { args: ["-c", `command -v ${bin}`], stdout: "null" }).outputSync()
-      .success,
+  hasCommand,
 );
 
 /** A running server: its address, and how to kill and restart it (same port, same store). */
