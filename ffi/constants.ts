@@ -438,6 +438,8 @@ export const SIGACTION = { size: 152, sa_handler: 0, sa_mask: 8, sa_flags: 136 }
 export const SIG_DFL = 0;
 /** Ignore the signal. */
 export const SIG_IGN = 1;
+/** `SA_RESTART` in `sa_flags`: calls interrupted by the handler are restarted (where Linux can). */
+export const SA_RESTART = 0x10000000;
 
 /**
  * Linux signal numbers. x86_64 and aarch64 share them (asm-generic numbering); glibc reserves

@@ -16,7 +16,14 @@ import type { SysVMessageQueue, SysVReceipt } from "./sysv_mq.ts";
 import type { UnixSocket } from "./socket.ts";
 import { ClosedError } from "./errors.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
-import { promiseWithin, type SyncWaitOptions, type WaitOptions } from "./_wait.ts";
+import {
+  type Bounds,
+  boundsOf,
+  optionsOf,
+  promiseWithin,
+  type SyncWaitOptions,
+  type WaitOptions,
+} from "./_wait.ts";
 
 /** A ring channel endpoint as a transport. */
 export class RingTransport implements ChannelTransport {
@@ -286,8 +293,6 @@ export interface ByteEnds {
 }
 
 const HEADER = 4;
-/** No signal, no timeout. */
-const NO_WAIT_OPTIONS: WaitOptions = Object.freeze({});
 
 /**
  * Messages over a byte stream: each a 4-byte little-endian length, then its bytes. What a
@@ -362,10 +367,10 @@ export class FramedTransport implements ChannelTransport {
       },
     );
   }
-  /** Waits for the pending rest to go, within `options` (nothing of a new message is sent). */
-  async #awaitFlush(options: WaitOptions): Promise<void> {
+  /** Waits for the pending rest to go, within `bounds` (nothing of a new message is sent). */
+  async #awaitFlush(bounds: Bounds): Promise<void> {
     while (this.#flushing !== undefined) {
-      await promiseWithin(this.#flushing, options, `sending on ${this.name}`);
+      await promiseWithin(this.#flushing, bounds, `sending on ${this.name}`);
     }
     if (this.#flushError !== undefined) throw this.#flushError;
   }
@@ -384,13 +389,27 @@ export class FramedTransport implements ChannelTransport {
     return undefined;
   }
   async send(bytes: Uint8Array, options: WaitOptions): Promise<void> {
+    const bounds = boundsOf(options);
     for (;;) {
-      await this.#awaitFlush(options);
+      await this.#awaitFlush(bounds);
       if (this.trySend(bytes) !== WOULD_BLOCK) break;
-      if (this.#flushing === undefined) await this.#ends.writable?.(options);
+      if (this.#flushing === undefined) await this.#ends.writable?.(optionsOf(bounds));
     }
-    // Begun: finished whatever the timeout, so the stream stays whole.
-    await this.#awaitFlush(NO_WAIT_OPTIONS);
+    // Begun: its rest is written in the background before anything else, so the stream stays
+    // whole; the caller waits for it within the same bounds, and is told what went if not.
+    const total = HEADER + bytes.length;
+    try {
+      await this.#awaitFlush(bounds);
+    } catch (e) {
+      if (!(e instanceof DOMException && e.name === "TimeoutError")) throw e;
+      const left = this.#pending?.length ?? 0;
+      throw new DOMException(
+        `sending on ${this.name} timed out with the message begun: ${total - left} of its ` +
+          `${total} bytes (4 of them the length) were written; the rest will be written before ` +
+          "the next message, so the receiver gets it whole once someone reads",
+        "TimeoutError",
+      );
+    }
   }
 
   /** A whole frame from what is buffered, or undefined. Checks the length before using it. */
@@ -459,18 +478,19 @@ export class FramedTransport implements ChannelTransport {
     }
   }
   async receive(options: WaitOptions): Promise<Uint8Array | EndOfStream> {
+    const bounds = boundsOf(options);
     for (;;) {
       if (this.#broken) throw this.#broken;
       const now = this.#tryReceive();
       if (now !== WOULD_BLOCK) return now;
       // Wait for bytes; what arrives is kept here even if the wait below is cut short later.
-      const n = await this.#ends.read?.(this.#room(), options) ?? END_OF_STREAM;
+      const n = await this.#ends.read?.(this.#room(), optionsOf(bounds)) ?? END_OF_STREAM;
       if (n === END_OF_STREAM) this.#eof = true;
       else this.#end += n;
     }
   }
   async end(options: WaitOptions): Promise<void> {
-    await this.#awaitFlush(options);
+    await this.#awaitFlush(boundsOf(options));
     this.#ends.endWrite();
   }
   close(): void {

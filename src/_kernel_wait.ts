@@ -27,18 +27,19 @@
  * @module
  */
 
-import { SYS } from "../ffi/constants.ts";
+import { SA_RESTART, SIGACTION, SIGNALS, SYS } from "../ffi/constants.ts";
 import { libc } from "../ffi/load.ts";
 import type { KernelReply, KernelRequest, KernelResult } from "./_kernel_waiter_worker.ts";
 import {
-  deadlineFor,
+  type Bounds,
   DEFAULT_SPINS,
-  msLeft,
-  restOf,
+  expired,
   type Sleeper,
+  soonerOf,
   TIMED_OUT,
-  type WaitOptions,
+  timerMs,
   waitUntil,
+  withSignal,
   WOULD_BLOCK,
 } from "./_wait.ts";
 import { monotonicNs } from "../ffi/util.ts";
@@ -95,23 +96,55 @@ export interface KernelWaiterSpec<R> {
   /** A reply as a result, or RETRY; throws for a failure that ends every wait. */
   settle(reply: KernelResult): R | typeof RETRY;
   /**
-   * A result taken for waits that are all gone: given back now (semaphore units), or, when it
-   * returns false, kept for `take()`.
+   * Puts a result nobody waits for back into the object at once (a message to its queue,
+   * semaphore units to the set); false when it could not (the queue was full again).
    */
   giveBack?(result: R): boolean;
-  /** Puts a kept result back into the object (at close, or when it came in after close). */
-  putBack?(result: R): void;
   /** Called once the thread has stopped after `close()`: release what the requests used. */
   release?(): void;
 }
 
+/** A caller waiting for a result; `leaving` once its deadline passed or its signal aborted. */
 interface Wait<R> {
   settle(result: R | typeof TIMED_OUT | typeof UNAVAILABLE): void;
   fail(error: unknown): void;
+  /**
+   * Set when the wait is over for its caller while the call in flight may still bring a result:
+   * TIMED_OUT (a result that comes before the call ends is still this wait's) or the abort
+   * reason, boxed (a result is given back to the object).
+   */
+  leaving?: typeof TIMED_OUT | { reason: unknown };
+  /** Ends a leaving wait as it asked. */
+  leave(): void;
 }
 
+/**
+ * How long a leaving wait waits for the interrupted call to end before it ends anyway, in ms (the
+ * call normally ends within microseconds of the signal; this bounds the wait should it not, and
+ * a result that comes after is given back to the object).
+ */
+const LEAVE_BOUND_MS = 2 * MQ_SLICE_MS;
+
 let live = 0;
+const SIGURG = SIGNALS.SIGURG;
 const noop = (): void => {};
+
+/**
+ * Takes `SA_RESTART` off the runtime's SIGURG handler, so a kernel waiter's `mq_timedreceive`
+ * (which Linux restarts after a handler that asks for it) returns EINTR when interrupted, as
+ * `msgrcv` and `semop` always do. Only kernel waiters' threads are sent SIGURG (`tgkill`); Deno's
+ * own threads retry EINTR. Best effort: without it the call ends at its slice instead.
+ */
+function interruptibleSigurg(): void {
+  const L = libc();
+  const act = new Uint8Array(SIGACTION.size);
+  if (L.sigaction(SIGURG, null, act) !== 0) return;
+  const view = new DataView(act.buffer);
+  const flags = view.getInt32(SIGACTION.sa_flags, true);
+  if ((flags & SA_RESTART) === 0) return;
+  view.setInt32(SIGACTION.sa_flags, flags & ~SA_RESTART, true);
+  L.sigaction(SIGURG, act, null);
+}
 
 /** One object's kernel waiter. */
 export class KernelWaiter<R> {
@@ -139,8 +172,7 @@ export class KernelWaiter<R> {
 
   /**
    * Whether a call is in flight: its result, when it comes, is the oldest there is, so the
-   * owner's own tries must not take from the object meanwhile (they report "nothing right now";
-   * the result is kept for them).
+   * owner's own tries must not take from the object meanwhile (they report "nothing right now").
    */
   get busy(): boolean {
     return this.#busy;
@@ -167,7 +199,10 @@ export class KernelWaiter<R> {
     return this.#worker !== undefined && this.#tid !== 0;
   }
 
-  /** A result taken for a wait that had gone, oldest first; undefined when none. */
+  /**
+   * A result that could be neither handed to a wait nor given back to the object (it was full
+   * again by then), oldest first; undefined when none. Normally none: see {@linkcode wait}.
+   */
   take(): R | undefined {
     return this.#kept.shift();
   }
@@ -178,38 +213,57 @@ export class KernelWaiter<R> {
   }
 
   /**
-   * Waits in the kernel for a result, until the timeout (then TIMED_OUT) or the signal (then
-   * its reason).
+   * Waits in the kernel for a result, until the deadline (then TIMED_OUT) or the signal (then
+   * its reason). A wait that ends so has taken nothing: when it is the last one, the call in
+   * flight is interrupted and the wait ends once the call has (within {@linkcode LEAVE_BOUND_MS}
+   * at most); what the call took meanwhile is this wait's result if it timed out, and given back
+   * to the object at once if it was aborted (or had already ended).
    */
-  wait(options: WaitOptions): Promise<R | typeof TIMED_OUT | typeof UNAVAILABLE> {
-    const { signal } = options;
+  wait(bounds: Bounds): Promise<R | typeof TIMED_OUT | typeof UNAVAILABLE> {
+    const { signal, deadline } = bounds;
     signal?.throwIfAborted();
-    const deadline = deadlineFor(options.timeout);
     return new Promise((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const done = (): void => {
+      let ended = false;
+      const done = (): boolean => {
+        if (ended) return false;
+        ended = true;
         if (timer !== undefined) clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         const i = this.#waits.indexOf(wait);
         if (i >= 0) this.#waits.splice(i, 1);
         if (this.#waits.length === 0) this.#interrupt();
+        return true;
       };
       const wait: Wait<R> = {
         settle: (result): void => {
-          done();
-          resolve(result);
+          if (done()) resolve(result);
         },
         fail: (error): void => {
-          done();
-          reject(error);
+          if (done()) reject(error);
+        },
+        leave: (): void => {
+          const why = wait.leaving;
+          if (why === TIMED_OUT) wait.settle(TIMED_OUT);
+          else if (why !== undefined) wait.fail(why.reason);
         },
       };
-      const onAbort = (): void => wait.fail(signal?.reason);
+      const over = (why: typeof TIMED_OUT | { reason: unknown }): void => {
+        if (ended || wait.leaving !== undefined) return;
+        wait.leaving = why;
+        signal?.removeEventListener("abort", onAbort);
+        // Another wait keeps the call going, or none is in flight: nothing can come for this one.
+        if (!this.#busy || this.#waits.some((w) => w !== wait && w.leaving === undefined)) {
+          wait.leave();
+          return;
+        }
+        this.#interrupt();
+        if (timer !== undefined) clearTimeout(timer);
+        timer = setTimeout(() => wait.leave(), LEAVE_BOUND_MS);
+      };
+      const onAbort = (): void => over({ reason: signal?.reason });
       signal?.addEventListener("abort", onAbort, { once: true });
-      if (deadline !== undefined) {
-        const ms = Math.max(0, Math.ceil(Number(deadline - monotonicNs()) / 1e6));
-        timer = setTimeout(() => wait.settle(TIMED_OUT), ms);
-      }
+      if (deadline !== undefined) timer = setTimeout(() => over(TIMED_OUT), timerMs(deadline));
       this.#waits.push(wait);
       void this.#pump();
     });
@@ -223,7 +277,7 @@ export class KernelWaiter<R> {
     if (this.#closed) return;
     this.#closed = true;
     for (const w of [...this.#waits]) w.fail(error);
-    for (const r of this.#kept.splice(0)) this.#spec.putBack?.(r);
+    for (const r of this.#kept.splice(0)) this.#spec.giveBack?.(r);
     this.#stop();
   }
 
@@ -253,12 +307,15 @@ export class KernelWaiter<R> {
           for (const w of [...this.#waits]) w.fail(e);
           break;
         }
-        if (result === RETRY) continue;
-        const first = this.#waits[0];
-        if (first !== undefined) first.settle(result);
-        else if (this.#spec.giveBack?.(result) ?? false) continue;
-        else if (this.#closed) this.#spec.putBack?.(result);
-        else this.#kept.push(result);
+        if (result !== RETRY) {
+          // The oldest wait that still takes a result: one that timed out while the call was
+          // ending does (the result came before the wait was over); an aborted one does not.
+          const taker = this.#waits.find((w) => w.leaving === undefined || w.leaving === TIMED_OUT);
+          if (taker !== undefined) taker.settle(result);
+          else this.#giveBack(result);
+        }
+        // The call has ended: the waits that were over end now.
+        for (const w of this.#waits.filter((w) => w.leaving !== undefined)) w.leave();
       }
     } finally {
       this.#busy = false;
@@ -271,11 +328,24 @@ export class KernelWaiter<R> {
     }
   }
 
+  /**
+   * A result nobody waits for goes back into the object at once (semaphore units to the set, a
+   * message to its queue), never to a later receive; only if that fails (the queue was filled
+   * again meanwhile) is it kept for the next one.
+   */
+  #giveBack(result: R): void {
+    if (this.#spec.giveBack?.(result) ?? false) return;
+    this.#kept.push(result);
+  }
+
   #start(): Promise<boolean> {
     if (this.#worker !== undefined) return this.#starting ?? Promise.resolve(true);
     if (live >= MAX_KERNEL_WAITERS) return Promise.resolve(false);
     live++;
-    if (live === 1) Deno.addSignalListener("SIGURG", noop); // a handler, so SIGURG interrupts
+    if (live === 1) {
+      Deno.addSignalListener("SIGURG", noop); // a handler, so SIGURG interrupts
+      interruptibleSigurg();
+    }
     let worker: Worker;
     try {
       worker = new Worker(WORKER_URL, { type: "module" });
@@ -318,7 +388,7 @@ export class KernelWaiter<R> {
   /** Makes an in-flight call return (EINTR) when nobody waits for it any more. */
   #interrupt(): void {
     if (!this.#busy || this.#tid === 0) return;
-    libc().tgkill(SYS.tgkill, libc().getpid(), this.#tid, 23 /* SIGURG */);
+    libc().tgkill(SYS.tgkill, libc().getpid(), this.#tid, SIGURG);
   }
 
   #stop(): void {
@@ -375,35 +445,34 @@ export async function waitFair<T, R>(
   kernelFor: () => KernelWaiter<R> | undefined,
   toResult: (taken: R) => T,
   sleeper: Sleeper,
-  options: WaitOptions,
+  bounds: Bounds,
   spins: number = DEFAULT_SPINS,
 ): Promise<T | typeof TIMED_OUT> {
-  options.signal?.throwIfAborted();
+  bounds.signal?.throwIfAborted();
+  const once = expired(bounds.deadline);
   for (let i = 0; i <= spins; i++) {
     const r = attempt();
     if (r !== WOULD_BLOCK) return r;
-    if (options.timeout === 0) return TIMED_OUT;
+    if (once) return TIMED_OUT;
   }
   // Asked for only now: a wait the spin answered needs no kernel waiter (nor its descriptor).
   const kernel = kernelFor();
-  if (kernel === undefined || !kernel.available) return waitUntil(attempt, sleeper, options, 0);
-  const deadline = deadlineFor(options.timeout);
+  if (kernel === undefined || !kernel.available) return waitUntil(attempt, sleeper, bounds, 0);
   // Poll first for KERNEL_AFTER_MS: a reply that comes within it needs no thread (nor one
   // started for it) and no hand-off.
-  const first = Math.min(KERNEL_AFTER_MS, options.timeout ?? Infinity);
-  const soon = await waitUntil(attempt, sleeper, { ...options, timeout: first }, 0);
+  const first = soonerOf(bounds, monotonicNs() + BigInt(KERNEL_AFTER_MS * 1e6));
+  const soon = await waitUntil(attempt, sleeper, first, 0);
   if (soon !== TIMED_OUT) return soon;
-  if (msLeft(deadline) <= 0) return TIMED_OUT;
-  if (kernel.running) return await inKernel(kernel, attempt, toResult, sleeper, options, deadline);
+  if (expired(bounds.deadline)) return TIMED_OUT;
+  if (kernel.running) return await inKernel(kernel, attempt, toResult, sleeper, bounds);
   // Go on polling for as long as the thread takes to start, then hand over; a thread that
   // cannot start leaves us polling.
-  const rest = restOf(options, deadline);
-  const outer = options.signal;
+  const outer = bounds.signal;
   const stop = new AbortController();
   const onOuter = (): void => stop.abort(outer?.reason);
   outer?.addEventListener("abort", onOuter, { once: true });
   const handOver = kernel.start().then((ok) => ok ? HAND_OVER : new Promise<never>(() => {}));
-  const polling = waitUntil(attempt, sleeper, { ...rest, signal: stop.signal }, 0);
+  const polling = waitUntil(attempt, sleeper, withSignal(bounds, stop.signal), 0);
   let early: T | typeof TIMED_OUT | typeof HAND_OVER;
   try {
     early = await Promise.race([polling, handOver]);
@@ -420,7 +489,7 @@ export async function waitFair<T, R>(
   }
   if (early !== HAND_OVER) return early;
   outer?.throwIfAborted();
-  return await inKernel(kernel, attempt, toResult, sleeper, options, deadline);
+  return await inKernel(kernel, attempt, toResult, sleeper, bounds);
 }
 
 /** The rest of a {@linkcode waitFair} wait, in the kernel (polling if no thread can be had). */
@@ -429,12 +498,10 @@ async function inKernel<T, R>(
   attempt: () => T | typeof WOULD_BLOCK,
   toResult: (taken: R) => T,
   sleeper: Sleeper,
-  options: WaitOptions,
-  deadline: bigint | undefined,
+  bounds: Bounds,
 ): Promise<T | typeof TIMED_OUT> {
-  if (msLeft(deadline) <= 0) return TIMED_OUT;
-  const rest = restOf(options, deadline);
-  const taken = await kernel.wait(rest);
-  if (taken === UNAVAILABLE) return waitUntil(attempt, sleeper, restOf(options, deadline), 0);
+  if (expired(bounds.deadline)) return TIMED_OUT;
+  const taken = await kernel.wait(bounds);
+  if (taken === UNAVAILABLE) return waitUntil(attempt, sleeper, bounds, 0);
   return taken === TIMED_OUT ? TIMED_OUT : toResult(taken);
 }

@@ -32,13 +32,15 @@ import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from ".
 import { validateBuffer } from "./_validate.ts";
 import {
   type AdaptiveSpins,
+  type Bounds,
   type Sleeper,
+  syncDeadlineOf,
   type SyncSleeper,
   type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
-  validateSyncWaitOptions,
   validateWaitOptions,
+  waitBoundsOf,
   type WaitOptions,
   waitUntil,
   waitUntilSync,
@@ -250,7 +252,7 @@ export class RingReceiver implements Disposable {
     lengths: Uint32Array,
     options?: WaitOptions,
   ): Promise<number | EndOfStream> {
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     const now = this.tryReceiveBatch(into, lengths);
     if (now !== WOULD_BLOCK) return now;
     const r = await this.#wait(() => this.tryReceiveBatch(into, lengths), opts);
@@ -275,10 +277,10 @@ export class RingReceiver implements Disposable {
     lengths: Uint32Array,
     options?: SyncWaitOptions,
   ): number | EndOfStream {
-    const { timeout } = validateSyncWaitOptions(options);
+    const deadline = syncDeadlineOf(options);
     const now = this.tryReceiveBatch(into, lengths);
     if (now !== WOULD_BLOCK) return now;
-    const r = this.#waitSync(() => this.tryReceiveBatch(into, lengths), timeout);
+    const r = this.#waitSync(() => this.tryReceiveBatch(into, lengths), deadline);
     if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
     return r;
   }
@@ -322,7 +324,7 @@ export class RingReceiver implements Disposable {
    * ```
    */
   async receive(options?: WaitOptions): Promise<Uint8Array | EndOfStream> {
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     const r = await this.#wait(() => this.tryReceive(), opts);
     if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
     return r;
@@ -339,7 +341,7 @@ export class RingReceiver implements Disposable {
    * @throws {ClosedError} after close
    */
   async receiveInto(into: Uint8Array, options?: WaitOptions): Promise<number | EndOfStream> {
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     const r = await this.#wait(() => this.tryReceiveInto(into), opts);
     if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
     return r;
@@ -362,8 +364,8 @@ export class RingReceiver implements Disposable {
       const now = this.tryReceiveInto(into);
       if (now !== WOULD_BLOCK) return now;
     }
-    const { timeout } = validateSyncWaitOptions(options);
-    const r = this.#waitSync(() => this.tryReceiveInto(into), timeout);
+    const deadline = syncDeadlineOf(options);
+    const r = this.#waitSync(() => this.tryReceiveInto(into), deadline);
     if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
     return r;
   }
@@ -388,8 +390,8 @@ export class RingReceiver implements Disposable {
    * ```
    */
   receiveSync(options?: SyncWaitOptions): Uint8Array | EndOfStream {
-    const { timeout } = validateSyncWaitOptions(options);
-    const r = this.#waitSync(() => this.tryReceive(), timeout);
+    const deadline = syncDeadlineOf(options);
+    const r = this.#waitSync(() => this.tryReceive(), deadline);
     if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
     return r;
   }
@@ -436,7 +438,7 @@ export class RingReceiver implements Disposable {
    * @throws {ClosedError} after close
    */
   async peek(options?: WaitOptions): Promise<Uint8Array | EndOfStream> {
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     const r = await this.#wait(() => this.tryPeek(), opts);
     if (r === TIMED_OUT) throw timedOut(`peek on ${this.#ring.what}`);
     return r;
@@ -674,7 +676,7 @@ export class RingReceiver implements Disposable {
 
   #wait<T>(
     attempt: () => T | WouldBlock,
-    opts: WaitOptions,
+    opts: Bounds,
   ): Promise<T | typeof TIMED_OUT> {
     const s = this.#sleeper ??= this.#ring.sleeper(W_DATA_WAIT, this.#raise, () => this.#reap());
     return waitUntil(attempt, s, opts, this.#spins);
@@ -682,13 +684,13 @@ export class RingReceiver implements Disposable {
 
   #waitSync<T>(
     attempt: () => T | WouldBlock,
-    timeout: number | undefined,
+    deadline: bigint | undefined,
   ): T | typeof TIMED_OUT {
     const s = this.#syncSleeper ??= this.#ring.syncSleeper(
       W_DATA_WAIT,
       this.#raise,
       () => this.#reap(),
     );
-    return waitUntilSync(attempt, s, timeout, this.#spins);
+    return waitUntilSync(attempt, s, deadline, this.#spins);
   }
 }

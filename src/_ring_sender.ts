@@ -30,14 +30,12 @@ import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { validateBuffer, validateInteger } from "./_validate.ts";
 import {
   type AdaptiveSpins,
-  deadlineFor,
-  msLeft,
   type Sleeper,
+  syncDeadlineOf,
   type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
-  validateSyncWaitOptions,
-  validateWaitOptions,
+  waitBoundsOf,
   type WaitOptions,
   waitUntil,
   waitUntilSync,
@@ -157,7 +155,7 @@ export class RingSender implements Disposable {
    */
   async send(data: Uint8Array, options?: WaitOptions): Promise<void> {
     const n = this.#checkMessage(data);
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     if (this.trySend(data) !== WOULD_BLOCK) return;
     const r = await waitUntil(() => this.trySend(data), this.#sleep(n), opts, this.#spins);
     if (r === TIMED_OUT) throw timedOut(`send on ${this.#ring.what}`);
@@ -186,9 +184,9 @@ export class RingSender implements Disposable {
     // Try first: a message that fits costs no options object and no closure.
     if (options === undefined && this.trySend(data) !== WOULD_BLOCK) return;
     const n = this.#checkMessage(data);
-    const { timeout } = validateSyncWaitOptions(options);
+    const deadline = syncDeadlineOf(options);
     if (this.trySend(data) !== WOULD_BLOCK) return;
-    const r = this.#waitSync(() => this.trySend(data), n, timeout);
+    const r = this.#waitSync(() => this.trySend(data), n, deadline);
     if (r === TIMED_OUT) throw timedOut(`send on ${this.#ring.what}`);
   }
 
@@ -291,8 +289,7 @@ export class RingSender implements Disposable {
    * @throws {ClosedError} after close, or when closed during the wait
    */
   async sendBatch(messages: readonly Uint8Array[], options?: WaitOptions): Promise<void> {
-    const opts = validateWaitOptions(options);
-    const deadline = deadlineFor(opts.timeout);
+    const opts = waitBoundsOf(options);
     let at = 0;
     while (at < (Array.isArray(messages) ? messages.length : 1)) {
       const r = this.trySendBatch(messages, at);
@@ -301,11 +298,10 @@ export class RingSender implements Disposable {
         continue;
       }
       const n = (messages[at] as Uint8Array).length;
-      const left = deadline === undefined ? {} : { timeout: Math.max(0, msLeft(deadline)) };
       const got = await waitUntil(
         () => this.trySendBatch(messages, at),
         this.#sleep(n),
-        { ...opts, ...left },
+        opts,
         this.#spins,
       );
       if (got === TIMED_OUT) throw timedOut(`send on ${this.#ring.what}`);
@@ -324,8 +320,7 @@ export class RingSender implements Disposable {
    * @throws {ClosedError} after close
    */
   sendBatchSync(messages: readonly Uint8Array[], options?: SyncWaitOptions): void {
-    const { timeout } = validateSyncWaitOptions(options);
-    const deadline = deadlineFor(timeout);
+    const deadline = syncDeadlineOf(options);
     let at = 0;
     while (at < (Array.isArray(messages) ? messages.length : 1)) {
       const r = this.trySendBatch(messages, at);
@@ -334,8 +329,7 @@ export class RingSender implements Disposable {
         continue;
       }
       const n = (messages[at] as Uint8Array).length;
-      const left = deadline === undefined ? undefined : Math.max(0, msLeft(deadline));
-      const got = this.#waitSync(() => this.trySendBatch(messages, at), n, left);
+      const got = this.#waitSync(() => this.trySendBatch(messages, at), n, deadline);
       if (got === TIMED_OUT) throw timedOut(`send on ${this.#ring.what}`);
       at += got;
     }
@@ -428,7 +422,7 @@ export class RingSender implements Disposable {
    */
   async reserve(size: number, options?: WaitOptions): Promise<Uint8Array> {
     const n = this.#checkSize(size);
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     const r = await waitUntil(() => this.tryReserve(n), this.#sleep(n), opts, this.#spins);
     if (r === TIMED_OUT) throw timedOut(`reserve on ${this.#ring.what}`);
     return r;
@@ -456,8 +450,8 @@ export class RingSender implements Disposable {
    */
   reserveSync(size: number, options?: SyncWaitOptions): Uint8Array {
     const n = this.#checkSize(size);
-    const { timeout } = validateSyncWaitOptions(options);
-    const r = this.#waitSync(() => this.tryReserve(n), n, timeout);
+    const deadline = syncDeadlineOf(options);
+    const r = this.#waitSync(() => this.tryReserve(n), n, deadline);
     if (r === TIMED_OUT) throw timedOut(`reserve on ${this.#ring.what}`);
     return r;
   }
@@ -706,10 +700,10 @@ export class RingSender implements Disposable {
   #waitSync<T>(
     attempt: () => T | WouldBlock,
     n: number,
-    timeout: number | undefined,
+    deadline: bigint | undefined,
   ): T | typeof TIMED_OUT {
     const ring = this.#ring;
     const sleeper = ring.syncSleeper(W_SPACE_WAIT, this.#raise(n), () => ring.reapReceiver());
-    return waitUntilSync(attempt, sleeper, timeout, this.#spins);
+    return waitUntilSync(attempt, sleeper, deadline, this.#spins);
   }
 }

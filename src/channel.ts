@@ -50,9 +50,9 @@ import { messageReadable } from "./_streams.ts";
 import { bytesCodec, type Codec, jsonCodec, textCodec, validateCodec } from "./_codec.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import {
-  deadlineFor,
+  boundsOf,
+  optionsOf,
   promiseWithin,
-  restOf,
   type SyncWaitOptions,
   validateSyncWaitOptions,
   validateWaitOptions,
@@ -570,18 +570,17 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
    * @throws the signal's reason when aborted (nothing was taken)
    */
   async receive(options?: WaitOptions): Promise<T | EndOfStream> {
-    const opts = validateWaitOptions(options);
+    let turn = validateWaitOptions(options);
     this.#receiving();
     // One at a time: a transport receives into one buffer, which a second receive would
     // overwrite before the first has decoded. Each waits its turn within its own timeout.
-    let turn = opts;
     if (this.#inFlight !== undefined) {
-      const deadline = deadlineFor(opts.timeout);
+      const bounds = boundsOf(turn);
       while (this.#inFlight !== undefined) {
-        await promiseWithin(this.#inFlight, opts, `receive on ${this.#t.name}`);
+        await promiseWithin(this.#inFlight, bounds, `receive on ${this.#t.name}`);
       }
       this.#receiving();
-      turn = restOf(opts, deadline);
+      turn = optionsOf(bounds);
     }
     const taking = this.#t.receive(turn).then((r) => this.#decode(r));
     const mine = taking.then(() => {}, () => {});

@@ -58,12 +58,13 @@ import {
   validateOptionKeys,
 } from "./_validate.ts";
 import {
+  type Bounds,
   sliceSync,
+  syncDeadlineOf,
   type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
-  validateSyncWaitOptions,
-  validateWaitOptions,
+  waitBoundsOf,
   type WaitOptions,
   waitUntil,
   waitUntilSync,
@@ -254,7 +255,7 @@ export class LockFile implements HasFd, Disposable {
       { shared: o.shared, start: o.start, length: o.length },
       "LockFile.lock",
     );
-    const opts = validateWaitOptions({ signal: o.signal, timeout: o.timeout });
+    const opts = waitBoundsOf({ signal: o.signal, timeout: o.timeout });
     return await this.#wait(() => this.#tryOfd(type, start, len), opts, "lock");
   }
 
@@ -278,8 +279,8 @@ export class LockFile implements HasFd, Disposable {
       { shared: o.shared, start: o.start, length: o.length },
       "LockFile.lockSync",
     );
-    const { timeout } = validateSyncWaitOptions({ timeout: o.timeout });
-    if (timeout === undefined) {
+    const deadline = syncDeadlineOf({ timeout: o.timeout });
+    if (deadline === undefined) {
       const r = this.#ofd(LOCK.F_OFD_SETLKW, type, start, len);
       if (r !== 0) throw this.#error(r, "F_OFD_SETLKW");
       return this.#guard(() => this.#ofd(LOCK.F_OFD_SETLK, LOCK.F_UNLCK, start, len));
@@ -290,7 +291,7 @@ export class LockFile implements HasFd, Disposable {
         snapshot: () => 0,
         sleepSync: (_t, ms) => void sliceSync(PAUSE, 0, 0, Math.min(ms, 1)), // a 1 ms nap
       },
-      timeout,
+      deadline,
       0,
     );
     if (r === TIMED_OUT) throw timedOut(`lock of ${JSON.stringify(this.#path)}`);
@@ -347,7 +348,7 @@ export class LockFile implements HasFd, Disposable {
       "LockFile.flock",
     );
     const shared = validateBoolean(o.shared, "shared");
-    const opts = validateWaitOptions({ signal: o.signal, timeout: o.timeout });
+    const opts = waitBoundsOf({ signal: o.signal, timeout: o.timeout });
     return await this.#wait(() => this.#tryFlock(shared), opts, "flock");
   }
 
@@ -366,7 +367,7 @@ export class LockFile implements HasFd, Disposable {
 
   async #wait(
     attempt: () => FileLockGuard | WouldBlock,
-    opts: WaitOptions,
+    opts: Bounds,
     what: string,
   ): Promise<FileLockGuard> {
     const sleeper = new FdSleeper(-1, 0, TUNING.sysv.backoff);
@@ -535,7 +536,7 @@ export class FileWatcher implements HasFd, Disposable {
    * @throws {ClosedError} after close, or when closed during the wait
    */
   async next(options?: WaitOptions): Promise<number> {
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     const r = await waitUntil(
       () => this.tryNext(),
       this.#sleeper ??= new FdSleeper(this.#live(), 0x1 /* POLLIN */),

@@ -43,23 +43,21 @@
 
 import { FUTEX, SYS } from "../ffi/constants.ts";
 import { errno, libc } from "../ffi/load.ts";
-import { monotonicNs } from "../ffi/util.ts";
-import { ClosedError, ErrnoError } from "./errors.ts";
+import { ErrnoError } from "./errors.ts";
 import { validateInteger } from "./_validate.ts";
 import {
   deadlineFor,
   type FutexArray,
-  futexSleeper,
   futexWaitBlocking,
-  sleepCancellable,
+  futexWaitWithin,
   sliceSync,
   validateExpected,
   validateWaitOptions,
+  waitBoundsOf,
   type WaitOptions,
   WAKE_ALL,
   wordPointer,
 } from "./_wait.ts";
-import { TUNING } from "./_tuning.ts";
 
 /** A private word that is always 0: slept on for a pause. */
 const PAUSE = new Int32Array(1);
@@ -68,14 +66,6 @@ export type { FutexArray, WaitOptions } from "./_wait.ts";
 
 /** What a futex wait ended with. */
 export type FutexWaitResult = "ok" | "not-equal" | "timed-out";
-
-/**
- * Looks at the word this many times (about 10 µs on this project's machines) before sleeping
- * through the reactor. Parking costs about 20 µs (thread hand-off and promise), so spinning for
- * less than that is the competitive choice: measured with `deno task bench:c`, the async round
- * trip's median fell from 15 µs with 64 looks to 2 µs with 400.
- */
-const SPINS = TUNING.futexSpins;
 
 /**
  * Waits, without blocking the event loop, while `array[index]` holds `expected`: until another
@@ -109,24 +99,8 @@ export async function futexWait(
   expected: number,
   options?: WaitOptions,
 ): Promise<FutexWaitResult> {
-  const sleeper = futexSleeper(array, index);
   const want = validateExpected(expected);
-  const { signal, timeout } = validateWaitOptions(options);
-  signal?.throwIfAborted();
-  if (sleeper.snapshot() !== want) return "not-equal";
-  for (let i = 0; i < SPINS; i++) {
-    if (sleeper.snapshot() !== want) return "ok";
-  }
-  if (timeout === 0) return "timed-out";
-  const deadline = deadlineFor(timeout);
-  for (;;) {
-    await sleepCancellable(sleeper, want, deadline, signal);
-    if (array.length === 0) throw new ClosedError("the memory of the futex word");
-    // Settled here, on this thread: a FUTEX_WAKE (0) or a changed word is "ok"; EINTR is
-    // retried; an unchanged word past the deadline is a timeout.
-    if (sleeper.lastResult === 0 || sleeper.snapshot() !== want) return "ok";
-    if (deadline !== undefined && monotonicNs() >= deadline) return "timed-out";
-  }
+  return await futexWaitWithin(array, index, want, waitBoundsOf(options));
 }
 
 /**

@@ -66,13 +66,16 @@ import {
   validatePosixName,
 } from "./_validate.ts";
 import {
-  realtimeDeadlineFor,
+  type Bounds,
+  boundsOf,
+  realtimeOf,
   receiveUntilStopped,
+  syncDeadlineOf,
   type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
-  validateSyncWaitOptions,
   validateWaitOptions,
+  waitBoundsOf,
   type WaitOptions,
   waitUntil,
 } from "./_wait.ts";
@@ -161,6 +164,8 @@ export interface QueueReceipt {
 
 const attrBuf = new OutStruct(MQ_ATTR.size);
 const statBuf = new OutStruct(STAT.size);
+/** A `struct timespec` of the epoch: a deadline that has always passed. */
+const PAST = new Uint8Array(16);
 
 /**
  * A new, blocking open file description of the queue behind `fd` (whose own is non-blocking),
@@ -438,7 +443,9 @@ export class MessageQueue implements HasFd, Disposable {
         if (reply.errno === E.EINTR || reply.errno === E.ETIMEDOUT) return RETRY;
         throw this.#timedReceiveError(reply.errno);
       },
-      putBack: (m): void => void librt().mq_send(kfd, m.data, m.data.length, m.priority),
+      // The description blocks: a deadline long past makes a full queue answer at once.
+      giveBack: (m): boolean =>
+        librt().mq_timedsend(kfd, m.data, m.data.length, m.priority, PAST) === 0,
       // The description outlives close() while the thread's call may still run: it is closed
       // once the thread has stopped.
       release: (): void => void L.close(kfd),
@@ -548,7 +555,7 @@ export class MessageQueue implements HasFd, Disposable {
     const r = await waitUntil(
       () => this.#trySend(data, priority),
       this.#writeSleeper ??= new FdSleeper(this.#liveFd(), POLL.OUT),
-      opts,
+      boundsOf(opts),
     );
     if (r === TIMED_OUT) throw timedOut(`send to message queue ${JSON.stringify(this.#name)}`);
   }
@@ -582,7 +589,7 @@ export class MessageQueue implements HasFd, Disposable {
   ): void {
     validateBuffer(data, "data");
     let priority = 0;
-    let timeout: number | undefined;
+    let deadline: bigint | undefined;
     if (options !== undefined) {
       const o = validateOptionKeys<MessageQueueTrySendOptions & SyncWaitOptions>(
         options,
@@ -590,7 +597,7 @@ export class MessageQueue implements HasFd, Disposable {
         "MessageQueue.sendSync",
       );
       if (o.priority !== undefined) priority = validatePriority(o.priority);
-      timeout = validateSyncWaitOptions(o).timeout;
+      deadline = syncDeadlineOf(o);
     }
     this.#liveFd();
     this.#checkSize(data.length);
@@ -598,8 +605,8 @@ export class MessageQueue implements HasFd, Disposable {
     // blocking descriptor cannot be had: then a try, and the error only if it must wait.
     if (this.#blockingFd(false) < 0 && this.#trySend(data, priority) !== WOULD_BLOCK) return;
     const fd = this.#blockingFd(true);
-    const deadline = realtimeDeadlineFor(timeout);
-    if (deadline !== undefined) writeTimespec(this.#deadline, deadline);
+    const realtime = realtimeOf(deadline);
+    if (realtime !== undefined) writeTimespec(this.#deadline, realtime);
     const { mq_timedsend } = librt();
     for (;;) {
       const r = mq_timedsend(
@@ -607,7 +614,7 @@ export class MessageQueue implements HasFd, Disposable {
         data,
         data.length,
         priority,
-        deadline === undefined ? null : this.#deadlineBytes,
+        realtime === undefined ? null : this.#deadlineBytes,
       );
       if (r === 0) return;
       const e = errno();
@@ -717,11 +724,11 @@ export class MessageQueue implements HasFd, Disposable {
    */
   async receiveInto(into: Uint8Array, options?: WaitOptions): Promise<QueueReceipt> {
     this.#checkInto(into);
-    const n = await this.#receiveInto(into, validateWaitOptions(options));
+    const n = await this.#receiveInto(into, waitBoundsOf(options));
     return { length: n, priority: this.#lastPriority };
   }
 
-  async #receiveInto(into: Uint8Array, opts: WaitOptions): Promise<number> {
+  async #receiveInto(into: Uint8Array, opts: Bounds): Promise<number> {
     const r = await waitFair(
       () => this.#tryInto(into),
       () => this.#kernelWaiter(),
@@ -750,7 +757,7 @@ export class MessageQueue implements HasFd, Disposable {
    * @throws {ClosedError} after close, or when the queue is closed during the wait
    */
   async receive(options?: WaitOptions): Promise<QueueMessage> {
-    const n = await this.#receiveInto(this.#buf, validateWaitOptions(options));
+    const n = await this.#receiveInto(this.#buf, waitBoundsOf(options));
     return { data: this.#buf.slice(0, n), priority: this.#lastPriority };
   }
 
@@ -780,11 +787,11 @@ export class MessageQueue implements HasFd, Disposable {
    */
   receiveIntoSync(into: Uint8Array, options?: SyncWaitOptions): QueueReceipt {
     this.#checkInto(into);
-    const n = this.#receiveIntoSync(into, validateSyncWaitOptions(options).timeout);
+    const n = this.#receiveIntoSync(into, syncDeadlineOf(options));
     return { length: n, priority: this.#lastPriority };
   }
 
-  #receiveIntoSync(into: Uint8Array, timeout: number | undefined): number {
+  #receiveIntoSync(into: Uint8Array, deadline: bigint | undefined): number {
     // A message an async wait's kernel waiter kept comes first; with no such waiter (and a
     // blocking descriptor), straight into the blocking call: one system call a message.
     if (this.#kernel !== undefined || this.#blockingFd(false) < 0) {
@@ -792,8 +799,8 @@ export class MessageQueue implements HasFd, Disposable {
       if (n !== WOULD_BLOCK) return n;
     }
     const fd = this.#blockingFd(true);
-    const deadline = realtimeDeadlineFor(timeout);
-    if (deadline !== undefined) writeTimespec(this.#deadline, deadline);
+    const realtime = realtimeOf(deadline);
+    if (realtime !== undefined) writeTimespec(this.#deadline, realtime);
     const { mq_timedreceive } = librt();
     for (;;) {
       const r = mq_timedreceive(
@@ -801,7 +808,7 @@ export class MessageQueue implements HasFd, Disposable {
         into,
         into.length,
         this.#prioBytes,
-        deadline === undefined ? null : this.#deadlineBytes,
+        realtime === undefined ? null : this.#deadlineBytes,
       );
       if (r >= 0) {
         this.#lastPriority = this.#prio[0] ?? 0;
@@ -833,7 +840,7 @@ export class MessageQueue implements HasFd, Disposable {
    * @throws {ClosedError} after close
    */
   receiveSync(options?: SyncWaitOptions): QueueMessage {
-    const n = this.#receiveIntoSync(this.#buf, validateSyncWaitOptions(options).timeout);
+    const n = this.#receiveIntoSync(this.#buf, syncDeadlineOf(options));
     return { data: this.#buf.slice(0, n), priority: this.#lastPriority };
   }
 

@@ -50,20 +50,23 @@
  */
 
 import { E } from "../ffi/constants.ts";
+import { monotonicNs } from "../ffi/util.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot, validateMemory } from "./_slot.ts";
 import { me, processGone } from "./_liveness.ts";
-import { futexWait, futexWake } from "./futex.ts";
+import { futexWake } from "./futex.ts";
 import {
-  deadlineFor,
+  expired,
+  futexWaitWithin,
   msLeft,
   sliceSync,
+  soonerOf,
+  syncDeadlineOf,
   type SyncWaitOptions,
   timedOut,
-  validateSyncWaitOptions,
-  validateWaitOptions,
+  waitBoundsOf,
   type WaitOptions,
 } from "./_wait.ts";
 import { validateInteger, validateOptionKeys, validateOptions } from "./_validate.ts";
@@ -81,6 +84,7 @@ const CONDITION_SIZE = 8;
 
 /** A waiter checks whether the holder is still alive after sleeping this long, in ms. */
 export const OWNER_CHECK_MS: number = TUNING.mutex.ownerCheckMs;
+const OWNER_CHECK_NS = BigInt(OWNER_CHECK_MS * 1e6);
 
 /** What a mutex says of the data it protects. */
 export type MutexState = "consistent" | "inconsistent" | "not-recoverable";
@@ -369,26 +373,25 @@ export class SharedMutex {
    * @throws {ClosedError} when the memory is closed before or during the wait
    */
   async lock(options?: WaitOptions): Promise<MutexGuard> {
-    const { signal, timeout } = validateWaitOptions(options);
-    signal?.throwIfAborted();
+    const bounds = waitBoundsOf(options);
+    bounds.signal?.throwIfAborted();
     this.#check();
+    const once = expired(bounds.deadline);
     for (let i = 0; i < SPINS; i++) {
       const g = this.#attempt(false, false, undefined);
       if (g !== undefined) return g;
-      if (timeout === 0) break;
+      if (once) break;
     }
-    const deadline = deadlineFor(timeout);
     const waiter = new Waiter();
     for (;;) {
       const g = this.#attempt(waiter.checkHolder, true, waiter.previous);
       if (g !== undefined) return g;
       const v = waiter.next(this.#words);
       if (v === 0) continue;
-      const left = msLeft(deadline);
-      if (left <= 0) throw timedOut(`lock of the ${this.#what}`);
-      const wait: WaitOptions = { timeout: Math.min(left, OWNER_CHECK_MS) };
-      if (signal !== undefined) wait.signal = signal;
-      waiter.slept(await futexWait(this.#words, LOCK, v, wait));
+      if (expired(bounds.deadline)) throw timedOut(`lock of the ${this.#what}`);
+      // A slice of at most OWNER_CHECK_MS, then a look at whether the holder died.
+      const slice = soonerOf(bounds, monotonicNs() + OWNER_CHECK_NS);
+      waiter.slept(await futexWaitWithin(this.#words, LOCK, v >>> 0, slice));
     }
   }
 
@@ -401,14 +404,14 @@ export class SharedMutex {
    * @throws {DOMException} TimeoutError when the timeout passes
    */
   lockSync(options?: SyncWaitOptions): MutexGuard {
-    const { timeout } = validateSyncWaitOptions(options);
+    const deadline = syncDeadlineOf(options);
     this.#check();
+    const once = expired(deadline);
     for (let i = 0; i < SPINS; i++) {
       const g = this.#attempt(false, false, undefined);
       if (g !== undefined) return g;
-      if (timeout === 0) break;
+      if (once) break;
     }
-    const deadline = deadlineFor(timeout);
     const waiter = new Waiter();
     for (;;) {
       const g = this.#attempt(waiter.checkHolder, true, waiter.previous);
@@ -585,7 +588,7 @@ export class SharedCondition {
    */
   async wait(guard: MutexGuard, options?: WaitOptions): Promise<void> {
     const mutex = this.#mutexOf(guard);
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     opts.signal?.throwIfAborted();
     const w = this.#words;
     if (w.length === 0) this.#slot.pointer();
@@ -597,7 +600,7 @@ export class SharedCondition {
     while (spun < CONDITION_SPINS && Atomics.load(w, 0) === seq) spun++;
     if (spun === CONDITION_SPINS) {
       try {
-        result = await futexWait(w, 0, seq, opts);
+        result = await futexWaitWithin(w, 0, seq >>> 0, opts);
       } catch (e) {
         outcome = e;
       }

@@ -58,7 +58,7 @@ import {
 import { Channel, type ChannelOptions, type ChannelTransport } from "./channel.ts";
 import { ClosedError } from "./errors.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
-import { promiseWithin, type WaitOptions } from "./_wait.ts";
+import { boundsOf, promiseWithin, type WaitOptions } from "./_wait.ts";
 import { describe, validateInteger, validateOptionKeys } from "./_validate.ts";
 import { validateCodec } from "./_codec.ts";
 import { INTERNAL } from "./_internal.ts";
@@ -212,6 +212,7 @@ class Inbox<T> {
     return WOULD_BLOCK;
   }
   async take(options: WaitOptions, what: string): Promise<T> {
+    const bounds = boundsOf(options);
     for (;;) {
       const r = this.tryTake();
       if (r !== WOULD_BLOCK) return r;
@@ -219,7 +220,7 @@ class Inbox<T> {
       const woken = new Promise<void>((resolve) => (wake = resolve));
       this.#wakers.add(wake);
       try {
-        await promiseWithin(woken, options, what);
+        await promiseWithin(woken, bounds, what);
       } finally {
         this.#wakers.delete(wake);
       }
@@ -386,8 +387,9 @@ class SubjectTransport extends NatsTransport {
   }
   async send(bytes: Uint8Array, options: WaitOptions): Promise<void> {
     this.checkOpen();
+    const bounds = boundsOf(options);
     while (this.#unflushed >= FLUSH_BYTES) {
-      await promiseWithin(this.#flush(), options, `send to ${this.name}`);
+      await promiseWithin(this.#flush(), bounds, `send to ${this.name}`);
       this.checkOpen();
     }
     this.#publish(bytes);
@@ -395,7 +397,7 @@ class SubjectTransport extends NatsTransport {
   async end(options: WaitOptions): Promise<void> {
     this.checkOpen();
     this.#publish(new Uint8Array(0), true);
-    await promiseWithin(this.#flush(), options, `end of ${this.name}`);
+    await promiseWithin(this.#flush(), boundsOf(options), `end of ${this.name}`);
   }
   protected stop(): void {
     this.#sub?.unsubscribe();
@@ -475,13 +477,14 @@ class StreamTransport extends NatsTransport {
   async send(bytes: Uint8Array, options: WaitOptions): Promise<void> {
     this.checkOpen();
     this.#deferred();
-    await promiseWithin(this.#publish(bytes), options, `send to ${this.name}`);
+    await promiseWithin(this.#publish(bytes), boundsOf(options), `send to ${this.name}`);
   }
   async end(options: WaitOptions): Promise<void> {
     this.checkOpen();
-    await promiseWithin(Promise.all(this.#inFlight), options, `end of ${this.name}`);
+    const bounds = boundsOf(options);
+    await promiseWithin(Promise.all(this.#inFlight), bounds, `end of ${this.name}`);
     this.#deferred();
-    await promiseWithin(this.#publish(new Uint8Array(0), true), options, `end of ${this.name}`);
+    await promiseWithin(this.#publish(new Uint8Array(0), true), bounds, `end of ${this.name}`);
   }
   protected stop(): void {
     // A clean close: the last message handed out is done with; those fetched but never

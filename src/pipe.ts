@@ -37,11 +37,10 @@ import { checkInternal, INTERNAL } from "./_internal.ts";
 import { closeFd, FdSleeper, type HasFd, isFifo, pollNow, setNonblocking } from "./_fd.ts";
 import { validateBuffer, validateInteger, validateOptions } from "./_validate.ts";
 import {
-  deadlineFor,
-  msLeft,
+  type Bounds,
   TIMED_OUT,
   timedOut,
-  validateWaitOptions,
+  waitBoundsOf,
   type WaitOptions,
   waitUntil,
 } from "./_wait.ts";
@@ -245,8 +244,11 @@ export class PipeReader extends PipeEnd {
    */
   async read(into: Uint8Array, options?: WaitOptions): Promise<number | EndOfStream> {
     validateBuffer(into, "into");
-    const opts = validateWaitOptions(options);
-    const r = await waitUntil(() => this.tryRead(into), sleeperOf(this, POLL.IN), opts);
+    const r = await waitUntil(
+      () => this.tryRead(into),
+      sleeperOf(this, POLL.IN),
+      waitBoundsOf(options),
+    );
     if (r === TIMED_OUT) throw timedOut(`read from ${this.label}`);
     return r;
   }
@@ -371,7 +373,10 @@ export class PipeWriter extends PipeEnd {
    */
   async write(data: Uint8Array, options?: WaitOptions): Promise<void> {
     validateBuffer(data, "data");
-    const opts = validateWaitOptions(options);
+    await this.#write(data, waitBoundsOf(options));
+  }
+
+  async #write(data: Uint8Array, opts: Bounds): Promise<void> {
     let at = 0;
     while (at < data.length) {
       const rest = data.subarray(at);
@@ -410,26 +415,21 @@ export class PipeWriter extends PipeEnd {
       throw new TypeError(`chunks must be an array of Uint8Array, got ${typeof chunks}`);
     }
     chunks.forEach((c, i) => validateBuffer(c, `chunks[${i}]`));
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     this.liveFd();
-    const deadline = deadlineFor(opts.timeout);
-    const left = (): WaitOptions => ({
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(deadline === undefined ? {} : { timeout: Math.max(0, msLeft(deadline)) }),
-    });
     const stage = this.#stage ??= new Uint8Array(STAGE_SIZE);
     let fill = 0;
     const flush = async (): Promise<void> => {
       if (fill === 0) return;
       const n = this.tryWrite(stage.subarray(0, fill));
       const done = n === WOULD_BLOCK ? 0 : n;
-      if (done < fill) await this.write(stage.subarray(done, fill), left());
+      if (done < fill) await this.#write(stage.subarray(done, fill), opts);
       fill = 0;
     };
     for (const c of chunks) {
       if (c.length >= STAGE_SIZE) {
         await flush();
-        await this.write(c, left());
+        await this.#write(c, opts);
       } else {
         if (fill + c.length > STAGE_SIZE) await flush();
         stage.set(c, fill);

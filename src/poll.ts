@@ -47,6 +47,7 @@ import {
   TIMED_OUT,
   timedOut,
   validateWaitOptions,
+  waitBoundsOf,
   type WaitOptions,
   waitUntil,
 } from "./_wait.ts";
@@ -211,7 +212,7 @@ export class Poller<T extends HasFd | number = HasFd | number> implements Dispos
    * @throws {ClosedError} after close, or when closed during the wait
    */
   async wait(options?: WaitOptions): Promise<PollEvent<T>[]> {
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     this.#open();
     const r = await waitUntil(
       () => {
@@ -471,7 +472,7 @@ export class EventFd implements HasFd, Disposable {
    * @throws {ClosedError} after close, or when closed during the wait
    */
   async read(options?: WaitOptions): Promise<bigint> {
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     const r = await waitUntil(
       () => this.tryRead(),
       this.#sleeper ??= new FdSleeper(this.#live(), POLL.IN),

@@ -48,18 +48,18 @@
 import { CLOCK, E, PTHREAD } from "../ffi/constants.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
 import { libpthread } from "../ffi/load.ts";
-import { writeTimespec } from "../ffi/util.ts";
+import { monotonicNs, writeTimespec } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot } from "./_slot.ts";
-import { futexWait } from "./futex.ts";
 import {
-  deadlineFor,
-  msLeft,
+  expired,
+  futexWaitWithin,
+  soonerOf,
+  syncDeadlineOf,
   type SyncWaitOptions,
   timedOut,
-  validateSyncWaitOptions,
-  validateWaitOptions,
+  waitBoundsOf,
   type WaitOptions,
 } from "./_wait.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
@@ -73,7 +73,7 @@ const FUTEX_WAITERS = 0x80000000 | 0;
 /** Spins of the async lock before its first sleep. */
 const SPINS = TUNING.pthreadMutex.spins;
 /** The async lock re-tries at least this often, in ms, even without a wake-up. */
-const SLICE_MS = TUNING.pthreadMutex.sliceMs;
+const SLICE_NS = BigInt(TUNING.pthreadMutex.sliceMs * 1e6);
 
 const deadlineBuf = new BigInt64Array(2);
 
@@ -234,8 +234,7 @@ export class PthreadMutex {
    * @throws {ErrnoError} EDEADLK (this thread holds it), ENOTRECOVERABLE
    */
   lockSync(options?: SyncWaitOptions): PthreadMutexGuard {
-    const { timeout } = validateSyncWaitOptions(options);
-    const deadline = deadlineFor(timeout);
+    const deadline = syncDeadlineOf(options);
     const lib = libpthread();
     const p = this.#slot.pointer();
     if (deadline === undefined) return this.#guard(lib.pthread_mutex_lock(p), "pthread_mutex_lock");
@@ -257,14 +256,14 @@ export class PthreadMutex {
    * @throws {ErrnoError} ENOTRECOVERABLE
    */
   async lock(options?: WaitOptions): Promise<PthreadMutexGuard> {
-    const { signal, timeout } = validateWaitOptions(options);
-    signal?.throwIfAborted();
+    const bounds = waitBoundsOf(options);
+    bounds.signal?.throwIfAborted();
+    const once = expired(bounds.deadline);
     for (let i = 0; i < SPINS; i++) {
       const g = this.tryLock();
       if (g !== WOULD_BLOCK) return g;
-      if (timeout === 0) throw timedOut(`lock of the ${this.#what}`);
+      if (once) throw timedOut(`lock of the ${this.#what}`);
     }
-    const deadline = deadlineFor(timeout);
     const w = this.#slot.words;
     for (;;) {
       const g = this.tryLock();
@@ -276,11 +275,8 @@ export class PthreadMutex {
         v = seen === v ? v | FUTEX_WAITERS : seen;
       }
       if (v === 0) continue;
-      const left = msLeft(deadline);
-      if (left <= 0) throw timedOut(`lock of the ${this.#what}`);
-      const wait: WaitOptions = { timeout: Math.min(left, SLICE_MS) };
-      if (signal !== undefined) wait.signal = signal;
-      await futexWait(w, 0, v, wait);
+      if (expired(bounds.deadline)) throw timedOut(`lock of the ${this.#what}`);
+      await futexWaitWithin(w, 0, v >>> 0, soonerOf(bounds, monotonicNs() + SLICE_NS));
       if (w.length === 0) this.#slot.pointer();
     }
   }

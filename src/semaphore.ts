@@ -67,12 +67,12 @@ import {
   futexSleeper,
   type Sleeper,
   sliceSync,
+  syncDeadlineOf,
   type SyncSleeper,
   type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
-  validateSyncWaitOptions,
-  validateWaitOptions,
+  waitBoundsOf,
   type WaitOptions,
   waitUntil,
   waitUntilSync,
@@ -538,7 +538,7 @@ export class Semaphore implements Disposable {
    * ```
    */
   async wait(options?: WaitOptions): Promise<void> {
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     this.#ptr();
     let taken = false;
     try {
@@ -578,12 +578,12 @@ export class Semaphore implements Disposable {
    * ```
    */
   waitSync(options?: SyncWaitOptions): void {
-    const { timeout } = validateSyncWaitOptions(options);
+    const deadline = syncDeadlineOf(options);
     this.#ptr();
     const r = waitUntilSync(
       this.#take,
       this.#syncSleeper,
-      timeout,
+      deadline,
       SPINS,
     );
     if (this.#closed) throw new ClosedError(this.#description);

@@ -82,6 +82,7 @@ import {
   TIMED_OUT,
   timedOut,
   validateWaitOptions,
+  waitBoundsOf,
   type WaitOptions,
   waitUntil,
 } from "./_wait.ts";
@@ -309,7 +310,7 @@ class Acceptor {
   }
 
   async accept(options: WaitOptions | undefined): Promise<UnixSocket> {
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     const r = await waitUntil(
       () => this.tryAccept(),
       this.#sleeper ??= new FdSleeper(this.live(), POLL.IN),
@@ -434,7 +435,7 @@ export class UnixSocket implements HasFd, Disposable {
       "UnixSocket.connect",
     );
     const type = validateType(o.type, ["stream", "seqpacket", "datagram"]);
-    const opts = validateWaitOptions(o);
+    const opts = waitBoundsOf(o);
     const fd = newSocket(type, what);
     const sleeper = new FdSleeper(fd, POLL.OUT);
     try {
@@ -548,7 +549,7 @@ export class UnixSocket implements HasFd, Disposable {
   async send(data: Uint8Array, options?: SocketSendOptions & WaitOptions): Promise<void> {
     validateBuffer(data, "data");
     let fds = this.#fdsToSend(options);
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     let at = 0;
     do {
       const rest = data.subarray(at);
@@ -600,7 +601,7 @@ export class UnixSocket implements HasFd, Disposable {
   ): Promise<SocketReceipt | EndOfStream> {
     validateBuffer(into, "into");
     const maxFds = this.#maxFds(options);
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     const r = await waitUntil(
       () => this.#recvmsg(into, maxFds),
       this.#readSleeper ??= new FdSleeper(this.#live(), POLL.IN),

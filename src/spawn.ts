@@ -59,7 +59,7 @@ import { closeFd, FdSleeper, type HasFd } from "./_fd.ts";
 import { PipeReader, PipeWriter } from "./pipe.ts";
 import { type SignalName, signalName, signalNumber } from "./signal.ts";
 import { describe, validateBoolean, validateInteger, validateOptions } from "./_validate.ts";
-import { TIMED_OUT, timedOut, validateWaitOptions, type WaitOptions, waitUntil } from "./_wait.ts";
+import { TIMED_OUT, timedOut, waitBoundsOf, type WaitOptions, waitUntil } from "./_wait.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
@@ -233,7 +233,7 @@ export class ChildProcess implements AsyncDisposable {
    * @throws the signal's reason when aborted
    */
   async wait(options?: WaitOptions): Promise<ChildStatus> {
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     const done = this.#reap();
     if (done) return done;
     const sleeper = new FdSleeper(this.#pidfd, POLL.IN);

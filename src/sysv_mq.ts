@@ -78,13 +78,15 @@ import {
   validateOptions,
 } from "./_validate.ts";
 import {
-  deadlineFor,
+  type Bounds,
+  boundsOf,
   receiveUntilStopped,
+  syncDeadlineOf,
   type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
-  validateSyncWaitOptions,
   validateWaitOptions,
+  waitBoundsOf,
   type WaitOptions,
   waitUntil,
 } from "./_wait.ts";
@@ -520,8 +522,9 @@ export class SysVMessageQueue implements Disposable {
    */
   async send(data: Uint8Array, options?: SysVSendOptions): Promise<void> {
     validateBuffer(data, "data");
-    const opts = validateWaitOptions(options) as SysVSendOptions;
-    const type = validateType(opts.type);
+    const o = validateWaitOptions(options) as SysVSendOptions;
+    const type = validateType(o.type);
+    const opts = boundsOf(o);
     this.#assertOpen();
     this.#checkSize(data.length);
     if (this.#trySend(data, type) !== WOULD_BLOCK) return;
@@ -557,7 +560,7 @@ export class SysVMessageQueue implements Disposable {
   sendSync(data: Uint8Array, options?: SysVTrySendOptions & SyncWaitOptions): void {
     validateBuffer(data, "data");
     let type = 1n;
-    let timeout: number | undefined;
+    let deadline: bigint | undefined;
     if (options !== undefined) {
       const o = validateOptionKeys<SysVTrySendOptions & SyncWaitOptions>(
         options,
@@ -565,13 +568,12 @@ export class SysVMessageQueue implements Disposable {
         "SysVMessageQueue.sendSync",
       );
       type = validateType(o.type);
-      timeout = validateSyncWaitOptions(o).timeout;
+      deadline = syncDeadlineOf(o);
     }
     this.#assertOpen();
     this.#checkSize(data.length);
     if (this.#trySend(data, type) !== WOULD_BLOCK) return;
     this.#checkFits(data.length);
-    const deadline = deadlineFor(timeout);
     const { msgsnd, poll } = libc();
     for (;;) {
       if (deadline === undefined) {
@@ -711,7 +713,7 @@ export class SysVMessageQueue implements Disposable {
   ): Promise<SysVReceipt> {
     validateBuffer(into, "into");
     const sel = validateSelector(options);
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     const r = await this.#wait(() => this.#takeInto(into, sel), sel, opts);
     if (r === TIMED_OUT) throw timedOut(`receive from System V message queue ${this.#id}`);
     return r;
@@ -748,16 +750,19 @@ export class SysVMessageQueue implements Disposable {
   ): SysVReceipt {
     validateBuffer(into, "into");
     const sel = validateSelector(options);
-    const { timeout } = validateSyncWaitOptions(options);
+    const deadline = syncDeadlineOf(options);
     this.#assertOpen();
-    const n = this.#receiveSync(Math.min(into.length, this.#msg.length - MTYPE_SIZE), sel, timeout);
+    const n = this.#receiveSync(
+      Math.min(into.length, this.#msg.length - MTYPE_SIZE),
+      sel,
+      deadline,
+    );
     copyOut(this.#msg, MTYPE_SIZE, n, into, 0);
     return { length: n, type: this.#lastType };
   }
 
   /** The blocking receive into `#msg`: its length (type in #lastType). */
-  #receiveSync(size: number, sel: Selector, timeout: number | undefined): number {
-    const deadline = deadlineFor(timeout);
+  #receiveSync(size: number, sel: Selector, deadline: bigint | undefined): number {
     const { msgrcv, poll } = libc();
     for (;;) {
       let n = this.#receive(size, sel);
@@ -793,9 +798,9 @@ export class SysVMessageQueue implements Disposable {
    */
   receiveSync(options?: SysVReceiveOptions & SyncWaitOptions): SysVMessage {
     const sel = validateSelector(options);
-    const { timeout } = validateSyncWaitOptions(options);
+    const deadline = syncDeadlineOf(options);
     this.#assertOpen();
-    const n = this.#receiveSync(this.#msg.length - MTYPE_SIZE, sel, timeout);
+    const n = this.#receiveSync(this.#msg.length - MTYPE_SIZE, sel, deadline);
     return this.#message(n);
   }
 
@@ -812,7 +817,7 @@ export class SysVMessageQueue implements Disposable {
    */
   async receive(options?: SysVReceiveOptions & WaitOptions): Promise<SysVMessage> {
     const sel = validateSelector(options);
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     const r = await this.#wait(() => this.#take(sel), sel, opts);
     if (r === TIMED_OUT) throw timedOut(`receive from System V message queue ${this.#id}`);
     return r;
@@ -935,7 +940,7 @@ export class SysVMessageQueue implements Disposable {
   async #wait<T>(
     attempt: () => T | typeof WOULD_BLOCK,
     sel: Selector | undefined,
-    opts: WaitOptions,
+    opts: Bounds,
   ): Promise<T | typeof TIMED_OUT> {
     const sleeper = new FdSleeper(-1, 0, BACKOFF);
     this.#sleepers.add(sleeper);
@@ -982,11 +987,11 @@ export class SysVMessageQueue implements Disposable {
         if (reply.errno === E.EINTR) return RETRY;
         throw this.#receiveError(reply.errno, size);
       },
-      putBack: (m): void => {
+      giveBack: (m): boolean => {
         const buf = new Uint8Array(MTYPE_SIZE + m.data.length);
         new DataView(buf.buffer).setBigInt64(0, m.type, true);
         buf.set(m.data, MTYPE_SIZE);
-        libc().msgsnd(id, buf, m.data.length, IPC.NOWAIT);
+        return libc().msgsnd(id, buf, m.data.length, IPC.NOWAIT) === 0;
       },
     });
     this.#kernels.set(key, k);

@@ -80,11 +80,12 @@ import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import {
   deadlineFor,
   msLeft,
+  syncDeadlineOf,
   type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
-  validateSyncWaitOptions,
   validateWaitOptions,
+  waitBoundsOf,
   type WaitOptions,
 } from "./_wait.ts";
 import { TUNING } from "./_tuning.ts";
@@ -467,7 +468,7 @@ export class SysVSemaphoreSet implements Disposable {
    */
   async op(operations: readonly SemaphoreOperation[], options?: WaitOptions): Promise<void> {
     const sops = this.#encode(operations, true);
-    const opts = validateWaitOptions(options);
+    const opts = waitBoundsOf(options);
     const n = operations.length;
     if (this.#semop(sops, n)) return;
     const sleeper = new FdSleeper(-1, 0, BACKOFF);
@@ -540,12 +541,11 @@ export class SysVSemaphoreSet implements Disposable {
    */
   opSync(operations: readonly SemaphoreOperation[], options?: SyncWaitOptions): void {
     const sops = this.#encode(operations, false);
-    const { timeout } = validateSyncWaitOptions(options);
+    const deadline = syncDeadlineOf(options);
     this.#assertOpen();
     const expired = (): never => {
       throw timedOut(`semop on System V semaphore set ${this.#id}`);
     };
-    const deadline = deadlineFor(timeout);
     const { semtimedop } = libc();
     for (;;) {
       let ts: BigInt64Array | null = null;

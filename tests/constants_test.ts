@@ -34,6 +34,7 @@ import {
   S_IFIFO,
   S_IFMT,
   S_IFREG,
+  SA_RESTART,
   SEM,
   SEMBUF,
   SHM,
@@ -165,6 +166,7 @@ function assertions(arch: Arch): string {
     ["offsetof(struct sigaction, sa_mask)", SIGACTION.sa_mask],
     ["offsetof(struct sigaction, sa_flags)", SIGACTION.sa_flags],
     ["SIG_IGN", 1],
+    ["SA_RESTART", SA_RESTART],
     ["__SIGRTMAX", SIGRTMAX],
     // glibc's SIGRTMIN is a function call (it reserves two signals): 32 + 2
     ["__SIGRTMIN + 2", SIGRTMIN],

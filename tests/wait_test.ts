@@ -15,8 +15,11 @@ import {
 import { FUTEX_GROUPS, reactorThreads } from "../src/_reactor.ts";
 import {
   AdaptiveSpins,
+  boundsOf,
+  deadlineFor,
   futexSleeper,
   TIMED_OUT,
+  UNBOUNDED,
   waitUntil,
   waitUntilSync,
   WOULD_BLOCK,
@@ -36,11 +39,11 @@ ipcTest("waitUntil returns what the attempt took, or TIMED_OUT", async () => {
   using shm = SharedMemory.temporary({ size: 64 });
   const w = shm.int32();
   const sleeper = futexSleeper(w, 0);
-  assert.equal(await waitUntil(() => take(w), sleeper, { timeout: 5 }), TIMED_OUT);
-  assert.equal(await waitUntil(() => take(w), sleeper, { timeout: 0 }), TIMED_OUT);
+  assert.equal(await waitUntil(() => take(w), sleeper, boundsOf({ timeout: 5 })), TIMED_OUT);
+  assert.equal(await waitUntil(() => take(w), sleeper, boundsOf({ timeout: 0 })), TIMED_OUT);
   w[0] = 1;
-  assert.equal(await waitUntil(() => take(w), sleeper, {}), 1);
-  const later = waitUntil(() => take(w), sleeper, { timeout: 20_000 });
+  assert.equal(await waitUntil(() => take(w), sleeper, UNBOUNDED), 1);
+  const later = waitUntil(() => take(w), sleeper, boundsOf({ timeout: 20_000 }));
   setTimeout(() => {
     Atomics.add(w, 0, 1);
     futexWake(w, 0);
@@ -71,7 +74,12 @@ ipcTest(
         preAborted++;
       } else if (k % 4 === 1) queueMicrotask(() => ac.abort());
       try {
-        const r = await waitUntil(() => take(w), sleeper, { signal: ac.signal, timeout: 50 }, 0);
+        const r = await waitUntil(
+          () => take(w),
+          sleeper,
+          boundsOf({ signal: ac.signal, timeout: 50 }),
+          0,
+        );
         if (r !== TIMED_OUT) taken++;
       } catch (e) {
         assert.equal((e as Error).name, "AbortError");
@@ -197,7 +205,7 @@ Deno.test("adaptive spins: longer after a quick wake-up, shorter after a slow on
       snapshot: () => 0,
       sleepSync: () => {},
     },
-    1000,
+    deadlineFor(1000),
     b,
   );
   assert.equal(r, "done");
