@@ -11,12 +11,14 @@
  * and hands what it took to the first waiting caller. Waits on the same object and request
  * share that one thread, served in order.
  *
- * Cancelling never loses data. When the last waiting caller gives up (timeout, abort, close),
- * the thread is interrupted with a thread-directed SIGURG (`tgkill`): `msgrcv` and `semop`
- * return EINTR having taken nothing; `mq_timedreceive` (which signals may restart) sleeps in
- * slices of {@linkcode MQ_SLICE_MS} and is not re-issued. If the call took something just before,
- * the result is kept (`take()`): the next receive gets it first, and closing the object puts it
- * back (semaphore units are given back at once).
+ * Cancelling takes nothing. When the last waiting caller gives up (timeout, abort), the thread is
+ * interrupted with a thread-directed SIGURG (`tgkill`): `msgrcv` and `semop` return EINTR having
+ * taken nothing, and so does `mq_timedreceive` once `SA_RESTART` is off the runtime's handler
+ * (done when the first waiter starts; should it fail, the call ends at its slice of
+ * {@linkcode MQ_SLICE_MS}). The caller's wait ends only when the call has, so nothing can be
+ * taken for it afterwards: a result that came first is a timed-out wait's result, and an aborted
+ * wait's is put back into the object at once (the message to its queue, the units to the set),
+ * never kept for a later receive of this process.
  *
  * Cost: a worker thread (a few MiB) per object with a long wait, started on the first one (tens
  * of milliseconds, during which the wait keeps polling) and ended {@linkcode LINGER_MS} ms after

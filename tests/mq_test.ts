@@ -25,7 +25,7 @@ import {
   uniqueName,
   within,
 } from "./_helpers.ts";
-import { shareWithKernelWaiter } from "./_fairness.ts";
+import { nothingTakenAfterWait, shareWithKernelWaiter } from "./_fairness.ts";
 import { fromFourSenders, receiveWithCancels } from "./_queue_check.ts";
 
 const enc = new TextEncoder();
@@ -395,6 +395,44 @@ ipcTest("a fair share against a C receiver blocked in mq_receive on the same que
     (o) => q.receive(o),
   );
 });
+
+ipcTest("a message sent after a receive timed out or was aborted stays on the queue", async () => {
+  using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 16 });
+  using other = MessageQueue.open(q.name);
+  for (let i = 0; i < 20; i++) {
+    if (i % 2 === 0) {
+      await assert.rejects(
+        q.receive({ timeout: 20 + i }),
+        (e) => (e as Error).name === "TimeoutError",
+      );
+    } else {
+      await assert.rejects(q.receive({ signal: AbortSignal.timeout(20 + i) }));
+    }
+    assert.equal(other.trySend(new Uint8Array([i])), undefined);
+    // Long enough for any call still in the kernel to have taken it (it must not be there).
+    await new Promise((r) => setTimeout(r, 120));
+    assert.equal(other.attributes().currentMessages, 1, `round ${i}: the message is still queued`);
+    const m = other.tryReceive();
+    assert.ok(m !== WOULD_BLOCK && m.data[0] === i);
+  }
+  assert.equal(q.tryReceive(), WOULD_BLOCK, "nothing kept for this handle");
+});
+
+ipcTest(
+  "a receive that timed out or was aborted takes nothing: a C receiver gets what comes after (200 rounds)",
+  async (t) => {
+    if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+    using q = MessageQueue.temporary({ maxMessages: 4, messageSize: 16 });
+    await nothingTakenAfterWait(
+      "pmq",
+      q.name,
+      () => assert.equal(q.trySend(new Uint8Array([1])), undefined),
+      (o) => q.receive(o),
+      () => q.tryReceive(),
+    );
+    assert.equal(q.attributes().currentMessages, 0);
+  },
+);
 
 ipcTest(
   "receiveSync blocks in the kernel until a C process sends; a timeout throws TimeoutError",

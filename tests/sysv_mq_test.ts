@@ -28,7 +28,7 @@ import {
   thrown,
   within,
 } from "./_helpers.ts";
-import { shareWithKernelWaiter } from "./_fairness.ts";
+import { nothingTakenAfterWait, shareWithKernelWaiter } from "./_fairness.ts";
 import { fromFourSenders, receiveWithCancels } from "./_queue_check.ts";
 
 const enc = new TextEncoder();
@@ -401,6 +401,22 @@ ipcTest("a fair share against a C receiver blocked in msgrcv on the same queue",
     (o) => q.receive(o),
   );
 });
+
+ipcTest(
+  "a receive that timed out or was aborted takes nothing: a C receiver gets what comes after (200 rounds)",
+  async (t) => {
+    if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+    using q = SysVMessageQueue.temporary();
+    await nothingTakenAfterWait(
+      "sysv-msg",
+      String(q.id),
+      () => assert.equal(q.trySend(new Uint8Array([1]), { type: 1 }), undefined),
+      (o) => q.receive(o),
+      () => q.tryReceive(),
+    );
+    assert.equal(q.stat().messages, 0);
+  },
+);
 
 ipcTest(
   "receiveSync blocks in msgrcv until a C process sends; a timeout throws TimeoutError",

@@ -28,7 +28,7 @@ import {
   squat,
   thrown,
 } from "./_helpers.ts";
-import { shareWithKernelWaiter } from "./_fairness.ts";
+import { nothingTakenAfterWait, shareWithKernelWaiter } from "./_fairness.ts";
 
 const CHILD = `${ROOT}tests/fixtures/sync_child.ts`;
 const randomKey = (): number => 0x5e000000 + Math.floor(Math.random() * 0xffffff);
@@ -421,3 +421,19 @@ ipcTest("a fair share against a C process blocked in semop on the same set", asy
   );
   assert.equal(set.getAll()[0], 0, "every unit was taken once, none given twice");
 });
+
+ipcTest(
+  "a wait that timed out or was aborted takes no unit: a C process gets what comes after (200 rounds)",
+  async (t) => {
+    if (await skipIf(t, !HAVE_GCC && "gcc not found")) return;
+    using set = SysVSemaphoreSet.temporary({ count: 1, initial: 0 });
+    await nothingTakenAfterWait(
+      "sysv-sem",
+      String(set.id),
+      () => set.post(0),
+      (o) => set.wait(0, o),
+      () => set.tryOp([{ index: 0, op: -1 }]),
+    );
+    assert.equal(set.getAll()[0], 0);
+  },
+);
