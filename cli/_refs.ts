@@ -8,7 +8,9 @@ import {
   type IpcKind,
   type IpcObject,
   listIpcObjects,
+  printableName,
 } from "../mod.ts";
+import { printable } from "../src/_printable.ts";
 
 /** A usage mistake: exit code 2, one line, no stack trace. */
 export class UsageError extends Error {
@@ -104,9 +106,14 @@ export function resolveOne(text: string, kind?: IpcKind): IpcObject {
   const ref = parseRef(text);
   if (ref.by === "fd") throw new UsageError("a descriptor is not an object this command takes");
   const dirs = ref.by === "path" ? [ref.path.replace(/\/[^/]*$/, "") || "/"] : [];
-  const found = findObjects(listIpcObjects({ dirs }), ref, kind);
+  // A name is also looked up directly: a POSIX queue where /dev/mqueue is not mounted is found
+  // through mq_open though it cannot be listed.
+  const names = ref.by === "name" ? [ref.name] : [];
+  const found = findObjects(listIpcObjects({ dirs, names }), ref, kind);
   if (found.length === 0) {
-    throw new CommandError(`no ${kind ?? "IPC object"} ${text} (dipc ls lists what there is)`);
+    throw new CommandError(
+      `no ${kind ?? "IPC object"} ${printable(text)} (dipc ls lists what there is)`,
+    );
   }
   if (found.length > 1) {
     throw new UsageError(
@@ -205,13 +212,13 @@ export function notesText(o: IpcObject): string {
     parts.push(o.socket.listening ? "listening" : o.socket.bound ? "bound" : "no listener");
   }
   if (o.stale) parts.push("stale");
+  else if (o.orphan) parts.push("orphan");
   return parts.join("; ");
 }
 
-/** The name column: the name, or the key and id of a System V object. */
+/** The name column: the name (escaped), or the key and id of a System V object. */
 export function nameText(o: IpcObject): string {
-  if (o.id !== null) return `0x${(o.key ?? 0).toString(16).padStart(8, "0")} id:${o.id}`;
-  return o.name ?? "";
+  return printableName(o);
 }
 
 /** Lays rows out in columns (the first row is the header). */

@@ -60,6 +60,7 @@ import {
   UsageError,
 } from "./_refs.ts";
 import { completionScript } from "./_completions.ts";
+import { printable, printableLine } from "../src/_printable.ts";
 
 const VERSION = "0.13.0";
 const enc = new TextEncoder();
@@ -97,7 +98,8 @@ export function buildProgram(): Command {
     .description("list every IPC object this user can see")
     .addOption(kindsOption())
     .option("-o, --owner <user>", "only objects this user (name or uid) owns")
-    .option("--stale", "only objects whose creator is dead and that nobody has open")
+    .option("--stale", "only provably abandoned objects (what rm --stale removes)")
+    .option("--orphans", "with --stale: orphans too (creator dead, nothing attached)")
     .addOption(
       new Option("-s, --sort <field>", "sort by").choices(
         ["kind", "name", "owner", "size", "last-use"] as const,
@@ -105,7 +107,7 @@ export function buildProgram(): Command {
     )
     .option("-d, --dir <dirs...>", "also look for FIFOs and socket files under these directories")
     .option("--json", "print JSON (docs/cli.md has the schema)")
-    .addHelpText("after", "\nExample:\n  dipc ls --kind sysv-shm,shm --stale --json")
+    .addHelpText("after", "\nExample:\n  dipc ls --kind sysv-shm,shm --stale --orphans --json")
     .action((o) => ls(o));
 
   program.command("stat")
@@ -125,6 +127,11 @@ export function buildProgram(): Command {
       new Option("-k, --kind <kind>", "the kind, when a name is ambiguous").argParser(parseKind),
     )
     .option("--stale", "every stale object of this user (with objects named: those, if stale)")
+    .option(
+      "--include-orphans",
+      "with --stale: orphans too (System V segments whose creator is dead and that nobody " +
+        "has attached, which may be meant to last)",
+    )
     .option("-n, --dry-run", "say what would be removed, remove nothing")
     .option("-f, --force", "remove objects that are in use")
     .option("-y, --yes", "do not ask on a terminal")
@@ -249,16 +256,19 @@ function ls(o: {
   kind?: IpcKind[];
   owner?: string;
   stale?: true;
+  orphans?: true;
   sort: string;
   dir?: string[];
   json?: true;
 }): void {
   const inv = listed(o);
   const objects = inv.objects
-    .filter((x) => ownerMatches(x, o.owner) && (!o.stale || x.stale))
+    .filter((x) =>
+      ownerMatches(x, o.owner) && (!o.stale || x.stale || (o.orphans === true && x.orphan === true))
+    )
     .sort(SORTS[o.sort]);
   if (o.json) {
-    say(JSON.stringify({ schema: 1, objects, notes: inv.notes }, null, 2));
+    say(json({ schema: 1, objects, notes: inv.notes }));
     return;
   }
   const rows = [[
@@ -276,7 +286,7 @@ function ls(o: {
     rows.push([
       x.kind,
       nameText(x),
-      x.owner,
+      printable(x.owner),
       x.mode.toString(8).padStart(4, "0"),
       sizeOrCount(x),
       creatorText(x),
@@ -286,7 +296,7 @@ function ls(o: {
     ]);
   }
   say(objects.length === 0 ? "no IPC objects" : table(rows, color()));
-  for (const n of inv.notes) console.error(`note: ${n}`);
+  for (const n of inv.notes) console.error(`note: ${printableLine(n)}`);
 }
 
 function stat(ref: string, o: { kind?: IpcKind; json?: true }): void {
@@ -301,24 +311,21 @@ function stat(ref: string, o: { kind?: IpcKind; json?: true }): void {
     Object.assign(system, s);
   }
   if (o.json) {
-    say(
-      JSON.stringify(
-        { schema: 1, object: obj, ...(obj.id !== null ? { ipcStat: system } : {}) },
-        null,
-        2,
-      ),
-    );
+    say(json({ schema: 1, object: obj, ...(obj.id !== null ? { ipcStat: system } : {}) }));
     return;
   }
   const lines: Array<[string, string]> = [
     ["object", describeObject(obj)],
-    ["owner", `${obj.owner} (uid ${obj.uid})`],
+    ["owner", `${printable(obj.owner)} (uid ${obj.uid})`],
     ["mode", obj.mode.toString(8).padStart(4, "0")],
     ["size / count", sizeOrCount(obj) || "-"],
     ["creator", creatorText(obj)],
     ["users", obj.users === null ? "unknown" : String(obj.users)],
     ["last use", obj.lastUse ?? "never"],
-    ["stale", obj.stale ? "yes" : "no"],
+    [
+      "stale",
+      obj.stale ? "yes" : obj.orphan ? "no (an orphan: creator dead, nothing attached)" : "no",
+    ],
   ];
   if (obj.limits) {
     lines.push(["limits", `${obj.limits.maxMessages} messages of ${obj.limits.messageSize} bytes`]);
@@ -356,7 +363,7 @@ function stat(ref: string, o: { kind?: IpcKind; json?: true }): void {
       : k === "key" && typeof v === "number"
       ? `0x${v.toString(16).padStart(8, "0")}`
       : String(v);
-    lines.push([k, text]);
+    lines.push([k, printableLine(text)]);
   }
   const w = Math.max(...lines.map(([k]) => k.length));
   for (const [k, v] of lines) say(`${k.padEnd(w)}  ${v}`);
@@ -373,6 +380,7 @@ function confirm(question: string): boolean {
 function rm(refs: string[], o: {
   kind?: IpcKind;
   stale?: true;
+  includeOrphans?: true;
   dryRun?: true;
   force?: true;
   yes?: true;
@@ -380,15 +388,21 @@ function rm(refs: string[], o: {
   dir?: string[];
 }): void {
   if (refs.length === 0 && !o.stale) throw new UsageError("name what to remove, or pass --stale");
+  if (o.includeOrphans && !o.stale) throw new UsageError("--include-orphans goes with --stale");
+  const orphans = o.includeOrphans === true;
   const targets: IpcObject[] = [];
   for (const r of refs) {
     const x = resolveOne(r, o.kind);
     // With --stale, named objects are removed only if they are stale.
-    if (o.stale && !x.stale) say(`kept ${describeObject(x)}: not stale`);
-    else targets.push(x);
+    if (o.stale && !x.stale && !(orphans && x.orphan)) {
+      say(
+        `kept ${describeObject(x)}: not stale${x.orphan ? " (an orphan: --include-orphans)" : ""}`,
+      );
+    } else targets.push(x);
   }
   if (o.stale && refs.length === 0) {
     const stale = staleIpcObjects({
+      includeOrphans: orphans,
       allowForeignOwner: o.allowForeign === true,
       ...(o.kind ? { kinds: [o.kind] } : {}),
       ...(o.dir ? { dirs: o.dir } : {}),
@@ -410,7 +424,11 @@ function rm(refs: string[], o: {
   let failed = 0;
   for (const t of targets) {
     try {
-      removeIpcObject(t, { force: o.force === true, allowForeignOwner: o.allowForeign === true });
+      removeIpcObject(t, {
+        force: o.force === true,
+        allowForeignOwner: o.allowForeign === true,
+        ...(o.stale ? { ifStale: true, includeOrphans: orphans } : {}),
+      });
       say(`removed ${describeObject(t)}`);
     } catch (e) {
       failed++;
@@ -709,7 +727,7 @@ async function watch(
         rows.push([
           x.kind,
           nameText(x),
-          x.owner,
+          printable(x.owner),
           sizeOrCount(x),
           fill,
           rate,
@@ -743,6 +761,17 @@ async function runTool(
   onErrLine?: (line: string) => void,
 ): Promise<void> {
   const url = new URL(`../tools/${script}`, import.meta.url);
+  if (url.protocol !== "file:") {
+    throw new CommandError(
+      `this dipc runs from ${url.origin}, not from a checkout: ${
+        script === "tour.ts"
+          ? "the tour runs the examples"
+          : "the benchmark suite builds and runs the C baselines"
+      } of a clone of the repository (git clone, then deno task ${
+        script === "tour.ts" ? "tour" : "bench:suite"
+      })`,
+    );
+  }
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -794,8 +823,21 @@ async function bench(o: { transport?: string; size?: string[]; reps: string }): 
 
 // ---- errors and exit codes -----------------------------------------------------------------
 
+/** An error's message as one line that is safe on a terminal. */
 function oneLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "";
+  return printableLine((e instanceof Error ? e.message : String(e)).split("\n")[0] ?? "");
+}
+
+/**
+ * JSON for the terminal: exact (names keep their characters, as JSON escapes; a name that is
+ * not UTF-8 has `nameHex`), with what JSON leaves raw and a terminal could obey (DEL, the C1
+ * controls, bidirectional and zero-width characters) written as \u escapes.
+ */
+function json(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** Runs the command line `args`; returns the exit code (0, 1 failure, 2 usage). */

@@ -34,6 +34,7 @@ export const PER_ARCH = {
     /** x86_64's own `struct stat`. */
     STAT: {
       size: 144,
+      st_dev: 0,
       st_ino: 8,
       st_mode: 24,
       st_uid: 28,
@@ -59,6 +60,7 @@ export const PER_ARCH = {
     /** The generic `struct stat`: st_mode comes before a 32-bit st_nlink. */
     STAT: {
       size: 128,
+      st_dev: 0,
       st_ino: 8,
       st_mode: 16,
       st_uid: 24,
@@ -226,6 +228,8 @@ export const S_IFIFO = 0o010000;
 export const S_IFSOCK = 0o140000;
 /** A directory. */
 export const S_IFDIR = 0o040000;
+/** File type bits of a symbolic link. */
+export const S_IFLNK = 0o120000;
 
 /** `struct timespec`: two 64-bit words on both architectures. */
 export const TIMESPEC = { size: 16, tv_sec: 0, tv_nsec: 8 } as const;
@@ -317,6 +321,29 @@ export const POLL = {
 } as const;
 
 /**
+ * `sock_diag(7)` for Unix sockets over netlink: which socket files are bound, by the device and
+ * inode of the file (what `ss -x` reads). Layouts are the same on every Linux ABI.
+ */
+export const UNIX_DIAG = {
+  AF_NETLINK: 16,
+  SOCK_RAW: 3,
+  NETLINK_SOCK_DIAG: 4,
+  SOCK_DIAG_BY_FAMILY: 20,
+  NLM_F_REQUEST: 0x1,
+  NLM_F_DUMP: 0x300,
+  NLMSG_ERROR: 2,
+  NLMSG_DONE: 3,
+  UDIAG_SHOW_VFS: 0x2,
+  UNIX_DIAG_VFS: 1,
+  /** `struct nlmsghdr`: len u32, type u16, flags u16, seq u32, pid u32. */
+  nlmsghdr_size: 16,
+  /** `struct unix_diag_req`: family u8, protocol u8, pad u16, states u32, ino u32, show u32, cookie u32[2]. */
+  req_size: 24,
+  /** `struct unix_diag_msg`: family u8, type u8, state u8, pad u8, ino u32, cookie u32[2]. */
+  msg_size: 16,
+} as const;
+
+/**
  * Unix domain sockets (`socket(7)`, `unix(7)`): families, types and flags, options, control
  * messages, and the structs they use (64-bit layouts, x86_64 and aarch64 alike).
  */
@@ -352,7 +379,7 @@ export const SOCK = {
 /** `struct sockaddr_un`: the family, then up to 108 bytes of path. */
 export const SOCKADDR_UN = { size: 110, sun_family: 0, sun_path: 2, pathMax: 108 } as const;
 /** `struct dirent` (glibc, 64-bit: the same as `dirent64` on both architectures). */
-export const DIRENT = { d_ino: 0, d_type: 18, d_name: 19 } as const;
+export const DIRENT = { d_ino: 0, d_reclen: 16, d_type: 18, d_name: 19 } as const;
 /** `d_type` values. */
 export const DT = { FIFO: 1, DIR: 4, REG: 8, LNK: 10, SOCK: 12 } as const;
 /** `struct sockaddr_in` (IPv4): family, port and address in network byte order. */

@@ -22,6 +22,8 @@ export const CORE = {
   close: { parameters: ["i32"], result: "i32" },
   /** int ftruncate(int fd, off_t length) */
   ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  /** ssize_t pread(int fd, void *buf, size_t count, off_t offset): into memory at a pointer */
+  pread_ptr: { name: "pread", parameters: ["i32", "pointer", "u32", "i64"], result: "i32" },
   /** int fstat(int fd, struct stat *buf) */
   fstat: { parameters: ["i32", "buffer"], result: "i32" },
   /** int lstat(const char *path, struct stat *buf) */

@@ -20,6 +20,29 @@ export function cString(s: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(s + "\0");
 }
 
+/**
+ * A path as C takes it: a string (UTF-8), or its exact bytes (a name that is not valid UTF-8,
+ * as a directory listing gave it), NUL-terminated.
+ */
+export function cPath(path: string | Uint8Array): Uint8Array<ArrayBuffer> {
+  if (typeof path === "string") return cString(path);
+  const out = new Uint8Array(path.length + 1);
+  out.set(path);
+  return out;
+}
+
+/** `a` and `b` (each a string or exact bytes) as one path's bytes. */
+export function joinBytes(...parts: Array<string | Uint8Array>): Uint8Array<ArrayBuffer> {
+  const chunks = parts.map((p) => typeof p === "string" ? encoder.encode(p) : p);
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
 /** The UTF-8 byte length of `s` (without a terminator). */
 export function byteLength(s: string): number {
   return encoder.encode(s).length;
@@ -234,24 +257,47 @@ export function readProcStat(pid: number): ProcStat | undefined {
 
 /** A directory entry: its name and `d_type` (one of `DT`, or 0 when the file system does not say). */
 export interface DirEntry {
+  /** The name as text (bytes that are not UTF-8 read as U+FFFD: then `exact` is false). */
   name: string;
+  /** The name's exact bytes, which is what reaches the file again. */
+  bytes: Uint8Array<ArrayBuffer>;
+  /** Whether `name` is exactly the name (it was valid UTF-8). */
+  exact: boolean;
   type: number;
 }
+
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * The entries of a directory (without "." and ".."), read through FFI: Deno's own file APIs
  * refuse /dev and /proc without `--allow-all`. Undefined when it cannot be opened.
  */
-export function listDirectory(path: string): DirEntry[] | undefined {
+export function listDirectory(path: string | Uint8Array): DirEntry[] | undefined {
   const L = libc();
-  const dir = L.opendir(cString(path));
+  const dir = L.opendir(cPath(path));
   if (dir === null) return undefined;
   const out: DirEntry[] = [];
   try {
     for (let e = L.readdir(dir); e !== null; e = L.readdir(dir)) {
       const view = new Deno.UnsafePointerView(e);
-      const name = view.getCString(DIRENT.d_name);
-      if (name !== "." && name !== "..") out.push({ name, type: view.getUint8(DIRENT.d_type) });
+      // d_name is NUL-terminated within the record (d_reclen bytes); copied as bytes, never
+      // decoded lossily.
+      const room = view.getUint16(DIRENT.d_reclen) - DIRENT.d_name;
+      if (room <= 0) continue;
+      const raw = new Uint8Array(view.getArrayBuffer(Math.min(room, 256), DIRENT.d_name));
+      const end = raw.indexOf(0);
+      const bytes = raw.slice(0, end < 0 ? raw.length : end);
+      let name: string;
+      let exact = true;
+      try {
+        name = strictDecoder.decode(bytes);
+      } catch {
+        name = decoder.decode(bytes);
+        exact = false;
+      }
+      if (name !== "." && name !== "..") {
+        out.push({ name, bytes, exact, type: view.getUint8(DIRENT.d_type) });
+      }
     }
   } finally {
     L.closedir(dir);
@@ -261,6 +307,8 @@ export function listDirectory(path: string): DirEntry[] | undefined {
 
 /** What `lstat` says of a path. */
 export interface PathStat {
+  /** `st_dev`. */
+  dev: number;
   /** `st_ino`. */
   ino: number;
   /** `st_mode`: type and permission bits. */
@@ -275,9 +323,21 @@ export interface PathStat {
 const pathStat = new OutStruct(STAT.size);
 
 /** `lstat(2)` through FFI; undefined when the path cannot be stat-ed. */
-export function lstatPath(path: string): PathStat | undefined {
-  if (libc().lstat(cString(path), pathStat.clear().bytes) !== 0) return undefined;
+export function lstatPath(path: string | Uint8Array): PathStat | undefined {
+  if (libc().lstat(cPath(path), pathStat.clear().bytes) !== 0) return undefined;
+  return readStat(pathStat);
+}
+
+/** `fstat(2)` through FFI; undefined when it fails. */
+export function fstatFd(fd: number): PathStat | undefined {
+  if (libc().fstat(fd, pathStat.clear().bytes) !== 0) return undefined;
+  return readStat(pathStat);
+}
+
+function readStat(st: OutStruct): PathStat {
+  const pathStat = st;
   return {
+    dev: pathStat.u64(STAT.st_dev),
     ino: pathStat.u64(STAT.st_ino),
     mode: pathStat.u32(STAT.st_mode),
     uid: pathStat.u32(STAT.st_uid),

@@ -23,6 +23,10 @@
  */
 
 import { errnoName, errnoText } from "../ffi/constants.ts";
+import { quoted } from "./_printable.ts";
+
+/** An object as messages quote it: a number as it is, a name escaped (src/_printable.ts). */
+const quote = (o: string | number): string => typeof o === "number" ? String(o) : quoted(o);
 
 export { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
@@ -85,7 +89,7 @@ export class ErrnoError extends Error {
     const what = options.action === undefined
       ? syscall
       : `Cannot ${options.action}${
-        options.object === undefined ? "" : ` ${JSON.stringify(options.object)}`
+        options.object === undefined ? "" : ` ${quote(options.object)}`
       }: ${syscall}`;
     const detail = options.detail === undefined ? "" : `: ${options.detail}`;
     super(`${what} failed with ${code} (${errnoText(errno)})${detail}`);
@@ -148,9 +152,7 @@ export class ForeignOwnerError extends Error {
       throw new TypeError('role must be "owned" or "created"');
     }
     super(
-      `${
-        JSON.stringify(object)
-      } is ${role} by uid ${owner}, not by this process (uid ${expected}); ` +
+      `${quote(object)} is ${role} by uid ${owner}, not by this process (uid ${expected}); ` +
         `pass allowForeignOwner: true if that is expected`,
     );
     this.name = "ForeignOwnerError";

@@ -6,35 +6,52 @@
  * (a monitor, a test that checks it cleaned up) can use it too.
  *
  * Each object says who owns it, its mode, its size or count, who created it and whether that
- * process is still alive, how many processes have it open, and when it was last used; from
- * these follows whether it is **stale**: its creator is known to be dead and nobody has it open
- * or attached. Where the system keeps no creator (POSIX objects, System V queues and semaphore
- * sets), an object is never called stale, with two exceptions that record their peers
- * themselves: a ring channel whose recorded endpoints are all gone and that nobody has mapped,
- * and a socket file no listener is bound to.
+ * process is still alive, how many processes have it open, and when it was last used. From
+ * these follow two judgements:
+ *
+ * - **stale**: provably abandoned, what `dipc rm --stale` and {@linkcode staleIpcObjects}
+ *   remove. Only two kinds of object can be proved so: a dipc ring channel whose recorded
+ *   endpoints are all dead (and that nobody has mapped), and a socket file that no socket is
+ *   bound to (checked by the file's inode, through the kernel's socket diagnostics).
+ * - **orphan**: its creator is known to be dead and nobody has it attached, yet nothing says it
+ *   was abandoned: a System V segment is made to outlive its creator (`ipcmk -M`'s, a database's,
+ *   another program's). Orphans are shown, and removed only when asked for by name or with
+ *   `includeOrphans` (`dipc rm --stale --include-orphans`).
+ *
+ * Everything else is neither: where the system keeps no creator (POSIX objects, System V queues
+ * and semaphore sets) nothing can be proved.
+ *
+ * Names are whatever anyone wrote into `/dev/shm` or a directory: every object is listed however
+ * it is named. A name that is not valid UTF-8 has its exact bytes in `nameHex` (lowercase hex),
+ * and `name` shows those bytes as U+FFFD; {@linkcode removeIpcObject} removes it by its bytes.
+ * {@linkcode describeObject} and dipc's error messages escape names as `ls -b` does
+ * (src/_printable.ts), so nothing in a name can act on a terminal. What `/dev/shm` holds that is
+ * no IPC object (a FIFO, a symbolic link, a directory) is reported in `notes`.
  *
  * What it reads: `/dev/shm`, `/dev/mqueue` (when mounted), `/proc/sysvipc/*` (as `ipcs` does),
  * `/proc/net/unix`, `/proc/PID/fd` and `/proc/PID/maps` of the processes this user may look
  * into, and `/etc/passwd` for user names, all through FFI: it needs `--allow-ffi` only.
  * Everything it finds in shared memory is untrusted: a header that does not check out is
- * reported as plain shared memory.
+ * reported as plain shared memory. Headers are read with `pread` into private memory, never
+ * through a mapping of somebody else's object (a sparse file on a full `/dev/shm` would raise
+ * SIGBUS on the first touch of a hole).
  *
  * @module
  */
 
 import { MessageQueue } from "./mq.ts";
-import { SharedMemory } from "./shm.ts";
 import { RingChannel } from "./ring.ts";
 import { SharedMutex } from "./mutex.ts";
-import { Semaphore } from "./semaphore.ts";
 import { SysVSharedMemory } from "./sysv_shm.ts";
 import { SysVMessageQueue } from "./sysv_mq.ts";
 import { SysVSemaphoreSet } from "./sysv_sem.ts";
-import { removeFifo } from "./fifo.ts";
 import { boundUnixSockets } from "./socket.ts";
 import { processGone } from "./_liveness.ts";
 import {
-  cString,
+  cPath,
+  type DirEntry,
+  fstatFd,
+  joinBytes,
   listDirectory,
   lstatPath,
   type PathStat,
@@ -42,10 +59,26 @@ import {
   readProcStat,
   readProcText,
 } from "../ffi/util.ts";
-import { errno, libc } from "../ffi/load.ts";
+import { errno, libc, librt } from "../ffi/load.ts";
 import { ErrnoError, ForeignOwnerError } from "./errors.ts";
-import { E, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK } from "../ffi/constants.ts";
-import { describe, validateBoolean, validateOptionKeys } from "./_validate.ts";
+import {
+  E,
+  MAP,
+  MAP_FAILED,
+  O,
+  PROT,
+  PTHREAD,
+  S_IFDIR,
+  S_IFIFO,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  S_IFSOCK,
+} from "../ffi/constants.ts";
+import { MappedMemory } from "./mapped_memory.ts";
+import { boundKey, boundSocketFiles } from "./_unix_diag.ts";
+import { fromHex, printable, printableBytes, toHex } from "./_printable.ts";
+import { describe, validateBoolean, validateOptionKeys, validatePosixName } from "./_validate.ts";
 
 /** The kinds of object the inventory knows. */
 export type IpcKind =
@@ -113,8 +146,13 @@ export interface IpcRing {
 export interface IpcObject {
   /** What it is. */
   kind: IpcKind;
-  /** POSIX name ("/jobs"), a path (FIFOs, socket files), "@name" (abstract sockets), or null. */
+  /**
+   * POSIX name ("/jobs"), a path (FIFOs, socket files), "@name" (abstract sockets), or null. A
+   * name that is not valid UTF-8 shows its odd bytes as U+FFFD here; `nameHex` has them exactly.
+   */
   name: string | null;
+  /** The name's exact bytes in lowercase hex, present only when they are not valid UTF-8. */
+  nameHex?: string;
   /** System V key (unsigned, as `ipcs` prints it in hex), or null. */
   key: number | null;
   /** System V id, or null. */
@@ -137,8 +175,13 @@ export interface IpcObject {
   users: number | null;
   /** Last use or change, ISO 8601, or null. */
   lastUse: string | null;
-  /** Creator known dead and nobody has it open (see the module doc). */
+  /** Provably abandoned: what `rm --stale` removes (see the module doc). */
   stale: boolean;
+  /**
+   * Creator known dead and nobody has it attached, but not provably abandoned (System V
+   * segments; see the module doc). Absent in listings older than this field.
+   */
+  orphan?: boolean;
   /** Ring channels: the header. */
   ring?: IpcRing;
   /** Mutexes found in the first 64 KiB of shared memory. */
@@ -165,6 +208,11 @@ export interface ListIpcOptions {
   dirs?: string[];
   /** Only these kinds (default: all). */
   kinds?: IpcKind[];
+  /**
+   * POSIX names to look up directly as well, for what cannot be listed: a POSIX queue where
+   * `/dev/mqueue` is not mounted is still found by name (`mq_open`, `mq_getattr`, `fstat`).
+   */
+  names?: string[];
 }
 
 // ---- small readers -------------------------------------------------------------------------
@@ -175,7 +223,7 @@ function readText(path: string): string | undefined {
   return text === "" ? undefined : text;
 }
 
-const readDir = (path: string): Array<{ name: string }> | undefined => listDirectory(path);
+const readDir = (path: string | Uint8Array): DirEntry[] | undefined => listDirectory(path);
 const isType = (st: PathStat, type: number): boolean => (st.mode & S_IFMT) === type;
 
 let users: Map<number, string> | undefined;
@@ -275,8 +323,8 @@ const usersOf = (h: Holders, ino: number | undefined, ...paths: string[]): numbe
 
 // ---- POSIX ---------------------------------------------------------------------------------
 
-function posixBase(kind: IpcKind, name: string, st: PathStat): IpcObject {
-  return {
+function posixBase(kind: IpcKind, name: string, st: PathStat, exact?: Uint8Array): IpcObject {
+  const o: IpcObject = {
     kind,
     name,
     key: null,
@@ -292,16 +340,88 @@ function posixBase(kind: IpcKind, name: string, st: PathStat): IpcObject {
     lastUse: new Date(st.mtimeMs).toISOString(),
     stale: false,
   };
+  if (exact !== undefined) o.nameHex = toHex(exact);
+  return o;
 }
 
-/** Reads what dipc put in shared memory `name`: a ring channel's header, or mutexes. */
-function lookInside(o: IpcObject, name: string): void {
-  let memory: SharedMemory;
-  try {
-    memory = SharedMemory.open(name, { readOnly: true, allowForeignOwner: true });
-  } catch {
-    return; // no read permission, or it went away
+/** How much of an object in /dev/shm the inventory reads to recognise what dipc put there. */
+const LOOK_BYTES = 64 * 1024;
+
+/**
+ * The first {@linkcode LOOK_BYTES} of a file in /dev/shm, read with `pread` into private
+ * anonymous memory the size of the file (untouched pages cost nothing): what the inventory reads
+ * headers from, instead of mapping somebody else's object, where a sparse file on a full tmpfs
+ * would kill this process with SIGBUS on the first touch of a hole. Writes land in the private
+ * copy only.
+ */
+class Snapshot extends MappedMemory {
+  #closed = false;
+
+  constructor(fd: number, size: number) {
+    super();
+    const L = libc();
+    const p = L.mmap(
+      null,
+      BigInt(size),
+      PROT.READ | PROT.WRITE,
+      MAP.PRIVATE | MAP.ANONYMOUS | MAP.NORESERVE,
+      -1,
+      0n,
+    );
+    if (p === null || Deno.UnsafePointer.value(p) === MAP_FAILED) {
+      throw new ErrnoError(errno(), "mmap", { action: "make a snapshot of shared memory" });
+    }
+    this.setMapping(p, size);
+    const want = Math.min(size, LOOK_BYTES);
+    let got = 0;
+    while (got < want) {
+      const n = L.pread_ptr(fd, Deno.UnsafePointer.offset(p, got), want - got, BigInt(got));
+      if (n <= 0) break; // a file that shrank meanwhile reads as zeros beyond its end
+      got += n;
+    }
   }
+
+  protected override get description(): string {
+    return "a snapshot of shared memory";
+  }
+
+  override get closed(): boolean {
+    return this.#closed;
+  }
+
+  override close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const r = this.takeMapping();
+    if (r !== undefined && !r.escaped) libc().munmap(r.pointer, BigInt(r.length));
+  }
+}
+
+/**
+ * A snapshot of the regular file at `path` (exact bytes), or undefined when it cannot be read
+ * (no permission, gone, not a regular file, empty, or too large to reserve address space for).
+ */
+function snapshotOf(path: Uint8Array): Snapshot | undefined {
+  const L = libc();
+  const fd = L.open(cPath(path), O.RDONLY | O.NOFOLLOW | O.NONBLOCK | O.CLOEXEC, 0);
+  if (fd < 0) return undefined;
+  try {
+    const st = fstatFd(fd);
+    if (st === undefined || !isType(st, S_IFREG) || st.size === 0) return undefined;
+    try {
+      return new Snapshot(fd, st.size);
+    } catch {
+      return undefined;
+    }
+  } finally {
+    L.close(fd);
+  }
+}
+
+/** Reads what dipc put in shared memory (a ring channel's header, or mutexes), from a snapshot. */
+function lookInside(o: IpcObject, path: Uint8Array): void {
+  const memory = snapshotOf(path);
+  if (memory === undefined) return;
   try {
     try {
       using ring = RingChannel.at(memory, 0);
@@ -337,32 +457,67 @@ function lookInside(o: IpcObject, name: string): void {
   }
 }
 
-function listShm(h: Holders, kinds: Set<IpcKind>): IpcObject[] {
+/** A semaphore's value, read from a snapshot of its file (glibc's value word); null if unreadable. */
+function semValue(path: Uint8Array): number | null {
+  const memory = snapshotOf(path);
+  if (memory === undefined) return null;
+  try {
+    if (memory.size < PTHREAD.SEM_SIZE) return null;
+    const v = memory.int32(0, 1)[0] ?? -1;
+    return v >= 0 ? v : null; // above SEM_VALUE_MAX: garbage
+  } finally {
+    memory.close();
+  }
+}
+
+const SHM_DIR = "/dev/shm/";
+
+/** What /dev/shm holds that is no IPC object, for the notes. */
+function fileType(st: PathStat): string {
+  return isType(st, S_IFIFO)
+    ? "a FIFO"
+    : isType(st, S_IFDIR)
+    ? "a directory"
+    : isType(st, S_IFLNK)
+    ? "a symbolic link"
+    : isType(st, S_IFSOCK)
+    ? "a socket file"
+    : "a device or other special file";
+}
+
+function listShm(h: Holders, kinds: Set<IpcKind>, notes: string[]): IpcObject[] {
   const out: IpcObject[] = [];
   for (const e of readDir("/dev/shm") ?? []) {
-    const path = `/dev/shm/${e.name}`;
-    const st = lstatPath(path);
-    if (st === undefined || !isType(st, S_IFREG)) continue;
+    const pathBytes = joinBytes(SHM_DIR, e.bytes);
+    const path = `${SHM_DIR}${e.name}`;
+    const st = lstatPath(pathBytes);
+    if (st === undefined) continue; // gone meanwhile
+    const exact = e.exact ? undefined : joinBytes("/", e.bytes);
+    if (!isType(st, S_IFREG)) {
+      notes.push(
+        `/dev/shm holds ${fileType(st)}, ${printableBytes(joinBytes(SHM_DIR, e.bytes))}, ` +
+          `owned by ${printable(userName(st.uid))}: not an IPC object, not listed`,
+      );
+      continue;
+    }
     if (e.name.startsWith("sem.")) {
       if (!kinds.has("sem")) continue;
-      const name = `/${e.name.slice(4)}`;
-      const o = posixBase("sem", name, st);
+      const o = posixBase(
+        "sem",
+        `/${e.name.slice(4)}`,
+        st,
+        e.exact ? undefined : joinBytes("/", e.bytes.subarray(4)),
+      );
       o.size = null;
-      try {
-        using sem = Semaphore.open(name, { allowForeignOwner: true });
-        o.count = sem.value;
-      } catch {
-        // not readable by this user, or not a semaphore
-      }
+      o.count = semValue(pathBytes);
       o.users = usersOf(h, st.ino, path);
       out.push(o);
       continue;
     }
     if (!kinds.has("shm") && !kinds.has("ring")) continue;
-    const name = `/${e.name}`;
-    const o = posixBase("shm", name, st);
+    const o = posixBase("shm", `/${e.name}`, st, exact);
     o.users = usersOf(h, st.ino, path);
-    lookInside(o, name);
+    lookInside(o, pathBytes);
     if (o.ring !== undefined) {
       const endpoints = [...o.ring.senders, ...(o.ring.receiver ? [o.ring.receiver] : [])];
       o.stale = o.users === 0 && endpoints.every((p) => !p.alive) &&
@@ -373,36 +528,72 @@ function listShm(h: Holders, kinds: Set<IpcKind>): IpcObject[] {
   return out;
 }
 
-function listMq(h: Holders, notes: string[]): IpcObject[] {
+/** Queue facts from an open descriptor: attributes, and owner and mode from `fstat`. */
+function mqFacts(o: IpcObject, q: MessageQueue): void {
+  const a = q.attributes();
+  o.count = a.currentMessages;
+  o.limits = { maxMessages: a.maxMessages, messageSize: a.messageSize };
+}
+
+function listMq(h: Holders, notes: string[], names: string[]): IpcObject[] {
   const mounts = readText("/proc/mounts") ?? "";
   if (!/^\S+ \/dev\/mqueue mqueue /m.test(mounts)) {
     notes.push(
-      "POSIX queues: /dev/mqueue is not mounted, so they cannot be listed " +
-        "(mount -t mqueue none /dev/mqueue)",
+      "POSIX queues: /dev/mqueue is not mounted, so they cannot be listed, only found by name " +
+        "(mount -t mqueue none /dev/mqueue to list them)",
     );
-    return [];
+    return names.flatMap((name) => mqByName(name));
   }
   const out: IpcObject[] = [];
   for (const e of readDir("/dev/mqueue") ?? []) {
+    const pathBytes = joinBytes("/dev/mqueue/", e.bytes);
     const path = `/dev/mqueue/${e.name}`;
-    const st = lstatPath(path);
+    const st = lstatPath(pathBytes);
     if (st === undefined) continue;
     const name = `/${e.name}`;
-    const o = posixBase("mq", name, st);
+    const o = posixBase("mq", name, st, e.exact ? undefined : joinBytes("/", e.bytes));
     const qsize = /QSIZE:(\d+)/.exec(readText(path) ?? "");
     o.size = qsize ? Number(qsize[1]) : null;
-    try {
-      using q = MessageQueue.open(name, { readOnly: true, allowForeignOwner: true });
-      const a = q.attributes();
-      o.count = a.currentMessages;
-      o.limits = { maxMessages: a.maxMessages, messageSize: a.messageSize };
-    } catch {
-      // not readable by this user
+    if (e.exact) {
+      try {
+        using q = MessageQueue.open(name, { readOnly: true, allowForeignOwner: true });
+        mqFacts(o, q);
+      } catch {
+        // not readable by this user
+      }
     }
     o.users = usersOf(h, undefined, path, name);
     out.push(o);
   }
   return out;
+}
+
+/** A POSIX queue found by name through `mq_open` (no /dev/mqueue), or none. */
+function mqByName(name: string): IpcObject[] {
+  let q: MessageQueue;
+  try {
+    q = MessageQueue.open(name, { readOnly: true, allowForeignOwner: true });
+  } catch (e) {
+    if (!(e instanceof ErrnoError) || e.code !== "EACCES") return [];
+    try {
+      q = MessageQueue.open(name, { writeOnly: true, allowForeignOwner: true });
+    } catch {
+      return [];
+    }
+  }
+  try {
+    const st = fstatFd(q.unsafeFd);
+    if (st === undefined) return [];
+    const o = posixBase("mq", name, st);
+    o.size = null;
+    o.lastUse = null;
+    mqFacts(o, q);
+    return [o];
+  } catch {
+    return [];
+  } finally {
+    q.close();
+  }
 }
 
 // ---- System V ------------------------------------------------------------------------------
@@ -456,7 +647,8 @@ function listSysV(kinds: Set<IpcKind>): IpcObject[] {
       o.users = r.nattch ?? null;
       o.creator = processRef(r.cpid ?? 0, r.ctime);
       o.lastPids = { attach: r.lpid ?? 0 };
-      o.stale = !o.creator.alive && o.users === 0;
+      // Made to outlive its creator: an orphan at most, never provably abandoned.
+      o.orphan = !o.creator.alive && o.users === 0;
       out.push(o);
     }
   }
@@ -486,6 +678,32 @@ function listSysV(kinds: Set<IpcKind>): IpcObject[] {
 
 // ---- files and sockets ---------------------------------------------------------------------
 
+/**
+ * Whether the socket file `st` (at `path`) has a socket bound to it: by its inode, from the
+ * kernel's socket diagnostics when they can be had (`diag`); else by its path in
+ * /proc/net/unix, where a path bound relative to some directory, or through a symbolic link,
+ * cannot be matched for sure: then any bound path ending in the same file name counts as this
+ * file (kept, never called stale).
+ */
+function socketFileBound(
+  path: string,
+  st: PathStat,
+  diag: Set<string> | undefined,
+  bound: Set<string>,
+): boolean {
+  if (diag !== undefined) return diag.has(boundKey(st));
+  if (bound.has(path)) return true;
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  for (const b of bound) {
+    if (!b.startsWith("/") && (b === base || b.endsWith(`/${base}`))) return true;
+    if (b.startsWith("/") && b.endsWith(`/${base}`)) {
+      const other = lstatPath(b);
+      if (other !== undefined && other.dev === st.dev && other.ino === st.ino) return true;
+    }
+  }
+  return false;
+}
+
 function listFiles(
   dirs: string[],
   h: Holders,
@@ -493,20 +711,26 @@ function listFiles(
   bound: Set<string>,
 ): IpcObject[] {
   const out: IpcObject[] = [];
-  const walk = (dir: string, depth: number): void => {
+  const diag = kinds.has("socket") ? boundSocketFiles() : undefined;
+  const walk = (dir: Uint8Array, dirExact: boolean, depth: number): void => {
     for (const e of readDir(dir) ?? []) {
-      const path = `${dir.replace(/\/+$/, "")}/${e.name}`;
-      const st = lstatPath(path);
+      const pathBytes = joinBytes(dir, "/", e.bytes);
+      const exact = dirExact && e.exact;
+      const path = new TextDecoder().decode(pathBytes);
+      const st = lstatPath(pathBytes);
       if (st === undefined) continue;
-      if (isType(st, S_IFDIR) && depth > 0) walk(path, depth - 1);
+      if (isType(st, S_IFDIR) && depth > 0) walk(pathBytes, exact, depth - 1);
+      const odd = exact ? undefined : pathBytes;
       if (isType(st, S_IFIFO) && kinds.has("fifo")) {
-        const o = posixBase("fifo", path, st);
+        const o = posixBase("fifo", path, st, odd);
         o.size = null;
         o.users = usersOf(h, undefined, path);
         out.push(o);
-      } else if (isType(st, S_IFSOCK) && kinds.has("socket") && !bound.has(path)) {
+      } else if (
+        isType(st, S_IFSOCK) && kinds.has("socket") && !socketFileBound(path, st, diag, bound)
+      ) {
         // A socket file no socket is bound to: left by a listener that is gone.
-        const o = posixBase("socket", path, st);
+        const o = posixBase("socket", path, st, odd);
         o.size = null;
         o.users = 0;
         o.stale = true;
@@ -515,7 +739,7 @@ function listFiles(
       }
     }
   };
-  for (const d of dirs) walk(d, 2);
+  for (const d of dirs) walk(new TextEncoder().encode(d.replace(/\/+$/, "") || "/"), true, 2);
   return out;
 }
 
@@ -573,8 +797,14 @@ function listSockets(h: Holders, dirs: string[]): { objects: IpcObject[]; bound:
  * ```
  */
 export function listIpcObjects(options?: ListIpcOptions): IpcInventory {
-  const o = validateOptionKeys<ListIpcOptions>(options, ["dirs", "kinds"], "listIpcObjects");
+  const o = validateOptionKeys<ListIpcOptions>(
+    options,
+    ["dirs", "kinds", "names"],
+    "listIpcObjects",
+  );
   const dirs = validateStrings(o.dirs, "dirs");
+  const names = validateStrings(o.names, "names");
+  names.forEach((n) => validatePosixName(n, "names[]"));
   const kinds = new Set(o.kinds === undefined ? IPC_KINDS : validateKinds(o.kinds));
   const notes: string[] = [];
   const h = scanProcesses();
@@ -585,8 +815,8 @@ export function listIpcObjects(options?: ListIpcOptions): IpcInventory {
     );
   }
   const objects: IpcObject[] = [
-    ...listShm(h, kinds),
-    ...(kinds.has("mq") ? listMq(h, notes) : []),
+    ...listShm(h, kinds, notes),
+    ...(kinds.has("mq") ? listMq(h, notes, names) : []),
     ...listSysV(kinds),
   ];
   const sockets = listSockets(h, dirs);
@@ -617,28 +847,38 @@ function validateKinds(x: unknown): IpcKind[] {
 export interface StaleIpcOptions extends ListIpcOptions {
   /** Include other users' stale objects too (default: only this user's). */
   allowForeignOwner?: boolean;
+  /**
+   * Include orphans too: objects whose creator is dead and that nobody has attached, but that
+   * are not provably abandoned (System V segments, made to outlive their creators). Off by
+   * default: `ipcmk`'s segment, a database's, another program's are never taken for stale.
+   */
+  includeOrphans?: boolean;
 }
 
 /**
- * The stale objects: their creator is known to be dead and nobody has them open (see the
- * module doc), owned (and, for System V, created) by this user unless `allowForeignOwner`.
+ * The stale objects, provably abandoned (see the module doc): a ring channel whose every
+ * recorded end is dead, a socket file nothing is bound to; with `includeOrphans`, the orphans
+ * too. Only this user's (owned and, for System V, created) unless `allowForeignOwner`.
  *
- * @param options `dirs`, `kinds`, `allowForeignOwner`
+ * @param options `dirs`, `kinds`, `allowForeignOwner`, `includeOrphans`
  * @returns the objects, as {@linkcode listIpcObjects} lists them
  */
 export function staleIpcObjects(options?: StaleIpcOptions): IpcObject[] {
   const o = validateOptionKeys<StaleIpcOptions>(
     options,
-    ["dirs", "kinds", "allowForeignOwner"],
+    ["dirs", "kinds", "names", "allowForeignOwner", "includeOrphans"],
     "staleIpcObjects",
   );
   const foreign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
+  const orphans = validateBoolean(o.includeOrphans, "includeOrphans");
   const me = libc().geteuid();
   return listIpcObjects({
     ...(o.dirs ? { dirs: o.dirs } : {}),
     ...(o.kinds ? { kinds: o.kinds } : {}),
+    ...(o.names ? { names: o.names } : {}),
   }).objects.filter((x) =>
-    x.stale && (foreign || (x.uid === me && (x.creatorUid === null || x.creatorUid === me)))
+    (x.stale || (orphans && x.orphan === true)) &&
+    (foreign || (x.uid === me && (x.creatorUid === null || x.creatorUid === me)))
   );
 }
 
@@ -648,6 +888,13 @@ export interface RemoveIpcOptions {
   force?: boolean;
   /** Remove it even when another user owns or created it (the kernel still decides). */
   allowForeignOwner?: boolean;
+  /**
+   * Remove it only if it is still stale now (or, with `includeOrphans`, an orphan): what
+   * `dipc rm --stale` passes, so an object that came back to use since it was listed is kept.
+   */
+  ifStale?: boolean;
+  /** With `ifStale`: an orphan counts as stale. */
+  includeOrphans?: boolean;
 }
 
 /** Throws a TypeError unless `o` looks like an object {@linkcode listIpcObjects} returned. */
@@ -657,9 +904,10 @@ function validateIpcObject(o: unknown): asserts o is IpcObject {
     typeof x !== "object" || x === null || !IPC_KINDS.includes(x.kind as IpcKind) ||
     !(typeof x.name === "string" || x.name === null) ||
     !(Number.isSafeInteger(x.id) || x.id === null) ||
-    !(Number.isSafeInteger(x.key) || x.key === null) || !Number.isSafeInteger(x.uid)
+    !(Number.isSafeInteger(x.key) || x.key === null) || !Number.isSafeInteger(x.uid) ||
+    !(x.nameHex === undefined || fromHex(x.nameHex) !== undefined)
   ) {
-    throw new TypeError(`not an object listIpcObjects returned: ${describe(o)}`);
+    throw new TypeError(`not an object listIpcObjects returned: ${printable(describe(o))}`);
   }
 }
 
@@ -672,68 +920,123 @@ function validateIpcObject(o: unknown): asserts o is IpcObject {
 export function ipcObjectInUse(o: IpcObject): boolean {
   validateIpcObject(o);
   if ((o.users ?? 0) > 0) return true;
-  if (o.socket?.listening) return true;
+  if (o.socket?.listening || o.socket?.bound) return true;
   if (o.ring) return o.ring.senders.some((p) => p.alive) || o.ring.receiver?.alive === true;
   return false;
 }
 
+/** The exact bytes of a POSIX object's name (from `nameHex` when there is one). */
+function nameBytes(o: IpcObject): Uint8Array {
+  if (o.nameHex !== undefined) return fromHex(o.nameHex) ?? new Uint8Array(0);
+  return new TextEncoder().encode(o.name ?? "");
+}
+
+/** Whether two listings are of the same object (kind, name bytes or id). */
+function sameObject(a: IpcObject, b: IpcObject): boolean {
+  const kindOf = (k: IpcKind): IpcKind => (k === "ring" ? "shm" : k);
+  if (kindOf(a.kind) !== kindOf(b.kind)) return false;
+  if (a.id !== null || b.id !== null) return a.id === b.id;
+  const x = nameBytes(a);
+  const y = nameBytes(b);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/**
+ * The object as the system shows it now: listed afresh (an object given by the caller may be an
+ * old listing, or the name may have been made again since, by another user). Undefined when it
+ * has gone.
+ */
+function now(o: IpcObject): IpcObject | undefined {
+  const path = o.kind === "fifo" || o.kind === "socket" ? o.name ?? "" : "";
+  const dirs = path.startsWith("/") ? [path.replace(/\/[^/]*$/, "") || "/"] : [];
+  const names = o.kind === "mq" && o.nameHex === undefined && o.name !== null ? [o.name] : [];
+  const kinds: IpcKind[] = o.kind === "shm" || o.kind === "ring" ? ["shm", "ring"] : [o.kind];
+  return listIpcObjects({ dirs, kinds, names }).objects.find((x) => sameObject(x, o));
+}
+
+/** Unlinks `path` (exact bytes) with libc's `unlink`, reporting `what`. */
+function unlinkPath(path: Uint8Array, what: string): void {
+  if (libc().unlink(cPath(path)) !== 0) {
+    throw new ErrnoError(errno(), "unlink", { action: "remove", object: what });
+  }
+}
+
 /**
  * Removes an object {@linkcode listIpcObjects} found: unlinks a POSIX name, FIFO or socket
- * file, or removes a System V object by id (`IPC_RMID`). Refuses an object in use unless
- * `force`, and one another user owns or created unless `allowForeignOwner`.
+ * file, or removes a System V object by id (`IPC_RMID`). The owner, the creator and whether it
+ * is in use are checked on the object as it is *now* (listed again), never only on the listing
+ * given: an object in use is refused unless `force` (a socket file some socket is bound to
+ * counts as in use), one another user owns or created unless `allowForeignOwner`, and with
+ * `ifStale` one that is no longer stale. A name that is not valid UTF-8 is removed by its exact
+ * bytes (`nameHex`).
  *
  * @param o the object, as listed
- * @param options `force`, `allowForeignOwner`
+ * @param options `force`, `allowForeignOwner`, `ifStale`, `includeOrphans`
  * @throws {ForeignOwnerError} another user owns or created it
- * @throws {ErrnoError} EBUSY when it is in use; ENOENT when it has gone; EACCES, EPERM
+ * @throws {ErrnoError} EBUSY when it is in use (or, with `ifStale`, no longer stale); ENOENT when
+ *   it has gone; EACCES, EPERM
  */
 export function removeIpcObject(o: IpcObject, options?: RemoveIpcOptions): void {
   const opts = validateOptionKeys<RemoveIpcOptions>(
     options,
-    ["force", "allowForeignOwner"],
+    ["force", "allowForeignOwner", "ifStale", "includeOrphans"],
     "removeIpcObject",
   );
   const force = validateBoolean(opts.force, "force");
   const foreign = validateBoolean(opts.allowForeignOwner, "allowForeignOwner");
+  const ifStale = validateBoolean(opts.ifStale, "ifStale");
+  const orphans = validateBoolean(opts.includeOrphans, "includeOrphans");
+  validateIpcObject(o);
   const what = describeObject(o);
-  const myUid = libc().geteuid();
-  if (!foreign && o.uid !== myUid) throw new ForeignOwnerError(what, o.uid, myUid);
-  if (!foreign && o.creatorUid !== null && o.creatorUid !== myUid) {
-    throw new ForeignOwnerError(what, o.creatorUid, myUid, "created");
+  const fresh = now(o);
+  if (fresh === undefined) {
+    throw new ErrnoError(E.ENOENT, "remove", { object: what, detail: "it is no longer there" });
   }
-  if (!force && ipcObjectInUse(o)) {
+  const myUid = libc().geteuid();
+  if (!foreign && fresh.uid !== myUid) throw new ForeignOwnerError(what, fresh.uid, myUid);
+  if (!foreign && fresh.creatorUid !== null && fresh.creatorUid !== myUid) {
+    throw new ForeignOwnerError(what, fresh.creatorUid, myUid, "created");
+  }
+  if (ifStale && !(fresh.stale || (orphans && fresh.orphan === true))) {
     throw new ErrnoError(E.EBUSY, "remove", {
       object: what,
-      detail: "it is in use (open, attached, or listening); force removes it anyway",
+      detail: "it is no longer stale (in use again since it was listed); not removed",
     });
   }
-  switch (o.kind) {
+  if (!force && ipcObjectInUse(fresh)) {
+    throw new ErrnoError(E.EBUSY, "remove", {
+      object: what,
+      detail: "it is in use (open, attached, bound or listening); force removes it anyway",
+    });
+  }
+  switch (fresh.kind) {
     case "shm":
     case "ring":
-      return SharedMemory.unlink(o.name ?? "");
+      return unlinkPath(joinBytes("/dev/shm", nameBytes(fresh)), what);
     case "sem":
-      return Semaphore.unlink(o.name ?? "");
-    case "mq":
-      return MessageQueue.unlink(o.name ?? "");
-    case "sysv-shm":
-      return SysVSharedMemory.remove(o.id ?? -1);
-    case "sysv-mq":
-      return SysVMessageQueue.remove(o.id ?? -1);
-    case "sysv-sem":
-      return SysVSemaphoreSet.remove(o.id ?? -1);
-    case "fifo":
-      return removeFifo(o.name ?? "");
-    case "socket": {
-      const path = o.name ?? "";
-      if (!path.startsWith("/")) throw new TypeError(`${what} has no file to remove`);
-      const st = lstatPath(path);
-      if (st !== undefined && !isType(st, S_IFSOCK)) {
-        throw new TypeError(`${JSON.stringify(path)} is not a socket file; not removed`);
-      }
-      if (libc().unlink(cString(path)) !== 0) {
-        throw new ErrnoError(errno(), "unlink", { action: "remove", object: what });
+      return unlinkPath(joinBytes("/dev/shm/sem.", nameBytes(fresh).subarray(1)), what);
+    case "mq": {
+      if (librt().mq_unlink(cPath(nameBytes(fresh))) !== 0) {
+        throw new ErrnoError(errno(), "mq_unlink", { action: "remove", object: what });
       }
       return;
+    }
+    case "sysv-shm":
+      return SysVSharedMemory.remove(fresh.id ?? -1);
+    case "sysv-mq":
+      return SysVMessageQueue.remove(fresh.id ?? -1);
+    case "sysv-sem":
+      return SysVSemaphoreSet.remove(fresh.id ?? -1);
+    case "fifo":
+    case "socket": {
+      const path = nameBytes(fresh);
+      if (path[0] !== 0x2f) throw new TypeError(`${what} has no file to remove`);
+      const st = lstatPath(path);
+      const type = fresh.kind === "fifo" ? S_IFIFO : S_IFSOCK;
+      if (st !== undefined && !isType(st, type)) {
+        throw new TypeError(`${what} is no longer a ${fresh.kind} file; not removed`);
+      }
+      return unlinkPath(path, what);
     }
   }
 }
@@ -749,5 +1052,19 @@ export function describeObject(o: IpcObject): string {
   if (o.id !== null) {
     return `${o.kind} id ${o.id} (key 0x${(o.key ?? 0).toString(16).padStart(8, "0")})`;
   }
-  return `${o.kind} ${o.name ?? "?"}`;
+  return `${o.kind} ${printableName(o)}`;
+}
+
+/**
+ * An object's name as it is safe to show on a terminal: escaped as `ls -b` escapes (see the
+ * module doc), from its exact bytes when it has `nameHex`; a System V object's key and id.
+ *
+ * @param o the object, as listed
+ * @returns the name, printable
+ */
+export function printableName(o: IpcObject): string {
+  validateIpcObject(o);
+  if (o.id !== null) return `0x${(o.key ?? 0).toString(16).padStart(8, "0")} id:${o.id}`;
+  if (o.nameHex !== undefined) return printableBytes(fromHex(o.nameHex) ?? new Uint8Array(0));
+  return printable(o.name ?? "?");
 }

@@ -62,7 +62,8 @@ import {
   UCRED,
 } from "../ffi/constants.ts";
 import { errno, errnoOfTry, libc } from "../ffi/load.ts";
-import { cString, OutStruct, readProcText } from "../ffi/util.ts";
+import { cString, lstatPath, OutStruct, readProcText } from "../ffi/util.ts";
+import { boundKey, boundSocketFiles } from "./_unix_diag.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
@@ -1316,13 +1317,23 @@ export function boundUnixSockets(): BoundUnixSocket[] {
 }
 
 /**
- * What is at `path`: a socket file nobody listens on (stale), a live listener, or something
- * else. Liveness comes from `/proc/net/unix` (a listening socket bound to that path), never from
- * connecting, which would queue an empty connection on a live listener.
+ * What is at `path`: a socket file no socket is bound to (stale), one some socket is bound to
+ * (live), or something else. Bound means: by the file's inode, from the kernel's socket
+ * diagnostics (src/_unix_diag.ts), so a listener that bound a relative path or went through a
+ * symbolic link is still seen; where those cannot be had, any path in `/proc/net/unix` ending in
+ * the same file name counts. Never by connecting, which would queue an empty connection on a
+ * live listener.
  */
 function probe(path: string): "stale" | "live" | "other" {
-  const st = new OutStruct(STAT.size);
-  if (libc().lstat(cString(path), st.bytes) !== 0) return "other";
-  if ((st.u32(STAT.st_mode) & S_IFMT) !== S_IFSOCK) return "other";
-  return boundUnixSockets().some((s) => s.address === path && s.listening) ? "live" : "stale";
+  const st = lstatPath(path);
+  if (st === undefined || (st.mode & S_IFMT) !== S_IFSOCK) return "other";
+  const diag = boundSocketFiles();
+  if (diag !== undefined) return diag.has(boundKey(st)) ? "live" : "stale";
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  return boundUnixSockets().some((s) =>
+      typeof s.address === "string" &&
+      (s.address === path || s.address === base || s.address.endsWith(`/${base}`))
+    )
+    ? "live"
+    : "stale";
 }

@@ -267,8 +267,11 @@ ipcTest(
       await killed(listener);
       liveListener = UnixListener.listen(`${dir}/live.sock`);
 
-      const stale = [`id:${dead.id}`, rings[0] as string, `${dir}/dead.sock`];
+      // Provably abandoned: the ring and the socket file. The segment whose creator died is an
+      // orphan: System V objects are made to outlive their creators.
+      const stale = [rings[0] as string, `${dir}/dead.sock`];
       const kept = [
+        `id:${dead.id}`,
         `id:${alive.id}`,
         `id:${deadAttached.id}`,
         rings[1] as string,
@@ -276,16 +279,34 @@ ipcTest(
       ];
       // The machine-wide dry run names every one of ours that is stale, and none that is not.
       const dry = await dipcOk(["rm", "--stale", "--dry-run", "--dir", dir]);
-      for (const s of [`sysv-shm id ${dead.id} `, `ring ${rings[0]}`, `socket ${dir}/dead.sock`]) {
+      for (const s of [`ring ${rings[0]}`, `socket ${dir}/dead.sock`]) {
         assert.ok(dry.includes(`would remove ${s}`), `dry run names ${s}:\n${dry}`);
       }
-      for (const k of [`id ${alive.id} `, `id ${deadAttached.id} `, `${rings[1]}`, "live.sock"]) {
-        assert.ok(!dry.includes(k), `dry run leaves ${k} alone`);
+      for (
+        const k of [`id ${dead.id} `, `id ${alive.id} `, `id ${deadAttached.id} `, `${rings[1]}`]
+      ) {
+        assert.ok(!dry.includes(k), `dry run leaves ${k} alone:\n${dry}`);
       }
+      assert.ok(!dry.includes("live.sock"), "dry run leaves the live socket alone");
+      // With --include-orphans the orphan is named too, and still none in use.
+      const dryOrphans = await dipcOk(["rm", "--stale", "--include-orphans", "--dry-run"]);
+      assert.ok(dryOrphans.includes(`would remove sysv-shm id ${dead.id} `), dryOrphans);
+      assert.ok(
+        !dryOrphans.includes(`id ${alive.id} `) && !dryOrphans.includes(`id ${deadAttached.id} `),
+      );
       // Removing by name with --stale takes exactly the stale ones.
       const out = await dipcOk(["rm", "--stale", "--yes", ...stale, ...kept]);
-      assert.equal((out.match(/^removed /gm) ?? []).length, 3, out);
-      assert.equal((out.match(/: not stale$/gm) ?? []).length, 4, out);
+      assert.equal((out.match(/^removed /gm) ?? []).length, 2, out);
+      assert.equal((out.match(/: not stale/gm) ?? []).length, 5, out);
+      assert.match(out, /not stale \(an orphan: --include-orphans\)/);
+      const orphaned = await dipcOk([
+        "rm",
+        "--stale",
+        "--include-orphans",
+        "--yes",
+        `id:${dead.id}`,
+      ]);
+      assert.match(orphaned, /^removed sysv-shm id /m);
       const after = await lsJson("--dir", dir);
       const has = (kind: string, test: (o: Listed) => boolean): boolean =>
         after.some((o) => o.kind === kind && test(o));
@@ -304,6 +325,37 @@ ipcTest(
       await ipcrm(sysv);
       for (const r of rings) await dipc(["rm", r, "--yes", "--force"]);
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+ipcTest(
+  "rm --stale never removes a segment ipcmk made, nor staleIpcObjects() list it",
+  async (t) => {
+    if (await skipIf(t, !hasCommand("ipcmk") && "ipcmk not found")) return;
+    const made = await runOk("ipcmk", ["-M", "4096"]);
+    const id = Number(/(\d+)\s*$/.exec(made.trim())?.[1]);
+    assert.ok(Number.isSafeInteger(id), made);
+    try {
+      // ipcmk has exited and nothing is attached: an orphan, not stale.
+      const row = (await lsJson("--kind", "sysv-shm")).find((o) => o.id === id);
+      assert.ok(row, "listed");
+      assert.equal(row.stale, false);
+      assert.equal((row as Listed & { orphan?: boolean }).orphan, true);
+      const dry = await dipcOk(["rm", "--stale", "--dry-run", "--kind", "sysv-shm"]);
+      assert.ok(!dry.includes(`id ${id} `), dry);
+      await dipcOk(["rm", "--stale", "--yes", "--kind", "sysv-shm"]);
+      assert.ok(
+        (await runOk("ipcs", ["-m", "-i", String(id)])).includes(String(id)),
+        "still there",
+      );
+      const { staleIpcObjects } = await import("../mod.ts");
+      assert.ok(!staleIpcObjects({ kinds: ["sysv-shm"] }).some((o) => o.id === id));
+      assert.ok(
+        staleIpcObjects({ kinds: ["sysv-shm"], includeOrphans: true }).some((o) => o.id === id),
+      );
+    } finally {
+      await run("ipcrm", ["-m", String(id)]);
     }
   },
 );

@@ -1,0 +1,88 @@
+/**
+ * Which socket files some process has a socket bound to, by the file's device and inode, from
+ * the kernel's socket diagnostics (`sock_diag(7)`, `UDIAG_SHOW_VFS`: what `ss -x` reads). A path
+ * comparison with `/proc/net/unix` is not enough: that file holds the path *as bound*, which may
+ * be relative to the binder's directory of the time or go through a symbolic link, so a live
+ * listener's file could pass for one nobody has bound. The inode cannot be fooled that way.
+ *
+ * Where netlink socket diagnostics are not available (some sandboxes), the answer is undefined and
+ * callers must treat every socket file as possibly bound.
+ *
+ * @module
+ */
+
+import { SOCK, UNIX_DIAG as D } from "../ffi/constants.ts";
+import { libc } from "../ffi/load.ts";
+import type { PathStat } from "../ffi/util.ts";
+
+/**
+ * The kernel's device number of a file system (as `udiag_vfs_dev` gives it: major << 20 |
+ * minor) in the encoding `stat` gives `st_dev`.
+ */
+function userDev(kernelDev: number): number {
+  const major = kernelDev >>> 20;
+  const minor = kernelDev & 0xfffff;
+  return (minor & 0xff) | (major << 8) | ((minor & ~0xff) * 0x1000);
+}
+
+const key = (dev: number, ino: number): string => `${dev}:${ino}`;
+
+/**
+ * The bound socket files, as "dev:ino" keys (see {@linkcode boundKey}); undefined when the
+ * kernel cannot be asked.
+ */
+export function boundSocketFiles(): Set<string> | undefined {
+  const L = libc();
+  const fd = L.socket(D.AF_NETLINK, D.SOCK_RAW | SOCK.CLOEXEC, D.NETLINK_SOCK_DIAG);
+  if (fd < 0) return undefined;
+  try {
+    const req = new Uint8Array(D.nlmsghdr_size + D.req_size);
+    const v = new DataView(req.buffer);
+    v.setUint32(0, req.length, true);
+    v.setUint16(4, D.SOCK_DIAG_BY_FAMILY, true);
+    v.setUint16(6, D.NLM_F_REQUEST | D.NLM_F_DUMP, true);
+    v.setUint32(8, 1, true);
+    v.setUint8(16, SOCK.AF_UNIX);
+    v.setUint32(20, 0xffffffff, true); // every state
+    v.setUint32(28, D.UDIAG_SHOW_VFS, true);
+    if (L.write(fd, req, req.length) !== req.length) return undefined;
+    const found = new Set<string>();
+    const buf = new Uint8Array(32 * 1024);
+    const view = new DataView(buf.buffer);
+    // Bounded: a dump of N sockets is N records; no more reads than that could need.
+    for (let reads = 0; reads < 1_000_000; reads++) {
+      const n = L.read(fd, buf, buf.length);
+      if (n <= 0) return undefined;
+      let at = 0;
+      while (at + D.nlmsghdr_size <= n) {
+        const len = view.getUint32(at, true);
+        const type = view.getUint16(at + 4, true);
+        if (len < D.nlmsghdr_size || at + len > n) return undefined; // malformed: cannot tell
+        if (type === D.NLMSG_DONE) return found;
+        if (type === D.NLMSG_ERROR) return undefined;
+        // The attributes after the message: each len u16, type u16, payload, padded to 4.
+        let a = at + D.nlmsghdr_size + D.msg_size;
+        while (a + 4 <= at + len) {
+          const alen = view.getUint16(a, true);
+          const atype = view.getUint16(a + 2, true);
+          if (alen < 4 || a + alen > at + len) break;
+          if (atype === D.UNIX_DIAG_VFS && alen >= 12) {
+            const ino = view.getUint32(a + 4, true);
+            const dev = view.getUint32(a + 8, true);
+            found.add(key(userDev(dev), ino));
+          }
+          a += (alen + 3) & ~3;
+        }
+        at += (len + 3) & ~3;
+      }
+    }
+    return undefined;
+  } finally {
+    L.close(fd);
+  }
+}
+
+/** The key of a socket file in {@linkcode boundSocketFiles}'s set. */
+export function boundKey(st: PathStat): string {
+  return key(st.dev, st.ino);
+}
