@@ -726,15 +726,16 @@ function listFiles(
         o.size = null;
         o.users = usersOf(h, undefined, path);
         out.push(o);
-      } else if (
-        isType(st, S_IFSOCK) && kinds.has("socket") && !socketFileBound(path, st, diag, bound)
-      ) {
-        // A socket file no socket is bound to: left by a listener that is gone.
+      } else if (isType(st, S_IFSOCK) && kinds.has("socket") && !bound.has(path)) {
+        // A socket file not listed under this path by /proc/net/unix: one bound to it another
+        // way (a relative path, a symbolic link) is in use; one nothing is bound to was left by
+        // a listener that is gone.
+        const inUse = socketFileBound(path, st, diag, bound);
         const o = posixBase("socket", path, st, odd);
         o.size = null;
-        o.users = 0;
-        o.stale = true;
-        o.socket = { listening: false, type: "stream", bound: false };
+        o.users = inUse ? null : 0;
+        o.stale = !inUse;
+        o.socket = { listening: false, type: "stream", bound: inUse };
         out.push(o);
       }
     }
