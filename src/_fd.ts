@@ -109,6 +109,42 @@ export class FdSetSleeper implements Sleeper {
   }
 }
 
+/** Descriptors dipc made or received (and has not closed): adoptable though close-on-exec. */
+const made = new Set<number>();
+
+/**
+ * Notes that dipc made (or received over a socket) descriptor `fd`, so that a `fromFd` may adopt
+ * it though it is close-on-exec; returns `fd`.
+ */
+export function noteMade(fd: number): number {
+  if (fd >= 0) made.add(fd);
+  return fd;
+}
+
+/**
+ * Refuses a descriptor that a `fromFd` must not adopt: one that is not open (EBADF), and one
+ * that is close-on-exec without dipc having made or received it. Every descriptor of the
+ * runtime itself (its epoll sets, its eventfd, its signal pipe, its caches) is close-on-exec,
+ * and adopting one of them (then closing it, or reading from it) panics Deno; a descriptor
+ * inherited from a parent is not close-on-exec (exec would have closed it), nor one a program's
+ * own code cleared the flag of.
+ *
+ * @param fd the descriptor (a validated integer)
+ * @param what how messages name it
+ */
+export function checkAdoptable(fd: number, what: string): void {
+  const flags = libc().fcntl(fd, F.GETFD, 0);
+  if (flags < 0) throw lastError("fcntl", "adopt", what);
+  if ((flags & F.FD_CLOEXEC) !== 0 && !made.has(fd)) {
+    throw new TypeError(
+      `${what} is close-on-exec and was not made or received by dipc: it may be one of the ` +
+        "runtime's own descriptors (its epoll sets, eventfd, signal pipe), which nobody may " +
+        "adopt. A descriptor inherited from a parent is not close-on-exec; to adopt one your " +
+        "own code opened, clear its FD_CLOEXEC flag first",
+    );
+  }
+}
+
 /**
  * Closes a descriptor dipc owns, after ending every wait on it (they then find their object
  * closed) and taking it out of the wait core's epoll set.
@@ -116,6 +152,7 @@ export class FdSetSleeper implements Sleeper {
 export function closeFd(fd: number): void {
   if (fd < 0) return;
   forgetFd(fd);
+  made.delete(fd);
   libc().close(fd);
 }
 

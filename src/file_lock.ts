@@ -44,10 +44,10 @@
 import { E, FLOCK, IN, LOCK, O, S_IFMT, S_IFREG, STAT } from "../ffi/constants.ts";
 import { errno, errnoOfTry, libc } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
-import { ClosedError, ErrnoError } from "./errors.ts";
+import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
-import { closeFd, FdSleeper, type HasFd } from "./_fd.ts";
+import { checkAdoptable, closeFd, FdSleeper, type HasFd, noteMade } from "./_fd.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { TUNING } from "./_tuning.ts";
 import {
@@ -92,6 +92,12 @@ export interface LockFileOptions {
   create?: boolean;
   /** Permission bits of a new file (default 0o600), applied exactly. */
   mode?: number;
+  /**
+   * Accept an existing file another user owns (off by default: a lock file somebody else
+   * made, say 0666 in a shared directory, lets them hold or fake the lock your processes agree
+   * on; ForeignOwnerError unless this is set).
+   */
+  allowForeignOwner?: boolean;
 }
 
 /** Who holds a conflicting lock, as `F_OFD_GETLK` reports it. */
@@ -156,7 +162,7 @@ export class LockFile implements HasFd, Disposable {
 
   private constructor(token: unknown, fd: number, path: string) {
     checkInternal(token, "LockFile.open/fromFd()");
-    this.#fd = fd;
+    this.#fd = noteMade(fd);
     this.#path = path;
   }
 
@@ -164,21 +170,28 @@ export class LockFile implements HasFd, Disposable {
    * Opens (by default creating, mode 0600) the file at `path` to lock it.
    *
    * @param path the file (a regular file)
-   * @param options `create`, `mode`
+   * @param options `create`, `mode`, `allowForeignOwner`
    * @returns the open file
    * @throws {ErrnoError} ENOENT (without `create`), EACCES, EISDIR
+   * @throws {ForeignOwnerError} an existing file another user owns, unless `allowForeignOwner`
    * @throws {TypeError} when `path` is not a regular file
    */
   static open(path: string, options?: LockFileOptions): LockFile {
     if (typeof path !== "string" || path.length === 0 || path.includes("\0")) {
       throw new TypeError(`path must be a non-empty string without NUL, got ${describe(path)}`);
     }
-    const o = validateOptionKeys<LockFileOptions>(options, ["create", "mode"], "LockFile.open");
+    const o = validateOptionKeys<LockFileOptions>(
+      options,
+      ["create", "mode", "allowForeignOwner"],
+      "LockFile.open",
+    );
     const create = o.create === undefined ? true : validateBoolean(o.create, "create");
+    const foreign = validateBoolean(o.allowForeignOwner, "allowForeignOwner");
     const mode = o.mode === undefined ? 0o600 : validateMode(o.mode);
     const L = libc();
     const cpath = cString(path);
     let fd = L.open(cpath, O.RDWR | O.CLOEXEC | O.NOFOLLOW | (create ? O.CREAT | O.EXCL : 0), mode);
+    const made = fd >= 0 && create;
     if (fd >= 0) {
       if (L.fchmod(fd, mode) !== 0) {
         const e = lastError("fchmod", "set the mode of lock file", path);
@@ -194,6 +207,12 @@ export class LockFile implements HasFd, Disposable {
       L.close(fd);
       throw new TypeError(`${JSON.stringify(path)} is not a regular file`);
     }
+    const owner = st.u32(STAT.st_uid);
+    const me = L.geteuid();
+    if (!made && !foreign && owner !== me) {
+      L.close(fd);
+      throw new ForeignOwnerError(path, owner, me);
+    }
     return new LockFile(INTERNAL, fd, path);
   }
 
@@ -207,8 +226,12 @@ export class LockFile implements HasFd, Disposable {
    */
   static fromFd(fd: number): LockFile {
     validateInteger(fd, "fd", 0, 0x7fffffff);
+    checkAdoptable(fd, `descriptor ${fd}`);
     const st = new OutStruct(STAT.size);
     if (libc().fstat(fd, st.bytes) !== 0) throw lastError("fstat", "adopt", `descriptor ${fd}`);
+    if ((st.u32(STAT.st_mode) & S_IFMT) !== S_IFREG) {
+      throw new TypeError(`descriptor ${fd} is not a regular file: only a file can be locked`);
+    }
     return new LockFile(INTERNAL, fd, `descriptor ${fd}`);
   }
 

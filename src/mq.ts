@@ -47,7 +47,7 @@ import { errno, errnoOfTry, libc, librt } from "../ffi/load.ts";
 import { cString, OutStruct, readProcNumber, writeTimespec } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
-import { closeFd, FdSleeper, type HasFd, setNonblocking } from "./_fd.ts";
+import { checkAdoptable, closeFd, FdSleeper, type HasFd, noteMade, setNonblocking } from "./_fd.ts";
 import { KernelWaiter, MQ_SLICE_MS, RETRY, waitFair } from "./_kernel_wait.ts";
 import {
   openNamed,
@@ -220,7 +220,7 @@ export class MessageQueue implements HasFd, Disposable {
   private constructor(token: unknown, name: string, fd: number, created: boolean) {
     checkInternal(token, "MessageQueue.open/create/temporary/fromFd()");
     this.#name = name;
-    this.#fd = fd;
+    this.#fd = noteMade(fd);
     this.#created = created;
     const a = getattr(fd, name);
     this.#maxMessages = a.maxMessages;
@@ -386,6 +386,7 @@ export class MessageQueue implements HasFd, Disposable {
    */
   static fromFd(fd: number): MessageQueue {
     validateInteger(fd, "fd", 0, 0x7fffffff);
+    checkAdoptable(fd, `descriptor ${fd}`);
     getattr(fd, `descriptor ${fd}`); // EBADF for anything but a queue
     setNonblocking(fd, true, `descriptor ${fd}`);
     return new MessageQueue(INTERNAL, `descriptor ${fd}`, fd, false);

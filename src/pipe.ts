@@ -34,7 +34,16 @@ import { errnoOfTry, libc } from "../ffi/load.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
-import { closeFd, FdSleeper, type HasFd, isFifo, pollNow, setNonblocking } from "./_fd.ts";
+import {
+  checkAdoptable,
+  closeFd,
+  FdSleeper,
+  type HasFd,
+  isFifo,
+  noteMade,
+  pollNow,
+  setNonblocking,
+} from "./_fd.ts";
 import { validateBuffer, validateInteger, validateOptions } from "./_validate.ts";
 import {
   type Bounds,
@@ -67,6 +76,7 @@ const STREAM_CHUNK = 65536;
  */
 function checkPipe(fd: number): void {
   validateInteger(fd, "fd", 0, 0x7fffffff);
+  checkAdoptable(fd, `descriptor ${fd}`);
   if (!isFifo(fd, `descriptor ${fd}`)) {
     throw new TypeError(`descriptor ${fd} is not a pipe or FIFO`);
   }
@@ -97,7 +107,7 @@ export abstract class PipeEnd implements HasFd, Disposable {
    */
   protected constructor(fd: number, label: string, token: unknown) {
     checkInternal(token, "Pipe.create(), openFifoReader/openFifoWriter() or fromFd()");
-    this.#fd = fd;
+    this.#fd = noteMade(fd);
     this.#label = label;
   }
 

@@ -39,7 +39,15 @@ import { cString } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
-import { closeFd, FdSetSleeper, FdSleeper, type HasFd, setNonblocking } from "./_fd.ts";
+import {
+  checkAdoptable,
+  closeFd,
+  FdSetSleeper,
+  FdSleeper,
+  type HasFd,
+  noteMade,
+  setNonblocking,
+} from "./_fd.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { describe, validateBoolean, validateInteger, validateOptionKeys } from "./_validate.ts";
 import {
@@ -342,7 +350,7 @@ export class EventFd implements HasFd, Disposable {
 
   private constructor(token: unknown, fd: number, semaphore: boolean) {
     checkInternal(token, "EventFd.create/fromFd()");
-    this.#fd = fd;
+    this.#fd = noteMade(fd);
     this.#semaphore = semaphore;
   }
 
@@ -395,6 +403,7 @@ export class EventFd implements HasFd, Disposable {
     validateInteger(fd, "fd", 0, 0x7fffffff);
     const o = validateOptionKeys<{ semaphore?: boolean }>(options, ["semaphore"], "EventFd.fromFd");
     const semaphore = validateBoolean(o.semaphore, "semaphore");
+    checkAdoptable(fd, `descriptor ${fd}`);
     const link = new Uint8Array(64);
     const n = libc().readlink(cString(`/proc/self/fd/${fd}`), link, link.length);
     if (n < 0 && errno() === E.ENOENT) {

@@ -36,6 +36,7 @@ import { errno, libc, librt } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
 import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
+import { checkAdoptable, closeFd, noteMade } from "./_fd.ts";
 import { type DetachedRegion, MappedMemory } from "./mapped_memory.ts";
 import { releaseRegion } from "./_mapping.ts";
 import {
@@ -199,7 +200,7 @@ export class SharedMemory extends MappedMemory {
     super();
     checkInternal(token, "SharedMemory.open/create/temporary()");
     this.#name = name;
-    this.#fd = fd;
+    this.#fd = noteMade(fd);
     this.#readOnly = readOnly;
     this.#created = created;
   }
@@ -318,6 +319,7 @@ export class SharedMemory extends MappedMemory {
     );
     const readOnly = validateBoolean(o.readOnly, "readOnly");
     const what = `descriptor ${fd}`;
+    checkAdoptable(fd, what);
     if (libc().fstat(fd, statBuf.clear().bytes) !== 0) throw lastError("fstat", "adopt", what);
     if ((statBuf.u32(STAT.st_mode) & S_IFMT) !== 0o100000) {
       throw new TypeError(`${what} is not shared memory (not a regular file)`);
@@ -471,7 +473,7 @@ export class SharedMemory extends MappedMemory {
   override close(): void {
     if (this.#fd < 0) return;
     unmap(this.takeMapping());
-    libc().close(this.#fd);
+    closeFd(this.#fd);
     this.#fd = -1;
     if (this.#unlinkOnClose) {
       this.#unlinkOnClose = false;

@@ -67,7 +67,15 @@ import { boundKey, boundSocketFiles } from "./_unix_diag.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
-import { closeFd, FdSleeper, type HasFd, pollNow, setNonblocking } from "./_fd.ts";
+import {
+  checkAdoptable,
+  closeFd,
+  FdSleeper,
+  type HasFd,
+  noteMade,
+  pollNow,
+  setNonblocking,
+} from "./_fd.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import {
   describe,
@@ -233,6 +241,7 @@ function intOption(fd: number, level: number, name: number, what: string): numbe
 function socketTypeOf(fd: number): SocketType {
   validateInteger(fd, "fd", 0, 0x7fffffff);
   const what = `descriptor ${fd}`;
+  checkAdoptable(fd, what);
   const st = new OutStruct(STAT.size);
   if (libc().fstat(fd, st.bytes) !== 0) throw lastError("fstat", "adopt", what);
   if ((st.u32(STAT.st_mode) & S_IFMT) !== S_IFSOCK) {
@@ -369,6 +378,7 @@ export class UnixSocket implements HasFd, Disposable {
 
   private constructor(token: unknown, fd: number, type: SocketType, what: string) {
     checkInternal(token, "UnixSocket.pair/connect/fromFd() or UnixListener.accept()");
+    noteMade(fd);
     this.#io[MSGHDR.msg_iov / 8] = ptr(this.#ioBytes) + BigInt(MSGHDR.size);
     this.#io[MSGHDR.msg_iovlen / 8] = 1n;
     this.#fd = fd;
@@ -863,7 +873,9 @@ export class UnixSocket implements HasFd, Disposable {
       const level = c.getInt32(at + CMSGHDR.cmsg_level, true);
       const type = c.getInt32(at + CMSGHDR.cmsg_type, true);
       if (level === SOCK.SOL_SOCKET && type === SOCK.SCM_RIGHTS) {
-        for (let k = at + CMSGHDR.data; k + 4 <= at + len; k += 4) fds.push(c.getInt32(k, true));
+        for (let k = at + CMSGHDR.data; k + 4 <= at + len; k += 4) {
+          fds.push(noteMade(c.getInt32(k, true)));
+        }
       }
       at += align8(len);
     }
@@ -903,6 +915,7 @@ export class UnixListener implements HasFd, Disposable {
     what: string,
   ) {
     checkInternal(token, "UnixListener.listen()");
+    noteMade(fd);
     this.#core = new Acceptor(fd, type, what, false);
     this.#path = path;
   }
@@ -1088,6 +1101,7 @@ export class TcpListener implements HasFd, Disposable {
 
   private constructor(token: unknown, fd: number, what: string) {
     checkInternal(token, "TcpListener.listen/fromFd()");
+    noteMade(fd);
     this.#core = new Acceptor(fd, "stream", what, true);
   }
 

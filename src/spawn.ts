@@ -59,7 +59,14 @@ import { closeFd, FdSleeper, type HasFd } from "./_fd.ts";
 import { PipeReader, PipeWriter } from "./pipe.ts";
 import { type SignalName, signalName, signalNumber } from "./signal.ts";
 import { describe, validateBoolean, validateInteger, validateOptions } from "./_validate.ts";
-import { TIMED_OUT, timedOut, waitBoundsOf, type WaitOptions, waitUntil } from "./_wait.ts";
+import {
+  promiseWithin,
+  TIMED_OUT,
+  timedOut,
+  waitBoundsOf,
+  type WaitOptions,
+  waitUntil,
+} from "./_wait.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
@@ -271,19 +278,37 @@ export class ChildProcess implements AsyncDisposable {
   }
 
   /**
-   * Reads piped stdout and stderr to their end and waits for the child.
+   * Reads piped stdout and stderr to their end and waits for the child, within
+   * `{ signal, timeout }`, then closes every pipe of this side, a piped stdin included (write to
+   * it meanwhile if the child needs input). When it gives up, the pipes are closed as well and
+   * the child is left running (kill it, or `await using` it).
    *
+   * @param options `signal`, `timeout` (ms)
    * @returns status, stdout and stderr
+   * @throws {DOMException} `TimeoutError` when the timeout passes first
+   * @throws the signal's reason when aborted
    */
-  async output(): Promise<ChildOutput> {
-    const [stdout, stderr, status] = await Promise.all([
-      this.stdout?.bytes() ?? new Uint8Array(0),
-      this.stderr?.bytes() ?? new Uint8Array(0),
-      this.status,
-    ]);
-    this.stdout?.close();
-    this.stderr?.close();
-    return { status, stdout, stderr };
+  async output(options?: WaitOptions): Promise<ChildOutput> {
+    const bounds = waitBoundsOf(options);
+    const what = `output of process ${this.pid}`;
+    try {
+      const [stdout, stderr, status] = await promiseWithin(
+        Promise.all([
+          this.stdout?.bytes() ?? new Uint8Array(0),
+          this.stderr?.bytes() ?? new Uint8Array(0),
+          this.status,
+        ]),
+        bounds,
+        what,
+      );
+      return { status, stdout, stderr };
+    } finally {
+      // No descriptor of the call outlives it, a piped stdin included (once the child has ended,
+      // or the wait has given up: then the reads end too, and the child is not touched).
+      this.stdin?.close();
+      this.stdout?.close();
+      this.stderr?.close();
+    }
   }
 
   /**
@@ -388,6 +413,17 @@ function validateSignalList(list: unknown, what: string): number[] {
 
 function isHasFd(x: unknown): x is HasFd {
   return typeof x === "object" && x !== null && "unsafeFd" in x;
+}
+
+const STDIO_NAMES = ["stdin", "stdout", "stderr"];
+
+/** The descriptor of a handle given to hand over, checked to be a descriptor number. */
+function handedFd(h: HasFd, what: string): number {
+  const fd: unknown = h.unsafeFd;
+  if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
+    throw new TypeError(`${what}.unsafeFd must be a descriptor number, got ${describe(fd)}`);
+  }
+  return fd;
 }
 
 function validateStdio(x: unknown, what: string): StdioOption {
@@ -497,9 +533,10 @@ export function spawn(program: string, options?: SpawnOptions): ChildProcess {
   const closeOthers = o.closeOtherFds === undefined
     ? true
     : validateBoolean(o.closeOtherFds, "closeOtherFds");
-  // Reading the resources' descriptors now also throws ClosedError for a closed one.
-  const handed = fdMap.map(([n, r]) => [n, r.unsafeFd] as const);
-  const stdioFds = stdio.map((s) => (isHasFd(s) ? s.unsafeFd : -1));
+  // Reading the resources' descriptors now also throws ClosedError for a closed one; each must
+  // be a descriptor number before any system call sees it.
+  const handed = fdMap.map(([n, r]) => [n, handedFd(r, `fds[${n}]`)] as const);
+  const stdioFds = stdio.map((s, i) => (isHasFd(s) ? handedFd(s, STDIO_NAMES[i] ?? "stdio") : -1));
   // Inheriting the environment unchanged passes `environ` itself; otherwise it is rebuilt.
   const extra = Object.entries(env);
   let envBlock: { block: Uint8Array; pointers: BigUint64Array } | undefined;

@@ -2,12 +2,13 @@
 // Python's POSIX locks and flock(1), locks of a SIGKILLed holder released by the kernel,
 // cancelled and timed-out waits, conflict reports, and bad input.
 import assert from "node:assert/strict";
-import { ErrnoError, LockFile, WOULD_BLOCK } from "../mod.ts";
+import { ErrnoError, ForeignOwnerError, LockFile, WOULD_BLOCK } from "../mod.ts";
 import {
   fdCheckedTest,
   firstLine,
   hasCommand,
   HAVE_PYTHON,
+  ipcTest,
   PYTHON,
   ROOT,
   skipIf,
@@ -214,3 +215,31 @@ Deno.test("bad input on file locks: every case throws before any system call", a
   f.close();
   await Deno.remove(path);
 });
+
+ipcTest(
+  "LockFile.open refuses a lock file another user made, unless allowForeignOwner",
+  async (t) => {
+    if (
+      await skipIf(t, Deno.uid() !== 0 && "needs root (to make a file another user owns)")
+    ) return;
+    const dir = await Deno.makeTempDir({ prefix: "dipc-test-lock-" });
+    try {
+      const path = `${dir}/shared.lock`;
+      await Deno.writeFile(path, new Uint8Array(0), { mode: 0o666 });
+      await Deno.chmod(path, 0o666);
+      await Deno.chown(path, 65534, 65534);
+      const e = thrown(() => LockFile.open(path));
+      assert.ok(e instanceof ForeignOwnerError, String(e));
+      assert.equal(e.owner, 65534);
+      using f = LockFile.open(path, { allowForeignOwner: true });
+      const g = f.tryLock();
+    assert.ok(g !== WOULD_BLOCK);
+    g.unlock();
+      // A file this user made itself, or one it creates now, is its own.
+      using mine = LockFile.open(`${dir}/mine.lock`);
+      assert.equal(mine.closed, false);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -3,12 +3,22 @@ import {
   ClosedError,
   ErrnoError,
   Pipe,
+  PipeReader,
   SharedMemory,
   spawn,
   spawnDeno,
   WOULD_BLOCK,
 } from "../mod.ts";
-import { compileTestC, HAVE_GCC, ipcTest, ROOT, skipIf, thrown } from "./_helpers.ts";
+import {
+  compileTestC,
+  HAVE_GCC,
+  ipcTest,
+  openFds,
+  ROOT,
+  runDeno,
+  skipIf,
+  thrown,
+} from "./_helpers.ts";
 
 const dec = new TextDecoder();
 const hex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
@@ -415,4 +425,71 @@ Deno.test("spawnDeno: bad input throws before anything starts", async (t) => {
   for (const [label, fn] of cases) {
     await t.step(label, () => assert.ok(thrown(fn) instanceof TypeError, label));
   }
+});
+
+ipcTest("spawn checks every handed descriptor number before any system call", () => {
+  for (const bad of [1.5, NaN, "4", 2 ** 31, -1, undefined, null, {}]) {
+    const h = { unsafeFd: bad } as unknown as { unsafeFd: number };
+    assert.throws(() => spawn("true", { fds: { 3: h } }), TypeError, `fds unsafeFd ${String(bad)}`);
+    assert.throws(() => spawn("true", { stdin: h }), TypeError, `stdin unsafeFd ${String(bad)}`);
+  }
+});
+
+ipcTest("output() closes a piped stdin: no descriptor outlives the call", async () => {
+  // Settle the runtime's own late descriptors first (see DESIGN.md).
+  await new Promise((r) => setTimeout(r, 600));
+  const before = openFds();
+  for (let i = 0; i < 5; i++) {
+    await using child = spawn("cat", { stdin: "piped", stdout: "piped" });
+    const writing = child.stdin?.write(new TextEncoder().encode("x")).then(() =>
+      child.stdin?.close()
+    );
+    const out = await child.output({ timeout: 10_000 });
+    await writing;
+    assert.equal(dec.decode(out.stdout), "x");
+    assert.equal(child.stdin?.closed ?? true, true);
+  }
+  assert.equal(openFds(), before, "descriptors open before and after");
+});
+
+ipcTest("output() gives up at its timeout; the child is left running", async () => {
+  await using child = spawn("sleep", { args: ["30"], stdout: "piped" });
+  await assert.rejects(
+    child.output({ timeout: 50 }),
+    (e) => e instanceof DOMException && e.name === "TimeoutError",
+  );
+  assert.ok(child.kill("SIGKILL"), "still running until now");
+});
+
+ipcTest(
+  "no fromFd adopts one of the runtime's own descriptors (its epoll, eventfd, signal pipe)",
+  async () => {
+    const r = await runDeno(`${ROOT}tests/fixtures/adopt_runtime_fds.ts`, [], {
+      allow: ["--allow-read"],
+    });
+    assert.equal(r.code, 0, `the process survived: ${r.stderr}`);
+    const [report, alive] = r.stdout.trim().split("\n");
+    assert.equal(alive, "alive");
+    const { tried, taken } = JSON.parse(report ?? "{}");
+    assert.ok(tried >= 3, `there were runtime descriptors to try (${tried})`);
+    assert.deepEqual(taken, [], "none adopted");
+  },
+);
+
+ipcTest("fromFd still adopts what dipc made, and what a child inherited", async () => {
+  using toChild = Pipe.create();
+  using fromChild = Pipe.create();
+  using again = PipeReader.fromFd(toChild.reader.unsafeFd);
+  assert.equal(again.closed, false);
+  // The child adopts descriptors 3 and 4 (inherited: not close-on-exec there).
+  await using child = spawnDeno(`${ROOT}tests/fixtures/fd_child.ts`, {
+    permissions: { ffi: true },
+    fds: { 3: toChild.reader, 4: fromChild.writer },
+  });
+  toChild.reader.close();
+  fromChild.writer.close();
+  await toChild.writer.write(new TextEncoder().encode("hi"));
+  toChild.writer.close();
+  assert.equal(await fromChild.reader.text(), "deno child got: HI");
+  assert.equal((await child.wait({ timeout: 30_000 })).code, 0);
 });
