@@ -8,7 +8,7 @@
 
 import { E } from "../ffi/constants.ts";
 import { monotonicNs } from "../ffi/util.ts";
-import { ErrnoError } from "./errors.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
 import { futexWake } from "./futex.ts";
 import { me, processGone } from "./_liveness.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
@@ -261,6 +261,8 @@ export class Ring {
    * {@linkcode PEER_CHECK_MS}, and runs `onSlice` after a slice that ended without a wake-up.
    */
   sleeper(flag: number, raise: () => void, onSlice: () => void): Sleeper {
+    // Closed (its memory unmapped): a wait on it is a wait on a closed channel.
+    if (this.gone) throw new ClosedError(this.what);
     const inner = futexSleeper(this.words, flag);
     return {
       snapshot: (): number => {
@@ -279,6 +281,7 @@ export class Ring {
 
   /** The synchronous counterpart of {@linkcode Ring.sleeper}, for {@linkcode waitUntilSync}. */
   syncSleeper(flag: number, raise: () => void, onSlice: () => void): SyncSleeper {
+    if (this.gone) throw new ClosedError(this.what);
     const words = this.words;
     return {
       snapshot: (): number => {

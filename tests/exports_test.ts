@@ -196,3 +196,26 @@ Deno.test("deno publish packs the library and its docs, nothing else", async () 
   const stray = packed.filter((f) => /^(tests|examples|bench|tools|\.ci)\//.test(f));
   assert.deepEqual(stray, [], "no tests, examples, benchmarks or tools");
 });
+
+ipcTest(
+  "after close (of the handle, or of what it came from), every async method is ClosedError",
+  async () => {
+    const r = await within(
+      120_000,
+      "the closed-handle fuzzer (a hang?)",
+      run(Deno.execPath(), [
+        "run",
+        "--quiet",
+        "--allow-all",
+        `${ROOT}tests/fixtures/fuzz_closed.ts`,
+      ]),
+    );
+    assert.equal(r.code, 0, `the fuzzer died: ${r.stderr.slice(-3000)}`);
+    const report = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as {
+      tried: number;
+      bad: string[];
+    };
+    assert.ok(report.tried > 100, `${report.tried} calls`);
+    assert.deepEqual(report.bad, []);
+  },
+);

@@ -233,8 +233,8 @@ ipcTest(
       assert.equal(e.owner, 65534);
       using f = LockFile.open(path, { allowForeignOwner: true });
       const g = f.tryLock();
-    assert.ok(g !== WOULD_BLOCK);
-    g.unlock();
+      assert.ok(g !== WOULD_BLOCK);
+      g.unlock();
       // A file this user made itself, or one it creates now, is its own.
       using mine = LockFile.open(`${dir}/mine.lock`);
       assert.equal(mine.closed, false);
