@@ -16,6 +16,7 @@ import {
   SKIP,
   W_HEAD,
   W_LOCK,
+  W_RECEIVER,
   W_SENDERS,
   W_SPACE_WAIT,
   W_SPACE_WANTED,
@@ -25,6 +26,8 @@ import {
 import { E } from "../ffi/constants.ts";
 import { checkInternal } from "./_internal.ts";
 import { libc } from "../ffi/load.ts";
+import { monotonicNs } from "../ffi/util.ts";
+import type { ChildProcess } from "./spawn.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { validateBuffer, validateInteger } from "./_validate.ts";
@@ -63,9 +66,26 @@ export class RingSender implements Disposable {
   #broken: ErrnoError | undefined;
   #spins: number | AdaptiveSpins;
 
+  /** The process expected to attach as the receiver, while none has. */
+  #receiverProcess: ChildProcess | undefined;
+  /** The monotonic deadline for a first receiver, while none has attached. */
+  #receiverDeadline: bigint | undefined;
+  /** Whether a first receiver is still awaited with a bound (either of the above). */
+  #awaitingReceiver: boolean;
+
   /** @internal */
-  constructor(ring: Ring, spins: number | AdaptiveSpins, onClose: () => void, token: unknown) {
+  constructor(
+    ring: Ring,
+    spins: number | AdaptiveSpins,
+    onClose: () => void,
+    token: unknown,
+    receiverProcess?: ChildProcess,
+    receiverDeadline?: bigint,
+  ) {
     checkInternal(token, "RingChannel.sender() / receiver()");
+    this.#receiverProcess = receiverProcess;
+    this.#receiverDeadline = receiverDeadline;
+    this.#awaitingReceiver = receiverProcess !== undefined || receiverDeadline !== undefined;
     this.#spins = spins;
     this.#ring = ring;
     this.#words = ring.words;
@@ -123,7 +143,7 @@ export class RingSender implements Disposable {
   trySend(data: Uint8Array): undefined | WouldBlock {
     const n = this.#checkMessage(data);
     const at = this.#claim(n);
-    if (at < 0) return WOULD_BLOCK;
+    if (at < 0) return this.#noRoom();
     try {
       this.#bytes.set(data, at + 8);
     } catch (e) {
@@ -269,7 +289,7 @@ export class RingSender implements Disposable {
     }
     this.#headCache = head;
     const sent = i - start;
-    if (sent === 0) return WOULD_BLOCK;
+    if (sent === 0) return this.#noRoom();
     // One publication for the whole batch: a receiver that sees the tail sees every record
     // before it (the tail is stored last, with a sequentially consistent store).
     this.#tail = t;
@@ -357,7 +377,7 @@ export class RingSender implements Disposable {
       }
       this.#publish(at, n, n, false);
     }
-    if (i === start) return WOULD_BLOCK;
+    if (i === start) return this.#noRoom();
     this.#ring.wakeData();
     return i - start;
   }
@@ -392,7 +412,7 @@ export class RingSender implements Disposable {
       throw new TypeError("a reservation is already open: commit() or discard() it first");
     }
     const at = this.#claim(n);
-    if (at < 0) return WOULD_BLOCK;
+    if (at < 0) return this.#noRoom();
     this.#reserved = at;
     this.#reservedLength = n;
     return this.#bytes.subarray(at + 8, at + 8 + n);
@@ -563,6 +583,33 @@ export class RingSender implements Disposable {
       });
     }
     return n;
+  }
+
+  /**
+   * "No room now": WOULD_BLOCK, unless no receiver has ever attached and the process expected
+   * to be it has exited (ECONNREFUSED) or the time allowed for one has passed (TimeoutError).
+   */
+  #noRoom(): WouldBlock {
+    if (!this.#awaitingReceiver) return WOULD_BLOCK;
+    const w = this.#words;
+    if (Atomics.load(w, W_RECEIVER) !== 0 || (Atomics.load(w, W_STATE) & RECEIVER_GONE) !== 0) {
+      this.#awaitingReceiver = false; // one has attached: EPIPE rules from here on
+      return WOULD_BLOCK;
+    }
+    const child = this.#receiverProcess;
+    const status = child?.tryStatus();
+    if (child !== undefined && status !== undefined && status !== WOULD_BLOCK) {
+      const how = status.signal === null ? `code ${status.code}` : status.signal;
+      throw new ErrnoError(E.ECONNREFUSED, "send", {
+        action: `send (process ${child.pid}, the expected receiver, exited with ${how} ` +
+          `before any receiver attached) on`,
+        object: this.#ring.what,
+      });
+    }
+    if (this.#receiverDeadline !== undefined && monotonicNs() >= this.#receiverDeadline) {
+      throw timedOut(`waiting for a first receiver on ${this.#ring.what}`);
+    }
+    return WOULD_BLOCK;
   }
 
   /** What every send checks first: open, the receiver there, no reservation open. */

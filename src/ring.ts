@@ -242,6 +242,26 @@ export interface RingEndpointOptions {
 }
 
 /**
+ * Options for {@linkcode RingChannel.sender}: what a sender waits for before any receiver has
+ * attached. Without them a full channel that no receiver ever attaches to is waited on for as
+ * long as each send's own `timeout` and `signal` allow (forever, by default).
+ */
+export interface RingSenderOptions extends RingEndpointOptions {
+  /**
+   * The process expected to attach as the receiver (e.g. the child just spawned): if it exits
+   * before any receiver has attached, a send that finds the ring full fails with ErrnoError
+   * ECONNREFUSED naming it and its exit status, instead of waiting forever.
+   */
+  receiverProcess?: ChildProcess;
+  /**
+   * Milliseconds, from now, within which a first receiver must attach; after that a send that
+   * finds the ring full, on a channel no receiver has ever attached to, fails with a
+   * `TimeoutError`.
+   */
+  receiverTimeout?: number;
+}
+
+/**
  * Options for {@linkcode RingChannel.receiver}: what a receiver waits for before any sender has
  * attached. Without them an empty channel that no sender ever attaches to is waited on for as
  * long as each receive's own `timeout` and `signal` allow (forever, by default).
@@ -685,7 +705,8 @@ export class RingChannel implements Disposable {
   /**
    * Attaches this process as a sender.
    *
-   * @param options `spins`: tries before a wait sleeps
+   * @param options `spins`: tries before a wait sleeps; `receiverProcess` and
+   *   `receiverTimeout`: what ends a wait for a first receiver that never comes
    * @returns the sender; close it to end the stream (when it is the last)
    * @throws {ErrnoError} EBUSY when the channel takes one sender and a live one is attached,
    *   or all {@linkcode MAX_SENDERS} slots are taken
@@ -700,9 +721,22 @@ export class RingChannel implements Disposable {
    * console.log(tx.trySend(new Uint8Array([1, 2, 3]))); // undefined: sent
    * ```
    */
-  sender(options: RingEndpointOptions = {}): RingSender {
-    const spins = validateSpins(options, ["spins"], "RingChannel.sender");
-    const s = new RingSender(this.#open(), spins, () => this.#endpoints.delete(s), INTERNAL);
+  sender(options: RingSenderOptions = {}): RingSender {
+    const spins = validateSpins(
+      options,
+      ["spins", "receiverProcess", "receiverTimeout"],
+      "RingChannel.sender",
+    );
+    const o = options as RingSenderOptions;
+    const [child, deadline] = validatePeerBound(o.receiverProcess, o.receiverTimeout, "receiver");
+    const s = new RingSender(
+      this.#open(),
+      spins,
+      () => this.#endpoints.delete(s),
+      INTERNAL,
+      child,
+      deadline,
+    );
     this.#endpoints.add(s);
     return s;
   }
@@ -732,13 +766,7 @@ export class RingChannel implements Disposable {
       "RingChannel.receiver",
     );
     const o = options as RingReceiverOptions;
-    const child = o.senderProcess;
-    if (child !== undefined && !(child instanceof ChildProcess)) {
-      throw new TypeError(`senderProcess must be a ChildProcess, got ${describe(child)}`);
-    }
-    const deadline = o.senderTimeout === undefined
-      ? undefined
-      : deadlineFor(validateWaitOptions({ timeout: o.senderTimeout }).timeout);
+    const [child, deadline] = validatePeerBound(o.senderProcess, o.senderTimeout, "sender");
     const r = new RingReceiver(
       this.#open(),
       spins,
@@ -771,6 +799,21 @@ export class RingChannel implements Disposable {
     if (this.closed) throw new ClosedError(this.#ring.what);
     return this.#ring;
   }
+}
+
+/** `senderProcess`/`senderTimeout` (or the receiver's pair): the child, and the deadline. */
+function validatePeerBound(
+  child: unknown,
+  timeout: unknown,
+  peer: "sender" | "receiver",
+): [ChildProcess | undefined, bigint | undefined] {
+  if (child !== undefined && !(child instanceof ChildProcess)) {
+    throw new TypeError(`${peer}Process must be a ChildProcess, got ${describe(child)}`);
+  }
+  const deadline = timeout === undefined
+    ? undefined
+    : deadlineFor(validateWaitOptions({ timeout }).timeout);
+  return [child, deadline];
 }
 
 /** The `spins` option: a fixed number of tries, or (not given) lengths that adapt. */

@@ -14,6 +14,7 @@ import {
   RingReceiver,
   RingSender,
   SharedMemory,
+  spawn,
   spawnDeno,
   SysVSharedMemory,
   WOULD_BLOCK,
@@ -859,6 +860,60 @@ ipcTest("a first sender that never comes: tied to the child, or to a timeout", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+ipcTest(
+  "a sender waiting for a receiver that never comes: receiverProcess, receiverTimeout",
+  async () => {
+    // A child that dies before attaching as the receiver: a send on the full ring ends with
+    // ECONNREFUSED naming it.
+    {
+      using ch = RingChannel.temporary({ capacity: 4096 });
+      await using child = spawn("sh", { args: ["-c", "exit 3"] });
+      using tx = ch.sender({ receiverProcess: child });
+      const big = new Uint8Array(1000);
+      // Fill it; once the child is known to have exited, a full ring refuses instead.
+      const fill = () => {
+        while (tx.trySend(big) !== WOULD_BLOCK) { /* fill it */ }
+      };
+      try {
+        fill();
+      } catch (e) {
+        assert.ok(e instanceof ErrnoError && e.code === "ECONNREFUSED", `${e}`);
+      }
+      await child.wait({ timeout: 10_000 });
+      const e = await within(30_000, "the send", tx.send(big).then(() => "sent", (err) => err));
+      assert.ok(e instanceof ErrnoError && e.code === "ECONNREFUSED", `${e}`);
+      assert.match(e.message, new RegExp(`process ${child.pid}, the expected receiver, exited`));
+      assert.ok(thrown(() => tx.sendSync(big)) instanceof ErrnoError);
+    }
+    // Nobody at all: receiverTimeout ends the wait, async and sync, and the try form too.
+    {
+      using ch = RingChannel.temporary({ capacity: 4096 });
+      using tx = ch.sender({ receiverTimeout: 50 });
+      const big = new Uint8Array(1000);
+      while (tx.trySend(big) !== WOULD_BLOCK) { /* fill it */ }
+      await assert.rejects(within(30_000, "the send", tx.send(big)), { name: "TimeoutError" });
+      assert.ok(thrown(() => tx.sendSync(big)) instanceof DOMException);
+      assert.ok(thrown(() => tx.trySend(big)) instanceof DOMException);
+    }
+    // A receiver that did attach: the bound no longer applies (a full ring just waits).
+    {
+      using ch = RingChannel.temporary({ capacity: 4096 });
+      using tx = ch.sender({ receiverTimeout: 1 });
+      using rx = ch.receiver();
+      const big = new Uint8Array(1000);
+      while (tx.trySend(big) !== WOULD_BLOCK) { /* fill it */ }
+      await new Promise((r) => setTimeout(r, 5));
+      assert.equal(tx.trySend(big), WOULD_BLOCK);
+      assert.ok(rx.tryReceive() !== WOULD_BLOCK);
+    }
+    using ch = RingChannel.temporary({ capacity: 4096 });
+    // deno-lint-ignore no-explicit-any
+    const C = ch as any;
+    assert.ok(thrown(() => C.sender({ receiverProcess: 5 })) instanceof TypeError);
+    assert.ok(thrown(() => C.sender({ receiverTimeout: -1 })) instanceof RangeError);
+    assert.ok(thrown(() => C.receiver({ receiverTimeout: 1 })) instanceof TypeError);
+  },
+);
 
 ipcTest(
   "named channels: the name is typed and there; unlink by handle; blocking waits refuse a signal",
