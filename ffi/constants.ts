@@ -446,6 +446,11 @@ export const RUSAGE = { size: 144, ru_utime: 0, ru_stime: 16, tv_usec: 8 } as co
 /** `getrusage(2)` whose: the calling process, or its children that have been waited for. */
 export const RUSAGE_WHO = { SELF: 0, CHILDREN: -1 } as const;
 
+/** `getrlimit(2)` resources (the same numbers on x86_64 and aarch64). */
+export const RLIMIT = { NOFILE: 7, MSGQUEUE: 12 } as const;
+/** `RLIM_INFINITY`: no limit. */
+export const RLIM_INFINITY = 0xffffffffffffffffn;
+
 /** `posix_spawnattr_setflags(3)` flags, and the sizes of the opaque spawn structs. */
 export const SPAWN = {
   RESETIDS: 0x01,
@@ -692,6 +697,7 @@ export const E = {
   EADDRINUSE: 98,
   ENOTSOCK: 88,
   EPROTO: 71,
+  EMFILE: 24,
 } as const;
 
 /** The name of an errno number ("EEXIST"), or `"E?<n>"` for a number Linux does not define. */

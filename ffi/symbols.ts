@@ -67,6 +67,8 @@ export const CORE = {
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   /** int clock_getcpuclockid(pid_t pid, clockid_t *clockid): another process's CPU clock */
   clock_getcpuclockid: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int getrlimit(int resource, struct rlimit *rlim): rlim_cur, rlim_max as two u64 */
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   /** int getrusage(int who, struct rusage *usage) */
   getrusage: { parameters: ["i32", "buffer"], result: "i32" },
   /** uid_t geteuid(void) */

@@ -5,7 +5,17 @@
  * @module
  */
 
-import { CLOCK, DIRENT, O, RUSAGE, RUSAGE_WHO, STAT, TIMESPEC } from "./constants.ts";
+import {
+  CLOCK,
+  DIRENT,
+  O,
+  RLIM_INFINITY,
+  RLIMIT,
+  RUSAGE,
+  RUSAGE_WHO,
+  STAT,
+  TIMESPEC,
+} from "./constants.ts";
 import { libc } from "./load.ts";
 
 const encoder = new TextEncoder();
@@ -205,6 +215,19 @@ export function childrenCpuNs(): number {
   const at = (offset: number): number => Number(usageBuf[offset / 8] ?? 0n);
   return (at(RUSAGE.ru_utime) + at(RUSAGE.ru_stime)) * 1e9 +
     (at(RUSAGE.ru_utime + RUSAGE.tv_usec) + at(RUSAGE.ru_stime + RUSAGE.tv_usec)) * 1e3;
+}
+
+const limitBuf = new BigUint64Array(2);
+const limitBytes = new Uint8Array(limitBuf.buffer);
+
+/**
+ * This process's soft limit on `resource` (`getrlimit(2)`, which needs no descriptor):
+ * Infinity when unlimited, NaN when it cannot be read.
+ */
+export function softLimit(resource: keyof typeof RLIMIT): number {
+  if (libc().getrlimit(RLIMIT[resource], limitBytes) !== 0) return NaN;
+  const soft = limitBuf[0] ?? 0n;
+  return soft === RLIM_INFINITY ? Infinity : Number(soft);
 }
 
 /**

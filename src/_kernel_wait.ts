@@ -16,9 +16,11 @@
  * taken nothing, and so does `mq_timedreceive` once `SA_RESTART` is off the runtime's handler
  * (done when the first waiter starts; should it fail, the call ends at its slice of
  * {@linkcode MQ_SLICE_MS}). The caller's wait ends only when the call has, so nothing can be
- * taken for it afterwards: a result that came first is a timed-out wait's result, and an aborted
- * wait's is put back into the object at once (the message to its queue, the units to the set),
- * never kept for a later receive of this process.
+ * taken for it afterwards: a result the call took before it ended is that wait's result, timed
+ * out or aborted (the caller gets it, in order, rather than an error: nothing is lost or
+ * reordered). Only a result that comes after every wait has ended (a call that did not end
+ * within {@linkcode LEAVE_BOUND_MS} of its interruption) is put back into the object at once
+ * (the message to its queue, the units to the set), never kept for a later receive.
  *
  * Cost: a worker thread (a few MiB) per object with a long wait, started on the first one (tens
  * of milliseconds, during which the wait keeps polling) and ended {@linkcode LINGER_MS} ms after
@@ -111,9 +113,9 @@ interface Wait<R> {
   settle(result: R | typeof TIMED_OUT | typeof UNAVAILABLE): void;
   fail(error: unknown): void;
   /**
-   * Set when the wait is over for its caller while the call in flight may still bring a result:
-   * TIMED_OUT (a result that comes before the call ends is still this wait's) or the abort
-   * reason, boxed (a result is given back to the object).
+   * Set when the wait is over for its caller while the call in flight may still bring a result
+   * (one that comes before the call ends is still this wait's): TIMED_OUT, or the abort reason,
+   * boxed.
    */
   leaving?: typeof TIMED_OUT | { reason: unknown };
   /** Ends a leaving wait as it asked. */
@@ -218,8 +220,8 @@ export class KernelWaiter<R> {
    * Waits in the kernel for a result, until the deadline (then TIMED_OUT) or the signal (then
    * its reason). A wait that ends so has taken nothing: when it is the last one, the call in
    * flight is interrupted and the wait ends once the call has (within {@linkcode LEAVE_BOUND_MS}
-   * at most); what the call took meanwhile is this wait's result if it timed out, and given back
-   * to the object at once if it was aborted (or had already ended).
+   * at most); what the call took meanwhile is this wait's result, timed out or aborted (it
+   * resolves with it), and given back to the object at once if the wait had already ended.
    */
   wait(bounds: Bounds): Promise<R | typeof TIMED_OUT | typeof UNAVAILABLE> {
     const { signal, deadline } = bounds;
@@ -310,9 +312,10 @@ export class KernelWaiter<R> {
           break;
         }
         if (result !== RETRY) {
-          // The oldest wait that still takes a result: one that timed out while the call was
-          // ending does (the result came before the wait was over); an aborted one does not.
-          const taker = this.#waits.find((w) => w.leaving === undefined || w.leaving === TIMED_OUT);
+          // The oldest wait takes it, even one that timed out or was aborted while the call was
+          // ending: the result came before that wait was over, and handing it to a later wait
+          // or back to the object (behind newer messages) would reorder it.
+          const taker = this.#waits[0];
           if (taker !== undefined) taker.settle(result);
           else this.#giveBack(result);
         }

@@ -13,8 +13,10 @@
  * receive that must sleep blocks in `mq_timedreceive` on a kernel-waiter thread of its own
  * (src/_kernel_wait.ts), as a C receiver would, so it gets its share of a queue that C or Python
  * processes also wait on (a poller would get nothing while they wait). A receive that times out
- * or is aborted has taken nothing: a message the thread took just then is kept for the next
- * receive (and put back into the queue on close); a send that gives up has sent nothing.
+ * or is aborted has taken nothing: the thread's call is interrupted and the receive ends only
+ * once the call has; a message the call took just before that is the receive's result (it
+ * resolves with it rather than throwing: nothing is lost or reordered). A send that gives up has
+ * sent nothing.
  * `receiveSync` blocks the calling thread in `mq_timedreceive`.
  *
  * Safety: new queues are mode 0600, set exactly (the umask does not apply); `exclusive`
@@ -44,7 +46,14 @@
 import { checkInternal, INTERNAL } from "./_internal.ts";
 import { E, MQ_ATTR, O, POLL, STAT } from "../ffi/constants.ts";
 import { errno, errnoOfTry, libc, librt } from "../ffi/load.ts";
-import { cString, OutStruct, readProcNumber, writeTimespec } from "../ffi/util.ts";
+import {
+  cString,
+  listDirectory,
+  OutStruct,
+  readProcNumber,
+  softLimit,
+  writeTimespec,
+} from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { checkAdoptable, closeFd, FdSleeper, type HasFd, noteMade, setNonblocking } from "./_fd.ts";
@@ -183,12 +192,75 @@ function validatePriority(priority: unknown): number {
   return validateInteger(priority, "priority", 0, MAX_PRIORITY);
 }
 
-/** The system's limits for unprivileged queues, from /proc, read through FFI (no permission). */
-export function messageQueueLimits(): { maxMessages: number; messageSize: number } {
+/** The limits on POSIX message queues that apply to this process. */
+export interface MessageQueueLimits {
+  /** The most messages an unprivileged queue may hold (`/proc/sys/fs/mqueue/msg_max`). */
+  maxMessages: number;
+  /** The largest message an unprivileged queue may take (`/proc/sys/fs/mqueue/msgsize_max`). */
+  messageSize: number;
+  /**
+   * `RLIMIT_MSGQUEUE` (soft): the bytes all of this user's queues together may reserve, each
+   * charged {@linkcode messageQueueCharge} when it is created, until it is unlinked and closed
+   * everywhere. `Infinity` when unlimited, NaN when it cannot be read.
+   */
+  userBytes: number;
+}
+
+/** The system's limits for queues, from /proc, read through FFI (no permission). */
+export function messageQueueLimits(): MessageQueueLimits {
   return {
     maxMessages: readProcNumber("/proc/sys/fs/mqueue/msg_max"),
     messageSize: readProcNumber("/proc/sys/fs/mqueue/msgsize_max"),
+    userBytes: softLimit("MSGQUEUE"),
   };
+}
+
+/**
+ * The bytes a queue of `maxMessages` × `messageSize` is charged against its creator's
+ * `RLIMIT_MSGQUEUE`, by Linux's formula (the messages themselves plus the kernel's bookkeeping
+ * for each, 48 bytes on 64-bit systems): ten queues of the default 10 × 8192 bytes fill the
+ * usual limit of 819,200 bytes.
+ *
+ * @example
+ * ```ts
+ * import { messageQueueCharge, messageQueueLimits } from "@dipc/dipc";
+ * const { userBytes } = messageQueueLimits();
+ * console.log(Math.floor(userBytes / messageQueueCharge(10, 8192)), "default queues fit");
+ * ```
+ */
+export function messageQueueCharge(maxMessages: number, messageSize: number): number {
+  const m = validateInteger(maxMessages, "maxMessages", 1, 0x7fffffff);
+  const size = validateInteger(messageSize, "messageSize", 1, 0x7fffffff);
+  const BOOKKEEPING = 48; // sizeof(struct msg_msg), and of a priority's tree node, on 64-bit
+  return m * (size + BOOKKEEPING) + Math.min(m, MAX_PRIORITY + 1) * BOOKKEEPING;
+}
+
+/**
+ * What an EMFILE from `mq_open` means, said: a create fails so both when this process has
+ * `RLIMIT_NOFILE` descriptors open and when the queues this user has reserve too many bytes for
+ * `RLIMIT_MSGQUEUE` (the usual cause; the libc message says only "Too many open files").
+ */
+function tooManyError(name: string, creating: boolean, charge: number): ErrnoError {
+  const nofile = softLimit("NOFILE");
+  // Listing needs a descriptor: when none is free, that is the limit that was hit.
+  const open = listDirectory("/proc/self/fd")?.length;
+  const full = open === undefined || !(open + 1 < nofile); // one is the directory's own
+  if (full || !creating) {
+    return new ErrnoError(E.EMFILE, "mq_open", {
+      action: `${creating ? "create" : "open"} message queue`,
+      object: name,
+      detail: `this process has ${open ?? "all its"} descriptors open, against RLIMIT_NOFILE ` +
+        `(${nofile}): close some, or raise it (ulimit -n)`,
+    });
+  }
+  const limit = softLimit("MSGQUEUE");
+  return new ErrnoError(E.EMFILE, "mq_open", {
+    action: "create message queue",
+    object: name,
+    detail: `the queues this user has reserve too many bytes for RLIMIT_MSGQUEUE (${limit}` +
+      ` bytes; this queue needs ${charge}): unlink queues no longer used (dipc ls --kind mq), ` +
+      `create smaller ones (maxMessages × messageSize), or raise it (ulimit -q)`,
+  });
 }
 
 /**
@@ -276,7 +348,9 @@ export class MessageQueue implements HasFd, Disposable {
    * @returns the open queue (read-write); `created` says whether this call made it
    * @throws {TypeError} / {RangeError} for a bad name or option
    * @throws {ErrnoError} EEXIST (the name exists), EACCES, EINVAL (maxMessages or messageSize
-   *   beyond the system's limits, which the message names), EMFILE, ENOSPC
+   *   beyond the system's limits, which the message names), EMFILE (which the message explains:
+   *   this process's descriptors against `RLIMIT_NOFILE`, or the bytes this user's queues
+   *   reserve against `RLIMIT_MSGQUEUE`, see {@linkcode messageQueueCharge}), ENOSPC
    * @throws {ForeignOwnerError} with `exclusive: false`, when another user owns the queue
    * @see {@link https://man7.org/linux/man-pages/man3/mq_open.3.html}
    *
@@ -321,6 +395,12 @@ export class MessageQueue implements HasFd, Disposable {
     }
     const kind = mqKind(name, O.RDWR, attr);
     kind.createError = (e) => {
+      if (e === E.EMFILE) {
+        const m = maxMessages ?? (readProcNumber("/proc/sys/fs/mqueue/msg_default") || 10);
+        const size = messageSize ??
+          (readProcNumber("/proc/sys/fs/mqueue/msgsize_default") || 8192);
+        return tooManyError(name, true, messageQueueCharge(m, size));
+      }
       if (e !== E.EINVAL || attr === null) return undefined;
       const limits = messageQueueLimits();
       return new ErrnoError(e, "mq_open", {

@@ -9,12 +9,14 @@ import {
   ForeignOwnerError,
   MAX_PRIORITY,
   MessageQueue,
+  messageQueueCharge,
   messageQueueLimits,
   spawn,
   WOULD_BLOCK,
 } from "../mod.ts";
 import {
   compileTestC,
+  hasCommand,
   HAVE_GCC,
   HAVE_MQUEUE_FS,
   ipcTest,
@@ -197,11 +199,48 @@ ipcTest("limits: beyond /proc/sys/fs/mqueue is an EINVAL that names them", async
   assert.match(e.message, new RegExp(`limits here: ${limits.maxMessages} × ${limits.messageSize}`));
   const e2 = thrown(() => MessageQueue.temporary({ messageSize: limits.messageSize + 1 }));
   assert.ok(e2 instanceof ErrnoError && e2.code === "EINVAL");
-  using ok = MessageQueue.temporary({
-    maxMessages: limits.maxMessages,
-    messageSize: limits.messageSize,
-  });
-  assert.equal(ok.messageSize, limits.messageSize);
+  // Each limit reached alone (both at once would reserve what ten default queues do).
+  using most = MessageQueue.temporary({ maxMessages: limits.maxMessages, messageSize: 16 });
+  assert.equal(most.maxMessages, limits.maxMessages);
+  using largest = MessageQueue.temporary({ maxMessages: 1, messageSize: limits.messageSize });
+  assert.equal(largest.messageSize, limits.messageSize);
+});
+
+ipcTest("EMFILE from mq_open says which limit: RLIMIT_MSGQUEUE or RLIMIT_NOFILE", async (t) => {
+  if (await skipIf(t, !hasCommand("prlimit") && "prlimit (util-linux)")) return;
+  const fixture = `${ROOT}/tests/fixtures/mq_emfile.ts`;
+  const deno = [Deno.execPath(), "run", "-A", fixture];
+  // The charge, as the kernel counts it: 10 × 8192-byte queues fit 819,200 bytes 9 times.
+  assert.equal(messageQueueCharge(10, 8192), 82_880);
+  assert.ok(Number.isFinite(messageQueueLimits().userBytes) || messageQueueLimits().userBytes > 0);
+  assert.equal(
+    messageQueueLimits().userBytes,
+    Number(/^Max msgqueue size\s+(\S+)/m.exec(Deno.readTextFileSync("/proc/self/limits"))?.[1]),
+  );
+  // A user budget of 20,000 bytes: two queues of 8 × 1024 fit, the third does not. (The limit
+  // counts this user's queues everywhere; a second suite beside this one may make it fail
+  // sooner, which changes how many were made, never what the error says.)
+  const charge = messageQueueCharge(8, 1024);
+  const bytes = JSON.parse(
+    await runOk("prlimit", ["--msgqueue=20000", "--", ...deno, "bytes", "8", "1024"]),
+  );
+  assert.equal(bytes.error, "EMFILE", JSON.stringify(bytes));
+  assert.equal(bytes.syscall, "mq_open");
+  assert.ok(bytes.made <= 2, JSON.stringify(bytes));
+  assert.match(bytes.message, /RLIMIT_MSGQUEUE \(20000 bytes; this queue needs (\d+)\)/);
+  assert.match(bytes.message, new RegExp(`needs ${charge}\\)`));
+  assert.doesNotMatch(bytes.message, /RLIMIT_NOFILE/);
+  // Out of descriptors: the same errno, the other limit.
+  const fds = JSON.parse(
+    await runOk("prlimit", ["--nofile=256", "--", ...deno, "fds", "2", "64"]),
+  );
+  assert.equal(fds.error, "EMFILE", JSON.stringify(fds));
+  assert.match(fds.message, /RLIMIT_NOFILE \(256\)/);
+  assert.doesNotMatch(fds.message, /RLIMIT_MSGQUEUE/);
+  // Bad arguments to the charge are refused.
+  assert.ok(thrown(() => messageQueueCharge(0, 8)) instanceof RangeError);
+  assert.ok(thrown(() => messageQueueCharge(1, 1.5)) instanceof RangeError);
+  assert.ok(thrown(() => messageQueueCharge("1" as unknown as number, 8)) instanceof TypeError);
 });
 
 ipcTest("timeouts and aborts of receive take nothing; closing ends a wait", async () => {
