@@ -6,8 +6,16 @@
  */
 
 import assert from "node:assert/strict";
-import { Pipe, SysVMessageQueue, SysVSemaphoreSet, SysVSharedMemory } from "../mod.ts";
-import { LEDGER_ENV, posixEntry, sysvEntry } from "./_ledger.ts";
+import {
+  MessageQueue,
+  messageQueueCharge,
+  messageQueueLimits,
+  Pipe,
+  SysVMessageQueue,
+  SysVSemaphoreSet,
+  SysVSharedMemory,
+} from "../mod.ts";
+import { LEDGER_ENV, MQ_PEAK_PREFIX, posixEntry, sysvEntry } from "./_ledger.ts";
 
 /** What a finished command left. */
 export interface RunResult {
@@ -249,6 +257,59 @@ const ownPids = new Set<number>([Deno.pid]);
   }
 }
 
+/*
+ * POSIX queues against RLIMIT_MSGQUEUE, which counts the bytes all of this user's queues reserve
+ * (about ten default queues fill root's): a test suite beside this one, or the user's own queues,
+ * must still fit. Every queue a test makes is sized to what it needs (at most
+ * TEST_QUEUE_BYTES, as the kernel charges it), and the queues this process has made and not yet
+ * closed stay within a quarter of the limit; tools/ci.ts reports the peak.
+ */
+/** The most a test's queue may be charged against RLIMIT_MSGQUEUE, in bytes. */
+export const TEST_QUEUE_BYTES = 16_384;
+/** The share of RLIMIT_MSGQUEUE the suite may hold at once. */
+export const SUITE_QUEUE_SHARE = 0.25;
+const liveQueues = new Map<MessageQueue, number>();
+let queuePeak = 0;
+let queuePeakWritten = 0;
+{
+  const Q = MessageQueue as unknown as Record<string, unknown>;
+  for (const factory of ["create", "temporary"]) {
+    const make = Q[factory] as (...a: unknown[]) => MessageQueue;
+    Q[factory] = function (this: unknown, ...a: unknown[]): MessageQueue {
+      const q = make.apply(this, a);
+      if (!q.created) return q;
+      const charge = messageQueueCharge(q.maxMessages, q.messageSize);
+      if (charge > TEST_QUEUE_BYTES) {
+        try {
+          q.unlink();
+        } finally {
+          q.close();
+        }
+        throw new Error(
+          `a test's queue reserves ${charge} bytes of RLIMIT_MSGQUEUE (${q.maxMessages} × ` +
+            `${q.messageSize}); size it to what the test needs (at most ${TEST_QUEUE_BYTES})`,
+        );
+      }
+      liveQueues.set(q, charge);
+      const held = [...liveQueues.values()].reduce((x, y) => x + y, 0);
+      queuePeak = Math.max(queuePeak, held);
+      const budget = messageQueueLimits().userBytes * SUITE_QUEUE_SHARE;
+      if (held > budget) {
+        throw new Error(
+          `this test process holds ${held} bytes of POSIX queues, more than ` +
+            `${SUITE_QUEUE_SHARE * 100}% of RLIMIT_MSGQUEUE (${budget} bytes): close some first`,
+        );
+      }
+      return q;
+    };
+  }
+  const close = MessageQueue.prototype.close;
+  MessageQueue.prototype.close = function (this: MessageQueue): void {
+    liveQueues.delete(this);
+    close.call(this);
+  };
+}
+
 /** Whether `obj` (as {@linkcode snapshotIpc} names it) was made by this run. */
 export function madeByThisRun(obj: string): boolean {
   if (obj.startsWith("/dev/")) {
@@ -288,6 +349,10 @@ const inLedger = new Set<string>();
 function writeLedger(): void {
   if (LEDGER === undefined) return;
   const fresh = [...madeHere, ...ownSysV].filter((x) => !inLedger.has(x));
+  if (queuePeak > queuePeakWritten) {
+    fresh.push(`${MQ_PEAK_PREFIX}${queuePeak}`);
+    queuePeakWritten = queuePeak;
+  }
   if (fresh.length === 0) return;
   for (const x of fresh) inLedger.add(x);
   Deno.writeTextFileSync(LEDGER, fresh.join("\n") + "\n", { append: true });

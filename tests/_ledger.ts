@@ -2,6 +2,12 @@
 // tools/ci.ts (which reads it for the run's final leak check): one line an object, either the
 // UUID a POSIX name carries or "shm|msg|sem id=N" for a System V object.
 
+/**
+ * The prefix of a line with the most bytes of POSIX queues one test process held at once (as
+ * RLIMIT_MSGQUEUE counts them), written by the test helpers whenever it grows.
+ */
+export const MQ_PEAK_PREFIX = "mq-peak-bytes=";
+
 /** The environment variable that names the ledger file, when tools/ci.ts runs the tests. */
 export const LEDGER_ENV = "DIPC_TEST_LEDGER";
 

@@ -53,7 +53,7 @@ const PAIRS: Record<string, () => Pair> = {
     return { tx, rx, empty: true, sync: true, close: () => (tx.close(), rx.close()) };
   },
   "posix queue": () => {
-    const ch = Channel.posixQueue(MessageQueue.temporary({ maxMessages: 10, messageSize: 4096 }));
+    const ch = Channel.posixQueue(MessageQueue.temporary({ maxMessages: 3, messageSize: 4096 }));
     return { tx: ch, rx: ch, empty: false, sync: true, close: () => ch.close() };
   },
   "sysv queue": () => {

@@ -367,7 +367,7 @@ ipcTest("send and recv with a C peer: POSIX and System V queues, FIFOs, pipes", 
   let id = -1;
   const dir = await Deno.makeTempDir({ prefix: "dipc-test-cli-" });
   try {
-    await dipcOk(["mk", "mq", name]);
+    await dipcOk(["mk", "mq", name, "--max-messages", "4", "--message-size", "256"]);
     await dipcOk(["send", name, "hello", "world", "--priority", "4"]);
     assert.equal((await runOk(peer, ["pmq-recv", name, "2"])).trim(), "4 5 hello\n4 5 world");
     await runOk(peer, ["pmq-send", name, "7", "reply"]);
@@ -416,11 +416,12 @@ ipcTest("send and recv with a C peer: POSIX and System V queues, FIFOs, pipes", 
 ipcTest("bad input: exit 2 for usage, 1 for failure, one line, no stack trace", async () => {
   const shm = uniqueName("cli-bad-shm");
   const mq = uniqueName("cli-bad-mq");
-  await dipcOk(["mk", "shm", shm, "--size", "4096"]);
-  await dipcOk(["mk", "mq", mq]);
-  const foreign = SysVSharedMemory.create(0, { size: 4096 });
-  foreign.setPermissions({ uid: 65534 });
+  let foreign: SysVSharedMemory | undefined;
   try {
+    await dipcOk(["mk", "shm", shm, "--size", "4096"]);
+    await dipcOk(["mk", "mq", mq, "--max-messages", "4", "--message-size", "256"]);
+    foreign = SysVSharedMemory.create(0, { size: 4096 });
+    foreign.setPermissions({ uid: 65534 });
     const cases: Array<[string[], number]> = [
       [["frob"], 2],
       [["ls", "--kind", "nope"], 2],
@@ -462,8 +463,8 @@ ipcTest("bad input: exit 2 for usage, 1 for failure, one line, no stack trace", 
     // The foreign segment is still there, and so is everything else.
     assert.ok((await lsJson("--kind", "sysv-shm")).some((o) => o.id === foreign.id));
   } finally {
-    foreign.remove();
-    foreign.close();
+    foreign?.remove();
+    foreign?.close();
     await dipc(["rm", shm, mq, "--yes"]);
   }
 });
@@ -549,8 +550,8 @@ ipcTest("installs with deno install, from the repository and from a URL", async 
 
 ipcTest("Ctrl-C ends watch and recv --follow cleanly (exit 0)", async () => {
   const name = uniqueName("cli-int");
-  await dipcOk(["mk", "mq", name]);
   try {
+    await dipcOk(["mk", "mq", name, "--max-messages", "4", "--message-size", "256"]);
     for (const args of [["watch", "--interval", "100"], ["recv", name, "--follow"]]) {
       const child = new Deno.Command(Deno.execPath(), {
         args: [...ARGS, ...args],

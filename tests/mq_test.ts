@@ -68,7 +68,7 @@ ipcTest(
 );
 
 ipcTest("the umask does not widen or narrow the mode; other modes are exact too", () => {
-  using q = MessageQueue.temporary({ mode: 0o640 });
+  using q = MessageQueue.temporary({ mode: 0o640, maxMessages: 2, messageSize: 64 });
   assert.ok(!q.closed);
   if (HAVE_MQUEUE_FS) {
     assert.equal((Deno.statSync(`/dev/mqueue${q.name}`).mode ?? 0) & 0o777, 0o640);
@@ -308,7 +308,7 @@ ipcTest("a queue owned by another user is refused unless allowForeignOwner", asy
     ? "needs root to give a queue away"
     : !HAVE_MQUEUE_FS && "needs /dev/mqueue mounted to chown a queue";
   if (await skipIf(t, why)) return;
-  using q = MessageQueue.temporary();
+  using q = MessageQueue.temporary({ maxMessages: 2, messageSize: 64 });
   await runOk("chown", ["65534:65534", `/dev/mqueue${q.name}`]);
   const e = thrown(() => MessageQueue.open(q.name));
   assert.ok(e instanceof ForeignOwnerError && e.owner === 65534, `${e}`);
@@ -323,14 +323,14 @@ ipcTest("a queue owned by another user is refused unless allowForeignOwner", asy
 ipcTest("unlink: by name and by handle; a temporary queue is gone after dispose", async () => {
   let name: string;
   {
-    using q = MessageQueue.temporary();
+    using q = MessageQueue.temporary({ maxMessages: 2, messageSize: 64 });
     name = q.name;
     using again = MessageQueue.open(name);
     assert.equal(again.created, false);
   }
   assert.equal((thrown(() => MessageQueue.open(name)) as ErrnoError).code, "ENOENT");
   const n2 = uniqueName("unl");
-  using q2 = MessageQueue.create(n2, { exclusive: true });
+  using q2 = MessageQueue.create(n2, { exclusive: true, maxMessages: 2, messageSize: 64 });
   q2.unlink();
   q2.trySend(enc.encode("still usable"));
   assert.equal(dec.decode((await q2.receive()).data), "still usable");

@@ -11,7 +11,8 @@
 
 import { ROOT } from "./examples.ts";
 import { hasCommand } from "./_host.ts";
-import { LEDGER_ENV, posixEntry, sysvEntry } from "../tests/_ledger.ts";
+import { LEDGER_ENV, MQ_PEAK_PREFIX, posixEntry, sysvEntry } from "../tests/_ledger.ts";
+import { messageQueueLimits } from "../mod.ts";
 
 interface Step {
   name: string;
@@ -172,9 +173,25 @@ for (const step of steps) {
   if (!status.success && Number(summary[3]) === 0) failed++;
 }
 
-console.log("\n=== IPC objects left behind");
 const made = new Set((await Deno.readTextFile(ledger)).split("\n").filter((l) => l !== ""));
 await Deno.remove(ledger);
+
+// What the suite needs of RLIMIT_MSGQUEUE (per user: a second suite beside this one, or the
+// user's own queues, share it): the helpers refuse a test queue above 16 KiB and a test process
+// holding more than a quarter of the limit; this says what the busiest one held.
+console.log("\n=== POSIX queues against RLIMIT_MSGQUEUE");
+const peaks = [...made].filter((l) => l.startsWith(MQ_PEAK_PREFIX));
+const peak = Math.max(0, ...peaks.map((l) => Number(l.slice(MQ_PEAK_PREFIX.length))));
+const userBytes = messageQueueLimits().userBytes;
+const share = peak / userBytes;
+console.log(
+  `at most ${peak} bytes at once in one test process: ${(share * 100).toFixed(1)}% of ` +
+    `RLIMIT_MSGQUEUE (${userBytes} bytes; the suite may use 25%)`,
+);
+if (share > 0.25) failed++;
+else passed++;
+
+console.log("\n=== IPC objects left behind");
 const left = [...await ipcObjects()].filter((o) => !before.has(o) && madeByThisRun(o, made));
 if (left.length === 0) {
   console.log("none: /dev/shm and ipcs show what they showed before the run");
