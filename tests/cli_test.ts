@@ -420,8 +420,8 @@ ipcTest("bad input: exit 2 for usage, 1 for failure, one line, no stack trace", 
   try {
     await dipcOk(["mk", "shm", shm, "--size", "4096"]);
     await dipcOk(["mk", "mq", mq, "--max-messages", "4", "--message-size", "256"]);
-    foreign = SysVSharedMemory.create(0, { size: 4096 });
-    foreign.setPermissions({ uid: 65534 });
+    const seg = foreign = SysVSharedMemory.create(0, { size: 4096 });
+    seg.setPermissions({ uid: 65534 });
     const cases: Array<[string[], number]> = [
       [["frob"], 2],
       [["ls", "--kind", "nope"], 2],
@@ -445,9 +445,9 @@ ipcTest("bad input: exit 2 for usage, 1 for failure, one line, no stack trace", 
       [["recv", mq, "--count", "x"], 2],
       [["recv", mq, "--timeout", "100"], 1],
       [["send", mq, "x", "--priority", "99999"], 2],
-      [["send", `id:${foreign.id}`, "x"], 2],
+      [["send", `id:${seg.id}`, "x"], 2],
       [["rm"], 2],
-      [["rm", `id:${foreign.id}`, "--yes"], 1],
+      [["rm", `id:${seg.id}`, "--yes"], 1],
       [["completions", "tcsh"], 2],
       [["watch", "--interval", "abc"], 2],
       [["bench", "--reps", "many"], 2],
@@ -461,7 +461,7 @@ ipcTest("bad input: exit 2 for usage, 1 for failure, one line, no stack trace", 
       assert.ok(!/\n\s+at /.test(r.stderr), `no stack trace: ${r.stderr}`);
     }
     // The foreign segment is still there, and so is everything else.
-    assert.ok((await lsJson("--kind", "sysv-shm")).some((o) => o.id === foreign.id));
+    assert.ok((await lsJson("--kind", "sysv-shm")).some((o) => o.id === seg.id));
   } finally {
     foreign?.remove();
     foreign?.close();
