@@ -310,6 +310,123 @@ let queuePeakWritten = 0;
   };
 }
 
+/*
+ * The watchdog: every test of the suite (this module patches Deno.test, which every test file
+ * reaches through these helpers) fails once it has run for TEST_BOUND_MS, naming itself and
+ * what this process and its children are blocked in, and kills those children, instead of
+ * hanging the suite. Waits inside a test have bounds of their own, far shorter; this is the
+ * bound on everything they did not foresee.
+ */
+/** How long one test may run before the watchdog fails it, in ms (DIPC_TEST_BOUND_MS). */
+export const TEST_BOUND_MS: number = (() => {
+  try {
+    return Number(Deno.env.get("DIPC_TEST_BOUND_MS") ?? "") || 180_000;
+  } catch {
+    return 180_000;
+  }
+})();
+
+/** One line per thread of `pid` (or of this process): tid, name, state and kernel wait. */
+function threadsOf(pid: number | "self"): string[] {
+  const lines: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const dir = `/proc/${pid}/task/${e.name}`;
+      const read = (f: string): string => {
+        try {
+          return Deno.readTextFileSync(`${dir}/${f}`).trim();
+        } catch {
+          return "?";
+        }
+      };
+      const stat = read("stat");
+      const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? "?";
+      lines.push(`    thread ${e.name} ${read("comm")}: state ${state}, in ${read("wchan")}`);
+    }
+  } catch {
+    lines.push("    (threads unreadable)");
+  }
+  return lines;
+}
+
+/** This process's children (pid, command line), from /proc. */
+function childrenOfThisProcess(): Array<{ pid: number; command: string }> {
+  const found: Array<{ pid: number; command: string }> = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid !== Deno.pid) continue;
+      const command = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0").join(" ");
+      found.push({ pid: Number(e.name), command: command.trim() });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** What the watchdog says about a test past its bound (and it kills the test's children). */
+function hangReport(name: string): string {
+  const lines = [
+    `watchdog: test "${name}" still running after ${TEST_BOUND_MS} ms; what it waits on:`,
+    `  this process (${Deno.pid}):`,
+    ...threadsOf("self"),
+  ];
+  for (const child of childrenOfThisProcess()) {
+    lines.push(`  child ${child.pid}: ${child.command.slice(0, 200)}`, ...threadsOf(child.pid));
+    try {
+      Deno.kill(child.pid, "SIGKILL");
+      lines.push("    (killed)");
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return lines.join("\n");
+}
+
+type TestFn = (t: Deno.TestContext) => void | Promise<void>;
+
+/** `fn`, failed by the watchdog once it has run for {@linkcode TEST_BOUND_MS}. */
+function watched(name: string, fn: TestFn): TestFn {
+  return async (t) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const dog = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(hangReport(name))), TEST_BOUND_MS);
+    });
+    try {
+      await Promise.race([fn(t), dog]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+{
+  const test = Deno.test;
+  const patched = function (this: unknown, ...a: unknown[]): void {
+    const last = a.length - 1;
+    if (typeof a[last] === "function") {
+      const fn = a[last] as TestFn;
+      const first = a[0];
+      const name = typeof first === "string"
+        ? first
+        : typeof first === "object" && first !== null && "name" in first
+        ? String(first.name)
+        : fn.name;
+      a[last] = watched(name, fn);
+    } else if (typeof a[0] === "object" && a[0] !== null) {
+      const def = a[0] as Deno.TestDefinition;
+      a[0] = { ...def, fn: watched(def.name, def.fn) };
+    }
+    return (test as (...x: unknown[]) => void).apply(this, a);
+  };
+  Object.assign(patched, test);
+  // Read-only in the type declarations, an ordinary property at run time.
+  (Deno as unknown as Record<string, unknown>).test = patched;
+}
+
 /** Whether `obj` (as {@linkcode snapshotIpc} names it) was made by this run. */
 export function madeByThisRun(obj: string): boolean {
   if (obj.startsWith("/dev/")) {

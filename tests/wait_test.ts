@@ -24,7 +24,7 @@ import {
   waitUntilSync,
   WOULD_BLOCK,
 } from "../src/_wait.ts";
-import { ipcTest, ROOT, runDeno, within } from "./_helpers.ts";
+import { ipcTest, ROOT, run, runDeno, within } from "./_helpers.ts";
 
 /** Takes one item from a shared counter of items, on this thread, or says it would block. */
 function take(words: Int32Array): number | typeof WOULD_BLOCK {
@@ -212,3 +212,23 @@ Deno.test("adaptive spins: longer after a quick wake-up, shorter after a slow on
   // It succeeded at try 3 (counting from 0): 2 × 3 + 16 = 22 is below 64, a small step down.
   assert.equal(b.current, 62);
 });
+
+ipcTest(
+  "the suite's watchdog fails a test past its bound, says what it waits on, goes on",
+  async () => {
+    const r = await run(Deno.execPath(), ["test", "-A", `${ROOT}/tests/fixtures/hang_fixture.ts`], {
+      env: { DIPC_TEST_BOUND_MS: "1500", NO_COLOR: "1" },
+      boundMs: 60_000,
+    });
+    const out = r.stdout + r.stderr;
+    assert.notEqual(r.code, 0, out);
+    assert.match(out, /watchdog: test "waits forever on a child" still running after 1500 ms/);
+    assert.match(
+      out,
+      /child \d+: \S*sleep 1000\n\s+thread \d+ sleep: state \S+, in \S+\n\s+\(killed\)/,
+    );
+    assert.match(out, /thread \d+ deno: state/, "this process's threads are listed");
+    assert.match(out, /passes \.\.\. ok/, "the next test still runs");
+    assert.match(out, /1 passed \| 1 failed/);
+  },
+);

@@ -86,6 +86,39 @@ const steps: Step[] = [
   },
 ];
 
+/** How long one step may run before it is killed and fails, in ms. */
+const STEP_BOUND_MS = 20 * 60_000;
+
+/** What the threads of `pid` and of its descendants are blocked in, one line each. */
+function blockedIn(pid: number): string {
+  const lines: string[] = [];
+  const visit = (p: number, depth: number): void => {
+    const read = (f: string): string => {
+      try {
+        return Deno.readTextFileSync(`/proc/${p}/${f}`).trim();
+      } catch {
+        return "?";
+      }
+    };
+    lines.push(`${"  ".repeat(depth)}process ${p}: ${read("cmdline").split("\0").join(" ")}`);
+    try {
+      for (const t of Deno.readDirSync(`/proc/${p}/task`)) {
+        const comm = read(`task/${t.name}/comm`);
+        lines.push(
+          `${"  ".repeat(depth + 1)}thread ${t.name} ${comm}: ${read(`task/${t.name}/wchan`)}`,
+        );
+        for (const c of read(`task/${t.name}/children`).split(/\s+/).filter(Boolean)) {
+          visit(Number(c), depth + 1);
+        }
+      }
+    } catch {
+      // gone meanwhile
+    }
+  };
+  visit(pid, 1);
+  return lines.join("\n");
+}
+
 /** What `ipcs` and /dev/shm show now, as a set of lines naming objects. */
 async function ipcObjects(): Promise<Set<string>> {
   const found = new Set<string>();
@@ -149,11 +182,30 @@ for (const step of steps) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  // A step past its bound (a test blocked where the per-test watchdog cannot see it, in a
+  // synchronous call) is killed and fails, with what its threads were blocked in.
+  let hung = "";
+  const bound = setTimeout(() => {
+    hung = `!! ${step.name}: still running after ${STEP_BOUND_MS / 60_000} min; killed\n` +
+      blockedIn(child.pid);
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+  }, STEP_BOUND_MS);
   const [out, err, status] = await Promise.all([
     new Response(child.stdout).text(),
     new Response(child.stderr).text(),
     child.status,
   ]);
+  clearTimeout(bound);
+  if (hung !== "") {
+    console.log(`${out}${err}`.trimEnd());
+    console.log(hung);
+    failed++;
+    continue;
+  }
   const text = `${out}${err}`;
   console.log(text.trimEnd());
   console.log(`(${step.name}: ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
