@@ -380,7 +380,8 @@ export function soonerOf(bounds: Bounds, deadline: bigint): Bounds {
  * `TimeoutError` naming `what` when the deadline passes, or with the signal's reason on abort.
  * For waits on something that is already a promise (a write in flight, a message a client
  * library will deliver): the promise is left to settle on its own, so whatever it carries is
- * not lost by the caller giving up.
+ * not lost by the caller giving up (and a rejection after the wait gave up is the promise's
+ * owner's business, never an unhandled rejection that would end the process).
  */
 export async function promiseWithin<T>(
   promise: Promise<T>,
@@ -388,8 +389,9 @@ export async function promiseWithin<T>(
   what: string,
 ): Promise<T> {
   const { signal, deadline } = bounds;
-  signal?.throwIfAborted();
   if (signal === undefined && deadline === undefined) return await promise;
+  promise.catch(() => {});
+  signal?.throwIfAborted();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
   const stop = new Promise<never>((_, reject) => {

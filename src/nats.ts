@@ -58,7 +58,16 @@ import {
 import { Channel, type ChannelOptions, type ChannelTransport } from "./channel.ts";
 import { ClosedError } from "./errors.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
-import { boundsOf, promiseWithin, type WaitOptions } from "./_wait.ts";
+import {
+  bounded,
+  type Bounds,
+  boundsOf,
+  deadlineFor,
+  promiseWithin,
+  timerMs,
+  waitBoundsOf,
+  type WaitOptions,
+} from "./_wait.ts";
 import { describe, validateInteger, validateOptionKeys } from "./_validate.ts";
 import { validateCodec } from "./_codec.ts";
 import { INTERNAL } from "./_internal.ts";
@@ -77,6 +86,17 @@ export interface NatsChannelOptions<T> extends ChannelOptions<T> {
    * losing the server, ms (default 30,000), before the channel fails.
    */
   reconnectMs?: number;
+  /**
+   * Ends the setup (connecting, subscribing, making the stream and consumer) when aborted: the
+   * factory rejects with the signal's reason and closes what it had made.
+   */
+  signal?: AbortSignal;
+  /**
+   * How long the setup may take, ms (default: the client's connect timeout, 20 s, for the
+   * connection; no limit for the rest): then the factory rejects with a `TimeoutError` naming
+   * the server, having closed what it had made.
+   */
+  timeout?: number;
 }
 
 /** Options for {@linkcode jetStreamChannel}. */
@@ -152,12 +172,33 @@ function validateServer(server: unknown): string | NatsConnection {
   return server as NatsConnection;
 }
 
-/** A connection to `server` (owned), or the caller's (not owned). */
+/** The server a connection or address is about, as errors name it. */
+function serverOf(where: string | NatsConnection): string {
+  if (typeof where === "string") return where;
+  try {
+    return where.getServer();
+  } catch {
+    return "(a connection)";
+  }
+}
+
+/**
+ * A connection to `server` (owned), or the caller's (not owned), within `bounds`: a connect
+ * that is given up on is closed when it completes, and a failure names the server.
+ */
 async function connection(
   server: string | NatsConnection,
   reconnectMs: number,
+  bounds: Bounds,
 ): Promise<{ nc: NatsConnection; owned: boolean }> {
   if (typeof server !== "string") return { nc: server, owned: false };
+  bounds.signal?.throwIfAborted();
+  // The client cannot be cancelled, and one that gives up on a silent server leaves its socket
+  // open: see that a server answers first, on a connection of our own that we close.
+  const limited = bounds.deadline === undefined
+    ? bounded(deadlineFor(CONNECT_TIMEOUT_MS), bounds.signal)
+    : bounds;
+  await greeted(server, limited);
   const wait = 250;
   const options: NodeConnectionOptions = {
     servers: server,
@@ -165,8 +206,87 @@ async function connection(
     maxReconnectAttempts: Math.max(1, Math.ceil(reconnectMs / wait)),
     pingInterval: 2000,
     maxPingOut: 3,
+    // The client's own connect timeout, bounded by ours (it closes its socket when it fires).
+    ...(bounds.deadline === undefined ? {} : { timeout: Math.max(1, timerMs(bounds.deadline)) }),
   };
-  return { nc: await connect(options), owned: true };
+  const connecting = connect(options);
+  try {
+    return {
+      nc: await promiseWithin(connecting, bounds, `connecting to NATS server ${server}`),
+      owned: true,
+    };
+  } catch (e) {
+    // Given up on (or failed): whatever connects later is closed, never left open.
+    void connecting.then((nc) => nc.close(), () => {});
+    throw setupError(e, `connect to NATS server ${server}`);
+  }
+}
+
+/** The client's own connect timeout, ms: the bound on a connect given no timeout. */
+const CONNECT_TIMEOUT_MS = 20_000;
+
+/** Host and port of a server address as {@linkcode validateServer} accepts it (4222 default). */
+function hostPort(server: string): { hostname: string; port: number } {
+  const rest = server.replace(/^nats:\/\//, "");
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest) ?? /^([^:]+)(?::(\d+))?$/.exec(rest);
+  if (m === null) return { hostname: rest, port: 4222 }; // a bare IPv6 address
+  return { hostname: m[1] ?? "", port: m[2] === undefined ? 4222 : Number(m[2]) };
+}
+
+/**
+ * Resolves once the server at `server` has sent its greeting (a NATS server's first line is
+ * `INFO {…}`), on a TCP connection made and closed here; rejects within `bounds` (TimeoutError,
+ * the signal's reason) or when nothing listens, naming the server either way.
+ */
+async function greeted(server: string, bounds: Bounds): Promise<void> {
+  const { hostname, port } = hostPort(server);
+  let conn: Deno.TcpConn | undefined;
+  const opening = Deno.connect({ hostname, port });
+  try {
+    conn = await promiseWithin(opening, bounds, `connecting to NATS server ${server}`);
+    const buf = new Uint8Array(4096);
+    let got = "";
+    while (!got.includes("\n")) {
+      const n = await promiseWithin(
+        conn.read(buf),
+        bounds,
+        `waiting for NATS server ${server} to greet (a server that accepts and says nothing)`,
+      );
+      if (n === null) throw new Error("the connection was closed before the server's greeting");
+      got += new TextDecoder().decode(buf.subarray(0, n));
+      if (got.length > 65536) break;
+    }
+    if (!got.startsWith("INFO ")) {
+      throw new Error(
+        `the server's first words were not INFO: ${JSON.stringify(got.slice(0, 40))}`,
+      );
+    }
+  } catch (e) {
+    void opening.then((c) => c !== conn && c.close(), () => {});
+    throw setupError(e, `connect to NATS server ${server}`);
+  } finally {
+    try {
+      conn?.close();
+    } catch {
+      // closed already
+    }
+  }
+}
+
+/**
+ * A setup failure as the caller sees it: the signal's reason as it is; a timeout (ours or the
+ * client's) as a `TimeoutError`; anything else an Error naming what failed and the server.
+ */
+function setupError(e: unknown, what: string): unknown {
+  if (e instanceof DOMException && e.name === "AbortError") return e;
+  if (e instanceof DOMException && e.name === "TimeoutError") return e;
+  const text = e instanceof Error ? e.message : String(e);
+  if (/timeout/i.test(text) || (e as { code?: unknown })?.code === "TIMEOUT") {
+    return new DOMException(`${what} timed out (${text})`, "TimeoutError");
+  }
+  if (!(e instanceof Error)) return e;
+  if (text.includes(what)) return e;
+  return new Error(`cannot ${what}: ${text}`, { cause: e });
 }
 
 /**
@@ -507,8 +627,10 @@ function checked<T>(
   senders: number;
   reconnectMs: number;
   codec: ChannelOptions<T>;
+  bounds: Bounds;
 } {
   const where = validateServer(server);
+  const bounds = waitBoundsOf({ signal: o.signal, timeout: o.timeout });
   validateSubject(subject);
   validateRole(role);
   validateCodec(o.codec);
@@ -519,6 +641,7 @@ function checked<T>(
       ? 30_000
       : validateInteger(o.reconnectMs, "reconnectMs", 0, 86_400_000),
     codec: o.codec === undefined ? {} : { codec: o.codec },
+    bounds,
   };
 }
 
@@ -557,17 +680,18 @@ export async function natsSubjectChannel<T = Uint8Array<ArrayBuffer>>(
 ): Promise<NatsChannel<T>> {
   const o = validateOptionKeys<NatsChannelOptions<T>>(
     options,
-    ["codec", "senders", "reconnectMs"],
+    ["codec", "senders", "reconnectMs", "signal", "timeout"],
     "natsSubjectChannel",
   );
-  const { where, senders, reconnectMs, codec } = checked(server, subject, role, o);
-  const { nc, owned } = await connection(where, reconnectMs);
+  const { where, senders, reconnectMs, codec, bounds } = checked(server, subject, role, o);
+  const { nc, owned } = await connection(where, reconnectMs, bounds);
   const t = new SubjectTransport(nc, owned, subject, role, senders);
   try {
-    if (t.receives) await nc.flush(); // the subscription is known to the server
+    // The subscription is known to the server.
+    if (t.receives) await promiseWithin(nc.flush(), bounds, `subscribing on ${serverOf(nc)}`);
   } catch (e) {
     t.close(); // and the connection, if it was made here
-    throw e;
+    throw setupError(e, `subscribe to ${JSON.stringify(subject)} on NATS server ${serverOf(nc)}`);
   }
   return asyncDisposable(Channel.from<T>(t, own(codec)), nc, owned);
 }
@@ -592,48 +716,67 @@ export async function jetStreamChannel<T = Uint8Array<ArrayBuffer>>(
 ): Promise<NatsChannel<T>> {
   const o = validateOptionKeys<JetStreamChannelOptions<T>>(
     options,
-    ["codec", "senders", "reconnectMs", "stream", "durable", "ackWaitMs", "window"],
+    [
+      "codec",
+      "senders",
+      "reconnectMs",
+      "stream",
+      "durable",
+      "ackWaitMs",
+      "window",
+      "signal",
+      "timeout",
+    ],
     "jetStreamChannel",
   );
-  const { where, senders, reconnectMs, codec } = checked(server, subject, role, o);
+  const { where, senders, reconnectMs, codec, bounds } = checked(server, subject, role, o);
   const stream = validateName(o.stream ?? subject.replace(/[^A-Za-z0-9_-]/g, "_"), "stream");
   const durable = validateName(o.durable ?? "dipc", "durable");
   const ackWaitMs = o.ackWaitMs === undefined
     ? 30_000
     : validateInteger(o.ackWaitMs, "ackWaitMs", 100, 86_400_000);
   const window = o.window === undefined ? 256 : validateInteger(o.window, "window", 1, 65536);
-  const { nc, owned } = await connection(where, reconnectMs);
+  const { nc, owned } = await connection(where, reconnectMs, bounds);
+  let t: StreamTransport | undefined;
   try {
-    const jsm = await jetstreamManager(nc);
-    try {
-      await jsm.streams.info(stream);
-    } catch {
-      await jsm.streams.add({ name: stream, subjects: [subject], storage: StorageType.File })
-        .catch(async (e) => {
-          // Another process made it meanwhile: fine; anything else is the error.
-          await jsm.streams.info(stream).catch(() => {
-            throw e;
-          });
-        });
-    }
-    const t = new StreamTransport(nc, owned, subject, role, senders, window);
-    if (t.receives) {
+    const within = <R>(p: Promise<R>): Promise<R> =>
+      promiseWithin(p, bounds, `setting up stream ${stream} on NATS server ${serverOf(nc)}`);
+    const jsm = await within(jetstreamManager(nc));
+    await within((async () => {
       try {
-        await jsm.consumers.info(stream, durable);
+        await jsm.streams.info(stream);
       } catch {
-        await jsm.consumers.add(stream, {
-          durable_name: durable,
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
-          filter_subject: subject,
-          ack_wait: ackWaitMs * 1_000_000,
-        });
+        await jsm.streams.add({ name: stream, subjects: [subject], storage: StorageType.File })
+          .catch(async (e) => {
+            // Another process made it meanwhile: fine; anything else is the error.
+            await jsm.streams.info(stream).catch(() => {
+              throw e;
+            });
+          });
       }
-      await t.start(stream, durable);
+    })());
+    t = new StreamTransport(nc, owned, subject, role, senders, window);
+    if (t.receives) {
+      const made = t;
+      await within((async () => {
+        try {
+          await jsm.consumers.info(stream, durable);
+        } catch {
+          await jsm.consumers.add(stream, {
+            durable_name: durable,
+            ack_policy: AckPolicy.Explicit,
+            deliver_policy: DeliverPolicy.All,
+            filter_subject: subject,
+            ack_wait: ackWaitMs * 1_000_000,
+          });
+        }
+        await made.start(stream, durable);
+      })());
     }
     return asyncDisposable(Channel.from<T>(t, own(codec)), nc, owned);
   } catch (e) {
+    t?.close();
     if (owned) await nc.close().catch(() => {});
-    throw e;
+    throw setupError(e, `set up stream ${stream} on NATS server ${serverOf(nc)}`);
   }
 }

@@ -468,3 +468,61 @@ ipcTest("bytesCodec hands out copies the caller owns", async () => {
     close();
   }
 });
+
+ipcTest(
+  "a big send nobody reads ends at its timeout or abort, on a pipe and a stream socket",
+  async () => {
+    const makers: Record<string, () => { tx: Channel; rx: Channel }> = {
+      pipe: () => {
+        const p = Pipe.create();
+        return {
+          tx: Channel.pipe({ writer: p.writer }, { maxMessage: 2_000_000 }),
+          rx: Channel.pipe({ reader: p.reader }, { maxMessage: 2_000_000 }),
+        };
+      },
+      "stream socket": () => {
+        const [a, b] = UnixSocket.pair();
+        return {
+          tx: Channel.socket(a, { maxMessage: 2_000_000 }),
+          rx: Channel.socket(b, { maxMessage: 2_000_000 }),
+        };
+      },
+    };
+    for (const [name, make] of Object.entries(makers)) {
+      const { tx, rx } = make();
+      try {
+        const big = new Uint8Array(900_000).fill(7);
+        // Nobody reads: the send begins (part of it fits) and times out, saying how much went.
+        const e = await within(
+          30_000,
+          `${name}: the send`,
+          tx.send(big, { timeout: 300 }).then(
+            () => "sent",
+            (err) => err,
+          ),
+        );
+        assert.ok(e instanceof DOMException && e.name === "TimeoutError", `${name}: ${e}`);
+        const m = /: (\d+) of its 900004 bytes/.exec(e.message);
+        assert.ok(m !== null && Number(m[1]) > 0 && Number(m[1]) < 900_004, e.message);
+        // The next send waits behind the begun one: an abort ends it, nothing of it sent.
+        const ac = new AbortController();
+        setTimeout(() => ac.abort(new Error("stop")), 100);
+        await assert.rejects(
+          within(
+            30_000,
+            `${name}: the aborted send`,
+            tx.send(Uint8Array.of(1), { signal: ac.signal }),
+          ),
+          /stop/,
+        );
+        // A reader now gets the big message whole, and nothing of the aborted one.
+        const got = await rx.receive({ timeout: 30_000 });
+        assert.ok(got !== END_OF_STREAM && got.length === 900_000 && got.every((x) => x === 7));
+        assert.equal(rx.tryReceive(), WOULD_BLOCK, `${name}: the aborted send sent nothing`);
+      } finally {
+        tx.close();
+        rx.close();
+      }
+    }
+  },
+);

@@ -212,3 +212,78 @@ natsTest(
     rx.close(); // idempotent
   },
 );
+
+Deno.test({
+  name: "a silent broker: the factories end at their timeout or abort, naming the server",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    // A TCP server that accepts and never says a word (a NATS server sends INFO first).
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const url = `nats://127.0.0.1:${listener.addr.port}`;
+    const accepted: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const c of listener) accepted.push(c);
+    })();
+    try {
+      for (const make of [natsSubjectChannel, jetStreamChannel]) {
+        const e = await within(
+          30_000,
+          `${make.name} with a timeout`,
+          make(url, "silent.a", "receive", { timeout: 300 }).then(() => "made", (x) => x),
+        );
+        assert.ok(e instanceof DOMException && e.name === "TimeoutError", `${e}`);
+        assert.ok(e.message.includes(`127.0.0.1:${listener.addr.port}`), e.message);
+      }
+      // What the client opened is closed when the timeout passes: each connection ends.
+      assert.ok(accepted.length >= 2);
+      for (const c of accepted.splice(0)) {
+        while ((await within(10_000, "the end", c.read(new Uint8Array(4096)))) !== null) { /**/ }
+        c.close();
+      }
+      for (const make of [natsSubjectChannel, jetStreamChannel]) {
+        const ac = new AbortController();
+        setTimeout(() => ac.abort(new Error("stop connecting")), 200);
+        await assert.rejects(
+          within(
+            30_000,
+            `${make.name} aborted`,
+            make(url, "silent.a", "send", { signal: ac.signal }),
+          ),
+          /stop connecting/,
+        );
+        await assert.rejects(
+          make(url, "silent.a", "send", { signal: AbortSignal.abort(new Error("already")) }),
+          /already/,
+        );
+      }
+      // Nobody listening: an error naming the server.
+      const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = closed.addr.port;
+      closed.close();
+      const refused = await natsSubjectChannel(`nats://127.0.0.1:${port}`, "x", "send", {
+        timeout: 10_000,
+      }).then(() => "made", (x) => x);
+      assert.ok(
+        refused instanceof Error && refused.message.includes(`127.0.0.1:${port}`),
+        `${refused}`,
+      );
+      // Bad bounds are refused before anything connects.
+      await assert.rejects(natsSubjectChannel(url, "x", "send", { timeout: -1 }), RangeError);
+      await assert.rejects(
+        natsSubjectChannel(url, "x", "send", { signal: "no" as unknown as AbortSignal }),
+        TypeError,
+      );
+    } finally {
+      listener.close();
+      await accepting.catch(() => {});
+      for (const c of accepted) {
+        try {
+          c.close();
+        } catch {
+          // closed already
+        }
+      }
+    }
+  },
+});
