@@ -14,7 +14,8 @@ import type { RingSender } from "./_ring_sender.ts";
 import type { MessageQueue, QueueReceipt } from "./mq.ts";
 import type { SysVMessageQueue, SysVReceipt } from "./sysv_mq.ts";
 import type { UnixSocket } from "./socket.ts";
-import { ClosedError } from "./errors.ts";
+import { ClosedError, ErrnoError } from "./errors.ts";
+import { E } from "../ffi/constants.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import {
   type Bounds,
@@ -189,6 +190,7 @@ export class SysVQueueTransport extends QueueTransport {
   #type: number;
   #send: { type: number };
   #take: { type: number; receipt: SysVReceipt };
+  #wide: Uint8Array | undefined;
 
   constructor(q: SysVMessageQueue, type: number, maxMessage: number) {
     super(maxMessage);
@@ -208,14 +210,55 @@ export class SysVQueueTransport extends QueueTransport {
     this.#q.sendSync(bytes, { ...options, type: this.#type });
   }
   protected rawTryReceive(): number | WouldBlock {
-    const r = this.#q.tryReceiveInto(this.scratch, this.#take);
-    return r === WOULD_BLOCK ? r : r.length;
+    try {
+      const r = this.#q.tryReceiveInto(this.scratch, this.#take);
+      return r === WOULD_BLOCK ? r : r.length;
+    } catch (e) {
+      return this.#oversized(e);
+    }
   }
   protected async rawReceive(options: WaitOptions): Promise<number> {
-    return (await this.#q.receiveInto(this.scratch, { ...options, type: this.#type })).length;
+    for (;;) {
+      try {
+        return (await this.#q.receiveInto(this.scratch, { ...options, type: this.#type })).length;
+      } catch (e) {
+        const n = this.#oversized(e);
+        if (n !== WOULD_BLOCK) return n;
+      }
+    }
   }
   protected rawReceiveSync(options: SyncWaitOptions): number {
-    return this.#q.receiveIntoSync(this.scratch, { ...options, type: this.#type }).length;
+    for (;;) {
+      try {
+        return this.#q.receiveIntoSync(this.scratch, { ...options, type: this.#type }).length;
+      } catch (e) {
+        const n = this.#oversized(e);
+        if (n !== WOULD_BLOCK) return n;
+      }
+    }
+  }
+  /**
+   * After E2BIG (a peer's message longer than `maxMessage`): takes that message off the queue,
+   * so the ones behind it can be had, and reports it once. The take is cut at `maxMessage + 1`
+   * bytes, which tells an oversized message from a good one that came first meanwhile (that one
+   * is simply the result). WOULD_BLOCK when another receiver took it first.
+   */
+  #oversized(e: unknown): number | WouldBlock {
+    if (!(e instanceof ErrnoError && e.code === "E2BIG")) throw e;
+    this.#wide ??= new Uint8Array(this.maxMessage + 1);
+    const r = this.#q.tryReceiveInto(this.#wide, { type: this.#type, truncate: true });
+    if (r === WOULD_BLOCK) return WOULD_BLOCK;
+    if (r.length <= this.maxMessage) {
+      this.scratch.set(this.#wide.subarray(0, r.length));
+      return r.length;
+    }
+    throw new ErrnoError(E.E2BIG, "msgrcv", {
+      action: "receive on",
+      object: this.name,
+      detail: `a message longer than maxMessage (${this.maxMessage} bytes) was taken off the ` +
+        "queue and dropped, so that the messages behind it can be received (the next receive " +
+        "goes on with them); give the channel a maxMessage as large as its largest message",
+    });
   }
   close(): void {
     this.#q.close();

@@ -18,7 +18,11 @@
  *   close-on-exec (`MSG_CMSG_CLOEXEC`). A receive says how many it accepts (`maxFds`, default 0):
  *   every control message is walked; descriptors beyond what was asked are closed at once
  *   (counted in `closedFds`), and a control message the kernel had to cut short (`MSG_CTRUNC`)
- *   is an error after closing what did arrive. The caller owns the descriptors it is given.
+ *   is an error after closing what did arrive; the data that came with it is not lost (the next
+ *   receive returns it). The caller owns the descriptors it is given. On a stream socket
+ *   descriptors travel with data: sending them with zero bytes is refused (Linux would send
+ *   nothing). A message socket's receive needs room for a byte (an empty buffer is refused,
+ *   since the kernel would take the message and keep none of it).
  * - Every operation has a `try…` form (`WOULD_BLOCK` when it would wait), an async form taking
  *   `{ signal, timeout }` (waiting through the wait core's epoll set, never a thread of its own),
  *   `END_OF_STREAM` when the peer has gone, Web Streams for stream sockets, and async iteration
@@ -372,6 +376,8 @@ export class UnixSocket implements HasFd, Disposable {
   readonly #ioBytes = new Uint8Array(this.#io.buffer);
   #control = new Uint8Array(0);
   #controlAddress = 0n;
+  /** Data that came with a control message cut short (MSG_CTRUNC): the next receive's. */
+  #heldData: Uint8Array | undefined;
   /** The last data buffer's ArrayBuffer and its address (a backing store never moves). */
   #lastBuffer: ArrayBufferLike | undefined;
   #lastBase = 0;
@@ -538,11 +544,14 @@ export class UnixSocket implements HasFd, Disposable {
    * @returns the bytes sent, or {@linkcode WOULD_BLOCK} (nothing was sent)
    * @throws {ErrnoError} EPIPE (the peer has gone), EMSGSIZE (a message too long), EBADF (a
    *   descriptor to pass is not open), ETOOMANYREFS
+   * @throws {RangeError} descriptors with no data on a stream socket (Linux would send nothing,
+   *   and they would never arrive: send at least one byte with them)
    * @throws {ClosedError} after close
    */
   trySend(data: Uint8Array, options?: SocketSendOptions): number | WouldBlock {
     validateBuffer(data, "data");
     const fds = this.#fdsToSend(options);
+    this.#checkCarrier(data, fds);
     return this.#sendmsg(data, fds);
   }
 
@@ -553,6 +562,7 @@ export class UnixSocket implements HasFd, Disposable {
    * @param data the bytes or the message
    * @param options `fds`, `signal`, `timeout`
    * @throws {ErrnoError} EPIPE, EMSGSIZE, EBADF
+   * @throws {RangeError} descriptors with no data on a stream socket (as `trySend`)
    * @throws {DOMException} `TimeoutError`; on a stream socket the bytes before it may have gone
    * @throws the signal's reason when aborted
    * @throws {ClosedError} after close, or when closed during the wait
@@ -560,6 +570,7 @@ export class UnixSocket implements HasFd, Disposable {
   async send(data: Uint8Array, options?: SocketSendOptions & WaitOptions): Promise<void> {
     validateBuffer(data, "data");
     let fds = this.#fdsToSend(options);
+    this.#checkCarrier(data, fds);
     const opts = waitBoundsOf(options);
     let at = 0;
     do {
@@ -584,7 +595,10 @@ export class UnixSocket implements HasFd, Disposable {
    * @returns what was received, {@linkcode WOULD_BLOCK} when nothing is there, or
    *   {@linkcode END_OF_STREAM} once the peer has gone (stream and seqpacket sockets)
    * @throws {ErrnoError} EMSGSIZE when more descriptors came than a control message could hold
-   *   (`MSG_CTRUNC`; those that did arrive are closed)
+   *   (`MSG_CTRUNC`; those that did arrive are closed, and the data that came with them is what
+   *   the next receive returns)
+   * @throws {RangeError} an empty `into` on a seqpacket or datagram socket (the message would be
+   *   taken and lost)
    * @throws {ClosedError} after close
    */
   tryReceive(
@@ -592,6 +606,7 @@ export class UnixSocket implements HasFd, Disposable {
     options?: SocketReceiveOptions,
   ): SocketReceipt | WouldBlock | EndOfStream {
     validateBuffer(into, "into");
+    this.#checkRoom(into);
     return this.#recvmsg(into, this.#maxFds(options));
   }
 
@@ -601,7 +616,8 @@ export class UnixSocket implements HasFd, Disposable {
    * @param into where the bytes go
    * @param options `maxFds`, `signal`, `timeout`
    * @returns what was received, or {@linkcode END_OF_STREAM}
-   * @throws {ErrnoError} EMSGSIZE (`MSG_CTRUNC`)
+   * @throws {ErrnoError} EMSGSIZE (`MSG_CTRUNC`: see `tryReceive`; the data is the next receive's)
+   * @throws {RangeError} an empty `into` on a seqpacket or datagram socket
    * @throws {DOMException} `TimeoutError` (nothing was taken)
    * @throws the signal's reason when aborted (nothing was taken)
    * @throws {ClosedError} after close, or when closed during the wait
@@ -611,6 +627,7 @@ export class UnixSocket implements HasFd, Disposable {
     options?: SocketReceiveOptions & WaitOptions,
   ): Promise<SocketReceipt | EndOfStream> {
     validateBuffer(into, "into");
+    this.#checkRoom(into);
     const maxFds = this.#maxFds(options);
     const opts = waitBoundsOf(options);
     const r = await waitUntil(
@@ -747,6 +764,32 @@ export class UnixSocket implements HasFd, Disposable {
     return o.maxFds === undefined ? 0 : validateInteger(o.maxFds, "maxFds", 0, SOCK.MAX_FDS);
   }
 
+  /**
+   * Descriptors travel with data on a stream socket: Linux sends nothing at all for zero bytes,
+   * so they would never arrive. Refused before any call. (A message socket's empty message
+   * does carry them.)
+   */
+  #checkCarrier(data: Uint8Array, fds: readonly number[]): void {
+    if (fds.length > 0 && data.length === 0 && this.#type === "stream") {
+      throw new RangeError(
+        "descriptors on a stream socket travel with data: send at least one byte with them " +
+          "(Linux sends nothing for zero bytes, so they would never arrive)",
+      );
+    }
+  }
+
+  /**
+   * A message socket's receive needs room for at least one byte: with none, the kernel takes the
+   * whole message and keeps none of it. Refused before any call.
+   */
+  #checkRoom(into: Uint8Array): void {
+    if (into.length === 0 && this.#type !== "stream") {
+      throw new RangeError(
+        `into has no room: a ${this.#type} socket's message would be taken and lost whole`,
+      );
+    }
+  }
+
   #fdsToSend(options: unknown): number[] {
     const o = validateOptions<SocketSendOptions>(options);
     if (o.fds === undefined) return [];
@@ -822,6 +865,15 @@ export class UnixSocket implements HasFd, Disposable {
 
   #recvmsg(into: Uint8Array, maxFds: number): SocketReceipt | WouldBlock | EndOfStream {
     const fd = this.#live();
+    const held = this.#heldData;
+    if (held !== undefined) {
+      // The data of a receive that failed with MSG_CTRUNC: delivered now, before anything else.
+      const n = Math.min(held.length, into.length);
+      into.set(held.subarray(0, n));
+      const streamRest = this.#type === "stream" && n < held.length;
+      this.#heldData = streamRest ? held.slice(n) : undefined;
+      return { length: n, fds: [], closedFds: 0, truncated: !streamRest && n < held.length };
+    }
     // Room for what was asked, and always for at least a few more, so that descriptors sent
     // unasked are seen (and closed) rather than silently dropped by the kernel.
     const controlLength = align8(CMSGHDR.data + 4 * Math.max(maxFds, 1) + 4 * 16);
@@ -841,10 +893,13 @@ export class UnixSocket implements HasFd, Disposable {
     const fds = got === 0 ? [] : this.#walkControl(control, got);
     if ((flags & SOCK.MSG_CTRUNC) !== 0) {
       for (const f of fds) libc().close(f);
+      // The data came all the same: held for the next receive, which returns it first.
+      if (r > 0) this.#heldData = into.slice(0, r);
       throw new ErrnoError(E.EMSGSIZE, "recvmsg", {
         action: `receive descriptors on ${this.#what}`,
         detail: `more descriptors came than a control message could hold (MSG_CTRUNC); ` +
-          `the ${fds.length} that arrived were closed`,
+          `the ${fds.length} that arrived were closed` +
+          (r > 0 ? `; the ${r} bytes of data that came with them are the next receive's` : ""),
       });
     }
     if (r === 0 && fds.length === 0 && this.#type !== "datagram" && into.length > 0) {

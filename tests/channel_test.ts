@@ -526,3 +526,38 @@ ipcTest(
     }
   },
 );
+
+ipcTest(
+  "a System V channel: a peer's message beyond maxMessage is reported once, then the rest",
+  async () => {
+    using q = SysVMessageQueue.temporary();
+    using peer = SysVMessageQueue.openId(q.id);
+    const ch = Channel.sysvQueue(SysVMessageQueue.openId(q.id), { type: 5, maxMessage: 64 });
+    try {
+      peer.trySend(new Uint8Array(200).fill(9), { type: 5 }); // too long for the channel
+      peer.trySend(Uint8Array.of(1, 2, 3), { type: 5 });
+      peer.trySend(new Uint8Array(150), { type: 5 }); // too long again, for the async form
+      peer.trySend(Uint8Array.of(4), { type: 5 });
+      peer.trySend(new Uint8Array(100), { type: 5 }); // and the sync form
+      peer.trySend(Uint8Array.of(5), { type: 5 });
+      const e = thrown(() => ch.tryReceive());
+      assert.ok(e instanceof ErrnoError && e.code === "E2BIG", `${e}`);
+      assert.match(e.message, /longer than maxMessage \(64 bytes\) was taken off the queue/);
+      assert.deepEqual(ch.tryReceive(), Uint8Array.of(1, 2, 3), "the good message behind it");
+      await assert.rejects(
+        ch.receive({ timeout: 10_000 }),
+        (x) => x instanceof ErrnoError && x.code === "E2BIG",
+      );
+      assert.deepEqual(await ch.receive({ timeout: 10_000 }), Uint8Array.of(4));
+      assert.throws(
+        () => ch.receiveSync({ timeout: 10_000 }),
+        (x: unknown) => x instanceof ErrnoError && x.code === "E2BIG",
+      );
+      assert.deepEqual(ch.receiveSync({ timeout: 10_000 }), Uint8Array.of(5));
+      assert.equal(ch.tryReceive(), WOULD_BLOCK);
+      assert.equal(q.stat().messages, 0, "nothing left on the queue");
+    } finally {
+      ch.close();
+    }
+  },
+);

@@ -182,6 +182,11 @@ fdCheckedTest(
     assert.ok(e instanceof ErrnoError && e.code === "EMSGSIZE", `${e}`);
     assert.match(String(e), /MSG_CTRUNC/);
     assert.equal(openFds(), before, "whatever arrived was closed");
+    // The message itself is not lost: the next receive returns it (without descriptors).
+    const held = new Uint8Array(16);
+    const f = b.tryReceive(held, { maxFds: 1 });
+    assert.ok(typeof f === "object" && f.fds.length === 0 && !f.truncated, String(f));
+    assert.equal(new TextDecoder().decode(held.subarray(0, f.length)), "forty");
     // Descriptors nobody asked for are closed too.
     a.trySend(enc.encode("unasked"), { fds: [pipe.writer] });
     const u = b.tryReceive(new Uint8Array(16));
@@ -191,6 +196,60 @@ fdCheckedTest(
     b.close();
   },
 );
+
+fdCheckedTest(
+  "a stream socket: data cut from its descriptors still arrives; no descriptors without data",
+  async () => {
+    const [a, b] = UnixSocket.pair();
+    using pipe = Pipe.create();
+    const before = openFds();
+    // Descriptors with zero bytes would never travel on a stream: refused, nothing sent.
+    assert.ok(
+      thrown(() => a.trySend(new Uint8Array(0), { fds: [pipe.reader] })) instanceof RangeError,
+    );
+    await assert.rejects(a.send(new Uint8Array(0), { fds: [pipe.reader] }), RangeError);
+    assert.equal(b.tryReceive(new Uint8Array(8)), WOULD_BLOCK, "nothing was sent");
+    // Too many descriptors for the receive's control buffer: EMSGSIZE, and the bytes that came
+    // with them are the next receive's, in order, then what followed.
+    a.trySend(enc.encode("hello"), { fds: new Array(60).fill(pipe.reader) });
+    a.trySend(enc.encode(" world"));
+    const e = thrown(() => b.tryReceive(new Uint8Array(64)));
+    assert.ok(e instanceof ErrnoError && e.code === "EMSGSIZE", `${e}`);
+    assert.match(e.message, /5 bytes of data that came with them are the next receive's/);
+    assert.equal(openFds(), before, "whatever arrived was closed");
+    const small = new Uint8Array(3); // smaller than what is held: the rest stays, in order
+    let text = "";
+    for (;;) {
+      const r = await b.receive(small, { timeout: 10_000 });
+      assert.ok(r !== END_OF_STREAM);
+      text += new TextDecoder().decode(small.subarray(0, r.length));
+      if (text.length >= 11) break;
+    }
+    assert.equal(text, "hello world");
+    a.close();
+    b.close();
+  },
+);
+
+fdCheckedTest("message sockets: an empty receive buffer is refused, the message kept", async () => {
+  for (const type of ["seqpacket", "datagram"] as const) {
+    const [a, b] = UnixSocket.pair({ type });
+    using pipe = Pipe.create();
+    a.trySend(enc.encode("kept"));
+    assert.ok(thrown(() => b.tryReceive(new Uint8Array(0))) instanceof RangeError, type);
+    await assert.rejects(b.receive(new Uint8Array(0), { timeout: 1000 }), RangeError);
+    const into = new Uint8Array(8);
+    const r = b.tryReceive(into);
+    assert.ok(typeof r === "object" && r.length === 4, `${type}: the message is still there`);
+    // An empty message does carry descriptors on a message socket.
+    a.trySend(new Uint8Array(0), { fds: [pipe.reader] });
+    const f = b.tryReceive(into, { maxFds: 1 });
+    assert.ok(typeof f === "object" && f.length === 0 && f.fds.length === 1, `${type}`);
+    for (const fd of f.fds) PipeReader.fromFd(fd).close();
+    a.close();
+    b.close();
+  }
+});
 
 fdCheckedTest("peer credentials: a connecting child's pid and uid, as /proc says", async (t) => {
   const dir = await tempDir();
