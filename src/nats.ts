@@ -668,9 +668,13 @@ function asyncDisposable<T>(ch: Channel<T>, nc: NatsConnection, owned: boolean):
  *   connection of yours (left open)
  * @param subject the subject: dot-separated tokens, no wildcards
  * @param role which end this is
- * @param options `codec`, `senders` (end marks that end the stream, default 1), `reconnectMs`
+ * @param options `codec`, `senders` (end marks that end the stream, default 1), `reconnectMs`,
+ *   and `signal`/`timeout` for the setup
  * @returns the channel, ready (a receiver is subscribed when this resolves)
  * @throws {TypeError} bad arguments, before anything connects
+ * @throws {DOMException} `TimeoutError` when the setup outlasts `timeout` (or, without one, a
+ *   server that does not greet within 20 s); the signal's reason when aborted; an Error naming
+ *   the server when it cannot be reached
  */
 export async function natsSubjectChannel<T = Uint8Array<ArrayBuffer>>(
   server: string | NatsConnection,
@@ -704,9 +708,12 @@ export async function natsSubjectChannel<T = Uint8Array<ArrayBuffer>>(
  * @param server `nats://host:port` (a connection made for the channel) or a connection of yours
  * @param subject the subject the stream holds
  * @param role which end this is
- * @param options `codec`, `stream`, `durable`, `ackWaitMs`, `window`, `senders`, `reconnectMs`
+ * @param options `codec`, `stream`, `durable`, `ackWaitMs`, `window`, `senders`, `reconnectMs`,
+ *   and `signal`/`timeout` for the setup
  * @returns the channel, ready
  * @throws {TypeError} bad arguments, before anything connects
+ * @throws {DOMException} `TimeoutError` when the setup outlasts `timeout`; the signal's reason
+ *   when aborted; an Error naming the server when it cannot be reached or the stream set up
  */
 export async function jetStreamChannel<T = Uint8Array<ArrayBuffer>>(
   server: string | NatsConnection,
