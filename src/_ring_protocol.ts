@@ -12,7 +12,9 @@ import { ClosedError, ErrnoError } from "./errors.ts";
 import { futexWake } from "./futex.ts";
 import { me, processGone } from "./_liveness.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
-import { futexSleeper, type Sleeper, sliceSync, type SyncSleeper } from "./_wait.ts";
+import { futexSleeper, type Sleeper, sliceSync, type SyncSleeper, timedOut } from "./_wait.ts";
+import type { ChildProcess } from "./spawn.ts";
+import { WOULD_BLOCK } from "./_sentinels.ts";
 import { TUNING } from "./_tuning.ts";
 
 export type { WaitOptions } from "./_wait.ts";
@@ -292,5 +294,36 @@ export class Ring {
         if (sliceSync(words, flag, token, Math.min(ms, PEER_CHECK_MS)) === "timed-out") onSlice();
       },
     };
+  }
+}
+
+/**
+ * For an end that waits for its first peer (a receiver before any sender attached, a sender
+ * before any receiver): throws ECONNREFUSED once the child expected to be that peer has exited,
+ * or TimeoutError once `deadline` (monotonic ns) has passed; returns otherwise.
+ *
+ * @param child the process expected to attach, if one was named
+ * @param deadline the time allowed for a first peer, if one was given
+ * @param peer which end is awaited
+ * @param what the ring, as messages name it
+ */
+export function checkFirstPeer(
+  child: ChildProcess | undefined,
+  deadline: bigint | undefined,
+  peer: "sender" | "receiver",
+  what: string,
+): void {
+  const status = child?.tryStatus();
+  if (child !== undefined && status !== undefined && status !== WOULD_BLOCK) {
+    const how = status.signal === null ? `code ${status.code}` : status.signal;
+    const call = peer === "sender" ? "receive" : "send";
+    throw new ErrnoError(E.ECONNREFUSED, call, {
+      action: `${call} (process ${child.pid}, the expected ${peer}, exited with ${how} ` +
+        `before any ${peer} attached) ${peer === "sender" ? "from" : "on"}`,
+      object: what,
+    });
+  }
+  if (deadline !== undefined && monotonicNs() >= deadline) {
+    throw timedOut(`waiting for a first ${peer} on ${what}`);
   }
 }

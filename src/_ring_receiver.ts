@@ -7,6 +7,7 @@
 import {
   align8,
   BUSY,
+  checkFirstPeer,
   LEN_MASK,
   RECEIVER_GONE,
   Ring,
@@ -24,7 +25,6 @@ import {
 import { copyOut } from "./_copy.ts";
 import { messageReadable } from "./_streams.ts";
 import { E } from "../ffi/constants.ts";
-import { monotonicNs } from "../ffi/util.ts";
 import type { ChildProcess } from "./spawn.ts";
 import { checkInternal } from "./_internal.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
@@ -615,19 +615,7 @@ export class RingReceiver implements Disposable {
       this.#awaitingSender = false;
       return;
     }
-    const child = this.#senderProcess;
-    const status = child?.tryStatus();
-    if (child !== undefined && status !== undefined && status !== WOULD_BLOCK) {
-      const how = status.signal === null ? `code ${status.code}` : status.signal;
-      throw new ErrnoError(E.ECONNREFUSED, "receive", {
-        action: `receive (process ${child.pid}, the expected sender, exited with ${how} ` +
-          `before any sender attached) from`,
-        object: this.#ring.what,
-      });
-    }
-    if (this.#senderDeadline !== undefined && monotonicNs() >= this.#senderDeadline) {
-      throw timedOut(`waiting for a first sender on ${this.#ring.what}`);
-    }
+    checkFirstPeer(this.#senderProcess, this.#senderDeadline, "sender", this.#ring.what);
   }
 
   /** Whether the stream has ended (no senders left, everything taken); throws for a death. */

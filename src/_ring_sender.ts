@@ -7,6 +7,7 @@
 import {
   align8,
   BUSY,
+  checkFirstPeer,
   LOCK_SPINS,
   LOCK_TRIES,
   RECEIVER_GONE,
@@ -26,7 +27,6 @@ import {
 import { E } from "../ffi/constants.ts";
 import { checkInternal } from "./_internal.ts";
 import { libc } from "../ffi/load.ts";
-import { monotonicNs } from "../ffi/util.ts";
 import type { ChildProcess } from "./spawn.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
@@ -596,19 +596,7 @@ export class RingSender implements Disposable {
       this.#awaitingReceiver = false; // one has attached: EPIPE rules from here on
       return WOULD_BLOCK;
     }
-    const child = this.#receiverProcess;
-    const status = child?.tryStatus();
-    if (child !== undefined && status !== undefined && status !== WOULD_BLOCK) {
-      const how = status.signal === null ? `code ${status.code}` : status.signal;
-      throw new ErrnoError(E.ECONNREFUSED, "send", {
-        action: `send (process ${child.pid}, the expected receiver, exited with ${how} ` +
-          `before any receiver attached) on`,
-        object: this.#ring.what,
-      });
-    }
-    if (this.#receiverDeadline !== undefined && monotonicNs() >= this.#receiverDeadline) {
-      throw timedOut(`waiting for a first receiver on ${this.#ring.what}`);
-    }
+    checkFirstPeer(this.#receiverProcess, this.#receiverDeadline, "receiver", this.#ring.what);
     return WOULD_BLOCK;
   }
 
