@@ -467,7 +467,7 @@ function writeLedger(): void {
   if (LEDGER === undefined) return;
   const fresh = [...madeHere, ...ownSysV].filter((x) => !inLedger.has(x));
   if (queuePeak > queuePeakWritten) {
-    fresh.push(`${MQ_PEAK_PREFIX}${queuePeak}`);
+    fresh.push(`${MQ_PEAK_PREFIX}${queuePeak}/${messageQueueLimits().userBytes}`);
     queuePeakWritten = queuePeak;
   }
   if (fresh.length === 0) return;

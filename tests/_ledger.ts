@@ -4,7 +4,8 @@
 
 /**
  * The prefix of a line with the most bytes of POSIX queues one test process held at once (as
- * RLIMIT_MSGQUEUE counts them), written by the test helpers whenever it grows.
+ * RLIMIT_MSGQUEUE counts them) and the limit, as `PEAK/LIMIT`, written by the test helpers
+ * whenever it grows.
  */
 export const MQ_PEAK_PREFIX = "mq-peak-bytes=";
 
