@@ -240,14 +240,14 @@ export function messageQueueCharge(maxMessages: number, messageSize: number): nu
  * `RLIMIT_NOFILE` descriptors open and when the queues this user has reserve too many bytes for
  * `RLIMIT_MSGQUEUE` (the usual cause; the libc message says only "Too many open files").
  */
-function tooManyError(name: string, creating: boolean, charge: number): ErrnoError {
+function tooManyError(name: string, charge: number): ErrnoError {
   const nofile = softLimit("NOFILE");
   // Listing needs a descriptor: when none is free, that is the limit that was hit.
   const open = listDirectory("/proc/self/fd")?.length;
   const full = open === undefined || !(open + 1 < nofile); // one is the directory's own
-  if (full || !creating) {
+  if (full) {
     return new ErrnoError(E.EMFILE, "mq_open", {
-      action: `${creating ? "create" : "open"} message queue`,
+      action: "create message queue",
       object: name,
       detail: `this process has ${open ?? "all its"} descriptors open, against RLIMIT_NOFILE ` +
         `(${nofile}): close some, or raise it (ulimit -n)`,
@@ -379,27 +379,24 @@ export class MessageQueue implements HasFd, Disposable {
     const messageSize = o.messageSize === undefined
       ? undefined
       : validateInteger(o.messageSize, "messageSize", 1, 0x7fffffff);
+    // The queue's shape: what is left out takes the system's default for new queues.
+    const shape = {
+      maxMessages: maxMessages ?? (readProcNumber("/proc/sys/fs/mqueue/msg_default") || 10),
+      messageSize: messageSize ??
+        (readProcNumber("/proc/sys/fs/mqueue/msgsize_default") || 8192),
+    };
     let attr: Uint8Array | null = null;
     if (maxMessages !== undefined || messageSize !== undefined) {
-      // Both fields must be set; one left out takes the system's default for new queues.
+      // Both fields must be set when either is.
       const a = new OutStruct(MQ_ATTR.size);
-      a.setU64(
-        MQ_ATTR.mq_maxmsg,
-        maxMessages ?? (readProcNumber("/proc/sys/fs/mqueue/msg_default") || 10),
-      );
-      a.setU64(
-        MQ_ATTR.mq_msgsize,
-        messageSize ?? (readProcNumber("/proc/sys/fs/mqueue/msgsize_default") || 8192),
-      );
+      a.setU64(MQ_ATTR.mq_maxmsg, shape.maxMessages);
+      a.setU64(MQ_ATTR.mq_msgsize, shape.messageSize);
       attr = a.bytes;
     }
     const kind = mqKind(name, O.RDWR, attr);
     kind.createError = (e) => {
       if (e === E.EMFILE) {
-        const m = maxMessages ?? (readProcNumber("/proc/sys/fs/mqueue/msg_default") || 10);
-        const size = messageSize ??
-          (readProcNumber("/proc/sys/fs/mqueue/msgsize_default") || 8192);
-        return tooManyError(name, true, messageQueueCharge(m, size));
+        return tooManyError(name, messageQueueCharge(shape.maxMessages, shape.messageSize));
       }
       if (e !== E.EINVAL || attr === null) return undefined;
       const limits = messageQueueLimits();

@@ -90,7 +90,7 @@ export async function runOk(
 }
 
 export { hasCommand } from "../tools/_host.ts";
-import { hasCommand } from "../tools/_host.ts";
+import { childrenOf, commandOf, hasCommand, threadLines } from "../tools/_host.ts";
 
 /** The repository root, as a path. */
 export const ROOT: string = new URL("..", import.meta.url).pathname;
@@ -326,58 +326,17 @@ export const TEST_BOUND_MS: number = (() => {
   }
 })();
 
-/** One line per thread of `pid` (or of this process): tid, name, state and kernel wait. */
-function threadsOf(pid: number | "self"): string[] {
-  const lines: string[] = [];
-  try {
-    for (const e of Deno.readDirSync(`/proc/${pid}/task`)) {
-      const dir = `/proc/${pid}/task/${e.name}`;
-      const read = (f: string): string => {
-        try {
-          return Deno.readTextFileSync(`${dir}/${f}`).trim();
-        } catch {
-          return "?";
-        }
-      };
-      const stat = read("stat");
-      const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0] ?? "?";
-      lines.push(`    thread ${e.name} ${read("comm")}: state ${state}, in ${read("wchan")}`);
-    }
-  } catch {
-    lines.push("    (threads unreadable)");
-  }
-  return lines;
-}
-
-/** This process's children (pid, command line), from /proc. */
-function childrenOfThisProcess(): Array<{ pid: number; command: string }> {
-  const found: Array<{ pid: number; command: string }> = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid !== Deno.pid) continue;
-      const command = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0").join(" ");
-      found.push({ pid: Number(e.name), command: command.trim() });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
 /** What the watchdog says about a test past its bound (and it kills the test's children). */
 function hangReport(name: string): string {
   const lines = [
     `watchdog: test "${name}" still running after ${TEST_BOUND_MS} ms; what it waits on:`,
     `  this process (${Deno.pid}):`,
-    ...threadsOf("self"),
+    ...threadLines(Deno.pid, "    "),
   ];
-  for (const child of childrenOfThisProcess()) {
-    lines.push(`  child ${child.pid}: ${child.command.slice(0, 200)}`, ...threadsOf(child.pid));
+  for (const child of childrenOf(Deno.pid)) {
+    lines.push(`  child ${child}: ${commandOf(child)}`, ...threadLines(child, "    "));
     try {
-      Deno.kill(child.pid, "SIGKILL");
+      Deno.kill(child, "SIGKILL");
       lines.push("    (killed)");
     } catch {
       // gone meanwhile

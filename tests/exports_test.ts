@@ -214,8 +214,10 @@ ipcTest(
     const report = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as {
       tried: number;
       bad: string[];
+      left: string[];
     };
     assert.ok(report.tried > 100, `${report.tried} calls`);
     assert.deepEqual(report.bad, []);
+    assert.deepEqual(report.left, [], "the fuzzer's rings are all gone from /dev/shm");
   },
 );

@@ -10,7 +10,7 @@
  */
 
 import { ROOT } from "./examples.ts";
-import { hasCommand } from "./_host.ts";
+import { blockedIn, hasCommand } from "./_host.ts";
 import { LEDGER_ENV, MQ_PEAK_PREFIX, posixEntry, sysvEntry } from "../tests/_ledger.ts";
 
 interface Step {
@@ -88,36 +88,6 @@ const steps: Step[] = [
 /** How long one step may run before it is killed and fails, in ms. */
 const STEP_BOUND_MS = 20 * 60_000;
 
-/** What the threads of `pid` and of its descendants are blocked in, one line each. */
-function blockedIn(pid: number): string {
-  const lines: string[] = [];
-  const visit = (p: number, depth: number): void => {
-    const read = (f: string): string => {
-      try {
-        return Deno.readTextFileSync(`/proc/${p}/${f}`).trim();
-      } catch {
-        return "?";
-      }
-    };
-    lines.push(`${"  ".repeat(depth)}process ${p}: ${read("cmdline").split("\0").join(" ")}`);
-    try {
-      for (const t of Deno.readDirSync(`/proc/${p}/task`)) {
-        const comm = read(`task/${t.name}/comm`);
-        lines.push(
-          `${"  ".repeat(depth + 1)}thread ${t.name} ${comm}: ${read(`task/${t.name}/wchan`)}`,
-        );
-        for (const c of read(`task/${t.name}/children`).split(/\s+/).filter(Boolean)) {
-          visit(Number(c), depth + 1);
-        }
-      }
-    } catch {
-      // gone meanwhile
-    }
-  };
-  visit(pid, 1);
-  return lines.join("\n");
-}
-
 /** What `ipcs` and /dev/shm show now, as a set of lines naming objects. */
 async function ipcObjects(): Promise<Set<string>> {
   const found = new Set<string>();
@@ -186,7 +156,7 @@ for (const step of steps) {
   let hung = "";
   const bound = setTimeout(() => {
     hung = `!! ${step.name}: still running after ${STEP_BOUND_MS / 60_000} min; killed\n` +
-      blockedIn(child.pid);
+      blockedIn(child.pid).join("\n");
     try {
       child.kill("SIGKILL");
     } catch {
