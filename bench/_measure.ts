@@ -18,7 +18,7 @@ import {
   UnixSocket,
   WOULD_BLOCK,
 } from "../mod.ts";
-import { childrenCpuNs, clockNs, cpuTimeNs } from "../ffi/util.ts";
+import { childrenCpuNs, clockNs, cpuAffinity, cpuTimeNs, pinToCpus } from "../ffi/util.ts";
 import { makeQueue, startPeer } from "./_mq_io.ts";
 import { receive, receiveExactly, send, sendAll } from "./_io.ts";
 
@@ -71,11 +71,25 @@ let lastCpu = NaN;
 export const cpuPerMessage = (): number => lastCpu;
 
 /**
+ * The two CPUs a measured pair runs on (this process's main thread on the first, the peer's on
+ * the second), or undefined when this process may use fewer than two or `DIPC_BENCH_PIN=0`
+ * asks for none. C's pairs are pinned the same way (bench/c/baseline.c, `split`).
+ */
+export const PAIR_CPUS: readonly [number, number] | undefined = (() => {
+  if (Deno.env.get("DIPC_BENCH_PIN") === "0") return undefined;
+  const cpus = cpuAffinity();
+  return cpus.length >= 2 ? [cpus[0] ?? 0, cpus[1] ?? 1] : undefined;
+})();
+if (PAIR_CPUS !== undefined) pinToCpus([PAIR_CPUS[0]]);
+
+/**
  * Starts metering the CPU of this process and of the child `pid` (not yet reaped, and the only
- * child reaped until `done`). `stop(messages)` ends the stretch; `done()`, called once the child
- * has been reaped, sets what `cpuPerMessage()` returns.
+ * child reaped until `done`), and pins the child's main thread to the pair's second CPU (this
+ * process's main thread is on the first). `stop(messages)` ends the stretch; `done()`, called
+ * once the child has been reaped, sets what `cpuPerMessage()` returns.
  */
 function cpuMeter(pid: number): { stop(messages: number): void; done(): void } {
+  if (PAIR_CPUS !== undefined) pinToCpus([PAIR_CPUS[1]], pid);
   const children0 = childrenCpuNs();
   const peer0 = cpuTimeNs(pid);
   const self0 = cpuTimeNs();

@@ -24,6 +24,7 @@ export const PER_ARCH = {
     SYS_pidfd_open: 434n,
     SYS_epoll_pwait2: 441n,
     SYS_futex_waitv: 449n,
+    SYS_membarrier: 324n,
     /** `struct epoll_event` is packed on x86_64: the 64-bit data follows the events directly. */
     EPOLL_EVENT: { size: 12, events: 0, data: 4 },
     /** `pthread_mutex_t` and `pthread_mutexattr_t` sizes. */
@@ -53,6 +54,7 @@ export const PER_ARCH = {
     SYS_pidfd_open: 434n,
     SYS_epoll_pwait2: 441n,
     SYS_futex_waitv: 449n,
+    SYS_membarrier: 283n,
     EPOLL_EVENT: { size: 16, events: 0, data: 8 },
     PTHREAD_MUTEX_SIZE: 48,
     PTHREAD_MUTEXATTR_SIZE: 8,
@@ -171,6 +173,16 @@ export const FUTEX = {
   BITSET_MATCH_ANY: 0xffffffff,
 } as const;
 
+/**
+ * `membarrier(2)` commands: the asymmetric fence the ring channel's plain-store publication
+ * rests on (see ring.ts, "Ordering").
+ */
+export const MEMBARRIER = {
+  QUERY: 0,
+  GLOBAL_EXPEDITED: 1 << 1,
+  REGISTER_GLOBAL_EXPEDITED: 1 << 2,
+} as const;
+
 /** Syscall numbers for the calls glibc has no wrapper for. */
 export const SYS = {
   futex: HERE.SYS_futex,
@@ -179,6 +191,7 @@ export const SYS = {
   pidfd_open: HERE.SYS_pidfd_open,
   epoll_pwait2: HERE.SYS_epoll_pwait2,
   futex_waitv: HERE.SYS_futex_waitv,
+  membarrier: HERE.SYS_membarrier,
 } as const;
 
 /**

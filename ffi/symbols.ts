@@ -79,6 +79,12 @@ export const CORE = {
   gettid: { name: "syscall", parameters: ["i64"], result: "i32" },
   /** int tgkill(pid_t tgid, pid_t tid, int sig), as a raw syscall (glibc < 2.30 has no wrapper) */
   tgkill: { name: "syscall", parameters: ["i64", "i32", "i32", "i32"], result: "i32" },
+  /** int membarrier(int cmd, unsigned int flags, int cpu_id), as a raw syscall */
+  membarrier: { name: "syscall", parameters: ["i64", "i32", "u32", "i32"], result: "i32" },
+  /** int sched_setaffinity(pid_t pid, size_t cpusetsize, const cpu_set_t *mask) */
+  sched_setaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
+  /** int sched_getaffinity(pid_t pid, size_t cpusetsize, cpu_set_t *mask) */
+  sched_getaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
   /** int sched_yield(void) */
   sched_yield: { parameters: [], result: "i32" },
   /**

@@ -8,12 +8,14 @@
 import {
   CLOCK,
   DIRENT,
+  MEMBARRIER,
   O,
   RLIM_INFINITY,
   RLIMIT,
   RUSAGE,
   RUSAGE_WHO,
   STAT,
+  SYS,
   TIMESPEC,
 } from "./constants.ts";
 import { libc } from "./load.ts";
@@ -377,4 +379,58 @@ const linkBuf = new Uint8Array(4096);
 export function readLinkText(path: string): string | undefined {
   const n = libc().readlink(cString(path), linkBuf, linkBuf.length);
   return n < 0 ? undefined : decoder.decode(linkBuf.subarray(0, n));
+}
+
+let fenceRegistered: boolean | undefined;
+
+/**
+ * Registers this process for `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)` once, and says
+ * whether it is (false where the kernel or a seccomp filter refuses it). A registered process
+ * may publish with plain stores and rely on {@linkcode globalFence} in its peers' sleep paths.
+ */
+export function registerGlobalFence(): boolean {
+  if (fenceRegistered !== undefined) return fenceRegistered;
+  const c = libc();
+  const cmds = c.membarrier(SYS.membarrier, MEMBARRIER.QUERY, 0, 0);
+  const wanted = MEMBARRIER.GLOBAL_EXPEDITED | MEMBARRIER.REGISTER_GLOBAL_EXPEDITED;
+  fenceRegistered = cmds > 0 && (cmds & wanted) === wanted &&
+    c.membarrier(SYS.membarrier, MEMBARRIER.REGISTER_GLOBAL_EXPEDITED, 0, 0) === 0;
+  return fenceRegistered;
+}
+
+/**
+ * A full memory barrier on every CPU running a registered process, as `membarrier(2)`'s
+ * `GLOBAL_EXPEDITED` gives it (a few µs: one interrupt per such CPU); false when it failed.
+ */
+export function globalFence(): boolean {
+  return libc().membarrier(SYS.membarrier, MEMBARRIER.GLOBAL_EXPEDITED, 0, 0) === 0;
+}
+
+const CPU_SET_BYTES = 128; // cpu_set_t: 1024 CPUs
+
+/**
+ * The CPUs the thread `tid` (0: the calling thread) may run on (`sched_getaffinity(2)`); an
+ * empty list when it cannot be read.
+ */
+export function cpuAffinity(tid: number = 0): number[] {
+  const set = new Uint8Array(CPU_SET_BYTES);
+  if (libc().sched_getaffinity(tid, BigInt(CPU_SET_BYTES), set) !== 0) return [];
+  const cpus: number[] = [];
+  for (let i = 0; i < CPU_SET_BYTES * 8; i++) if (((set[i >> 3] ?? 0) >> (i & 7)) & 1) cpus.push(i);
+  return cpus;
+}
+
+/**
+ * Pins the thread `tid` (0: the calling thread) to `cpus` (`sched_setaffinity(2)`); false when
+ * the kernel refused (a CPU this process may not use, or none).
+ */
+export function pinToCpus(cpus: readonly number[], tid: number = 0): boolean {
+  const set = new Uint8Array(CPU_SET_BYTES);
+  for (const cpu of cpus) {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= CPU_SET_BYTES * 8) {
+      throw new RangeError(`a CPU number must be an integer from 0 to 1023, got ${cpu}`);
+    }
+    set[cpu >> 3] = (set[cpu >> 3] ?? 0) | (1 << (cpu & 7));
+  }
+  return libc().sched_setaffinity(tid, BigInt(CPU_SET_BYTES), set) === 0;
 }

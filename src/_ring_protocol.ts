@@ -7,7 +7,7 @@
  */
 
 import { E } from "../ffi/constants.ts";
-import { monotonicNs } from "../ffi/util.ts";
+import { globalFence, monotonicNs, registerGlobalFence } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { futexWake } from "./futex.ts";
 import { me, processGone } from "./_liveness.ts";
@@ -45,8 +45,12 @@ export const W_HEAD = 16;
 export const W_TAIL = 32;
 export const W_LOCK = 33;
 export const W_DATA_WAIT = 48;
+/** 1 while the receiver asks senders to publish `tail` with ordered stores (see "Ordering"). */
+export const W_DATA_ORDERED = 49;
 export const W_SPACE_WAIT = 64;
 export const W_SPACE_WANTED = 65;
+/** 1 while the sender asks the receiver to publish `head` with ordered stores. */
+export const W_SPACE_ORDERED = 66;
 export const W_SENDERS = 80;
 export const FLAG_MULTI = 1;
 export const SENDER_SEEN = 1;
@@ -60,6 +64,20 @@ export const SPINS: number = TUNING.ring.spins;
 export const LOCK_SPINS: number = TUNING.ring.lockSpins;
 export const LOCK_TRIES: number = TUNING.ring.lockTries;
 export const SLICE_NS = BigInt(PEER_CHECK_MS) * 1_000_000n;
+/** The slice when no global fence can be had (a wake-up may then be missed): 1 ms. */
+const SHORT_SLICE_NS = 1_000_000n;
+/**
+ * Whether this architecture orders stores as C's release stores need with plain stores (x86-64
+ * is TSO); `DIPC_RING_ATOMIC_ORDERING=1` turns the plain path off, for comparison.
+ */
+const PLAIN_ORDERING = Deno.build.arch === "x86_64" && !atomicOrderingAsked();
+
+function atomicOrderingAsked(): boolean {
+  const variable = "DIPC_RING_ATOMIC_ORDERING";
+  // Never a permission prompt: without --allow-env, the default.
+  if (Deno.permissions.querySync({ name: "env", variable }).state !== "granted") return false;
+  return Deno.env.get(variable) === "1";
+}
 /** How long `open` waits for a creator to finish `init`. */
 export const READY_MS: number = TUNING.ring.readyMs;
 
@@ -94,6 +112,14 @@ export class Ring {
   readonly what: string;
   readonly pid: number;
   readonly start: number;
+  /**
+   * Whether this process publishes `head`, `tail` and single-producer records with plain stores
+   * and reads the flags with plain loads (x86-64, whose stores are never reordered with earlier
+   * stores: a plain store *is* C's release store there), which a sleeper makes safe with a
+   * global fence before its last look (see ring.ts, "Ordering"). Elsewhere every such word goes
+   * through `Atomics`.
+   */
+  readonly plain: boolean;
 
   constructor(memory: MappedMemory, offset: number, what: string) {
     const head = memory.int32(offset, 16);
@@ -134,6 +160,8 @@ export class Ring {
     const self = me();
     this.pid = self.pid;
     this.start = self.start;
+    // Multi-producer channels keep ordered atomics everywhere (several senders share a flag).
+    this.plain = PLAIN_ORDERING && !multi && registerGlobalFence();
   }
 
   get gone(): boolean {
@@ -183,10 +211,27 @@ export class Ring {
   /** Wakes whoever sleeps on `flag`, if the flag is up (one wake clears it for everyone). */
   wake(flag: number): void {
     const w = this.words;
-    if (Atomics.load(w, flag) !== 0 && Atomics.compareExchange(w, flag, 1, 0) === 1) {
+    if (
+      (this.plain ? w[flag] : Atomics.load(w, flag)) !== 0 &&
+      Atomics.compareExchange(w, flag, 1, 0) === 1
+    ) {
       futexWake(w, flag);
     }
   }
+
+  /**
+   * Stores a position (`head` or `tail`) a peer reads: a plain store where {@linkcode plain}
+   * holds and the peer has not asked for ordered ones in the word `ordered`, an atomic one
+   * otherwise.
+   */
+  publish(word: number, value: number, ordered: number): void {
+    const w = this.words;
+    if (this.plain && w[ordered] === 0) w[word] = value | 0;
+    else Atomics.store(w, word, value | 0);
+  }
+
+  /** Set once `membarrier` failed: sleeps are then cut short, so a missed wake costs little. */
+  #fenceFailed = false;
 
   /** Wakes the receiver if it sleeps. */
   wakeData(): void {
@@ -196,7 +241,7 @@ export class Ring {
   /** Wakes sleeping senders if one does and the room it wants is free. */
   wakeSpace(head: number): void {
     const w = this.words;
-    if (Atomics.load(w, W_SPACE_WAIT) === 0) return;
+    if ((this.plain ? w[W_SPACE_WAIT] : Atomics.load(w, W_SPACE_WAIT)) === 0) return;
     const free = this.capacity - ((Atomics.load(w, W_TAIL) - head) >>> 0);
     if (free >= Atomics.load(w, W_SPACE_WANTED)) this.wake(W_SPACE_WAIT);
   }
@@ -259,10 +304,11 @@ export class Ring {
   }
 
   /**
-   * A sleeper on one of the flags: it raises the flag before each last try, sleeps in slices of
-   * {@linkcode PEER_CHECK_MS}, and runs `onSlice` after a slice that ended without a wake-up.
+   * A sleeper on one of the flags: it raises the flag (and asks for ordered publication, see
+   * {@linkcode Ordering}) before each last try, sleeps in slices of {@linkcode PEER_CHECK_MS},
+   * and runs `onSlice` after a slice that ended without a wake-up.
    */
-  sleeper(flag: number, raise: () => void, onSlice: () => void): Sleeper {
+  sleeper(flag: number, raise: () => void, onSlice: () => void, ordering: Ordering): Sleeper {
     // Closed (its memory unmapped): a wait on it is a wait on a closed channel.
     if (this.gone) throw new ClosedError(this.what);
     const inner = futexSleeper(this.words, flag);
@@ -270,10 +316,11 @@ export class Ring {
       snapshot: (): number => {
         if (this.gone) return 0;
         raise();
+        if (!ordering.request()) this.#fenceFailed = true;
         return 1;
       },
       sleep: async (token: number, deadline: bigint | undefined): Promise<void> => {
-        const slice = monotonicNs() + SLICE_NS;
+        const slice = monotonicNs() + (this.#fenceFailed ? SHORT_SLICE_NS : SLICE_NS);
         await inner.sleep(token, deadline !== undefined && deadline < slice ? deadline : slice);
         if (!this.gone && inner.lastResult !== 0 && monotonicNs() >= slice) onSlice();
       },
@@ -282,18 +329,84 @@ export class Ring {
   }
 
   /** The synchronous counterpart of {@linkcode Ring.sleeper}, for {@linkcode waitUntilSync}. */
-  syncSleeper(flag: number, raise: () => void, onSlice: () => void): SyncSleeper {
+  syncSleeper(
+    flag: number,
+    raise: () => void,
+    onSlice: () => void,
+    ordering: Ordering,
+  ): SyncSleeper {
     if (this.gone) throw new ClosedError(this.what);
     const words = this.words;
     return {
       snapshot: (): number => {
         raise();
+        if (!ordering.request()) this.#fenceFailed = true;
         return 1;
       },
       sleepSync: (token: number, ms: number): void => {
-        if (sliceSync(words, flag, token, Math.min(ms, PEER_CHECK_MS)) === "timed-out") onSlice();
+        const slice = this.#fenceFailed ? 1 : PEER_CHECK_MS;
+        if (sliceSync(words, flag, token, Math.min(ms, slice)) === "timed-out") onSlice();
       },
     };
+  }
+}
+
+/**
+ * One sleeper's side of the ordering rule (ring.ts, "Ordering"): a peer on x86-64 publishes
+ * with plain stores until asked for ordered ones. Before its first sleep, a sleeper asks (its
+ * word to 1, then its flag), and fences once with `membarrier`, which makes every plain store
+ * the peer made visible here; from then on the peer publishes with ordered stores, so later
+ * sleeps need no fence. After {@linkcode Ordering.CALM} messages without a sleep, the sleeper
+ * lets the peer go back to plain stores (the next sleep asks, and fences, again).
+ */
+export class Ordering {
+  /** Messages taken or sent without a sleep before plain publication is allowed again. */
+  static readonly CALM = 4096;
+  readonly #ring: Ring;
+  readonly #word: number;
+  /** Whether this end asked, and fenced, since it last let go. */
+  #asked = false;
+  #calm = 0;
+
+  constructor(ring: Ring, word: number) {
+    this.#ring = ring;
+    this.#word = word;
+  }
+
+  /** Whether this end has asked for ordered publication (the fast paths count while it has). */
+  get asked(): boolean {
+    return this.#asked;
+  }
+
+  /**
+   * Called after the flag was raised, before the last look: asks for ordered publication and
+   * fences, the first time; false when the fence failed (the sleep must then be short).
+   */
+  request(): boolean {
+    this.#calm = 0;
+    if (this.#asked || !PLAIN_ORDERING) return true;
+    const w = this.#ring.words;
+    if (w.length === 0) return true;
+    Atomics.store(w, this.#word, 1);
+    this.#asked = true;
+    return globalFence();
+  }
+
+  /** One message without a sleep; after {@linkcode Ordering.CALM} of them, lets the peer go. */
+  calm(): void {
+    if (++this.#calm < Ordering.CALM) return;
+    this.#asked = false;
+    this.#calm = 0;
+    const w = this.#ring.words;
+    if (w.length !== 0) Atomics.store(w, this.#word, 0);
+  }
+
+  /** Lets the peer go (an end that detaches). */
+  release(): void {
+    if (!this.#asked) return;
+    this.#asked = false;
+    const w = this.#ring.words;
+    if (w.length !== 0) Atomics.store(w, this.#word, 0);
   }
 }
 

@@ -9,15 +9,18 @@ import {
   BUSY,
   checkFirstPeer,
   LEN_MASK,
+  Ordering,
   RECEIVER_GONE,
   Ring,
   RING_HEADER_SIZE,
   SENDER_SEEN,
   SKIP,
+  W_DATA_ORDERED,
   W_DATA_WAIT,
   W_DEATHS,
   W_HEAD,
   W_RECEIVER,
+  W_SPACE_ORDERED,
   W_SPACE_WAIT,
   W_STATE,
   W_TAIL,
@@ -33,9 +36,11 @@ import { validateBuffer } from "./_validate.ts";
 import {
   type AdaptiveSpins,
   type Bounds,
+  deadlineFor,
   type Sleeper,
   syncDeadlineOf,
   type SyncSleeper,
+  syncTimeoutOf,
   type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
@@ -47,6 +52,9 @@ import {
 } from "./_wait.ts";
 
 export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+
+/** Messages up to this many bytes are copied out a word at a time (beyond, `set` is faster). */
+const COPY_WORDS_MAX = 512;
 
 /** The end of a {@linkcode RingChannel} that receives. Made by {@linkcode RingChannel.receiver}. */
 export class RingReceiver implements Disposable {
@@ -68,6 +76,17 @@ export class RingReceiver implements Disposable {
   #length = 0;
   /** Set once a peer corrupted the channel (reported once, then end of stream). */
   #broken = false;
+  /** Whether record words may be read with plain loads (single producer, see Ring.plain). */
+  #plainRecords: boolean;
+  /** This receiver's request for an ordered `tail` while it sleeps for data. */
+  #ordering: Ordering;
+  /** The last `into` of tryReceiveInto, and a 32-bit view of it (undefined: not 4-aligned). */
+  #into: Uint8Array | undefined;
+  #into32: Int32Array | undefined;
+  // Copies of the ring's fixed facts, for the fast path.
+  #mask: number;
+  #capacity: number;
+  #maxLength: number;
   #sleeper: Sleeper | undefined;
   #syncSleeper: SyncSleeper | undefined;
   #spins: number | AdaptiveSpins;
@@ -97,6 +116,11 @@ export class RingReceiver implements Disposable {
     this.#words = ring.words;
     this.#bytes = ring.bytes;
     this.#onClose = onClose;
+    this.#plainRecords = ring.plain && !ring.multi;
+    this.#ordering = new Ordering(ring, W_DATA_ORDERED);
+    this.#mask = ring.mask;
+    this.#capacity = ring.capacity;
+    this.#maxLength = ring.capacity / 2 - 8;
     const w = ring.words;
     if (!ring.claim(W_RECEIVER)) {
       ring.reapReceiver();
@@ -116,6 +140,7 @@ export class RingReceiver implements Disposable {
       throw e;
     }
     Atomics.and(w, W_STATE, ~RECEIVER_GONE);
+    Atomics.store(w, W_DATA_ORDERED, 0); // the word is this receiver's now (one left by a dead one)
     this.#deathsSeen = Atomics.load(w, W_DEATHS);
   }
 
@@ -147,7 +172,116 @@ export class RingReceiver implements Disposable {
    * ```
    */
   tryReceiveInto(into: Uint8Array): number | EndOfStream | WouldBlock {
-    validateBuffer(into, "into");
+    const at = this.#plainRecords ? this.#nextPlain() : -3;
+    if (at >= 0 && into instanceof Uint8Array && this.#length <= into.length) {
+      const n = this.#length;
+      this.#copyOut(at + 8, n, into, 0);
+      this.#release(n);
+      return n;
+    }
+    return this.#tryReceiveInto(into);
+  }
+
+  /**
+   * The fast path to the next message of a single sender: its byte index when the next record
+   * is a message that passes every check #next makes, else -3 (let #next look: it steps over
+   * filler, reports what is wrong, and tells empty from ended).
+   */
+  #nextPlain(): number {
+    const w = this.#words;
+    if (this.#closed || this.#broken || this.#deferred !== undefined || w.length === 0) return -3;
+    const h = this.#head;
+    if (h === this.#tailCache) {
+      // A plain load: x86-64 loads are acquire loads (see Ring.plain).
+      const t = (w[W_TAIL] ?? 0) >>> 0;
+      if (t === h || (t & 7) !== 0 || ((t - h) >>> 0) > this.#capacity) return -3;
+      this.#tailCache = t;
+    }
+    const idx = h & this.#mask;
+    const at = RING_HEADER_SIZE + idx;
+    const word = w[at >> 2] ?? 0;
+    // No flags, a possible length, and a record within the ring and before the tail.
+    const record = 8 + align8(word);
+    if (
+      word < 0 || word > this.#maxLength || idx + record > this.#capacity ||
+      record > ((this.#tailCache - h) >>> 0)
+    ) {
+      return -3;
+    }
+    this.#length = word;
+    return at;
+  }
+
+  /**
+   * The fast path of a batch from a single sender: takes messages into `into` and `lengths`
+   * while the next record is a message that passes every check #next makes and fits, without
+   * publishing the head (the caller does, once); returns how many. It stops at anything else
+   * (empty, filler, a bad word, no room) for the general loop to handle.
+   */
+  #takePlain(into: Uint8Array, lengths: Uint32Array): number {
+    const w = this.#words;
+    if (this.#closed || this.#broken || this.#deferred !== undefined || w.length === 0) return 0;
+    const mask = this.#mask;
+    const cap = this.#capacity;
+    const maxLength = this.#maxLength;
+    const room = into.length;
+    const max = lengths.length;
+    let h = this.#head;
+    let tail = this.#tailCache;
+    if (h === tail) {
+      tail = (w[W_TAIL] ?? 0) >>> 0; // a plain load: see Ring.plain
+      if ((tail & 7) !== 0 || ((tail - h) >>> 0) > cap) return 0;
+    }
+    let count = 0;
+    let off = 0;
+    // A 32-bit view of `into` (kept while it is the same array) for copying words.
+    if (into !== this.#into) {
+      this.#into = into;
+      this.#into32 = (into.byteOffset & 3) === 0
+        ? new Int32Array(into.buffer, into.byteOffset, into.length >> 2)
+        : undefined;
+    }
+    const view = this.#into32;
+    // (A fixed-length view over a buffer that shrank is out of bounds: length 0.)
+    const viewWords = view === undefined ? 0 : view.length;
+    while (count < max && h !== tail) {
+      const idx = h & mask;
+      const at = RING_HEADER_SIZE + idx;
+      const n = w[at >> 2] ?? 0;
+      const record = 8 + align8(n);
+      if (
+        n < 0 || n > maxLength || idx + record > cap || record > ((tail - h) >>> 0) ||
+        n > room - off
+      ) {
+        break;
+      }
+      if (
+        view !== undefined && (off & 3) === 0 && n <= COPY_WORDS_MAX && (off + n) >> 2 <= viewWords
+      ) {
+        const k = (at + 8) >> 2;
+        const t = off >> 2;
+        const words = n >> 2;
+        for (let j = 0; j < words; j++) view[t + j] = w[k + j] ?? 0;
+        if ((n & 3) !== 0) {
+          copyOut(this.#bytes, at + 8 + (words << 2), n & 3, into, off + (words << 2));
+        }
+      } else {
+        copyOut(this.#bytes, at + 8, n, into, off);
+      }
+      lengths[count++] = n;
+      off += n;
+      h = (h + record) >>> 0;
+    }
+    this.#tailCache = tail;
+    this.#head = h;
+    if (count > 0) this.#peeked = -1;
+    return count;
+  }
+
+  /** The general path of {@linkcode RingReceiver.tryReceiveInto}. */
+  #tryReceiveInto(into: Uint8Array): number | EndOfStream | WouldBlock {
+    // A detached array reads as empty: only an empty one needs the full check.
+    if (!(into instanceof Uint8Array) || into.length === 0) validateBuffer(into, "into");
     const at = this.#next();
     if (at < 0) return at === -1 ? WOULD_BLOCK : END_OF_STREAM;
     const n = this.#length;
@@ -157,9 +291,40 @@ export class RingReceiver implements Disposable {
         object: this.#ring.what,
       });
     }
-    copyOut(this.#bytes, at + 8, n, into, 0);
+    this.#copyOut(at + 8, n, into, 0);
     this.#release(n);
     return n;
+  }
+
+  /**
+   * Copies `n` bytes from the ring at byte `from` (8-aligned) into `into` at `to`: four bytes
+   * at a time through an Int32Array over `into` when `into[to]` is 4-aligned (the view is kept
+   * while `into` is the same array), else as {@linkcode copyOut} does.
+   */
+  #copyOut(from: number, n: number, into: Uint8Array, to: number): void {
+    if (n > COPY_WORDS_MAX || (to & 3) !== 0) {
+      copyOut(this.#bytes, from, n, into, to);
+      return;
+    }
+    if (into !== this.#into) {
+      this.#into = into;
+      this.#into32 = (into.byteOffset & 3) === 0
+        ? new Int32Array(into.buffer, into.byteOffset, into.length >> 2)
+        : undefined;
+    }
+    const view = this.#into32;
+    const words = n >> 2;
+    const t = to >> 2;
+    // The view is fixed-length: over a buffer that shrank since, it is out of bounds (length 0).
+    if (view === undefined || view.length < t + words) {
+      copyOut(this.#bytes, from, n, into, to);
+      return;
+    }
+    const w = this.#words;
+    const k = from >> 2;
+    for (let j = 0; j < words; j++) view[t + j] = w[k + j] ?? 0;
+    const bytes = this.#bytes;
+    for (let j = words << 2; j < n; j++) into[to + j] = bytes[from + j] ?? 0;
   }
 
   /**
@@ -190,28 +355,32 @@ export class RingReceiver implements Disposable {
    * ```
    */
   tryReceiveBatch(into: Uint8Array, lengths: Uint32Array): number | EndOfStream | WouldBlock {
-    validateBuffer(into, "into");
+    if (!(into instanceof Uint8Array) || into.length === 0) validateBuffer(into, "into");
     if (!(lengths instanceof Uint32Array) || lengths.length === 0) {
       throw new TypeError("lengths must be a non-empty Uint32Array");
     }
-    const bytes = this.#bytes;
-    let count = 0;
+    const max = lengths.length;
+    let count = this.#plainRecords ? this.#takePlain(into, lengths) : 0;
     let off = 0;
+    for (let j = 0; j < count; j++) off += lengths[j] ?? 0;
     let at = 0;
-    while (count < lengths.length) {
-      if (count > 0 && this.#head === this.#tailCache) {
-        // Empty after some: stop here, and leave the end (or a dead sender's ECONNRESET) to
-        // the next call, so that nothing taken is lost to an exception.
-        if ((Atomics.load(this.#words, W_TAIL) >>> 0) === this.#head) break;
+    while (count < max) {
+      at = this.#plainRecords ? this.#nextPlain() : -3;
+      if (at === -3) {
+        if (count > 0 && this.#head === this.#tailCache) {
+          // Empty after some: stop here, and leave the end (or a dead sender's ECONNRESET) to
+          // the next call, so that nothing taken is lost to an exception.
+          if ((Atomics.load(this.#words, W_TAIL) >>> 0) === this.#head) break;
+        }
+        try {
+          at = this.#next();
+        } catch (e) {
+          if (count === 0) throw e;
+          this.#deferred = e; // a corrupt record after some good ones: thrown by the next call
+          break;
+        }
+        if (at < 0) break;
       }
-      try {
-        at = this.#next();
-      } catch (e) {
-        if (count === 0) throw e;
-        this.#deferred = e; // a corrupt record after some good ones: thrown by the next call
-        break;
-      }
-      if (at < 0) break;
       const n = this.#length;
       if (n > into.length - off) {
         if (count > 0) break;
@@ -220,7 +389,7 @@ export class RingReceiver implements Disposable {
           object: this.#ring.what,
         });
       }
-      copyOut(bytes, at + 8, n, into, off);
+      this.#copyOut(at + 8, n, into, off);
       off += n;
       lengths[count++] = n;
       // Taken, not yet published: the head is stored once, below.
@@ -228,7 +397,8 @@ export class RingReceiver implements Disposable {
       this.#peeked = -1;
     }
     if (count > 0) {
-      Atomics.store(this.#words, W_HEAD, this.#head | 0);
+      this.#ring.publish(W_HEAD, this.#head, W_SPACE_ORDERED);
+      if (this.#ordering.asked) this.#ordering.calm();
       this.#ring.wakeSpace(this.#head);
       return count;
     }
@@ -277,9 +447,10 @@ export class RingReceiver implements Disposable {
     lengths: Uint32Array,
     options?: SyncWaitOptions,
   ): number | EndOfStream {
-    const deadline = syncDeadlineOf(options);
+    const timeout = syncTimeoutOf(options);
     const now = this.tryReceiveBatch(into, lengths);
     if (now !== WOULD_BLOCK) return now;
+    const deadline = deadlineFor(timeout);
     const r = this.#waitSync(() => this.tryReceiveBatch(into, lengths), deadline);
     if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
     return r;
@@ -359,12 +530,11 @@ export class RingReceiver implements Disposable {
    * @throws {ClosedError} after close
    */
   receiveIntoSync(into: Uint8Array, options?: SyncWaitOptions): number | EndOfStream {
-    // Try first: a message that is there costs no options object and no closure.
-    if (options === undefined) {
-      const now = this.tryReceiveInto(into);
-      if (now !== WOULD_BLOCK) return now;
-    }
-    const deadline = syncDeadlineOf(options);
+    // Try first: a message that is there costs no clock, no closure and no deadline.
+    const timeout = syncTimeoutOf(options);
+    const now = this.tryReceiveInto(into);
+    if (now !== WOULD_BLOCK) return now;
+    const deadline = deadlineFor(timeout);
     const r = this.#waitSync(() => this.tryReceiveInto(into), deadline);
     if (r === TIMED_OUT) throw timedOut(`receive on ${this.#ring.what}`);
     return r;
@@ -508,6 +678,7 @@ export class RingReceiver implements Disposable {
     const w = this.#words;
     if (w.length === 0) return;
     Atomics.or(w, W_STATE, RECEIVER_GONE);
+    this.#ordering.release();
     this.#ring.release(W_RECEIVER);
     this.#ring.wake(W_SPACE_WAIT);
     this.#sleeper?.interrupt();
@@ -557,7 +728,10 @@ export class RingReceiver implements Disposable {
       }
       const idx = h & mask;
       const at = RING_HEADER_SIZE + idx;
-      const word = Atomics.load(w, at >> 2);
+      // A single sender's record was written before the tail that covers it was published,
+      // and that tail was loaded (acquire) before this: a plain load sees it. A multi-producer
+      // record may still be busy and change: that word is loaded atomically.
+      const word = this.#plainRecords ? w[at >> 2] ?? 0 : Atomics.load(w, at >> 2);
       const length = word & LEN_MASK;
       const record = 8 + align8(length);
       // (The message names the word only when it is bad: no string is built per message.)
@@ -591,7 +765,7 @@ export class RingReceiver implements Disposable {
         return at;
       }
       this.#head = (h + record) >>> 0;
-      Atomics.store(w, W_HEAD, this.#head | 0);
+      ring.publish(W_HEAD, this.#head, W_SPACE_ORDERED);
       ring.wakeSpace(this.#head);
     }
   }
@@ -640,8 +814,9 @@ export class RingReceiver implements Disposable {
     this.#peeked = -1;
     const h = (this.#head + 8 + align8(n)) >>> 0;
     this.#head = h;
-    Atomics.store(this.#words, W_HEAD, h | 0);
+    this.#ring.publish(W_HEAD, h, W_SPACE_ORDERED);
     this.#ring.wakeSpace(h);
+    if (this.#ordering.asked) this.#ordering.calm();
   }
 
   /** After a slice slept in vain: senders that died, and a busy record whose writer died. */
@@ -666,7 +841,12 @@ export class RingReceiver implements Disposable {
     attempt: () => T | WouldBlock,
     opts: Bounds,
   ): Promise<T | typeof TIMED_OUT> {
-    const s = this.#sleeper ??= this.#ring.sleeper(W_DATA_WAIT, this.#raise, () => this.#reap());
+    const s = this.#sleeper ??= this.#ring.sleeper(
+      W_DATA_WAIT,
+      this.#raise,
+      () => this.#reap(),
+      this.#ordering,
+    );
     return waitUntil(attempt, s, opts, this.#spins);
   }
 
@@ -678,6 +858,7 @@ export class RingReceiver implements Disposable {
       W_DATA_WAIT,
       this.#raise,
       () => this.#reap(),
+      this.#ordering,
     );
     return waitUntilSync(attempt, s, deadline, this.#spins);
   }

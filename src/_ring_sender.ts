@@ -10,15 +10,19 @@ import {
   checkFirstPeer,
   LOCK_SPINS,
   LOCK_TRIES,
+  Ordering,
   RECEIVER_GONE,
   Ring,
   RING_HEADER_SIZE,
   SENDER_SEEN,
   SKIP,
+  W_DATA_ORDERED,
+  W_DATA_WAIT,
   W_HEAD,
   W_LOCK,
   W_RECEIVER,
   W_SENDERS,
+  W_SPACE_ORDERED,
   W_SPACE_WAIT,
   W_SPACE_WANTED,
   W_STATE,
@@ -33,8 +37,10 @@ import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { validateBuffer, validateInteger } from "./_validate.ts";
 import {
   type AdaptiveSpins,
+  deadlineFor,
   type Sleeper,
   syncDeadlineOf,
+  syncTimeoutOf,
   type SyncWaitOptions,
   TIMED_OUT,
   timedOut,
@@ -45,6 +51,9 @@ import {
 } from "./_wait.ts";
 
 export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+
+/** Messages up to this many bytes are copied in a word at a time when they can be. */
+const COPY_WORDS_MAX = 512;
 
 /** The end of a {@linkcode RingChannel} that sends. Made by {@linkcode RingChannel.sender}. */
 export class RingSender implements Disposable {
@@ -65,6 +74,19 @@ export class RingSender implements Disposable {
   /** Set once a peer corrupted the channel: the error every later send throws. */
   #broken: ErrnoError | undefined;
   #spins: number | AdaptiveSpins;
+  // Copies of the ring's fixed facts, for the fast path.
+  #multi: boolean;
+  #plain: boolean;
+  /** This sender's request for an ordered `head` while it sleeps for room. */
+  #ordering: Ordering;
+  #mask: number;
+  #capacity: number;
+  #maxLength: number;
+  #pid: number;
+  /** The array last sent twice in a row, and a 32-bit view of it (see #copyIn). */
+  #last: Uint8Array | undefined;
+  #last32: Int32Array | undefined;
+  #seen: Uint8Array | undefined;
 
   /** The process expected to attach as the receiver, while none has. */
   #receiverProcess: ChildProcess | undefined;
@@ -91,6 +113,13 @@ export class RingSender implements Disposable {
     this.#words = ring.words;
     this.#bytes = ring.bytes;
     this.#onClose = onClose;
+    this.#multi = ring.multi;
+    this.#plain = ring.plain;
+    this.#ordering = new Ordering(ring, W_SPACE_ORDERED);
+    this.#mask = ring.mask;
+    this.#capacity = ring.capacity;
+    this.#maxLength = ring.capacity / 2 - 8;
+    this.#pid = ring.pid;
     const w = ring.words;
     const free = (): number => {
       for (let i = 0; i < ring.slots; i++) if (ring.claim(W_SENDERS + 2 * i)) return i;
@@ -113,6 +142,7 @@ export class RingSender implements Disposable {
       ring.release(W_SENDERS + 2 * slot);
       throw e;
     }
+    if (!ring.multi) Atomics.store(w, W_SPACE_ORDERED, 0); // this sender's word now
     Atomics.or(w, W_STATE, SENDER_SEEN);
   }
 
@@ -141,6 +171,75 @@ export class RingSender implements Disposable {
    * ```
    */
   trySend(data: Uint8Array): undefined | WouldBlock {
+    // The common case, a single sender with room before the ring's end, takes this path; any
+    // other (a check to fail, a wrap, no room, several senders) takes the general one below.
+    const w = this.#words;
+    if (
+      !this.#multi && this.#reserved < 0 && !this.#closed && this.#broken === undefined &&
+      !this.#awaitingReceiver && data instanceof Uint8Array && w.length !== 0
+    ) {
+      const n = data.length;
+      const t = this.#tail;
+      const idx = t & this.#mask;
+      const rec = 8 + align8(n);
+      if (
+        n !== 0 && n <= this.#maxLength && idx + rec <= this.#capacity &&
+        ((t - this.#headCache) >>> 0) + rec <= this.#capacity &&
+        ((this.#plain ? w[W_STATE] ?? 0 : Atomics.load(w, W_STATE)) & RECEIVER_GONE) === 0
+      ) {
+        const at = RING_HEADER_SIZE + idx;
+        this.#copyIn(data, n, at + 8);
+        const k = at >> 2;
+        w[k] = n;
+        w[k + 1] = this.#pid;
+        const next = (t + rec) >>> 0;
+        this.#tail = next;
+        if (this.#plain && w[W_DATA_ORDERED] === 0) {
+          w[W_TAIL] = next | 0;
+          if ((w[W_DATA_WAIT] ?? 0) !== 0) this.#ring.wakeData();
+        } else {
+          Atomics.store(w, W_TAIL, next | 0);
+          this.#ring.wakeData();
+        }
+        if (this.#ordering.asked) this.#ordering.calm();
+        return undefined;
+      }
+    }
+    return this.#trySend(data);
+  }
+
+  /**
+   * Copies `n` bytes of `data` into the ring at byte `to` (8-aligned): four bytes at a time
+   * through a view of `data` kept while the same array is sent again (a sender that reuses one
+   * buffer), else with `set`.
+   */
+  #copyIn(data: Uint8Array, n: number, to: number): void {
+    if (n <= COPY_WORDS_MAX) {
+      if (data === this.#last) {
+        const view = this.#last32;
+        const words = n >> 2;
+        // (A fixed-length view over a buffer that shrank reads as out of bounds: length 0.)
+        if (view !== undefined && view.length >= words) {
+          const w = this.#words;
+          const k = to >> 2;
+          for (let j = 0; j < words; j++) w[k + j] = view[j] ?? 0;
+          const bytes = this.#bytes;
+          for (let j = words << 2; j < n; j++) bytes[to + j] = data[j] ?? 0;
+          return;
+        }
+      } else if (data === this.#seen && (data.byteOffset & 3) === 0) {
+        // Seen twice in a row: worth a view (a sender of fresh arrays never pays for one).
+        this.#last = data;
+        this.#last32 = new Int32Array(data.buffer, data.byteOffset, data.length >> 2);
+      } else {
+        this.#seen = data;
+      }
+    }
+    this.#bytes.set(data, to);
+  }
+
+  /** The general path of {@linkcode RingSender.trySend}. */
+  #trySend(data: Uint8Array): undefined | WouldBlock {
     const n = this.#checkMessage(data);
     const at = this.#claim(n);
     if (at < 0) return this.#noRoom();
@@ -201,11 +300,11 @@ export class RingSender implements Disposable {
    * ```
    */
   sendSync(data: Uint8Array, options?: SyncWaitOptions): void {
-    // Try first: a message that fits costs no options object and no closure.
-    if (options === undefined && this.trySend(data) !== WOULD_BLOCK) return;
-    const n = this.#checkMessage(data);
-    const deadline = syncDeadlineOf(options);
+    // Try first: a message that fits costs no clock, no closure and no deadline.
+    const timeout = syncTimeoutOf(options);
     if (this.trySend(data) !== WOULD_BLOCK) return;
+    const n = this.#checkMessage(data);
+    const deadline = deadlineFor(timeout);
     const r = this.#waitSync(() => this.trySend(data), n, deadline);
     if (r === TIMED_OUT) throw timedOut(`send on ${this.#ring.what}`);
   }
@@ -291,9 +390,10 @@ export class RingSender implements Disposable {
     const sent = i - start;
     if (sent === 0) return this.#noRoom();
     // One publication for the whole batch: a receiver that sees the tail sees every record
-    // before it (the tail is stored last, with a sequentially consistent store).
+    // before it (the tail is stored last, with a release store).
     this.#tail = t;
-    Atomics.store(w, W_TAIL, t | 0);
+    ring.publish(W_TAIL, t, W_DATA_ORDERED);
+    if (this.#ordering.asked) this.#ordering.calm();
     ring.wakeData();
     return sent;
   }
@@ -340,7 +440,9 @@ export class RingSender implements Disposable {
    * @throws {ClosedError} after close
    */
   sendBatchSync(messages: readonly Uint8Array[], options?: SyncWaitOptions): void {
-    const deadline = syncDeadlineOf(options);
+    const timeout = syncTimeoutOf(options);
+    let deadline: bigint | undefined;
+    let waited = false;
     let at = 0;
     while (at < (Array.isArray(messages) ? messages.length : 1)) {
       const r = this.trySendBatch(messages, at);
@@ -349,6 +451,10 @@ export class RingSender implements Disposable {
         continue;
       }
       const n = (messages[at] as Uint8Array).length;
+      if (!waited) {
+        waited = true;
+        deadline = deadlineFor(timeout); // the first wait of this call fixes its deadline
+      }
       const got = this.#waitSync(() => this.trySendBatch(messages, at), n, deadline);
       if (got === TIMED_OUT) throw timedOut(`send on ${this.#ring.what}`);
       at += got;
@@ -541,6 +647,7 @@ export class RingSender implements Disposable {
     if (w.length === 0) return;
     if (this.#reserved >= 0) this.#abandon(this.#reserved, this.#reservedLength);
     this.#reserved = -1;
+    this.#ordering.release();
     this.#ring.release(W_SENDERS + 2 * this.#slot);
     this.#ring.wakeData();
     this.#sleeper?.interrupt();
@@ -568,7 +675,9 @@ export class RingSender implements Disposable {
   }
 
   #checkMessage(data: Uint8Array): number {
-    return this.#checkLength(validateBuffer(data, "data").length);
+    // A detached array reads as empty: only an empty one needs the full check.
+    if (!(data instanceof Uint8Array) || data.length === 0) validateBuffer(data, "data");
+    return this.#checkLength(data.length);
   }
 
   #checkSize(size: unknown): number {
@@ -603,7 +712,8 @@ export class RingSender implements Disposable {
   /** What every send checks first: open, the receiver there, no reservation open. */
   #claimCheck(): void {
     this.#assertOpen();
-    if ((Atomics.load(this.#words, W_STATE) & RECEIVER_GONE) !== 0) {
+    const w = this.#words;
+    if (((this.#ring.plain ? w[W_STATE] ?? 0 : Atomics.load(w, W_STATE)) & RECEIVER_GONE) !== 0) {
       throw new ErrnoError(E.EPIPE, "send", { action: "send on", object: this.#ring.what });
     }
     if (this.#reserved >= 0) {
@@ -689,7 +799,8 @@ export class RingSender implements Disposable {
       w[k + 1] = this.#ring.pid;
       const t = (this.#tail + 8 + align8(n)) >>> 0;
       this.#tail = t;
-      Atomics.store(w, W_TAIL, t | 0);
+      this.#ring.publish(W_TAIL, t, W_DATA_ORDERED);
+      if (this.#ordering.asked) this.#ordering.calm();
     }
     if (wake) this.#ring.wakeData();
   }
@@ -727,7 +838,12 @@ export class RingSender implements Disposable {
 
   #sleep(n: number): Sleeper {
     const ring = this.#ring;
-    const s = ring.sleeper(W_SPACE_WAIT, this.#raise(n), () => ring.reapReceiver());
+    const s = ring.sleeper(
+      W_SPACE_WAIT,
+      this.#raise(n),
+      () => ring.reapReceiver(),
+      this.#ordering,
+    );
     this.#sleeper = s;
     return s;
   }
@@ -738,7 +854,12 @@ export class RingSender implements Disposable {
     deadline: bigint | undefined,
   ): T | typeof TIMED_OUT {
     const ring = this.#ring;
-    const sleeper = ring.syncSleeper(W_SPACE_WAIT, this.#raise(n), () => ring.reapReceiver());
+    const sleeper = ring.syncSleeper(
+      W_SPACE_WAIT,
+      this.#raise(n),
+      () => ring.reapReceiver(),
+      this.#ordering,
+    );
     return waitUntilSync(attempt, sleeper, deadline, this.#spins);
   }
 }

@@ -168,6 +168,15 @@ export function waitBoundsOf(options: unknown): Bounds {
   return boundsOf(validateWaitOptions(options));
 }
 
+/**
+ * Checks the options of a blocking (`…Sync`) wait and returns its timeout, for a call that
+ * tries once before it needs a deadline (then {@linkcode deadlineFor}, in the same call): a
+ * wait that does not wait reads no clock.
+ */
+export function syncTimeoutOf(options: unknown): number | undefined {
+  return options === undefined ? undefined : validateSyncWaitOptions(options).timeout;
+}
+
 /** Checks the options of a blocking (`…Sync`) wait and returns its deadline (see above). */
 export function syncDeadlineOf(options: unknown): bigint | undefined {
   return deadlineFor(validateSyncWaitOptions(options).timeout);

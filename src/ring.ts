@@ -41,7 +41,7 @@
  *
  * All fields are little-endian 32-bit words at byte offsets from the channel's start; positions
  * are byte counts modulo 2³². Writers use sequentially consistent atomics on every word a peer
- * reads (`__atomic_*` with `__ATOMIC_SEQ_CST` in C).
+ * reads (`__atomic_*` with `__ATOMIC_SEQ_CST` in C), except as *Ordering* below allows.
  *
  * | offset | field | meaning |
  * |---:|---|---|
@@ -58,8 +58,10 @@
  * | 128 | tail | write position, written by senders |
  * | 132 | lock | multi-producer only: pid of the sender reserving space, or 0 |
  * | 192 | data flag | futex word: 1 while the receiver sleeps (waiting for data) |
+ * | 196 | data ordered | 1 while the receiver asks for `tail` to be published in order (see *Ordering*) |
  * | 256 | space flag | futex word: 1 while a sender sleeps (waiting for room) |
  * | 260 | space wanted | bytes the sleeping sender needs (0: any) |
+ * | 264 | space ordered | 1 while a single sender asks for `head` to be published in order |
  * | 320 | sender table | one entry per slot: pid (0 = free), then its start time |
  * | 4096 | ring | `capacity` bytes of records |
  *
@@ -97,6 +99,24 @@
  * Several senders share the one space flag: a wake clears it for all, and one can raise it again
  * between another's wake and sleep, so every sleeper sleeps at most {@linkcode PEER_CHECK_MS} ms
  * at a time, then checks again (and looks for a dead peer, below). The receiver does the same.
+ *
+ * **Ordering.** On a single-producer channel the record words, `tail` and `head` may also be
+ * written with release stores and read with acquire loads, and the flags read with plain loads
+ * (on x86-64 all of them are plain moves: what dipc does there, so a message costs no locked
+ * instruction). That opens one race the sequentially consistent rule closed: a side that
+ * publishes with a release store and then reads the peer's flag can miss a flag raised at that
+ * moment, while the peer, looking once more, misses the publication still in the first side's
+ * store buffer. So a side may publish that way only while the peer's *ordered* word (data
+ * ordered for `tail`, space ordered for `head`) is 0; a sleeper that has not yet asked stores 1
+ * in its ordered word, raises its flag, then calls `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)`
+ * before its last look: a full barrier on every CPU running a process registered with
+ * `MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED` (each dipc process registers when it opens a
+ * channel; a C peer that publishes with release stores must register too). From then on the peer
+ * publishes in order and later sleeps need no fence, until the sleeper, after 4096 messages
+ * without a sleep, stores 0 again. An end takes its ordered word over (stores 0) when it attaches.
+ * A peer that always publishes with sequentially consistent stores may ignore the ordered words;
+ * a sleeper that cannot fence sleeps in 1 ms slices. Multi-producer channels keep sequentially
+ * consistent atomics on every word.
  *
  * **Trust.** Every word a peer can write is checked before use, in dipc and in a conforming C
  * peer: `head` and `tail` must be multiples of 8 with `tail − head ≤ capacity`; a record must

@@ -1143,3 +1143,96 @@ ipcTest("no garbage in steady state: the copying forms allocate nothing per mess
     assert.ok(bytes <= 8, `${form}: ${bytes} bytes allocated per message`);
   }
 });
+
+ipcTest(
+  "fast paths: a reused send buffer, unaligned and shrinking receive buffers, every length",
+  () => {
+    using ch = RingChannel.temporary({ capacity: 4096 });
+    using rx = ch.receiver();
+    using tx = ch.sender();
+    // One array sent again and again (the sender keeps a view of it), rewritten between sends.
+    const msg = new Uint8Array(300);
+    const into = new Uint8Array(300);
+    for (let round = 0; round < 2000; round++) {
+      for (let j = 0; j < msg.length; j++) msg[j] = (round * 31 + j) & 255;
+      assert.equal(tx.trySend(msg), undefined);
+      assert.equal(rx.tryReceiveInto(into), msg.length);
+      assert.deepEqual(into, msg, `round ${round}`);
+    }
+    // Every length from 1 to 300 (wrapping many times), into buffers 0 to 3 bytes off alignment.
+    const backing = new Uint8Array(304);
+    for (let n = 1; n <= 300; n++) {
+      const m = new Uint8Array(n).map((_, j) => (n + j * 7) & 255);
+      assert.equal(tx.trySend(m), undefined);
+      const off = n & 3;
+      const dst = backing.subarray(off, off + 300);
+      assert.equal(rx.tryReceiveInto(dst), n);
+      assert.deepEqual(dst.subarray(0, n), m, `length ${n}, offset ${off}`);
+    }
+    // A receive buffer over a resizable buffer that shrinks after the receiver kept a view of it,
+    // and a send buffer whose buffer shrinks after the sender kept one: both copies stay right.
+    const rab = new ArrayBuffer(256, { maxByteLength: 256 });
+    const grow = new Uint8Array(rab); // length-tracking
+    const small = new Uint8Array(64).fill(9);
+    tx.trySend(small);
+    assert.equal(rx.tryReceiveInto(grow), 64);
+    rab.resize(100);
+    tx.trySend(small);
+    assert.equal(rx.tryReceiveInto(grow), 64);
+    assert.deepEqual(grow.subarray(0, 64), small);
+    const sab = new ArrayBuffer(128, { maxByteLength: 128 });
+    const out = new Uint8Array(sab);
+    out.fill(5);
+    tx.trySend(out);
+    tx.trySend(out); // twice: the sender now keeps a view
+    const back = new Uint8Array(128);
+    assert.equal(rx.tryReceiveInto(back), 128);
+    assert.equal(rx.tryReceiveInto(back), 128);
+    sab.resize(40);
+    out.fill(6);
+    assert.equal(tx.trySend(out), undefined);
+    assert.equal(rx.tryReceiveInto(back), 40);
+    assert.deepEqual(back.subarray(0, 40), new Uint8Array(40).fill(6));
+    // A detached receive buffer is refused before anything is taken.
+    tx.trySend(small);
+    const gone = new Uint8Array(64);
+    structuredClone(gone.buffer, { transfer: [gone.buffer] });
+    assert.throws(() => rx.tryReceiveInto(gone), TypeError);
+    assert.equal(rx.tryReceiveInto(into), 64, "the message stayed");
+  },
+);
+
+ipcTest("ordering: a sleeping receiver asks for ordered publication, and lets go", async () => {
+  using ch = RingChannel.temporary({ capacity: 4096 });
+  using shm = SharedMemory.open(ch.name ?? "");
+  const word = (byte: number): number => new DataView(shm.bytes.buffer).getUint32(byte, true);
+  const DATA_ORDERED = 196;
+  const SPACE_ORDERED = 264;
+  using rx = ch.receiver({ spins: 0 });
+  using tx = ch.sender({ spins: 0 });
+  assert.equal(word(DATA_ORDERED), 0);
+  const into = new Uint8Array(64);
+  // With no spins the wait raises its flag, and asks, before the call returns its promise.
+  const waiting = rx.receiveInto(into, { timeout: 10_000 });
+  // On x86-64 (plain publication) the sleeping receiver has asked; elsewhere nobody needs to.
+  const plain = Deno.build.arch === "x86_64";
+  assert.equal(word(DATA_ORDERED), plain ? 1 : 0);
+  tx.trySend(new Uint8Array(8).fill(1));
+  assert.equal(await waiting, 8);
+  // Thousands of messages taken without a sleep: the receiver lets the sender go back.
+  for (let i = 0; i < 5000; i++) {
+    tx.trySend(into.subarray(0, 8));
+    assert.equal(rx.tryReceiveInto(into), 8);
+  }
+  assert.equal(word(DATA_ORDERED), 0);
+  // A sender that sleeps for room asks the receiver the same way; a new sender takes it over.
+  while (tx.trySend(into) !== WOULD_BLOCK) { /* fill */ }
+  const sending = tx.send(into, { timeout: 10_000 });
+  assert.equal(word(SPACE_ORDERED), plain ? 1 : 0);
+  while (rx.tryReceiveInto(into) !== WOULD_BLOCK) { /* drain */ }
+  await sending;
+  tx.close();
+  using tx2 = ch.sender();
+  assert.equal(word(SPACE_ORDERED), 0, "a new sender takes its word over");
+  assert.equal(tx2.trySend(into), undefined);
+});

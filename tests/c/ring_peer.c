@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +41,11 @@ static int cas(int i, uint32_t from, uint32_t to) {
   return __atomic_compare_exchange_n(&w[i], &from, to, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 static void wake(int i) { syscall(SYS_futex, &w[i], FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0); }
-/* Raise the flag, check once more, sleep at most 20 ms on it. */
+/* Raise the flag, fence (see "Ordering": dipc publishes with release stores on x86-64), check
+   once more, sleep at most 20 ms on it. */
 static void sleep_on(int flag, int (*ready)(void)) {
   STORE(flag, 1);
+  syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
   if (ready()) return;
   struct timespec ts = {0, 20 * 1000 * 1000};
   syscall(SYS_futex, &w[flag], FUTEX_WAIT, 1, &ts, NULL, 0);
