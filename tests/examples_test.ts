@@ -230,6 +230,11 @@ const expectations: Record<string, (out: string) => void> = {
         new RegExp(`${way}: 300 of 300 requests answered by \\d+ worker processes \\(3 started`),
       );
     }
+    // Deno.serve workers: one killed and replaced, then both restarted under load (5 started).
+    assert.match(
+      out,
+      /prefork: all \d+ requests answered by \d+ Deno\.serve worker processes \(5 started/,
+    );
   },
   "32_threads_vs_processes.ts": (out) => {
     for (const who of ["threads", "processes"]) {

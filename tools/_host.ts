@@ -68,3 +68,56 @@ export function blockedIn(pid: number, depth = 1): string[] {
     ...childrenOf(pid).flatMap((c) => blockedIn(c, depth + 1)),
   ];
 }
+
+/** A file of `/proc`, or "" when it cannot be read. */
+function procText(file: string): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${file}`);
+  } catch {
+    return "";
+  }
+}
+
+/** The one-minute load average (`/proc/loadavg`); NaN when it cannot be read. */
+export function loadAverage(): number {
+  return Number(procText("loadavg").split(/\s+/)[0] || NaN);
+}
+
+/** Total and idle jiffies of every CPU together (`/proc/stat`'s first line). */
+function cpuJiffies(): { total: number; idle: number } {
+  const first = procText("stat").split("\n")[0] ?? "";
+  const f = first.split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
+  return { total: f.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0), idle };
+}
+
+/** What {@linkcode waitForQuiet} found before a measurement. */
+export interface Quiet {
+  /** The one-minute load average when it returned. */
+  load: number;
+  /** The share of CPU time idle in the last window it measured (0 to 1). */
+  idle: number;
+  /** Whether that window was idle enough (false: it gave up waiting). */
+  quiet: boolean;
+}
+
+/**
+ * Waits until the machine is quiet: a window of `windowMs` in which every CPU together was at
+ * least `idleShare` idle (the one-minute load average lags a minute behind, and counts the
+ * measurement that just ended); gives up after `maxMs`, saying so.
+ */
+export async function waitForQuiet(
+  { windowMs = 250, idleShare = 0.9, maxMs = 60_000 } = {},
+): Promise<Quiet> {
+  const until = Date.now() + maxMs;
+  for (;;) {
+    const a = cpuJiffies();
+    await new Promise((r) => setTimeout(r, windowMs));
+    const b = cpuJiffies();
+    const idle = b.total > a.total ? (b.idle - a.idle) / (b.total - a.total) : 1;
+    if (idle >= idleShare || Date.now() >= until) {
+      return { load: loadAverage(), idle, quiet: idle >= idleShare };
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

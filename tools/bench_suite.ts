@@ -2,14 +2,27 @@
  * The transport benchmark suite: every dipc transport (ring channel, pipe, FIFO, POSIX and
  * System V queues, Unix sockets) and Deno's built-ins (Unix socket, `Deno.Command` pipes) against
  * the C baseline (bench/c/baseline.c, compiled here with gcc), at 64 B, 4 KiB, 64 KiB and 1 MiB, in one
- * run: C and dipc alternate, three times, and each figure is the median of its three. Prints
- * Markdown tables of the figures and of the dipc ÷ C ratios, and writes the results as JSON
+ * run, measured so the figures hold still:
+ *
+ * - first, the headline: what a message costs in one thread that is both ends (bench/_one_thread.ts
+ *   against the C harness's `one` mode), which involves no CPU-to-CPU traffic and repeats;
+ * - every pair of processes is pinned to two distinct CPUs (C's with `sched_setaffinity` in the
+ *   harness, dipc's through FFI: bench/_measure.ts), and before every measurement the suite waits
+ *   for a quiet machine (a quarter second in which the CPUs were at least 90% idle; the load
+ *   average is recorded beside it);
+ * - C and dipc alternate, five times (DIPC_BENCH_REPS); each ratio is the median of the per-round
+ *   ratios (a dipc figure over the C figure measured just before it), and each figure's spread
+ *   (highest ÷ lowest of its runs) is shown: a cell whose spread, dipc's or C's, is over 1.3× is
+ *   marked ‡ and is not a figure to quote.
+ *
+ * Prints Markdown tables of the figures and ratios, and writes the results as JSON
  * (bench/results/suite.json) and as an SVG chart (docs/bench.svg) for the README.
  *
- * Then the web server of example 31 (both modes, 2 workers) and one `Deno.serve` process under
- * `wrk` (Debian's package; skipped when it is not installed): requests per second and p99.
+ * Then the web servers of example 31 (2 workers; the seed-style modes and the prefork
+ * `Deno.serve` mode) and one `Deno.serve` process under `wrk` (Debian's package; skipped when it
+ * is not installed): requests per second and p99.
  *
- * Run: deno task bench:suite   (about 7 minutes; DIPC_BENCH_REPS=1 for a quick look)
+ * Run: deno task bench:suite   (about 20 minutes; DIPC_BENCH_REPS=1 for a quick look)
  *
  * @module
  */
@@ -25,6 +38,7 @@ import {
   natsThroughput,
   nodeSockets,
   output,
+  PAIR_CPUS,
   pct,
   pipeRoundTrips,
   pipeThroughput,
@@ -43,7 +57,7 @@ import {
 } from "../bench/_measure.ts";
 import { ZEROMQ_PACKAGE } from "../bench/_zmq.ts";
 import { ROOT } from "./examples.ts";
-import { hasCommand } from "./_host.ts";
+import { hasCommand, type Quiet, waitForQuiet } from "./_host.ts";
 import { NATS_SERVER, type NatsServer, natsServer } from "./nats_server.ts";
 
 // DIPC_BENCH_SIZES (comma-separated bytes) and DIPC_BENCH_ONLY (a substring of row names, or
@@ -60,7 +74,7 @@ const LABEL: Record<number, string> = {
   65536: "64 KiB",
   1048576: "1 MiB",
 };
-const REPS = Number(Deno.env.get("DIPC_BENCH_REPS") ?? 3);
+const REPS = Number(Deno.env.get("DIPC_BENCH_REPS") ?? 5);
 const C_SECONDS = "0.5";
 
 /**
@@ -119,7 +133,7 @@ const THROUGHPUT_ROWS: Row<number>[] = [
   },
   {
     name: "dipc ring channel, batches (sendBatch ⇄ receiveBatch)",
-    c: "shmring",
+    c: "shmring-batch",
     measure: (s) => ringThroughput(s, thrTotal(s) * 2 / s, "batch"),
   },
   {
@@ -127,10 +141,15 @@ const THROUGHPUT_ROWS: Row<number>[] = [
     c: "shmring",
     measure: (s) => ringThroughput(s, thrTotal(s) * 2 / s, "zero"),
   },
+  {
+    name: "C byte ring, the earlier baseline (index loads, an exchange a message)",
+    c: "shmring",
+    measure: (s) => c("bytering", "thr", s).then((r) => r.value),
+  },
   { name: "dipc pipe", c: "pipe", measure: (s) => pipeThroughput(s, 65536, thrTotal(s)) },
   {
     name: "dipc pipe, coalesced (writeBatch; 64 KiB reads)",
-    c: "pipe",
+    c: "pipe-coalesced",
     measure: (s) => pipeThroughput(s, 65536, thrTotal(s), "pipe", true),
   },
   { name: "dipc FIFO", c: "pipe", measure: (s) => pipeThroughput(s, 65536, thrTotal(s), "fifo") },
@@ -202,16 +221,21 @@ const ROUND_TRIP_ROWS: Row<RoundTrip>[] = [
     c: "shmspin",
     measure: (s) => rt(ringRoundTrips(s, rtCount(s))),
   },
-  { name: "dipc pipe", c: "pipe", measure: (s) => rt(pipeRoundTrips(s, rtCount(s))) },
-  { name: "dipc FIFO", c: "pipe", measure: (s) => rt(pipeRoundTrips(s, rtCount(s), "fifo")) },
+  // dipc's pipe and queue waits try first, then block: C's `-spin` rows receive the same way.
+  { name: "dipc pipe", c: "pipe-spin", measure: (s) => rt(pipeRoundTrips(s, rtCount(s))) },
+  {
+    name: "dipc FIFO",
+    c: "pipe-spin",
+    measure: (s) => rt(pipeRoundTrips(s, rtCount(s), "fifo")),
+  },
   {
     name: "dipc POSIX mq",
-    c: "pmq",
+    c: "pmq-spin",
     measure: (s) => rt(queueRoundTrips("posix", s, rtCount(s) / 4)),
   },
   {
     name: "dipc System V mq",
-    c: "sysvmq",
+    c: "sysvmq-spin",
     measure: (s) => rt(queueRoundTrips("sysv", s, rtCount(s) / 4)),
   },
   {
@@ -283,22 +307,35 @@ try {
   haveC = false;
   console.error(`C baseline not run: ${(e as Error).message.split("\n")[0]}`);
 }
-/** What the C harness reports: MB/s or the median round trip, its p99, and CPU µs a message. */
+/**
+ * What the C harness reports: MB/s, the median round trip, or ns a message in one thread; the
+ * round trip's p99; and CPU µs a message. Pairs run pinned to two CPUs (`split`).
+ */
 async function c(
   mech: string,
-  mode: "thr" | "lat",
+  mode: "thr" | "lat" | "one",
   size: number,
 ): Promise<{ value: number; p99: number; cpu: number }> {
   if (!haveC) return { value: NaN, p99: NaN, cpu: NaN };
-  const [r, cpu] = results(await output(`${cDir}/baseline`, [mech, mode, String(size), C_SECONDS]));
+  const [r, cpu] = results(
+    await output(`${cDir}/baseline`, [mech, mode, String(size), C_SECONDS, "split"]),
+  );
   return {
-    value: Number(mode === "thr" ? r?.MBps : r?.median_us),
+    value: Number(mode === "thr" ? r?.MBps : mode === "one" ? r?.ns_per_msg : r?.median_us),
     p99: Number(r?.p99_us ?? NaN),
     cpu: Number(cpu?.cpu_us_per_msg ?? NaN),
   };
 }
 
 // ---- the runs -------------------------------------------------------------------------------------
+// The web servers: example 31 (2 workers, each mode) against one Deno.serve process.
+const WEB: Array<[WebServer, string]> = [
+  ["deno-serve", "one `Deno.serve` process (baseline)"],
+  ["inherit", "example 31, 2 workers inheriting the listener"],
+  ["handover", "example 31, 2 workers, connections handed over (`SCM_RIGHTS`)"],
+  ["prefork", "example 31, 2 supervised `Deno.serve` workers on one port (`reusePort`)"],
+  ["prefork-restart", "the same, every worker restarted gracefully mid-run"],
+];
 type Figures = Record<string, Record<number, number[]>>;
 const thr: Figures = {};
 const lat: Figures = {};
@@ -316,34 +353,99 @@ const add = (f: Figures, k: string, size: number, v: number): void =>
 const cThrMechs = [...new Set(THROUGHPUT.map((r) => r.c))];
 const cLatMechs = [...new Set(ROUND_TRIP.map((r) => r.c))];
 const runWeb = ONLY === "" || "web server".includes(ONLY);
-const perSize = cThrMechs.length + THROUGHPUT.length + cLatMechs.length + ROUND_TRIP.length;
-const totalSteps = REPS * (SIZES.length * perSize + (runWeb ? 3 : 0));
+
+// ---- the headline: one thread, both ends --------------------------------------------------------
+/** A one-thread row: dipc's bench/_one_thread.ts mechanism and the C harness's. */
+interface OneRow {
+  name: string;
+  mech: string;
+  c: string;
+  /** The largest message it moves (queues: 8 KiB here). */
+  max: number;
+}
+const ONE_ROWS: OneRow[] = [
+  {
+    name: "ring, a message at a time (`trySend` + `tryReceiveInto`)",
+    mech: "ring",
+    c: "shmring",
+    max: 1 << 20,
+  },
+  {
+    name: "ring, batches of 64 (`trySendBatch` + `tryReceiveBatch`), a message",
+    mech: "ring-batch",
+    c: "shmring-batch",
+    max: 1 << 20,
+  },
+  { name: "pipe (`tryWrite` + `tryRead`)", mech: "pipe", c: "pipe", max: 1 << 20 },
+  { name: "POSIX mq (`trySend` + `tryReceiveInto`)", mech: "pmq", c: "pmq", max: 8192 },
+  { name: "System V mq (`trySend` + `tryReceiveInto`)", mech: "sysvmq", c: "sysvmq", max: 8192 },
+].filter((r) => ONLY === "" || "one thread".includes(ONLY) || picked(r.name));
+const one: Figures = {};
+const cOne: Figures = {};
+
+const perSize = cThrMechs.length + THROUGHPUT.length + cLatMechs.length + ROUND_TRIP.length +
+  2 * ONE_ROWS.length;
+const totalSteps = REPS * (SIZES.length * perSize + (runWeb ? WEB.length : 0));
 let step = 0;
 const progress = (what: string): void => console.error(`step ${++step} of ${totalSteps}: ${what}`);
+// Before every measurement: a quiet machine. What was found is kept beside each figure.
+const conditions: Array<Quiet & { what: string; size: number; rep: number }> = [];
+async function quietly<T>(
+  what: string,
+  size: number,
+  rep: number,
+  run: () => Promise<T>,
+): Promise<T> {
+  const q = await waitForQuiet();
+  conditions.push({ ...q, what, size, rep });
+  if (!q.quiet) console.error(`  (not quiet: ${(100 * q.idle).toFixed(0)}% idle, load ${q.load})`);
+  return await run();
+}
 for (let rep = 0; rep < REPS; rep++) {
   for (const size of SIZES) {
     console.error(`round ${rep + 1} of ${REPS}, ${LABEL[size]}`);
+    for (const row of ONE_ROWS) {
+      if (size > row.max) continue;
+      progress(`C ${row.c} in one thread, ${LABEL[size]}`);
+      add(
+        cOne,
+        row.name,
+        size,
+        (await quietly(row.c, size, rep, () => c(row.c, "one", size))).value,
+      );
+      progress(`${row.name} in one thread, ${LABEL[size]}`);
+      const r = await quietly(row.name, size, rep, () =>
+        output(Deno.execPath(), [
+          "run",
+          "-A",
+          `${ROOT}bench/_one_thread.ts`,
+          row.mech,
+          String(size),
+          C_SECONDS,
+        ]));
+      add(one, row.name, size, Number(results(r)[0]?.ns_per_msg ?? NaN));
+    }
     for (const mech of cThrMechs) {
       progress(`C ${mech} throughput, ${LABEL[size]}`);
-      const r = await c(mech, "thr", size);
+      const r = await quietly(mech, size, rep, () => c(mech, "thr", size));
       add(cThr, mech, size, r.value);
       add(cCpuThr, mech, size, r.cpu);
     }
     for (const row of THROUGHPUT) {
       progress(`${row.name} throughput, ${LABEL[size]}`);
-      add(thr, row.name, size, await row.measure(size));
+      add(thr, row.name, size, await quietly(row.name, size, rep, () => row.measure(size)));
       add(cpuThr, row.name, size, cpuPerMessage());
     }
     for (const mech of cLatMechs) {
       progress(`C ${mech} round trip, ${LABEL[size]}`);
-      const r = await c(mech, "lat", size);
+      const r = await quietly(mech, size, rep, () => c(mech, "lat", size));
       add(cLat, mech, size, r.value);
       add(cP99, mech, size, r.p99);
       add(cCpuLat, mech, size, r.cpu);
     }
     for (const row of ROUND_TRIP) {
       progress(`${row.name} round trip, ${LABEL[size]}`);
-      const r = await row.measure(size);
+      const r = await quietly(row.name, size, rep, () => row.measure(size));
       add(lat, row.name, size, r.median);
       add(p99, row.name, size, r.p99);
       add(cpuLat, row.name, size, cpuPerMessage());
@@ -353,11 +455,6 @@ for (let rep = 0; rep < REPS; rep++) {
 await nats?.[Symbol.asyncDispose]();
 
 // ---- the web server: example 31 (2 workers, each mode) against one Deno.serve process --------
-const WEB: Array<[WebServer, string]> = [
-  ["deno-serve", "one `Deno.serve` process (baseline)"],
-  ["inherit", "example 31, 2 workers inheriting the listener"],
-  ["handover", "example 31, 2 workers, connections handed over (`SCM_RIGHTS`)"],
-];
 const WEB_SECONDS = Number(Deno.env.get("DIPC_BENCH_WEB_SECONDS") ?? 5);
 const web: Record<string, WebLoad[]> = {};
 const haveWrk = hasCommand("wrk");
@@ -367,7 +464,9 @@ for (let rep = 0; runWeb && rep < REPS; rep++) {
   for (const [server] of WEB) {
     progress(`web server ${server}`);
     if (!haveWrk) continue;
-    (web[server] ??= []).push(await webServerLoad(server, 2, WEB_SECONDS));
+    (web[server] ??= []).push(
+      await quietly(server, 0, rep, () => webServerLoad(server, 2, WEB_SECONDS)),
+    );
   }
 }
 
@@ -435,11 +534,34 @@ if (ONLY === "" || "alloc".includes(ONLY)) {
 await Deno.remove(cDir, { recursive: true });
 
 // ---- report ---------------------------------------------------------------------------------------
-const mid = (f: Figures, k: string, size: number): number => median(f[k]?.[size] ?? []);
+const runsOf = (f: Figures, k: string, size: number): number[] => f[k]?.[size] ?? [];
+const mid = (f: Figures, k: string, size: number): number =>
+  median(runsOf(f, k, size).filter(Number.isFinite));
 const fmt = (x: number, digits: number): string =>
   Number.isFinite(x)
     ? x.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : "n/a";
+/** Highest ÷ lowest of a figure's runs (NaN with fewer than two). */
+const spreadOf = (xs: number[]): number => {
+  const ok = xs.filter((x) => Number.isFinite(x) && x > 0);
+  return ok.length < 2 ? NaN : Math.max(...ok) / Math.min(...ok);
+};
+const spread = (f: Figures, k: string, size: number): number => spreadOf(runsOf(f, k, size));
+/** The median of the per-round ratios: each run over the C run of the same round. */
+const ratio = (f: Figures, k: string, cf: Figures, ck: string, size: number): number => {
+  const cs = runsOf(cf, ck, size);
+  return median(
+    runsOf(f, k, size).map((v, i) => v / (cs[i] ?? NaN)).filter(Number.isFinite),
+  );
+};
+/** The spread over which a figure is not quoted. */
+const SPREAD_LIMIT = 1.3;
+let marked = 0;
+const mark = (...spreads: number[]): string => {
+  if (!spreads.some((x) => x > SPREAD_LIMIT)) return "";
+  marked++;
+  return " ‡";
+};
 const head = (title: string): void => {
   console.log(`\n| ${title} | ` + SIZES.map((s) => LABEL[s]).join(" | ") + " |");
   console.log("|---|" + SIZES.map(() => "---:").join("|") + "|");
@@ -447,40 +569,55 @@ const head = (title: string): void => {
 const line = (label: string, cells: (size: number) => string): void =>
   console.log(`| ${label} | ` + SIZES.map(cells).join(" | ") + " |");
 
+const loads = conditions.map((q) => q.load).filter(Number.isFinite);
+const quietCount = conditions.filter((q) => q.quiet).length;
 console.log(
   `\n${new Date().toISOString().slice(0, 10)}, ${Deno.build.target}, ` +
-    `${navigator.hardwareConcurrency} CPUs; medians of ${REPS} alternating runs`,
+    `${navigator.hardwareConcurrency} CPUs, Deno ${Deno.version.deno}; ${REPS} alternating rounds, ` +
+    `each pair pinned to CPUs ${PAIR_CPUS?.join(" and ") ?? "(not pinned: fewer than 2)"}; ` +
+    `${quietCount} of ${conditions.length} measurements began after a quiet quarter second ` +
+    `(CPUs ≥ 90% idle); one-minute load average ${fmt(Math.min(...loads), 2)}–` +
+    `${fmt(Math.max(...loads), 2)}. Ratios are medians of per-round ratios; ‡ marks a cell whose ` +
+    `spread (highest ÷ lowest run, dipc's or C's) is over ${SPREAD_LIMIT}×: not a figure to quote.`,
 );
-head("throughput, MB/s (dipc or Deno ÷ C in brackets)");
-for (const row of THROUGHPUT) {
-  line(`${row.name} ÷ C \`${row.c}\``, (s) => {
-    const v = mid(thr, row.name, s);
-    return `${fmt(v, 0)} (${fmt(v / mid(cThr, row.c, s), 2)}×)`;
-  });
-}
-for (const mech of new Set(THROUGHPUT.map((r) => r.c))) {
-  line(`C \`baseline ${mech} thr\``, (s) => fmt(mid(cThr, mech, s), 0));
-}
-/** A table of figures and their ratios to C's, and C's own figures below. */
+/** A table of figures and their ratios to C's, then C's own figures, then the spreads. */
 function table(
   title: string,
-  rows: Row<unknown>[],
+  rows: Array<{ name: string; c: string }>,
   f: Figures,
   cf: Figures,
   digits: number,
   cLabel: string,
+  cKey: (row: { name: string; c: string }) => string = (r) => r.c,
 ): void {
   head(title);
   for (const row of rows) {
     line(`${row.name} ÷ C \`${row.c}\``, (s) => {
       const v = mid(f, row.name, s);
-      return `${fmt(v, digits)} (${fmt(v / mid(cf, row.c, s), 2)}×)`;
+      if (!Number.isFinite(v)) return "n/a";
+      const r = ratio(f, row.name, cf, cKey(row), s);
+      return `${fmt(v, digits)} (${fmt(r, 2)}×)${
+        mark(spread(f, row.name, s), spread(cf, cKey(row), s))
+      }`;
     });
   }
-  for (const mech of new Set(rows.map((r) => r.c))) {
-    line(`C \`baseline ${mech} ${cLabel}\``, (s) => fmt(mid(cf, mech, s), digits));
+  const cRows = new Map(rows.map((r) => [cKey(r), r.c]));
+  for (const [key, mech] of cRows) {
+    line(`C \`baseline ${mech} ${cLabel}\``, (s) => fmt(mid(cf, key, s), digits));
   }
 }
+if (ONE_ROWS.length > 0) {
+  table(
+    "one thread, both ends: ns a message (dipc ÷ C in brackets; lower is better)",
+    ONE_ROWS,
+    one,
+    cOne,
+    1,
+    "one",
+    (r) => r.name,
+  );
+}
+table("throughput, MB/s (dipc or Deno ÷ C in brackets)", THROUGHPUT, thr, cThr, 0, "thr");
 table("round trip, median µs (dipc or Deno ÷ C in brackets)", ROUND_TRIP, lat, cLat, 1, "lat");
 table("round trip, p99 µs (÷ C's p99 in brackets)", ROUND_TRIP, p99, cP99, 1, "lat");
 table(
@@ -500,20 +637,17 @@ table(
   "lat",
 );
 
-// How far apart the repetitions were: the slowest ÷ the fastest of each figure's runs.
-const spread = (f: Figures, k: string, size: number): number => {
-  const xs = f[k]?.[size] ?? [];
-  return xs.length < 2 ? NaN : Math.max(...xs) / Math.min(...xs);
-};
 if (REPS > 1) {
-  head(`spread of the ${REPS} runs, highest ÷ lowest (1.00× = identical runs)`);
-  for (const row of THROUGHPUT) {
-    line(`${row.name}, throughput`, (s) => `${fmt(spread(thr, row.name, s), 2)}×`);
+  head(`spread of the ${REPS} runs, highest ÷ lowest: dipc's / C's (1.00× = identical runs)`);
+  const both = (f: Figures, k: string, cf: Figures, ck: string) => (s: number): string =>
+    `${fmt(spread(f, k, s), 2)}× / ${fmt(spread(cf, ck, s), 2)}×`;
+  for (const row of ONE_ROWS) {
+    line(`${row.name}, one thread`, both(one, row.name, cOne, row.name));
   }
-  for (const row of ROUND_TRIP) {
-    line(`${row.name}, round trip`, (s) => `${fmt(spread(lat, row.name, s), 2)}×`);
-  }
+  for (const row of THROUGHPUT) line(`${row.name}, throughput`, both(thr, row.name, cThr, row.c));
+  for (const row of ROUND_TRIP) line(`${row.name}, round trip`, both(lat, row.name, cLat, row.c));
 }
+console.log(`\n${marked} cells marked ‡ (spread over ${SPREAD_LIMIT}×).`);
 
 if (Object.keys(alloc).length > 0) {
   console.log("\n| bytes allocated per 64-byte message, steady state | bytes |\n|---|---:|");
@@ -561,15 +695,17 @@ const webMid = (server: string, key: keyof WebLoad): number =>
 if (haveWrk && runWeb) {
   console.log(
     `\n| web server (\`wrk -t2 -c64 -d${WEB_SECONDS}s\`, loopback) | requests/s | ÷ Deno.serve | ` +
-      `p99 latency, ms | ÷ Deno.serve |`,
+      `p99 latency, ms | ÷ Deno.serve | failed requests |`,
   );
-  console.log("|---|---:|---:|---:|---:|");
+  console.log("|---|---:|---:|---:|---:|---:|");
   for (const [server, label] of WEB) {
     const rps = webMid(server, "rps");
     const p99 = webMid(server, "p99");
     console.log(
       `| ${label} | ${fmt(rps, 0)} | ${fmt(rps / webMid("deno-serve", "rps"), 2)}× | ` +
-        `${fmt(p99 / 1000, 2)} | ${fmt(p99 / webMid("deno-serve", "p99"), 2)}× |`,
+        `${fmt(p99 / 1000, 2)} | ${fmt(p99 / webMid("deno-serve", "p99"), 2)}×${
+          mark(spreadOf((web[server] ?? []).map((w) => w.rps)))
+        } | ${(web[server] ?? []).reduce((a, w) => a + w.errors, 0)} |`,
     );
   }
 }
@@ -580,11 +716,29 @@ const json = {
   cpus: navigator.hardwareConcurrency,
   reps: REPS,
   sizes: SIZES,
+  pairCpus: PAIR_CPUS ?? null,
+  spreadLimit: SPREAD_LIMIT,
+  conditions,
+  oneThread: ONE_ROWS.map((r) => ({
+    name: r.name,
+    c: r.c,
+    ns: SIZES.map((s) => mid(one, r.name, s)),
+    cNs: SIZES.map((s) => mid(cOne, r.name, s)),
+    ratio: SIZES.map((s) => ratio(one, r.name, cOne, r.name, s)),
+    spread: SIZES.map((s) => spread(one, r.name, s)),
+    cSpread: SIZES.map((s) => spread(cOne, r.name, s)),
+    runs: SIZES.map((s) => runsOf(one, r.name, s)),
+    cRuns: SIZES.map((s) => runsOf(cOne, r.name, s)),
+  })),
   throughput: THROUGHPUT.map((r) => ({
     name: r.name,
     c: r.c,
     mbps: SIZES.map((s) => mid(thr, r.name, s)),
     cMbps: SIZES.map((s) => mid(cThr, r.c, s)),
+    ratio: SIZES.map((s) => ratio(thr, r.name, cThr, r.c, s)),
+    spread: SIZES.map((s) => spread(thr, r.name, s)),
+    cSpread: SIZES.map((s) => spread(cThr, r.c, s)),
+    cRuns: SIZES.map((s) => runsOf(cThr, r.c, s)),
     cpuUs: SIZES.map((s) => mid(cpuThr, r.name, s)),
     cCpuUs: SIZES.map((s) => mid(cCpuThr, r.c, s)),
     runs: SIZES.map((s) => thr[r.name]?.[s] ?? []),
@@ -594,12 +748,18 @@ const json = {
     name,
     rps: webMid(server, "rps"),
     p99Us: webMid(server, "p99"),
+    errors: (web[server] ?? []).reduce((a, w) => a + w.errors, 0),
+    runs: web[server] ?? [],
   })),
   roundTrip: ROUND_TRIP.map((r) => ({
     name: r.name,
     c: r.c,
     us: SIZES.map((s) => mid(lat, r.name, s)),
     cUs: SIZES.map((s) => mid(cLat, r.c, s)),
+    ratio: SIZES.map((s) => ratio(lat, r.name, cLat, r.c, s)),
+    spread: SIZES.map((s) => spread(lat, r.name, s)),
+    cSpread: SIZES.map((s) => spread(cLat, r.c, s)),
+    cRuns: SIZES.map((s) => runsOf(cLat, r.c, s)),
     p99Us: SIZES.map((s) => mid(p99, r.name, s)),
     cP99Us: SIZES.map((s) => mid(cP99, r.c, s)),
     cpuUs: SIZES.map((s) => mid(cpuLat, r.name, s)),
@@ -682,7 +842,7 @@ function chart(r: typeof json): string {
     "Throughput ÷ C (higher is better)",
     r.throughput.map((t) => ({
       ...t,
-      ratios: t.mbps.map((v, i) => v / (t.cMbps[i] ?? NaN)),
+      ratios: t.ratio,
       values: t.mbps,
     })),
     "MB/s",
@@ -691,7 +851,7 @@ function chart(r: typeof json): string {
     "Round trip ÷ C (lower is better)",
     r.roundTrip.map((t) => ({
       ...t,
-      ratios: t.us.map((v, i) => v / (t.cUs[i] ?? NaN)),
+      ratios: t.ratio,
       values: t.us,
     })),
     "µs",
