@@ -80,16 +80,21 @@ export const PAIR_CPUS: readonly [number, number] | undefined = (() => {
   const cpus = cpuAffinity();
   return cpus.length >= 2 ? [cpus[0] ?? 0, cpus[1] ?? 1] : undefined;
 })();
-if (PAIR_CPUS !== undefined) pinToCpus([PAIR_CPUS[0]]);
+/** The CPUs this process may use, given back to its main thread after each measurement. */
+const ALL_CPUS = cpuAffinity();
 
 /**
  * Starts metering the CPU of this process and of the child `pid` (not yet reaped, and the only
- * child reaped until `done`), and pins the child's main thread to the pair's second CPU (this
- * process's main thread is on the first). `stop(messages)` ends the stretch; `done()`, called
+ * child reaped until `done`), and pins this process's main thread to the pair's first CPU and
+ * the child's to the second, until `done`. `stop(messages)` ends the stretch; `done()`, called
  * once the child has been reaped, sets what `cpuPerMessage()` returns.
  */
 function cpuMeter(pid: number): { stop(messages: number): void; done(): void } {
-  if (PAIR_CPUS !== undefined) pinToCpus([PAIR_CPUS[1]], pid);
+  // Only the two main threads: children spawned later still start free to run anywhere.
+  if (PAIR_CPUS !== undefined) {
+    pinToCpus([PAIR_CPUS[0]]);
+    pinToCpus([PAIR_CPUS[1]], pid);
+  }
   const children0 = childrenCpuNs();
   const peer0 = cpuTimeNs(pid);
   const self0 = cpuTimeNs();
@@ -104,6 +109,7 @@ function cpuMeter(pid: number): { stop(messages: number): void; done(): void } {
       messages = n;
     },
     done(): void {
+      if (PAIR_CPUS !== undefined && ALL_CPUS.length > 0) pinToCpus(ALL_CPUS);
       if (Number.isNaN(peer)) peer = childrenCpuNs() - children0 - peer0;
       lastCpu = (used + peer) / messages / 1e3;
     },

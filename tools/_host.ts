@@ -4,6 +4,8 @@
  * @module
  */
 
+import { readProcText } from "../ffi/util.ts";
+
 /** Whether `cmd` is a program on the PATH (or a path to one), as `sh`'s `command -v` finds. */
 export function hasCommand(cmd: string): boolean {
   return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
@@ -69,10 +71,13 @@ export function blockedIn(pid: number, depth = 1): string[] {
   ];
 }
 
-/** A file of `/proc`, or "" when it cannot be read. */
+/**
+ * A file of `/proc`, or "" when it cannot be read. Read through FFI: Deno 2.9 wants --allow-all
+ * for `/proc/loadavg` and `/proc/stat` even with --allow-read (the callers have --allow-ffi).
+ */
 function procText(file: string): string {
   try {
-    return Deno.readTextFileSync(`/proc/${file}`);
+    return readProcText(`/proc/${file}`);
   } catch {
     return "";
   }

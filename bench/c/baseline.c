@@ -3,10 +3,10 @@
  * a forked child, so the suite can quote dipc as a ratio to C measured in the same run.
  *
  *   gcc -O2 -Wall -o baseline bench/c/baseline.c -lrt -lpthread
- *   ./baseline MECH thr|lat|one SIZE [SECONDS] [split|none]
+ *   ./baseline MECH thr|lat|one SIZE [SECONDS] [split[:A,B]|none]
  *   ./baseline memcpy [SECONDS_PER_SIZE]
  *
- * MECH: pipe (64 KiB pipe), pipe1m (1 MiB pipe), pipe-coalesced (the writer gathers 64 KiB of
+ * MECH: pipe (64 KiB pipe), pipe1m (1 MiB pipe), pipe-coalesced (the writer gathers 16 KiB of
  * messages into one writev, the reader takes 64 KiB a read), uds (Unix stream socketpair), pmq
  * (POSIX queues), sysvmq (System V queues; both queue kinds carry at most 8 KiB a message here,
  * so larger messages go as 8 KiB pieces), shmring (the best SPSC ring: dipc's record layout, an
@@ -26,8 +26,8 @@
  * one: one thread is both ends (shmring: send one message, receive it; shmring-batch: send 64,
  * receive them; pipe, pmq, sysvmq: a write and a read, a send and a receive) and reports the
  * nanoseconds a message: the code's own cost, with no CPU-to-CPU traffic.
- * split: the parent runs on one CPU and the child on another (the first two this process may
- * use); none: wherever the scheduler puts them.
+ * split: the parent runs on one CPU and the child on another (CPUs A and B, or the first two this
+ * process may use); none: wherever the scheduler puts them.
  * Each run prints a line "RESULT key=value …", the format tools/ parse, then a second one
  * (mode=cpu) with the CPU time both processes used per message.
  *
@@ -613,10 +613,11 @@ static void report_latency(size_t size, uint64_t *ns, size_t n) {
 /* Messages in 64 KiB (at least one): what a batch or a gathered write holds, as in dipc's. */
 static int per_batch(size_t size) { return size >= 65536 ? 1 : (int)(65536 / size); }
 
-/* pipe-coalesced: 64 KiB of messages in one writev, as dipc's writeBatch gathers them. */
+/* pipe-coalesced: 16 KiB of messages (at least one) in one writev, as dipc's writeBatch gathers
+   them (a quarter of the pipe, so the reader drains one block while the next is written). */
 static void send_gathered(const char *buf, size_t size) {
   static struct iovec iov[1024];
-  int per = per_batch(size);
+  int per = size >= 16384 ? 1 : (int)(16384 / size);
   if (per > 1024) per = 1024;
   for (int i = 0; i < per; i++) iov[i] = (struct iovec){.iov_base = (void *)buf, .iov_len = size};
   int first = 0;
@@ -761,22 +762,30 @@ static void memcpy_bandwidth(double seconds) {
 /* ---- pinning ---- */
 
 
-/* Pins the calling process to the `which`-th CPU it may use (0 or 1), when asked. */
+/* The CPUs of `split:A,B` (default: the first two this process may use). */
+static int pin_cpu[2] = {-1, -1};
+
+/* Pins the calling process to the pair's `which`-th CPU (0: the parent's, 1: the child's), when
+   asked. A CPU that cannot be had is reported and the run goes on unpinned (pin=none). */
 static void pin_to(int which) {
   if (!pin) return;
-  cpu_set_t allowed, one;
-  if (sched_getaffinity(0, sizeof allowed, &allowed)) fail("sched_getaffinity");
-  int seen = 0;
-  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-    if (!CPU_ISSET(cpu, &allowed)) continue;
-    if (seen++ != which) continue;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    if (sched_setaffinity(0, sizeof one, &one)) fail("sched_setaffinity");
-    return;
+  int cpu = pin_cpu[which];
+  if (cpu < 0) {
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+      int seen = 0;
+      for (int c = 0; c < CPU_SETSIZE && cpu < 0; c++) {
+        if (CPU_ISSET(c, &allowed) && seen++ == which) cpu = c;
+      }
+    }
   }
-  fprintf(stderr, "baseline: fewer than two CPUs to pin to\n");
-  exit(2);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  if (cpu >= 0) CPU_SET(cpu, &one);
+  if (cpu < 0 || sched_setaffinity(0, sizeof one, &one)) {
+    fprintf(stderr, "baseline: cannot pin to CPU %d: running unpinned\n", cpu);
+    pin = 0;
+  }
 }
 
 /* ---- one thread, both ends: what the code itself costs ---- */
@@ -864,7 +873,8 @@ int main(int argc, char **argv) {
   int one_thread = !strcmp(argv[2], "one");
   size_t size = strtoul(argv[3], NULL, 10);
   double seconds = argc > 4 ? atof(argv[4]) : 1.0;
-  pin = argc > 5 && !strcmp(argv[5], "split");
+  pin = argc > 5 && !strncmp(argv[5], "split", 5);
+  if (pin && argv[5][5] == ':') sscanf(argv[5] + 6, "%d,%d", &pin_cpu[0], &pin_cpu[1]);
   if (size == 0 || size > RING_BYTES) {
     fprintf(stderr, "baseline: SIZE must be 1 to %u bytes\n", RING_BYTES);
     return 2;
