@@ -127,6 +127,24 @@ if (Deno.args[0] === "worker-inherit") {
   if (Deno.args[0] === "serve") Deno.exit(0);
 }
 
+/**
+ * GETs `url`, counting the answer under the worker that gave it; a request whose connection died
+ * with its worker is sent again on a new one (a GET is safe to repeat), up to 5 times. Returns
+ * how many times it was sent again.
+ */
+async function get(url: string, byWorker: Map<string, number>): Promise<number> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      const text = await (await fetch(url)).text();
+      const worker = /worker (\d+)/.exec(text)?.[1] ?? "?";
+      byWorker.set(worker, (byWorker.get(worker) ?? 0) + 1);
+      return attempt;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+    }
+  }
+}
+
 /** Whether the kernel moves connections queued on a closing `SO_REUSEPORT` listener. */
 function migratesQueued(): boolean | undefined {
   const path = "/proc/sys/net/ipv4/tcp_migrate_req";
@@ -212,18 +230,7 @@ async function prefork(serveOnly: boolean): Promise<void> {
   const client = async (c: number): Promise<void> => {
     // 300 requests at least, and on until the restart is over: it happens under load.
     for (let i = 0; answered < 300 || !restarted; i++) {
-      for (let attempt = 0;; attempt++) {
-        try {
-          const res = await fetch(`${url}/client-${c}/request-${i}`);
-          const text = await res.text();
-          const worker = /worker (\d+)/.exec(text)?.[1] ?? "?";
-          byWorker.set(worker, (byWorker.get(worker) ?? 0) + 1);
-          break;
-        } catch (e) {
-          if (attempt >= 5) throw e;
-          retried++; // the connection died with its worker: a GET is safe to send again
-        }
-      }
+      retried += await get(`${url}/client-${c}/request-${i}`, byWorker);
       if (++answered === 100) {
         victim = workers[0]?.child;
         victim?.kill("SIGKILL");
@@ -304,18 +311,7 @@ if (Deno.args[0] === undefined || Deno.args[0] === "serve") {
     const byWorker = new Map<string, number>();
     const client = async (c: number): Promise<void> => {
       for (let i = 0; i < 50; i++) {
-        for (let attempt = 0;; attempt++) {
-          try {
-            const res = await fetch(`${url}/client-${c}/request-${i}`);
-            const text = await res.text();
-            const worker = /worker (\d+)/.exec(text)?.[1] ?? "?";
-            byWorker.set(worker, (byWorker.get(worker) ?? 0) + 1);
-            break;
-          } catch (e) {
-            if (attempt >= 5) throw e;
-            retried++; // the connection died with its worker: a GET is safe to send again
-          }
-        }
+        retried += await get(`${url}/client-${c}/request-${i}`, byWorker);
         if (++answered === 100) {
           victim = workers[0]?.child;
           victim?.kill("SIGKILL");

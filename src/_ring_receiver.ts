@@ -234,14 +234,7 @@ export class RingReceiver implements Disposable {
     }
     let count = 0;
     let off = 0;
-    // A 32-bit view of `into` (kept while it is the same array) for copying words.
-    if (into !== this.#into) {
-      this.#into = into;
-      this.#into32 = (into.byteOffset & 3) === 0
-        ? new Int32Array(into.buffer, into.byteOffset, into.length >> 2)
-        : undefined;
-    }
-    const view = this.#into32;
+    const view = this.#viewOf(into);
     // (A fixed-length view over a buffer that shrank is out of bounds: length 0.)
     const viewWords = view === undefined ? 0 : view.length;
     while (count < max && h !== tail) {
@@ -296,6 +289,17 @@ export class RingReceiver implements Disposable {
     return n;
   }
 
+  /** A 32-bit view of `into` for copying words, kept while it is the same array (undefined: not 4-aligned). */
+  #viewOf(into: Uint8Array): Int32Array | undefined {
+    if (into !== this.#into) {
+      this.#into = into;
+      this.#into32 = (into.byteOffset & 3) === 0
+        ? new Int32Array(into.buffer, into.byteOffset, into.length >> 2)
+        : undefined;
+    }
+    return this.#into32;
+  }
+
   /**
    * Copies `n` bytes from the ring at byte `from` (8-aligned) into `into` at `to`: four bytes
    * at a time through an Int32Array over `into` when `into[to]` is 4-aligned (the view is kept
@@ -306,13 +310,7 @@ export class RingReceiver implements Disposable {
       copyOut(this.#bytes, from, n, into, to);
       return;
     }
-    if (into !== this.#into) {
-      this.#into = into;
-      this.#into32 = (into.byteOffset & 3) === 0
-        ? new Int32Array(into.buffer, into.byteOffset, into.length >> 2)
-        : undefined;
-    }
-    const view = this.#into32;
+    const view = this.#viewOf(into);
     const words = n >> 2;
     const t = to >> 2;
     // The view is fixed-length: over a buffer that shrank since, it is out of bounds (length 0).

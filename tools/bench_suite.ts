@@ -720,6 +720,14 @@ if (haveWrk && runWeb) {
   }
 }
 
+/** A row's per-size ratios to C, spreads (its own and C's) and every run, for the JSON. */
+const versus = (f: Figures, k: string, cf: Figures, ck: string) => ({
+  ratio: SIZES.map((s) => ratio(f, k, cf, ck, s)),
+  spread: SIZES.map((s) => spread(f, k, s)),
+  cSpread: SIZES.map((s) => spread(cf, ck, s)),
+  runs: SIZES.map((s) => runsOf(f, k, s)),
+  cRuns: SIZES.map((s) => runsOf(cf, ck, s)),
+});
 const json = {
   date: new Date().toISOString(),
   target: Deno.build.target,
@@ -734,24 +742,16 @@ const json = {
     c: r.c,
     ns: SIZES.map((s) => mid(one, r.name, s)),
     cNs: SIZES.map((s) => mid(cOne, r.name, s)),
-    ratio: SIZES.map((s) => ratio(one, r.name, cOne, r.name, s)),
-    spread: SIZES.map((s) => spread(one, r.name, s)),
-    cSpread: SIZES.map((s) => spread(cOne, r.name, s)),
-    runs: SIZES.map((s) => runsOf(one, r.name, s)),
-    cRuns: SIZES.map((s) => runsOf(cOne, r.name, s)),
+    ...versus(one, r.name, cOne, r.name),
   })),
   throughput: THROUGHPUT.map((r) => ({
     name: r.name,
     c: r.c,
     mbps: SIZES.map((s) => mid(thr, r.name, s)),
     cMbps: SIZES.map((s) => mid(cThr, r.c, s)),
-    ratio: SIZES.map((s) => ratio(thr, r.name, cThr, r.c, s)),
-    spread: SIZES.map((s) => spread(thr, r.name, s)),
-    cSpread: SIZES.map((s) => spread(cThr, r.c, s)),
-    cRuns: SIZES.map((s) => runsOf(cThr, r.c, s)),
     cpuUs: SIZES.map((s) => mid(cpuThr, r.name, s)),
     cCpuUs: SIZES.map((s) => mid(cCpuThr, r.c, s)),
-    runs: SIZES.map((s) => thr[r.name]?.[s] ?? []),
+    ...versus(thr, r.name, cThr, r.c),
   })),
   web: WEB.map(([server, name]) => ({
     server,
@@ -766,15 +766,11 @@ const json = {
     c: r.c,
     us: SIZES.map((s) => mid(lat, r.name, s)),
     cUs: SIZES.map((s) => mid(cLat, r.c, s)),
-    ratio: SIZES.map((s) => ratio(lat, r.name, cLat, r.c, s)),
-    spread: SIZES.map((s) => spread(lat, r.name, s)),
-    cSpread: SIZES.map((s) => spread(cLat, r.c, s)),
-    cRuns: SIZES.map((s) => runsOf(cLat, r.c, s)),
+    ...versus(lat, r.name, cLat, r.c),
     p99Us: SIZES.map((s) => mid(p99, r.name, s)),
     cP99Us: SIZES.map((s) => mid(cP99, r.c, s)),
     cpuUs: SIZES.map((s) => mid(cpuLat, r.name, s)),
     cCpuUs: SIZES.map((s) => mid(cCpuLat, r.c, s)),
-    runs: SIZES.map((s) => lat[r.name]?.[s] ?? []),
   })),
   allocBytesPerMessage: alloc,
   zeromqInDeno: { tries: ZMQ_TRIES, settled: zmqDenoSettled, package: ZEROMQ_PACKAGE },
