@@ -28,9 +28,17 @@ const SOCKET_PEER = new URL("./_socket_peer.ts", import.meta.url).pathname;
 const NATS_PEER = new URL("./_nats_peer.ts", import.meta.url).pathname;
 
 /** Runs a program; returns its standard output, or throws with its standard error. */
-export async function output(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+export async function output(
+  cmd: string,
+  args: string[],
+  timeoutMs: number = 300_000,
+): Promise<string> {
+  // Bounded: a measurement that hangs (a peer that never answers) is killed, and says so.
+  const signal = AbortSignal.timeout(timeoutMs);
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", signal })
+    .output();
   const text = new TextDecoder().decode(out.stdout);
+  if (signal.aborted) throw new Error(`${cmd} ${args.join(" ")} took over ${timeoutMs} ms`);
   if (!out.success) {
     throw new Error(`${cmd} ${args.join(" ")} failed:\n${new TextDecoder().decode(out.stderr)}`);
   }
