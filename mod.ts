@@ -64,6 +64,7 @@ export {
   ErrnoError,
   type ErrnoErrorOptions,
   ForeignOwnerError,
+  WorkerExitError,
   WOULD_BLOCK,
   type WouldBlock,
 } from "./src/errors.ts";

@@ -100,6 +100,10 @@ export const MAP = {
   ANONYMOUS: 0x20,
   NORESERVE: 0x4000,
 } as const;
+/** `memfd_create(2)` flags. */
+export const MFD = { CLOEXEC: 0x1, ALLOW_SEALING: 0x2 } as const;
+/** `prctl(2)` options. */
+export const PR = { SET_PDEATHSIG: 1 } as const;
 /** What `mmap(2)` returns on failure: `(void *) -1`. */
 export const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 

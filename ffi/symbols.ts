@@ -75,6 +75,12 @@ export const CORE = {
   geteuid: { parameters: [], result: "u32" },
   /** pid_t getpid(void) */
   getpid: { parameters: [], result: "i32" },
+  /** pid_t getppid(void) */
+  getppid: { parameters: [], result: "i32" },
+  /** int prctl(int option, unsigned long arg2, ...): PR_SET_PDEATHSIG takes a signal number */
+  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
+  /** int memfd_create(const char *name, unsigned int flags) */
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
   /** long syscall(SYS_gettid): the calling thread's id */
   gettid: { name: "syscall", parameters: ["i64"], result: "i32" },
   /** int tgkill(pid_t tgid, pid_t tid, int sig), as a raw syscall (glibc < 2.30 has no wrapper) */

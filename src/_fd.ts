@@ -164,6 +164,18 @@ export function isFifo(fd: number, what: string): boolean {
   return (fifoStat.u32(STAT.st_mode) & S_IFMT) === S_IFIFO;
 }
 
+/**
+ * What object `fd` is open on ("device:inode", equal for two descriptors of one object) and its
+ * size; ErrnoError (EBADF) when it is not open.
+ */
+export function fileIdentity(fd: number): { identity: string; size: number } {
+  if (libc().fstat(fd, fifoStat.clear().bytes) !== 0) throw lastError("fstat", "identify", fd);
+  return {
+    identity: `${fifoStat.u64(STAT.st_dev)}:${fifoStat.u64(STAT.st_ino)}`,
+    size: fifoStat.u64(STAT.st_size),
+  };
+}
+
 /** Sets or clears O_NONBLOCK on `fd`. */
 export function setNonblocking(fd: number, on: boolean, what: string): void {
   const { fcntl } = libc();

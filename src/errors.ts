@@ -161,3 +161,46 @@ export class ForeignOwnerError extends Error {
     this.expected = expected;
   }
 }
+
+/**
+ * A process pool's worker ended while it was running a task (`@dipc/dipc/pool`): a crash
+ * (SIGSEGV), a kill (SIGKILL, the kernel's out-of-memory killer), `Deno.exit` or an exhausted
+ * heap. Only that task fails with it; the pool starts another worker.
+ */
+export class WorkerExitError extends Error {
+  /** The worker's pid. */
+  readonly pid: number;
+  /** Its exit code, or null when a signal ended it. */
+  readonly code: number | null;
+  /** The signal that ended it ("SIGSEGV"), or null. */
+  readonly signal: string | null;
+  /** The task it was running. */
+  readonly task: string;
+
+  /**
+   * Builds the error for a worker that ended.
+   *
+   * @param pid the worker's pid
+   * @param code its exit code, or null
+   * @param signal the signal that ended it, or null
+   * @param task the task it was running
+   */
+  constructor(pid: number, code: number | null, signal: string | null, task: string) {
+    if (typeof pid !== "number" || typeof task !== "string") {
+      throw new TypeError("pid must be a number and task a string");
+    }
+    if (code !== null && typeof code !== "number") {
+      throw new TypeError("code must be a number or null");
+    }
+    if (signal !== null && typeof signal !== "string") {
+      throw new TypeError("signal must be a string or null");
+    }
+    const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+    super(`the pool's worker ${pid} ${how} while running ${JSON.stringify(task)}`);
+    this.name = "WorkerExitError";
+    this.pid = pid;
+    this.code = code;
+    this.signal = signal;
+    this.task = task;
+  }
+}

@@ -31,12 +31,12 @@
  */
 
 import { checkInternal, INTERNAL } from "./_internal.ts";
-import { MAP, MAP_FAILED, O, PROT, S_IFMT, STAT } from "../ffi/constants.ts";
+import { MAP, MAP_FAILED, MFD, O, PROT, S_IFMT, STAT } from "../ffi/constants.ts";
 import { errno, libc, librt } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
 import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
-import { checkAdoptable, closeFd, noteMade } from "./_fd.ts";
+import { checkAdoptable, closeFd, fileIdentity, noteMade } from "./_fd.ts";
 import { type DetachedRegion, MappedMemory } from "./mapped_memory.ts";
 import { releaseRegion } from "./_mapping.ts";
 import {
@@ -47,6 +47,7 @@ import {
   validateOpenRule,
 } from "./_posix_open.ts";
 import {
+  describe,
   validateBoolean,
   validateInteger,
   validateOptionKeys,
@@ -89,6 +90,12 @@ export interface TemporarySharedMemoryOptions {
   prefix?: string;
 }
 
+/** Options for {@linkcode SharedMemory.anonymous}. */
+export interface AnonymousSharedMemoryOptions {
+  /** Size in bytes. */
+  size: number;
+}
+
 /** What `fstat` reports of a shared memory object. */
 export interface SharedMemoryStat {
   /** Size in bytes. */
@@ -103,6 +110,8 @@ export interface SharedMemoryStat {
   modified: Date;
   /** Last status change. */
   changed: Date;
+  /** The device and inode: equal for two descriptors of the same object. */
+  identity: string;
 }
 
 const statBuf = new OutStruct(STAT.size);
@@ -118,6 +127,7 @@ function fstatFd(fd: number, name: string): SharedMemoryStat {
     gid: statBuf.u32(STAT.st_gid),
     modified: statBuf.date(STAT.st_mtim),
     changed: statBuf.date(STAT.st_ctim),
+    identity: fileIdentity(fd).identity,
   };
 }
 
@@ -362,6 +372,46 @@ export class SharedMemory extends MappedMemory {
   }
 
   /**
+   * Creates shared memory that has no name at all (`memfd_create`): nothing appears in
+   * `/dev/shm`, so nothing is left behind whatever happens to this process, and only processes
+   * given its descriptor (a child's `fds`, a socket's `fds`) can map it. Its space is reserved at
+   * creation, as {@linkcode SharedMemory.create} does.
+   *
+   * @param options size (required)
+   * @returns the mapped memory; its `name` is "anonymous" and `unlink` refuses
+   * @throws {TypeError} / {RangeError} for a bad size
+   * @throws {ErrnoError} EMFILE, ENOMEM, ENOSPC
+   * @see {@link https://man7.org/linux/man-pages/man2/memfd_create.2.html}
+   *
+   * @example Memory only its holders can reach
+   * ```ts
+   * import { SharedMemory } from "@dipc/dipc";
+   *
+   * using shm = SharedMemory.anonymous({ size: 4096 });
+   * shm.bytes[0] = 7;
+   * console.log(shm.name, shm.size); // anonymous 4096
+   * ```
+   */
+  static anonymous(options: AnonymousSharedMemoryOptions): SharedMemory {
+    const o = validateOptionKeys<AnonymousSharedMemoryOptions>(
+      options,
+      ["size"],
+      "SharedMemory.anonymous",
+    );
+    if (o.size === undefined) throw new TypeError("anonymous needs a size");
+    const size = validateSize(o.size);
+    const fd = libc().memfd_create(cString("dipc"), MFD.CLOEXEC);
+    if (fd < 0) throw lastError("memfd_create", "create shared memory", "anonymous");
+    try {
+      sizeFd(fd, size, "size shared memory", "anonymous");
+      return SharedMemory.#mapped("anonymous", fd, false, true, size);
+    } catch (e) {
+      libc().close(fd);
+      throw e;
+    }
+  }
+
+  /**
    * Removes the object `name`. Processes that have it mapped keep their mapping; the memory is
    * freed when the last one closes.
    *
@@ -450,10 +500,38 @@ export class SharedMemory extends MappedMemory {
    */
   unlink(): void {
     if (!this.#name.startsWith("/")) {
-      throw new TypeError(`shared memory adopted from a ${this.#name} has no name to unlink`);
+      throw new TypeError(`shared memory (${this.#name}) has no name to unlink`);
     }
     this.#unlinkOnClose = false;
     SharedMemory.unlink(this.#name);
+  }
+
+  /**
+   * A part of this memory, `length` bytes from `offset`: what a task of a process pool
+   * (`@dipc/dipc/pool`) receives mapped, not copied.
+   *
+   * @param offset first byte (default 0)
+   * @param length bytes (default: to the end)
+   * @returns the region; it stays valid while this memory is open
+   * @throws {RangeError} for a region outside the memory
+   * @throws {ClosedError} after close
+   *
+   * @example Half of a mapping
+   * ```ts
+   * import { SharedMemory } from "@dipc/dipc";
+   *
+   * using shm = SharedMemory.anonymous({ size: 1024 });
+   * const half = shm.region(512);
+   * console.log(half.offset, half.length, half.bytes.length); // 512 512 512
+   * ```
+   */
+  region(offset: number = 0, length?: number): SharedRegion {
+    this.assertOpen();
+    const at = validateInteger(offset, "offset", 0, this.size);
+    const n = length === undefined
+      ? this.size - at
+      : validateInteger(length, "length", 0, this.size - at);
+    return new SharedRegion(this, at, n);
   }
 
   /**
@@ -479,5 +557,45 @@ export class SharedMemory extends MappedMemory {
       this.#unlinkOnClose = false;
       librt().shm_unlink(cString(this.#name));
     }
+  }
+}
+
+/**
+ * A part of a {@linkcode SharedMemory}: made by {@linkcode SharedMemory.region}. Given to a
+ * process pool's task, it arrives in the worker as a region of the same memory, mapped there.
+ */
+export class SharedRegion {
+  /** The memory the region is part of. */
+  readonly memory: SharedMemory;
+  /** Its first byte's offset in the memory. */
+  readonly offset: number;
+  /** Its length in bytes. */
+  readonly length: number;
+
+  /**
+   * A region of `memory`; {@linkcode SharedMemory.region} checks the bounds.
+   *
+   * @param memory the memory
+   * @param offset first byte
+   * @param length bytes
+   * @throws {RangeError} for a region outside the memory
+   */
+  constructor(memory: SharedMemory, offset: number, length: number) {
+    if (!(memory instanceof SharedMemory)) {
+      throw new TypeError(`memory must be SharedMemory, got ${describe(memory)}`);
+    }
+    this.memory = memory;
+    this.offset = validateInteger(offset, "offset", 0, memory.size);
+    this.length = validateInteger(length, "length", 0, memory.size - this.offset);
+  }
+
+  /**
+   * The region's bytes: a view of the shared memory (writes are seen by every process that maps
+   * it).
+   *
+   * @throws {ClosedError} once the memory is closed
+   */
+  get bytes(): Uint8Array<ArrayBuffer> {
+    return this.memory.bytes.subarray(this.offset, this.offset + this.length);
   }
 }
