@@ -96,3 +96,4 @@ export * from "./src/poll.ts";
 export * from "./src/file_lock.ts";
 export * from "./src/inventory.ts";
 export * from "./src/channel.ts";
+export * from "./src/pool.ts";

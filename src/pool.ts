@@ -56,6 +56,7 @@ import { RingChannel, type RingReceiver, type RingSender } from "./ring.ts";
 import { UnixSocket } from "./socket.ts";
 import { PipeReader, PipeWriter } from "./pipe.ts";
 import { ClosedError, WorkerExitError } from "./errors.ts";
+import { checkInternal, INTERNAL } from "./_internal.ts";
 import { decodeClone, withEncoded } from "./_clone_codec.ts";
 import { END_OF_STREAM, WOULD_BLOCK } from "./_sentinels.ts";
 import {
@@ -296,7 +297,8 @@ export class ProcessPool implements AsyncDisposable {
   #idle: PromiseWithResolvers<void> | undefined;
   #closed: Promise<void> | undefined;
 
-  private constructor(module: string, o: ProcessPoolOptions) {
+  private constructor(token: unknown, module: string, o: ProcessPoolOptions) {
+    checkInternal(token, "ProcessPool.create()");
     this.#module = module;
     this.#size = validateInteger(
       o.size ?? Math.max(1, navigator.hardwareConcurrency || 1),
@@ -379,7 +381,7 @@ export class ProcessPool implements AsyncDisposable {
       "maxMessageSize",
       "startTimeout",
     ], "ProcessPool.create");
-    const pool = new ProcessPool(url, o);
+    const pool = new ProcessPool(INTERNAL, url, o);
     try {
       for (let i = 0; i < pool.#size; i++) pool.#slots.push(pool.#start());
     } catch (e) {

@@ -263,6 +263,25 @@ const expectations: Record<string, (out: string) => void> = {
     assert.match(out, /removed the stale ring\nthe ring in use is refused: EBUSY\n/);
     assert.match(out, /rings of this example left: 1 \(the one in use\)/);
   },
+  "35_pool_sum.ts": (out) => {
+    assert.match(out, /^total: 50000005000000 \(expected 50000005000000\)$/m);
+    assert.equal([...out.matchAll(/^pid \d+: +\d+\.\.\d+ += \d+$/gm)].length, 10);
+  },
+  "36_pool_map.ts": (out) => {
+    const [, same, of] = out.match(/^(\d+) of (\d+) digests equal to this process's own$/m) ?? [];
+    assert.ok(Number(of) > 10 && same === of, out);
+    assert.match(out, new RegExp(`^hashed ${of}/${of} files$`, "m"));
+    assert.match(out, /^pool of \d+: \d+ ms; one process, a file after another: \d+ ms/m);
+  },
+  "37_pool_crash.ts": (out) => {
+    assert.match(
+      out,
+      /^item 7: WorkerExitError: .* was killed by SIGSEGV while running "squareOrCrash"$/m,
+    );
+    assert.match(out, /^19 of 20 completed: 0 1 4 9 16 25 36 64 81 /m);
+    assert.match(out, /^workers started to replace one that died: 1$/m);
+    assert.match(out, /^and the pool goes on: squareOrCrash\(12\) = 144$/m);
+  },
   "34_channel.ts": (out) => {
     for (const t of ["ring", "POSIX queue", "System V queue", "socket", "pipe"]) {
       assert.match(out, new RegExp(`^${t} +[\\d,]+ messages/s$`, "m"), t);
