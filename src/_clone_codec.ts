@@ -27,6 +27,7 @@
 
 import * as errors from "./errors.ts";
 import type { Codec } from "./_codec.ts";
+import { copyRange } from "./_copy.ts";
 
 /** Deepest nesting encoded or decoded. */
 export const MAX_CLONE_DEPTH = 1000;
@@ -155,12 +156,24 @@ class Writer {
     this.at += src.length;
   }
 
-  /** A string without its tag: u32 length and UTF-8. */
+  /** A string without its tag: u32 length and UTF-8 (ASCII by hand: cheaper than a call). */
   text(s: string): void {
-    this.room(4 + s.length * 3);
-    const { written } = textEncoder.encodeInto(s, this.bytes.subarray(this.at + 4));
+    const n = s.length;
+    this.room(4 + n * 3);
+    const b = this.bytes;
+    const start = this.at + 4;
+    let i = 0;
+    if (n < 256) {
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[start + i] = c;
+      }
+    }
+    let written = i;
+    if (i < n) written = textEncoder.encodeInto(s, b.subarray(start)).written;
     this.view.setUint32(this.at, written, true);
-    this.at += 4 + written;
+    this.at = start + written;
   }
 
   string(s: string): void {
@@ -363,6 +376,8 @@ const BOXES = [Number, String, Boolean, BigInt] as const;
 class Reader {
   bytes: Uint8Array = new Uint8Array(0);
   view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  /** Where `bytes` starts in the view's buffer. */
+  base = 0;
   at = 0;
   objects: unknown[] = [];
   hooks: CloneHooks | undefined;
@@ -384,14 +399,14 @@ class Reader {
 
   u32(): number {
     this.need(4);
-    const v = this.view.getUint32(this.at, true);
+    const v = this.view.getUint32(this.base + this.at, true);
     this.at += 4;
     return v;
   }
 
   f64(): number {
     this.need(8);
-    const v = this.view.getFloat64(this.at, true);
+    const v = this.view.getFloat64(this.base + this.at, true);
     this.at += 8;
     return v;
   }
@@ -450,7 +465,7 @@ class Reader {
         return true;
       case T.INT: {
         this.need(4);
-        const v = this.view.getInt32(this.at, true);
+        const v = this.view.getInt32(this.base + this.at, true);
         this.at += 4;
         return v;
       }
@@ -514,13 +529,15 @@ class Reader {
         for (let i = 0; i < n; i++) {
           const k = this.text();
           const v = this.value(depth);
-          // defineProperty, so a key "__proto__" is an own property, not a prototype change.
-          Object.defineProperty(o, k, {
-            value: v,
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
+          // A key "__proto__" is an own property, as it was sent, not a prototype change.
+          if (k === "__proto__") {
+            Object.defineProperty(o, k, {
+              value: v,
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            });
+          } else o[k] = v;
         }
         return o;
       }
@@ -560,7 +577,7 @@ class Reader {
       }
       case T.ARRAY_BUFFER: {
         const n = this.count(1);
-        const b = this.bytes.slice(this.at, this.at + n).buffer;
+        const b = copyRange(this.bytes, this.at, this.at + n).buffer;
         this.at += n;
         this.objects.push(b);
         return b;
@@ -574,7 +591,7 @@ class Reader {
           ? 1
           : (type as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
         if (n % size !== 0) this.fail(`${n} bytes for a ${type.name}`);
-        const copy = this.bytes.slice(this.at, this.at + n).buffer;
+        const copy = copyRange(this.bytes, this.at, this.at + n).buffer;
         this.at += n;
         const v: AnyView = type === DataView
           ? new DataView(copy)
@@ -615,9 +632,10 @@ class Reader {
     const name = this.text();
     const message = this.text();
     const type = Object.hasOwn(ERROR_CLASSES, name) ? ERROR_CLASSES[name] ?? Error : Error;
-    // The class's prototype without running its constructor (dipc's errors check their
-    // arguments); the fields are set as a constructor sets them: own, not enumerable.
-    const e = Object.create(type.prototype) as Error;
+    // A real Error object (what Error.isError and Object.prototype.toString see) with the
+    // class's prototype, made without running the class's own constructor (dipc's errors check
+    // their arguments); the fields are set as a constructor sets them: own, not enumerable.
+    const e = Reflect.construct(Error, [], type) as Error;
     this.objects.push(e);
     const own = (k: string, value: unknown): void => {
       Object.defineProperty(e, k, { value, writable: true, configurable: true, enumerable: false });
@@ -687,7 +705,7 @@ export function withEncoded<R>(
  * @throws {DOMException} DataCloneError for what cannot be cloned
  */
 export function encodeClone(value: unknown, hooks?: CloneHooks): Uint8Array<ArrayBuffer> {
-  return withEncoded(value, hooks, (b) => b.slice());
+  return withEncoded(value, hooks, (b) => copyRange(b));
 }
 
 /**
@@ -699,7 +717,10 @@ export function decodeClone(bytes: Uint8Array, hooks?: CloneHooks): unknown {
   const outer = !readerBusy;
   readerBusy = true;
   r.bytes = bytes;
-  r.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // One view a buffer, kept while the same buffer comes back (a ring's mapping, a slab): a
+  // DataView is an allocation, which costs more than the decoding of a small message.
+  if (r.view.buffer !== bytes.buffer) r.view = new DataView(bytes.buffer);
+  r.base = bytes.byteOffset;
   r.at = 0;
   r.hooks = hooks;
   try {

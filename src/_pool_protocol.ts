@@ -38,6 +38,7 @@
 
 import { RingChannel, type RingReceiver, type RingSender } from "./ring.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
+import { copyRange, copyToSlab } from "./_copy.ts";
 
 /** Bytes before the first ring. */
 export const CONTROL_BYTES = 64;
@@ -102,6 +103,14 @@ export function taskHead(id: number, flags: number, name: string): Uint8Array {
   return head;
 }
 
+/** Writes `id` into a task header made by {@linkcode taskHead} (to use it again). */
+export function setTaskId(head: Uint8Array, id: number): void {
+  head[1] = id & 0xff;
+  head[2] = (id >>> 8) & 0xff;
+  head[3] = (id >>> 16) & 0xff;
+  head[4] = id >>> 24;
+}
+
 /** A task header read back: the clone starts at `body`. */
 export interface TaskHead {
   id: number;
@@ -113,18 +122,30 @@ export interface TaskHead {
 /** Reads a TASK message's header (throws ProtocolError). */
 export function readTaskHead(m: Uint8Array): TaskHead {
   if (m.length < 7) throw new ProtocolError(`a task of ${m.length} bytes`);
-  const v = new DataView(m.buffer, m.byteOffset, m.byteLength);
-  const id = v.getUint32(1, true);
+  const id = u32At(m, 1);
   const flags = m[5] as number;
   const n = m[6] as number;
   if (m.length < 7 + n) throw new ProtocolError("a task name past the message's end");
+  return { id, flags, name: nameAt(m, n), body: 7 + n };
+}
+
+/** Task names read before, by their bytes: most tasks have the name of one before them. */
+const names = new Map<string, string>();
+
+function nameAt(m: Uint8Array, n: number): string {
+  // The bytes as a key, by hand for ASCII (a TextDecoder call and its view cost more).
+  let key = "";
+  for (let i = 7; i < 7 + n; i++) key += String.fromCharCode(m[i] as number);
+  const known = names.get(key);
+  if (known !== undefined) return known;
   let name: string;
   try {
     name = textDecoder.decode(m.subarray(7, 7 + n));
   } catch {
     throw new ProtocolError("a task name that is not UTF-8");
   }
-  return { id, flags, name, body: 7 + n };
+  if (names.size < 1024) names.set(key, name);
+  return name;
 }
 
 /** A CANCEL: kind and u32 id. */
@@ -138,21 +159,31 @@ export function cancelMessage(id: number): Uint8Array {
 /** Where a RESULT's clone starts. */
 export const RESULT_BODY = 10;
 
-/** A RESULT's header: kind, id, ok, and how long the task ran (µs, at most 2³² − 1). */
+const resultScratch = new Uint8Array(RESULT_BODY);
+const resultView = new DataView(resultScratch.buffer);
+
+/**
+ * A RESULT's header: kind, id, ok, and how long the task ran (µs, at most 2³² − 1). One scratch
+ * array, valid until the next call (a new typed array costs more than a small task here).
+ */
 export function resultHead(id: number, ok: boolean, micros: number): Uint8Array {
-  const head = new Uint8Array(RESULT_BODY);
-  const v = new DataView(head.buffer);
-  head[0] = KIND.RESULT;
-  v.setUint32(1, id, true);
-  head[5] = ok ? 1 : 0;
-  v.setUint32(6, Math.min(0xffff_ffff, Math.max(0, Math.round(micros))), true);
-  return head;
+  resultScratch[0] = KIND.RESULT;
+  resultView.setUint32(1, id, true);
+  resultScratch[5] = ok ? 1 : 0;
+  resultView.setUint32(6, Math.min(0xffff_ffff, Math.max(0, Math.round(micros))), true);
+  return resultScratch;
 }
 
 /** The u32 id at byte 1 of a message (throws ProtocolError when it is too short). */
 export function readId(m: Uint8Array, least: number): number {
   if (m.length < least) throw new ProtocolError(`a message of kind ${m[0]} with ${m.length} bytes`);
-  return new DataView(m.buffer, m.byteOffset, m.byteLength).getUint32(1, true);
+  return u32At(m, 1);
+}
+
+/** The little-endian u32 at `at` of `m` (no view to allocate). */
+export function u32At(m: Uint8Array, at: number): number {
+  return ((m[at] as number) | (m[at + 1] as number) << 8 | (m[at + 2] as number) << 16 |
+    (m[at + 3] as number) << 24) >>> 0;
 }
 
 /**
@@ -200,9 +231,9 @@ export class WireSender {
     }
     if (this.#queue.length === 0 && bytes.length <= this.#piece + 1) {
       if (this.#tx.trySend(bytes) !== WOULD_BLOCK) return;
-      this.#queue.push(bytes.slice());
+      this.#queue.push(copyToSlab(bytes));
     } else if (bytes.length <= this.#piece + 1) {
-      this.#queue.push(bytes.slice());
+      this.#queue.push(copyToSlab(bytes));
     } else {
       for (let at = 0; at < bytes.length; at += this.#piece) {
         const end = Math.min(bytes.length, at + this.#piece);
@@ -305,7 +336,7 @@ export class WireReceiver {
     if (this.#partBytes > this.#max) {
       throw new ProtocolError(`a message over maxMessageSize (${this.#max} bytes)`);
     }
-    this.#parts.push(m.slice(1));
+    this.#parts.push(copyRange(m, 1));
     if (kind === KIND.FRAGMENT) return undefined;
     const whole = new Uint8Array(this.#partBytes);
     let at = 0;

@@ -41,6 +41,7 @@ import {
   WireReceiver,
   WireSender,
 } from "./_pool_protocol.ts";
+import { copyRange, copyToSlab } from "./_copy.ts";
 
 /**
  * Serves tasks from the module `load` imports, as a pool's worker (never returns: the worker
@@ -102,7 +103,7 @@ export async function serveTasks(load: () => Promise<Record<string, unknown>>): 
       if (r === END_OF_STREAM) Deno.exit(0); // the parent has gone: so does its worker
       if (r.length < 5) throw new ProtocolError("a link message under 5 bytes");
       const id = view.getUint32(0, true); // the link's messages: u32 id, then the table
-      const d = { table: into.slice(4, r.length), fds: r.fds };
+      const d = { table: copyRange(into, 4, r.length), fds: r.fds };
       const waiter = awaited.get(id);
       if (waiter !== undefined) {
         awaited.delete(id);
@@ -238,7 +239,7 @@ export async function serveTasks(load: () => Promise<Record<string, unknown>>): 
     const kind = m[0];
     if (kind === KIND.TASK) {
       const h = readTaskHead(m);
-      queue.push({ id: h.id, flags: h.flags, name: h.name, body: m.slice(h.body) });
+      queue.push({ id: h.id, flags: h.flags, name: h.name, body: copyToSlab(m, h.body) });
     } else if (kind === KIND.CANCEL) {
       const id = readId(m, 5);
       const at = queue.findIndex((q) => q.id === id);

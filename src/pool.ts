@@ -78,12 +78,15 @@ import {
   ProtocolError,
   readId,
   RESULT_BODY,
+  setTaskId,
   taskHead,
+  u32At,
   W_MAGIC,
   W_RUNNING,
   WireReceiver,
   WireSender,
 } from "./_pool_protocol.ts";
+import { copyToSlab } from "./_copy.ts";
 
 export { cloneCodec } from "./_clone_codec.ts";
 export { WorkerExitError } from "./errors.ts";
@@ -290,6 +293,8 @@ export class ProcessPool implements AsyncDisposable {
   #restarts = 0;
   #startFailures = 0;
   #exports: Set<string> | undefined;
+  /** Task headers by name, reused (the id is written into them for each task). */
+  readonly #heads = new Map<string, Uint8Array>();
   #error: unknown = undefined;
   #closing = false;
   #terminated = false;
@@ -505,7 +510,7 @@ export class ProcessPool implements AsyncDisposable {
     if (kind === KIND.RESULT) {
       const id = readId(m, RESULT_BODY);
       const ok = m[5] === 1;
-      const micros = new DataView(m.buffer, m.byteOffset, m.byteLength).getUint32(6, true);
+      const micros = u32At(m, 6);
       const at = slot.held.findIndex((t) => t.id === id);
       if (at < 0) return; // cancelled while it was being sent back
       const task = slot.held[at] as Task;
@@ -665,14 +670,14 @@ export class ProcessPool implements AsyncDisposable {
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0xffff_fff0 ? 1 : this.#nextId + 1;
     const handles: HandleOut[] = [];
-    const bytes = withEncoded(
-      args,
-      {
-        encodeHandle: (value: object) => handleOf(value, handles),
-      },
-      (b) => b.slice(),
-      taskHead(id, 0, name),
-    );
+    let head = this.#heads.get(name);
+    if (head === undefined) {
+      head = taskHead(0, 0, name);
+      if (this.#heads.size < 1024) this.#heads.set(name, head);
+    }
+    setTaskId(head, id);
+    handleList = handles;
+    const bytes = withEncoded(args, HANDLE_HOOKS, copyToSlab, head);
     if (handles.length > 0) bytes[5] = HAS_HANDLES;
     if (handles.length > 253) throw new RangeError("a task takes at most 253 handles");
     if (bytes.length > this.#maxMessage) {
@@ -1031,6 +1036,10 @@ export class ProcessPool implements AsyncDisposable {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The handles of the arguments being encoded (one encoding at a time). */
+let handleList: HandleOut[] = [];
+const HANDLE_HOOKS = { encodeHandle: (value: object) => handleOf(value, handleList) };
 
 /** The handle number of `value` in a task's arguments, or undefined for data. */
 function handleOf(value: object, handles: HandleOut[]): number | undefined {
