@@ -709,9 +709,10 @@ export function encodeClone(value: unknown, hooks?: CloneHooks): Uint8Array<Arra
 }
 
 /**
- * Decodes bytes made by {@linkcode encodeClone} (untrusted: a TypeError for anything else).
+ * Decodes bytes made by {@linkcode encodeClone} (untrusted: a TypeError for anything else),
+ * from `start` to the end of `bytes`.
  */
-export function decodeClone(bytes: Uint8Array, hooks?: CloneHooks): unknown {
+export function decodeClone(bytes: Uint8Array, hooks?: CloneHooks, start: number = 0): unknown {
   // A hook that decodes again while this decoding runs gets a reader of its own.
   const r = readerBusy ? new Reader() : reader;
   const outer = !readerBusy;
@@ -721,20 +722,20 @@ export function decodeClone(bytes: Uint8Array, hooks?: CloneHooks): unknown {
   // DataView is an allocation, which costs more than the decoding of a small message.
   if (r.view.buffer !== bytes.buffer) r.view = new DataView(bytes.buffer);
   r.base = bytes.byteOffset;
-  r.at = 0;
+  r.at = start;
   r.hooks = hooks;
   try {
-    if (bytes.length === 0) r.fail("no bytes");
+    if (bytes.length <= start) r.fail("no bytes");
     const version = r.u8();
     if (version !== VERSION) {
-      r.at = 0;
+      r.at = start;
       r.fail(`version ${version} (this dipc reads ${VERSION})`);
     }
     const v = r.value(0);
     if (r.at !== bytes.length) r.fail(`${bytes.length - r.at} bytes after the value`);
     return v;
   } finally {
-    r.objects = [];
+    r.objects.length = 0;
     r.hooks = undefined;
     r.bytes = EMPTY;
     if (outer) readerBusy = false;

@@ -41,9 +41,9 @@ export function copyRange(
 }
 
 /** The slab {@linkcode copyToSlab} carves copies from. */
-const SLAB_BYTES = 64 * 1024;
+const SLAB_BYTES = 256 * 1024;
 /** Copies longer than this get an array of their own. */
-const SLAB_MAX = 4096;
+const SLAB_MAX = 16 * 1024;
 let slab = new Uint8Array(SLAB_BYTES);
 let slabAt = 0;
 

@@ -193,6 +193,9 @@ export function u32At(m: Uint8Array, at: number): number {
 export class WireSender {
   readonly #tx: RingSender;
   readonly #max: number;
+  /** The longest message the ring takes whole. */
+  readonly #whole: number;
+  /** The bytes of a piece of a longer one. */
   readonly #piece: number;
   readonly #queue: Uint8Array[] = [];
   #flushing = false;
@@ -203,13 +206,18 @@ export class WireSender {
 
   /**
    * @param tx the ring's sender
+   * @param ringMax the longest message the ring carries
    * @param maxMessage the longest message
    * @param signal ends a send that waits (the pool closing the worker)
    */
   constructor(tx: RingSender, ringMax: number, maxMessage: number, signal: AbortSignal) {
     this.#tx = tx;
     this.#max = maxMessage;
-    this.#piece = ringMax - 1;
+    this.#whole = ringMax;
+    // Pieces of a quarter of the ring (measured: half-ring pieces left each side waiting for
+    // the other to finish a whole piece; quarters keep both copying, 1.7× the throughput at
+    // 1 MiB).
+    this.#piece = Math.max(1024, ringMax >> 2) - 1;
     this.#signal = signal;
   }
 
@@ -229,10 +237,10 @@ export class WireSender {
         `a message of ${bytes.length} bytes is over maxMessageSize (${this.#max})`,
       );
     }
-    if (this.#queue.length === 0 && bytes.length <= this.#piece + 1) {
+    if (this.#queue.length === 0 && bytes.length <= this.#whole) {
       if (this.#tx.trySend(bytes) !== WOULD_BLOCK) return;
       this.#queue.push(copyToSlab(bytes));
-    } else if (bytes.length <= this.#piece + 1) {
+    } else if (bytes.length <= this.#whole) {
       this.#queue.push(copyToSlab(bytes));
     } else {
       for (let at = 0; at < bytes.length; at += this.#piece) {
@@ -280,14 +288,25 @@ export class WireReceiver {
   readonly #max: number;
   #parts: Uint8Array[] = [];
   #partBytes = 0;
+  /** Messages are received into this: no array a message. */
+  readonly #scratch: Uint8Array;
+  /** Views of the scratch by length, for short messages (most have the length of one before). */
+  readonly #views: (Uint8Array | undefined)[] = [];
 
   /**
    * @param rx the ring's receiver
+   * @param ringMax the longest message the ring carries
    * @param maxMessage the longest message accepted
    */
-  constructor(rx: RingReceiver, maxMessage: number) {
+  constructor(rx: RingReceiver, ringMax: number, maxMessage: number) {
     this.#rx = rx;
     this.#max = maxMessage;
+    this.#scratch = new Uint8Array(ringMax);
+  }
+
+  #view(n: number): Uint8Array {
+    if (n > 4096) return this.#scratch.subarray(0, n);
+    return this.#views[n] ??= this.#scratch.subarray(0, n);
   }
 
   /**
@@ -296,14 +315,14 @@ export class WireReceiver {
    */
   tryNext(): Uint8Array | WouldBlock | EndOfStream {
     for (;;) {
-      const m = this.#rx.tryReceive();
-      if (m === WOULD_BLOCK || m === END_OF_STREAM) {
-        if (m === END_OF_STREAM && this.#parts.length > 0) {
+      const n = this.#rx.tryReceiveInto(this.#scratch);
+      if (n === WOULD_BLOCK || n === END_OF_STREAM) {
+        if (n === END_OF_STREAM && this.#parts.length > 0) {
           throw new ProtocolError("the stream ended inside a long message");
         }
-        return m;
+        return n;
       }
-      const whole = this.#piece(m);
+      const whole = this.#piece(this.#view(n));
       if (whole !== undefined) return whole;
     }
   }
@@ -313,14 +332,14 @@ export class WireReceiver {
     for (;;) {
       const now = this.tryNext();
       if (now !== WOULD_BLOCK) return now;
-      const m = await this.#rx.receive({ signal });
-      if (m === END_OF_STREAM) {
+      const n = await this.#rx.receiveInto(this.#scratch, { signal });
+      if (n === END_OF_STREAM) {
         if (this.#parts.length > 0) {
           throw new ProtocolError("the stream ended inside a long message");
         }
-        return m;
+        return n;
       }
-      const whole = this.#piece(m);
+      const whole = this.#piece(this.#view(n));
       if (whole !== undefined) return whole;
     }
   }

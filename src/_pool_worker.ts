@@ -69,7 +69,11 @@ export async function serveTasks(load: () => Promise<Record<string, unknown>>): 
     memory,
     CONTROL_BYTES + RingChannel.size({ capacity: requestChannel.capacity }),
   );
-  const rx = new WireReceiver(requestChannel.receiver(), maxMessage);
+  const rx = new WireReceiver(
+    requestChannel.receiver(),
+    requestChannel.maxMessageSize,
+    maxMessage,
+  );
   const never = new AbortController().signal;
   const tx = new WireSender(
     responseChannel.sender(),
@@ -200,11 +204,13 @@ export async function serveTasks(load: () => Promise<Record<string, unknown>>): 
     },
   };
 
+  const post = (bytes: Uint8Array): void => tx.post(bytes);
+
   /** Sends a READY (`id` -1) or a task's RESULT. */
   function answer(id: number, ok: boolean, value: unknown, micros: number): void {
     const head = id < 0 ? new Uint8Array([KIND.READY, ok ? 1 : 0]) : resultHead(id, ok, micros);
     try {
-      withEncoded(value, refuseHandles, (bytes) => tx.post(bytes), head);
+      withEncoded(value, refuseHandles, post, head);
     } catch (e) {
       if (!ok && e === value) throw e;
       // What the task returned (or threw) cannot be cloned, or is too long: that is its error.
@@ -267,30 +273,59 @@ export async function serveTasks(load: () => Promise<Record<string, unknown>>): 
     }
   }
 
-  async function run(t: Queued): Promise<void> {
-    let ok = true;
-    let value: unknown;
+  /** The handles of the task being decoded. */
+  let taskHandles: unknown[] = [];
+  const handleHooks = {
+    decodeHandle(n: number): unknown {
+      if (n >= taskHandles.length) throw new ProtocolError(`handle ${n} of ${taskHandles.length}`);
+      return taskHandles[n];
+    },
+  };
+
+  /**
+   * Runs a task and answers; a promise only when there is something to wait for (a task's
+   * descriptors, an async task): a synchronous task costs no promise.
+   */
+  function run(t: Queued): void | Promise<void> {
     const started = performance.now();
+    const done = (ok: boolean, value: unknown): void =>
+      answer(t.id, ok, value, (performance.now() - started) * 1000);
+    if ((t.flags & HAS_HANDLES) !== 0) {
+      return (async () => {
+        try {
+          taskHandles = handlesOf(await delivery(t.id));
+        } catch (e) {
+          return done(false, e);
+        }
+        const r = call(t);
+        if (r instanceof Promise) await r.then((v) => done(true, v), (e) => done(false, e));
+        else done(r.ok, r.value);
+      })();
+    }
+    taskHandles = [];
+    const r = call(t);
+    if (r instanceof Promise) return r.then((v) => done(true, v), (e) => done(false, e));
+    done(r.ok, r.value);
+  }
+
+  /** Calls the task: its outcome, or the promise it returned. */
+  function call(t: Queued): { ok: boolean; value: unknown } | Promise<unknown> {
     try {
-      const handles = (t.flags & HAS_HANDLES) !== 0 ? handlesOf(await delivery(t.id)) : [];
       const fn = tasks[t.name];
       if (typeof fn !== "function") {
         throw new TypeError(`${moduleUrl} exports no function ${JSON.stringify(t.name)}`);
       }
-      const args = decodeClone(t.body, {
-        decodeHandle(n: number): unknown {
-          if (n >= handles.length) throw new ProtocolError(`handle ${n} of ${handles.length}`);
-          return handles[n];
-        },
-      });
+      const args = decodeClone(t.body, handleHooks);
+      taskHandles = [];
       if (!Array.isArray(args)) throw new ProtocolError("arguments that are not an array");
-      value = fn(...args);
-      if (typeof (value as PromiseLike<unknown>)?.then === "function") value = await value;
+      const value = fn(...args);
+      if (typeof (value as PromiseLike<unknown>)?.then === "function") {
+        return Promise.resolve(value);
+      }
+      return { ok: true, value };
     } catch (e) {
-      ok = false;
-      value = e;
+      return { ok: false, value: e };
     }
-    answer(t.id, ok, value, (performance.now() - started) * 1000);
   }
 
   for (;;) {
@@ -312,7 +347,8 @@ export async function serveTasks(load: () => Promise<Record<string, unknown>>): 
       if ((t.flags & HAS_HANDLES) !== 0) void discard(t.id);
       continue;
     }
-    await run(t);
+    const pending = run(t);
+    if (pending !== undefined) await pending;
     Atomics.store(words, W_RUNNING, 0);
   }
   await tx.drained();

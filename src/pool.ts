@@ -457,7 +457,7 @@ export class ProcessPool implements AsyncDisposable {
         sender,
         receiver,
         tx: new WireSender(sender, request.maxMessageSize, this.#maxMessage, stop.signal),
-        rx: new WireReceiver(receiver, this.#maxMessage),
+        rx: new WireReceiver(receiver, response.maxMessageSize, this.#maxMessage),
         stop,
         held: [],
         load: 0,
@@ -518,14 +518,14 @@ export class ProcessPool implements AsyncDisposable {
       slot.done++;
       const before = this.#cost.get(task.name);
       this.#cost.set(task.name, before === undefined ? micros : before * 0.875 + micros * 0.125);
-      const value = decodeClone(m.subarray(RESULT_BODY));
+      const value = decodeClone(m, undefined, RESULT_BODY);
       if (ok) this.#settle(task, true, value);
       else this.#settle(task, false, value);
       return;
     }
     if (kind === KIND.READY) {
       if (m.length < 2) throw new ProtocolError("a READY of 1 byte");
-      const value = decodeClone(m.subarray(2));
+      const value = decodeClone(m, undefined, 2);
       if (m[1] !== 1) {
         this.#fail(value);
         return;
