@@ -35,7 +35,7 @@ function workerPool(n: number): Pool {
     };
   }
   return {
-    run(name, args) {
+    run(name: string, args: unknown[]): Promise<unknown> {
       const id = next++;
       const w = threads[id % n] as Worker;
       return new Promise((resolve) => {
@@ -43,7 +43,7 @@ function workerPool(n: number): Pool {
         w.postMessage([id, name, args]);
       });
     },
-    close() {
+    close(): Promise<void> {
       for (const w of threads) w.terminate();
       return Promise.resolve();
     },
@@ -87,7 +87,7 @@ if (mode === "dipc") {
   const total = cpu1.reduce((a, b) => a + b, 0) - cpu0.reduce((a, b) => a + b, 0);
   console.log(
     `RESULT row=cpu-per-empty us=${(total / N).toFixed(2)} parent_us=${
-      ((cpu1[0]! - cpu0[0]!) / N).toFixed(2)
+      (((cpu1[0] ?? 0) - (cpu0[0] ?? 0)) / N).toFixed(2)
     }`,
   );
   // Allocation: the heap's growth over stretches in which no collection ran (the lowest).

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file explicit-function-return-type -- plain Node JavaScript
 // The pool rows of bench/_pool_peers.ts for Node: piscina (worker threads).
 // usage: node _pool_piscina.mjs PISCINA_DIR WORKERS  -> RESULT lines
 import { createRequire } from "node:module";

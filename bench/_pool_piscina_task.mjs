@@ -1,3 +1,4 @@
+// deno-lint-ignore-file explicit-function-return-type explicit-module-boundary-types -- plain Node JavaScript
 // The task of bench/_pool_piscina.mjs (piscina runs one exported function).
 import { threadId } from "node:worker_threads";
 export default function ({ op, v }) {
