@@ -2,9 +2,14 @@
 import * as tasks from "./_pool_tasks.ts";
 
 const table = tasks as unknown as Record<string, (...a: unknown[]) => unknown>;
-self.onmessage = (e: MessageEvent<[number, string, unknown[]]>) => {
+// A Worker's global scope, typed here (the default lib types `self` as a window).
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent<[number, string, unknown[]]>) => void) | null;
+  postMessage(m: unknown): void;
+};
+scope.onmessage = (e) => {
   const [id, name, args] = e.data;
   const fn = table[name];
   const value = fn?.(...args.map((a) => a instanceof SharedArrayBuffer ? new Uint8Array(a) : a));
-  self.postMessage([id, value]);
+  scope.postMessage([id, value]);
 };
