@@ -28,6 +28,7 @@
  */
 
 import { readProcText } from "../ffi/util.ts";
+import { poolRuns, poolTable } from "../bench/_pool_peers.ts";
 import {
   commandRoundTrips,
   commandThroughput,
@@ -730,6 +731,14 @@ if (haveWrk && runWeb) {
   }
 }
 
+// ---- process pools: dipc's, Deno Workers, Python's ProcessPoolExecutor, piscina --------------
+const runPools = ONLY === "" || "pool".includes(ONLY) || ONLY.includes("pool");
+const pools = runPools ? await quietly("process pools", 0, 0, () => poolRuns(REPS)) : undefined;
+if (pools !== undefined) {
+  console.log(`\n${poolTable(pools.median)}`);
+  console.log(`\n(bench/_pool_peers.ts; median of ${REPS} runs, each peer in turn)`);
+}
+
 /** A row's per-size ratios to C, spreads (its own and C's) and every run, for the JSON. */
 const versus = (f: Figures, k: string, cf: Figures, ck: string) => ({
   ratio: SIZES.map((s) => ratio(f, k, cf, ck, s)),
@@ -782,6 +791,7 @@ const json = {
     cpuUs: SIZES.map((s) => mid(cpuLat, r.name, s)),
     cCpuUs: SIZES.map((s) => mid(cCpuLat, r.c, s)),
   })),
+  pools: pools ?? null,
   allocBytesPerMessage: alloc,
   zeromqInDeno: { tries: ZMQ_TRIES, settled: zmqDenoSettled, package: ZEROMQ_PACKAGE },
   floorNs: floor,
