@@ -66,7 +66,7 @@ import {
   waitBoundsOf,
   type WaitOptions,
 } from "./_wait.ts";
-import { describe, validateBoolean, validateInteger, validateOptionKeys } from "./_validate.ts";
+import { describe, validateInteger, validateOptionKeys } from "./_validate.ts";
 import {
   cancelMessage,
   CONTROL_BYTES,
@@ -87,10 +87,12 @@ import {
   WireSender,
 } from "./_pool_protocol.ts";
 import { copyToSlab } from "./_copy.ts";
+import { type MapOptions, mapTasks, type RunOptions, validateMap } from "./_pool_map.ts";
 
 export { cloneCodec } from "./_clone_codec.ts";
 export { WorkerExitError } from "./errors.ts";
 export type { WaitOptions } from "./_wait.ts";
+export type { MapOptions, RunOptions } from "./_pool_map.ts";
 
 /** Options for {@linkcode ProcessPool.create}. */
 export interface ProcessPoolOptions {
@@ -122,20 +124,6 @@ export interface ProcessPoolOptions {
   maxMessageSize?: number;
   /** Milliseconds a worker may take to start and load the module (default 30,000). */
   startTimeout?: number;
-}
-
-/** Options for {@linkcode ProcessPool.run}. */
-export interface RunOptions extends WaitOptions {
-  /** Runs again after its worker died (default: the pool's `retries`). */
-  retries?: number;
-}
-
-/** Options for {@linkcode ProcessPool.map}. */
-export interface MapOptions extends RunOptions {
-  /** Results in the order of the items (default true), or as they finish. */
-  ordered?: boolean;
-  /** Items taken from the iterable and not yet yielded, at most (default: size × 128). */
-  concurrency?: number;
 }
 
 /** One worker, as {@linkcode ProcessPool.stats} reports it. */
@@ -841,102 +829,24 @@ export class ProcessPool implements AsyncDisposable {
     items: Iterable<unknown> | AsyncIterable<unknown>,
     options?: MapOptions,
   ): AsyncGenerator<T, void, undefined> {
-    if (typeof name !== "string" || name.length === 0) {
-      throw new TypeError(`a task name must be a non-empty string, got ${describe(name)}`);
-    }
-    const iterable = items as { [Symbol.iterator]?: unknown; [Symbol.asyncIterator]?: unknown };
-    if (
-      items === null || typeof items !== "object" && typeof items !== "function" ||
-      (typeof iterable[Symbol.iterator] !== "function" &&
-        typeof iterable[Symbol.asyncIterator] !== "function")
-    ) {
-      throw new TypeError(`items must be an iterable, got ${describe(items)}`);
-    }
-    const o = validateOptionKeys<MapOptions>(options, [
-      "signal",
-      "timeout",
-      "retries",
-      "ordered",
-      "concurrency",
-    ], "map");
-    const ordered = validateBoolean(o.ordered ?? true, "ordered");
-    const concurrency = validateInteger(
-      o.concurrency ?? this.#size * 2 * (this.#prefetch ?? MAX_PREFETCH),
-      "concurrency",
-      1,
-      1 << 20,
+    const m = validateMap(
+      name,
+      items,
+      options,
+      this.#size * 2 * (this.#prefetch ?? MAX_PREFETCH),
     );
-    const run: RunOptions = {};
-    if (o.signal !== undefined) run.signal = o.signal;
-    if (o.timeout !== undefined) run.timeout = o.timeout;
-    if (o.retries !== undefined) run.retries = o.retries;
-    validateWaitOptions(run);
     if (this.#closing) throw new ClosedError("process pool");
-    return this.#map<T>(name, items, run, ordered, concurrency);
-  }
-
-  async *#map<T>(
-    name: string,
-    items: Iterable<unknown> | AsyncIterable<unknown>,
-    run: RunOptions,
-    ordered: boolean,
-    concurrency: number,
-  ): AsyncGenerator<T, void, undefined> {
-    const source = Symbol.asyncIterator in items
-      ? (items as AsyncIterable<unknown>)[Symbol.asyncIterator]()
-      : (items as Iterable<unknown>)[Symbol.iterator]();
     // The tasks this map has out: when it ends early, those still queued are dropped (running
     // ones finish, and their results are ignored).
     const mine = new Set<Task>();
-    type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-    const results = new Map<number, Outcome>();
-    let wake: (() => void) | undefined;
-    let next = 0; // index of the next item to take
-    let yielded = 0; // index of the next result to yield (ordered)
-    let pending = 0; // taken and not yet yielded
-    let exhausted = false;
-    const finished: number[] = []; // unordered: indices as they finish
-    try {
-      for (;;) {
-        while (!exhausted && pending < concurrency) {
-          const r = await source.next();
-          if (r.done) {
-            exhausted = true;
-            break;
-          }
-          const index = next++;
-          pending++;
-          this.#submitOrReject(name, [r.value], run, mine).then(
-            (value) => ({ ok: true, value }) as Outcome,
-            (error) => ({ ok: false, error }) as Outcome,
-          ).then((outcome) => {
-            results.set(index, outcome);
-            finished.push(index);
-            wake?.();
-          });
-        }
-        if (pending === 0 && exhausted) return;
-        const key = ordered ? yielded : finished[0];
-        const outcome = key === undefined ? undefined : results.get(key);
-        if (outcome === undefined || key === undefined) {
-          await new Promise<void>((resolve) => wake = resolve);
-          wake = undefined;
-          continue;
-        }
-        results.delete(key);
-        if (ordered) {
-          yielded++;
-          finished.splice(finished.indexOf(key), 1);
-        } else finished.shift();
-        pending--;
-        if (!outcome.ok) throw outcome.error;
-        yield outcome.value as T;
-      }
-    } finally {
-      const ended = new DOMException("the map ended before this task started", "AbortError");
-      for (const task of [...mine]) if (task.slot === undefined) this.#settle(task, false, ended);
-      if (!exhausted) await (source as Iterator<unknown>).return?.();
-    }
+    return mapTasks<T>(
+      m,
+      (item) => this.#submitOrReject(name, [item], m.run, mine),
+      () => {
+        const ended = new DOMException("the map ended before this task started", "AbortError");
+        for (const task of [...mine]) if (task.slot === undefined) this.#settle(task, false, ended);
+      },
+    );
   }
 
   #submitOrReject(
