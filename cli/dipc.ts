@@ -206,6 +206,19 @@ export function buildProgram(): Command {
     .addHelpText("after", "\nExample:\n  dipc bench --transport socket --size 4096 --reps 1")
     .action((o) => bench(o));
 
+  program.command("worker")
+    .description("serve a process pool's tasks from a NATS work queue (for natsPool)")
+    .argument("<module>", "the task module: its exported functions are the tasks")
+    .requiredOption("--nats <url>", "the NATS server (host:port or nats://host:port)")
+    .option("--name <pool>", "the pool's name", "default")
+    .option("--concurrency <n>", "tasks run at once", "1")
+    .addHelpText(
+      "after",
+      "\nRuns until interrupted (SIGINT or SIGTERM: tasks taken and not started go back).\n" +
+        "Example:\n  dipc worker --nats nats://10.0.0.5:4222 --name resize ./tasks.ts",
+    )
+    .action((module, o) => worker(module, o));
+
   program.command("tour")
     .description("run every example in order")
     .addHelpText("after", "\nExample:\n  dipc tour")
@@ -800,6 +813,31 @@ async function runTool(
   }
   const status = await child.status;
   if (!status.success) throw new CommandError(`${script} failed (exit ${status.code})`);
+}
+
+async function worker(
+  module: string,
+  o: { nats: string; name: string; concurrency: string },
+): Promise<void> {
+  const concurrency = parseCount(o.concurrency, "--concurrency", 10_000);
+  const url = /^[a-z][a-z0-9+.-]*:/i.test(module)
+    ? new URL(module)
+    : new URL(module, `file://${Deno.cwd()}/`);
+  // Loaded only for this command: the NATS client is not part of any other.
+  const { serveNatsTasks } = await import("../src/nats_pool.ts");
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, onSignal);
+  try {
+    console.error(`dipc worker: serving pool ${JSON.stringify(o.name)} from ${o.nats}`);
+    await serveNatsTasks(o.nats, () => import(url.href), {
+      name: o.name,
+      concurrency,
+      signal: stop.signal,
+    });
+  } finally {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(sig, onSignal);
+  }
 }
 
 async function bench(o: { transport?: string; size?: string[]; reps: string }): Promise<void> {

@@ -91,7 +91,9 @@ import { type MapOptions, mapTasks, type RunOptions, validateMap } from "./_pool
 
 export { cloneCodec } from "./_clone_codec.ts";
 export { WorkerExitError } from "./errors.ts";
-export type { WaitOptions } from "./_wait.ts";
+export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+export type { Codec } from "./_codec.ts";
+export type { DenoPermissions } from "./spawn.ts";
 export type { MapOptions, RunOptions } from "./_pool_map.ts";
 
 /** Options for {@linkcode ProcessPool.create}. */
