@@ -7,7 +7,7 @@
  *
  * | offset | what |
  * | --- | --- |
- * | 0 | control words (Int32): 0 magic, 1 the id of the task the worker is running (0: none) |
+ * | 0 | control words (Int32): 0 magic, 1 the id of the task the worker is running (0: none), 2 a word the parent's fence writes |
  * | 64 | the request ring (parent → worker) |
  * | 64 + ring size | the response ring (worker → parent) |
  *
@@ -46,6 +46,8 @@ export const CONTROL_BYTES = 64;
 export const W_MAGIC = 0;
 /** The id of the task being run, 0 when none. */
 export const W_RUNNING = 1;
+/** A word no one reads: the parent's read-modify-write on it is its full fence. */
+export const W_FENCE = 2;
 /** "dpol". */
 export const POOL_MAGIC = 0x64706f6c;
 

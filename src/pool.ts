@@ -81,6 +81,7 @@ import {
   setTaskId,
   taskHead,
   u32At,
+  W_FENCE,
   W_MAGIC,
   W_RUNNING,
   WireReceiver,
@@ -739,7 +740,7 @@ export class ProcessPool implements AsyncDisposable {
       try {
         slot.tx.post(cancelMessage(task.id));
       } catch { /* a worker that cannot take it is killed below if it runs the task */ }
-      Atomics.add(slot.words, 2, 0);
+      Atomics.add(slot.words, W_FENCE, 0); // a locked instruction: the send is seen first
       if (Atomics.load(slot.words, W_RUNNING) === task.id) {
         slot.ending = true; // nothing more goes to it
         slot.child.kill("SIGKILL");
