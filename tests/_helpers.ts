@@ -16,6 +16,7 @@ import {
   SysVSharedMemory,
 } from "../mod.ts";
 import { LEDGER_ENV, MQ_PEAK_PREFIX, posixEntry, sysvEntry } from "./_ledger.ts";
+import { NATS_SERVER } from "../tools/nats_server.ts";
 
 /** What a finished command left. */
 export interface RunResult {
@@ -663,4 +664,25 @@ export function serveRepository(): { host: string } & AsyncDisposable {
       await server.finished;
     },
   };
+}
+
+/** A NATS test: skipped (visibly) without nats-server; the client's own timers are allowed. */
+export function natsTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: NATS_SERVER === undefined,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: () => within(120_000, name, fn()),
+  });
+}
+
+/** Whether process `pid` is running (it exists and is not a zombie), from /proc. */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
 }

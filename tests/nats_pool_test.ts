@@ -6,31 +6,13 @@ import assert from "node:assert/strict";
 import { ClosedError, Pipe } from "../mod.ts";
 import { natsPool } from "../src/nats_pool.ts";
 import { NATS_SERVER, natsServer } from "../tools/nats_server.ts";
-import { ROOT, within } from "./_helpers.ts";
+import { natsTest, processAlive as alive, ROOT, within } from "./_helpers.ts";
 
 const TASKS = new URL("./fixtures/pool_tasks.ts", import.meta.url);
 const BOUND = 60_000;
 
-function natsTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: NATS_SERVER === undefined,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn: () => within(120_000, name, fn()),
-  });
-}
 if (NATS_SERVER === undefined) {
   console.error("NATS pool tests skipped: nats-server is not installed");
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 natsTest("a NATS pool runs tasks on local workers: results, errors, map", async () => {

@@ -6,20 +6,10 @@ import assert from "node:assert/strict";
 import { ClosedError, END_OF_STREAM, jsonCodec } from "../mod.ts";
 import { jetStreamChannel, natsSubjectChannel } from "../src/nats.ts";
 import { NATS_SERVER, natsServer } from "../tools/nats_server.ts";
-import { ROOT, within } from "./_helpers.ts";
+import { natsTest, ROOT, within } from "./_helpers.ts";
 
 const PEER = `${ROOT}tests/fixtures/nats_peer.ts`;
 
-/** A NATS test: skipped (visibly) without nats-server; the client's own timers are allowed. */
-function natsTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name,
-    ignore: NATS_SERVER === undefined,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn: () => within(120_000, name, fn()),
-  });
-}
 if (NATS_SERVER === undefined) console.error("NATS tests skipped: nats-server is not installed");
 
 natsTest(

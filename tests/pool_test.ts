@@ -9,7 +9,7 @@ import {
 } from "../mod.ts";
 import { cloneCodec, ProcessPool } from "../src/pool.ts";
 import { decodeClone, encodeClone, MAX_CLONE_DEPTH } from "../src/_clone_codec.ts";
-import { ipcTest, ROOT, testRandom, thrown, within } from "./_helpers.ts";
+import { ipcTest, processAlive as alive, ROOT, testRandom, thrown, within } from "./_helpers.ts";
 
 /** What a call failed with (or returned, for a test that expects it to). */
 type Failure = Error & { [field: string]: unknown };
@@ -21,16 +21,6 @@ const TASKS = new URL("./fixtures/pool_tasks.ts", import.meta.url);
 const BAD = new URL("./fixtures/pool_bad_module.ts", import.meta.url);
 /** Every wait on the pool's workers is bounded. */
 const BOUND = 60_000;
-
-/** Whether process `pid` exists (and is not a zombie). */
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 /** The pids of this process's children. */
 function children(): number[] {
