@@ -559,7 +559,8 @@ export class ProcessPool implements AsyncDisposable {
       task.slot = undefined;
       if (task.settled) continue;
       if (task.id !== running) {
-        this.#queue.unshift(task); // it had not started: it goes to another worker
+        task.attempts--; // it had not started: not a run, and it goes to another worker
+        this.#queue.unshift(task);
       } else if (task.attempts <= task.retries && !this.#terminated) {
         this.#queue.unshift(task);
       } else {
