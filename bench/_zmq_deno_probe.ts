@@ -12,11 +12,16 @@ const zmq: any = await import(ZEROMQ);
 const [mode = "", endpoint = "", totalArg = "0"] = Deno.args;
 const TOTAL = 2000 * 64;
 if (mode === "sink") {
+  // A sink whose probe was killed (a try that never settled) goes too, instead of waiting on a
+  // receive that zeromq in Deno never wakes: the probe is its parent.
+  const parent = Deno.ppid;
+  const watch = setInterval(() => Deno.ppid !== parent && Deno.exit(3), 250);
   const pull = new zmq.Pull();
   await pull.bind(endpoint);
   console.log("ready");
   for (let got = 0; got < Number(totalArg);) got += (await pull.receive())[0].length;
   pull.close();
+  clearInterval(watch);
 } else {
   const dir = await Deno.makeTempDir({ prefix: "dipc-zmq-" });
   try {

@@ -649,8 +649,10 @@ export function serveRepository(): { host: string } & AsyncDisposable {
       const path = decodeURIComponent(new URL(req.url).pathname);
       if (path.includes("..")) return new Response("no", { status: 403 });
       try {
+        // As a code host serves them: JSON as JSON (the command imports deno.json for its version).
+        const type = path.endsWith(".json") ? "application/json" : "application/typescript";
         return new Response(await Deno.readFile(`${ROOT}${path.slice(1)}`), {
-          headers: { "content-type": "application/typescript" },
+          headers: { "content-type": type },
         });
       } catch {
         return new Response("not found", { status: 404 });
