@@ -828,7 +828,7 @@ export async function natsThroughput(
   count: number,
   how: "channel" | "direct",
 ): Promise<number> {
-  const { connect } = await import("npm:@nats-io/transport-node@3.4.0");
+  const { connect } = await import("../src/_nats_client.ts");
   const { natsSubjectChannel } = await import("../src/nats.ts");
   const subject = `dipc.bench.${crypto.randomUUID()}`;
   const args = ["run", "--quiet", "-A", NATS_PEER, "produce", url, subject, String(size)];
@@ -872,7 +872,7 @@ export async function natsRoundTrips(
   n: number,
   how: "channel" | "direct",
 ): Promise<number[]> {
-  const { connect } = await import("npm:@nats-io/transport-node@3.4.0");
+  const { connect } = await import("../src/_nats_client.ts");
   const { natsSubjectChannel } = await import("../src/nats.ts");
   const id = crypto.randomUUID();
   const [down, up] = [`dipc.bench.${id}.down`, `dipc.bench.${id}.up`];

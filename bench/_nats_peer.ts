@@ -4,7 +4,7 @@
 //        empty message), then leave
 //   _nats_peer.ts echo URL DOWN UP SIZE channel|direct
 //        send every message from DOWN back on UP until an empty one (direct) or the end
-import { connect } from "npm:@nats-io/transport-node@3.4.0";
+import { connect } from "../src/_nats_client.ts";
 import { END_OF_STREAM } from "../mod.ts";
 import { natsSubjectChannel } from "../src/nats.ts";
 

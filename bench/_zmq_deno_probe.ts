@@ -27,7 +27,16 @@ if (mode === "sink") {
   try {
     const endpoint = `ipc://${dir}/s`;
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "-A", import.meta.filename ?? "", "sink", endpoint, String(TOTAL)],
+      args: [
+        "run",
+        "--quiet",
+        "--no-lock",
+        "-A",
+        import.meta.filename ?? "",
+        "sink",
+        endpoint,
+        String(TOTAL),
+      ],
       stdout: "piped",
     }).spawn();
     const reader = child.stdout.getReader();

@@ -7,11 +7,7 @@
  * @module
  */
 
-import {
-  connect,
-  type NatsConnection,
-  type NodeConnectionOptions,
-} from "npm:@nats-io/transport-node@3.4.0";
+import { connect, type NatsConnection, type NodeConnectionOptions } from "./_nats_client.ts";
 import { bounded, type Bounds, deadlineFor, promiseWithin, timerMs } from "./_wait.ts";
 import { describe } from "./_validate.ts";
 

@@ -37,12 +37,7 @@
  * @module
  */
 
-import {
-  headers,
-  type Msg,
-  type NatsConnection,
-  type Subscription,
-} from "npm:@nats-io/transport-node@3.4.0";
+import { headers, type Msg, type NatsConnection, type Subscription } from "./_nats_client.ts";
 import {
   AckPolicy,
   type ConsumerMessages,
@@ -52,7 +47,7 @@ import {
   jetstreamManager,
   type JsMsg,
   StorageType,
-} from "npm:@nats-io/jetstream@3.4.0";
+} from "./_nats_client.ts";
 import { Channel, type ChannelOptions, type ChannelTransport } from "./channel.ts";
 import { ClosedError } from "./errors.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";

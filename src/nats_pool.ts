@@ -39,7 +39,7 @@
  * @module
  */
 
-import { headers, nanos, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
+import { headers, nanos, type NatsConnection } from "./_nats_client.ts";
 import {
   AckPolicy,
   jetstream,
@@ -49,7 +49,7 @@ import {
   type JsMsg,
   RetentionPolicy,
   StorageType,
-} from "npm:@nats-io/jetstream@3.4.0";
+} from "./_nats_client.ts";
 import { type ChildProcess, type DenoPermissions, spawnDeno } from "./spawn.ts";
 import { ClosedError, WorkerExitError } from "./errors.ts";
 import { decodeClone, encodeClone } from "./_clone_codec.ts";

@@ -517,7 +517,8 @@ if (haveZmq && (ONLY === "" || "zeromq".includes(ONLY))) {
   for (let i = 0; i < ZMQ_TRIES; i++) {
     console.error(`ZeroMQ in Deno, try ${i + 1} of ${ZMQ_TRIES}`);
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "-A", `${ROOT}bench/_zmq_deno_probe.ts`],
+      // --no-lock: the probe's npm package stays out of the project's lock (bench-only).
+      args: ["run", "--quiet", "--no-lock", "-A", `${ROOT}bench/_zmq_deno_probe.ts`],
       stdout: "null",
       stderr: "null",
     }).spawn();
