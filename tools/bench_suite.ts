@@ -28,6 +28,7 @@
  */
 
 import { readProcText } from "../ffi/util.ts";
+import { chart } from "./_chart.ts";
 import { poolRuns, poolTable } from "../bench/_pool_peers.ts";
 import {
   commandRoundTrips,
@@ -807,93 +808,3 @@ await Deno.writeTextFile(`${ROOT}${jsonPath}`, JSON.stringify(json, null, 2) + "
 await Deno.mkdir(`${ROOT}docs`, { recursive: true });
 await Deno.writeTextFile(`${ROOT}${svgPath}`, chart(json));
 console.log(`\n(wrote ${jsonPath} and ${svgPath})`);
-
-/**
- * Two bar charts of dipc ÷ C per transport and size, throughput (higher is better) and round
- * trip, each bar labelled with its ratio and its absolute figure.
- */
-function chart(r: typeof json): string {
-  const colors = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759"];
-  const barH = 7;
-  const rowH = SIZES.length * barH + 10;
-  const left = 330;
-  const width = 940;
-  const scaleMax = 2;
-  const x = (v: number): number => left + Math.min(v, scaleMax) / scaleMax * (width - left - 150);
-  const abs = (v: number, unit: string): string =>
-    Number.isFinite(v) ? `${v >= 100 ? v.toFixed(0) : v.toPrecision(3)} ${unit}` : "";
-  const esc = (t: string): string =>
-    t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/`/g, "");
-  const parts: string[] = [];
-  let y = 40;
-  const panel = (
-    title: string,
-    rows: Array<{ name: string; c: string; ratios: number[]; values: number[] }>,
-    unit: string,
-  ): void => {
-    parts.push(`<text x="10" y="${y}" font-weight="bold">${esc(title)}</text>`);
-    y += 12;
-    const top = y;
-    for (const row of rows) {
-      parts.push(
-        `<text x="${left - 8}" y="${y + rowH / 2}" text-anchor="end">${esc(row.name)} ÷ C ${
-          esc(row.c)
-        }</text>`,
-      );
-      row.ratios.forEach((v, i) => {
-        const by = y + 4 + i * barH;
-        if (Number.isFinite(v)) {
-          parts.push(
-            `<rect x="${left}" y="${by}" width="${(x(v) - left).toFixed(1)}" height="${
-              barH - 1
-            }" fill="${colors[i]}"/>`,
-            `<text x="${(x(v) + 3).toFixed(1)}" y="${by + barH - 1}" font-size="8">${
-              v.toFixed(2)
-            }×${v > scaleMax ? " →" : ""} · ${esc(abs(row.values[i] ?? NaN, unit))}</text>`,
-          );
-        }
-      });
-      y += rowH;
-    }
-    for (const v of [0, 0.5, 1, 1.5, 2]) {
-      parts.push(
-        `<line x1="${x(v)}" y1="${top}" x2="${x(v)}" y2="${y}" stroke="${
-          v === 1 ? "#000" : "#ccc"
-        }" stroke-dasharray="${v === 1 ? "" : "2,2"}"/>`,
-        `<text x="${x(v)}" y="${y + 12}" text-anchor="middle" font-size="9">${v}×</text>`,
-      );
-    }
-    y += 34;
-  };
-  panel(
-    "Throughput ÷ C (higher is better)",
-    r.throughput.map((t) => ({
-      ...t,
-      ratios: t.ratio,
-      values: t.mbps,
-    })),
-    "MB/s",
-  );
-  panel(
-    "Round trip ÷ C (lower is better)",
-    r.roundTrip.map((t) => ({
-      ...t,
-      ratios: t.ratio,
-      values: t.us,
-    })),
-    "µs",
-  );
-  const legend = SIZES.map((s, i) =>
-    `<rect x="${left + i * 90}" y="12" width="10" height="10" fill="${colors[i]}"/><text x="${
-      left + 14 + i * 90
-    }" y="21">${LABEL[s]}</text>`
-  ).join("");
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="sans-serif" font-size="11">
-<rect width="100%" height="100%" fill="#fff"/>
-<text x="10" y="21" font-weight="bold">dipc ÷ C, ${
-    esc(r.date.slice(0, 10))
-  }, ${r.cpus} CPUs</text>${legend}
-${parts.join("\n")}
-</svg>
-`;
-}
