@@ -26,7 +26,7 @@ Deno.test("the chart fits every label and names every row", () => {
 });
 
 Deno.test("the chart's axis is logarithmic and uncapped, with spreads marked", () => {
-  const row = (ratio: number[]) => ({
+  const row = (ratio: number[]): ChartInput["throughput"][number] => ({
     name: "r",
     c: "c",
     ratio,
@@ -52,7 +52,7 @@ Deno.test("the chart's axis is logarithmic and uncapped, with spreads marked", (
 Deno.test({
   name: "the chart renders (rsvg-convert)",
   ignore: !hasCommand("rsvg-convert"),
-  async fn() {
+  async fn(): Promise<void> {
     const out = await new Deno.Command("rsvg-convert", {
       args: ["-w", "800", `${ROOT}docs/bench.svg`],
       stdout: "piped",
