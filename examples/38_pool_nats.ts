@@ -61,6 +61,17 @@ if (import.meta.main) {
     stderr: "null",
   }).spawn();
   try {
+    // Before the map: wait until the command's worker has taken a task (it connects on its own).
+    const local = pool.stats().workers;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const pids = await Promise.all(
+        Array.from({ length: 8 }, () => pool.run<{ pid: number }>("slowSquare", [0, 5])),
+      );
+      if (pids.some((r) => !local.includes(r.pid))) break;
+      if (Date.now() > deadline) throw new Error("the dipc worker command took no task in 30 s");
+    }
+    console.log("the command's worker is serving too");
     const [victim] = pool.stats().workers;
     const byPid = new Map<number, number>();
     let sum = 0;
