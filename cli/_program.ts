@@ -807,17 +807,16 @@ async function worker(
   o: { nats: string; name: string; concurrency: string },
 ): Promise<void> {
   const concurrency = parseCount(o.concurrency, "--concurrency", 10_000);
-  const url = /^[a-z][a-z0-9+.-]*:/i.test(module)
-    ? new URL(module)
-    : new URL(module, `file://${Deno.cwd()}/`);
   // Loaded only for this command: the NATS client is not part of any other.
   const { serveNatsTasks } = await import("../src/nats_pool.ts");
+  const { taskModuleUrl } = await import("../src/_pool_common.ts");
+  const url = taskModuleUrl(module);
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, onSignal);
   try {
     console.error(`dipc worker: serving pool ${JSON.stringify(o.name)} from ${o.nats}`);
-    await serveNatsTasks(o.nats, () => import(url.href), {
+    await serveNatsTasks(o.nats, () => import(url), {
       name: o.name,
       concurrency,
       signal: stop.signal,

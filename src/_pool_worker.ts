@@ -16,13 +16,12 @@
  * @module
  */
 
-import { PR } from "../ffi/constants.ts";
 import { libc } from "../ffi/load.ts";
 import { SharedMemory, SharedRegion } from "./shm.ts";
 import { RingChannel } from "./ring.ts";
 import { UnixSocket } from "./socket.ts";
 import { PipeReader, PipeWriter } from "./pipe.ts";
-import { signalNumber } from "./signal.ts";
+import { dieWithParent, refuseHandles } from "./_pool_common.ts";
 import { END_OF_STREAM, WOULD_BLOCK } from "./_sentinels.ts";
 import { decodeClone, withEncoded } from "./_clone_codec.ts";
 import { fileIdentity } from "./_fd.ts";
@@ -54,9 +53,7 @@ export async function serveTasks(load: () => Promise<Record<string, unknown>>): 
   const parent = Number(parentArg);
   const maxMessage = Number(maxArg);
 
-  libc().prctl(PR.SET_PDEATHSIG, BigInt(signalNumber("SIGKILL")), 0n, 0n, 0n);
-  // The parent may have gone between the spawn and the prctl: then nobody would send the signal.
-  if (libc().getppid() !== parent) Deno.exit(70);
+  if (!dieWithParent(parent)) Deno.exit(70);
 
   const memory = SharedMemory.fromFd(4);
   const words = memory.int32(0, CONTROL_BYTES / 4);
@@ -189,20 +186,7 @@ export async function serveTasks(load: () => Promise<Record<string, unknown>>): 
   // ---- the answers -------------------------------------------------------------------------------
 
   /** A result that holds a handle cannot go back: handles travel to tasks, not from them. */
-  const refuseHandles = {
-    encodeHandle(value: object): undefined {
-      if (
-        value instanceof SharedMemory || value instanceof SharedRegion ||
-        value instanceof UnixSocket || value instanceof PipeReader || value instanceof PipeWriter
-      ) {
-        throw new DOMException(
-          `a task cannot return ${value.constructor.name}: handles go to tasks, not back`,
-          "DataCloneError",
-        );
-      }
-      return undefined;
-    },
-  };
+  const noHandles = refuseHandles("a task cannot return it: handles go to tasks, not back");
 
   const post = (bytes: Uint8Array): void => tx.post(bytes);
 
@@ -210,7 +194,7 @@ export async function serveTasks(load: () => Promise<Record<string, unknown>>): 
   function answer(id: number, ok: boolean, value: unknown, micros: number): void {
     const head = id < 0 ? new Uint8Array([KIND.READY, ok ? 1 : 0]) : resultHead(id, ok, micros);
     try {
-      withEncoded(value, refuseHandles, post, head);
+      withEncoded(value, noHandles, post, head);
     } catch (e) {
       if (!ok && e === value) throw e;
       // What the task returned (or threw) cannot be cloned, or is too long: that is its error.

@@ -63,8 +63,7 @@ import {
   type WaitOptions,
 } from "./_wait.ts";
 import { describe, validateInteger, validateOptionKeys } from "./_validate.ts";
-import { PR } from "../ffi/constants.ts";
-import { libc } from "../ffi/load.ts";
+import { dieWithParent, refuseHandles, taskModuleUrl, workerEntry } from "./_pool_common.ts";
 
 export { cloneCodec } from "./_clone_codec.ts";
 export { WorkerExitError } from "./errors.ts";
@@ -153,21 +152,7 @@ async function ensure(
 }
 
 /** Refuses handles: they do not cross machines. */
-const NO_HANDLES = {
-  encodeHandle(value: object): undefined {
-    const kind = value.constructor?.name;
-    if (
-      kind === "SharedMemory" || kind === "SharedRegion" || kind === "UnixSocket" ||
-      kind === "PipeReader" || kind === "PipeWriter"
-    ) {
-      throw new DOMException(
-        `${kind} cannot go to a NATS pool's task: handles do not cross machines`,
-        "DataCloneError",
-      );
-    }
-    return undefined;
-  },
-};
+const NO_HANDLES = refuseHandles("cannot go to a NATS pool's task: handles do not cross machines");
 
 // ---- workers -------------------------------------------------------------------------------
 
@@ -226,8 +211,7 @@ export async function serveNatsTasks(
     throw new TypeError(`tasks must be a module's exports or a loader, got ${describe(tasks)}`);
   }
   if (o.parentPid !== undefined) {
-    libc().prctl(PR.SET_PDEATHSIG, 9n, 0n, 0n, 0n);
-    if (libc().getppid() !== o.parentPid) return;
+    if (!dieWithParent(o.parentPid)) return;
   }
   const table = typeof tasks === "function" ? await tasks() : tasks;
   const { nc } = await connection(where, reconnectMs, waitBoundsOf({ signal }));
@@ -669,10 +653,7 @@ export async function natsPool(
   let module: string | undefined;
   if (workers > 0) {
     if (o.module === undefined) throw new TypeError("local workers need the task `module`");
-    module = o.module instanceof URL ? o.module.href : new URL(
-      validateModule(o.module),
-      `file://${Deno.cwd()}/`,
-    ).href;
+    module = taskModuleUrl(o.module);
   } else if (o.module !== undefined) {
     throw new TypeError("`module` is for local workers: give `workers` too");
   }
@@ -688,14 +669,9 @@ export async function natsPool(
     );
     const address = typeof where === "string" ? where : nc.getServer();
     const hostPort = address.replace(/^nats:\/\//, "");
-    const entry = `data:application/typescript,${
-      encodeURIComponent(
-        `import { serveNatsTasks } from ${JSON.stringify(SELF)};\n` +
-          `await serveNatsTasks(${JSON.stringify(address)}, () => import(${
-            JSON.stringify(module)
-          }), ${JSON.stringify({ name, ackWait, retries, reconnectMs, parentPid: Deno.pid })});\n`,
-      )
-    }`;
+    const entry = workerEntry(SELF, "serveNatsTasks", module ?? "", [address], [
+      { name, ackWait, retries, reconnectMs, parentPid: Deno.pid },
+    ]);
     const perms = { ...(o.permissions ?? {}) };
     const net = perms.net;
     perms.net = net === true ? true : [...(Array.isArray(net) ? net : []), hostPort];
@@ -716,11 +692,4 @@ export async function natsPool(
     if (owned) await nc.close().catch(() => {});
     throw setupError(e, `open a pool on NATS server ${serverOf(where)}`);
   }
-}
-
-function validateModule(module: unknown): string {
-  if (typeof module !== "string" || module.length === 0) {
-    throw new TypeError(`module must be a URL or a path, got ${describe(module)}`);
-  }
-  return module;
 }

@@ -88,6 +88,7 @@ import {
   WireSender,
 } from "./_pool_protocol.ts";
 import { copyToSlab } from "./_copy.ts";
+import { taskModuleUrl, workerEntry } from "./_pool_common.ts";
 import { type MapOptions, mapTasks, type RunOptions, validateMap } from "./_pool_map.ts";
 
 export { cloneCodec } from "./_clone_codec.ts";
@@ -247,18 +248,6 @@ class Deque<T> {
   }
 }
 
-function moduleUrlOf(module: unknown): string {
-  if (module instanceof URL) return module.href;
-  if (typeof module !== "string" || module.length === 0) {
-    throw new TypeError(
-      `the task module must be a URL or a non-empty string, got ${describe(module)}`,
-    );
-  }
-  if (/^[a-z][a-z0-9+.-]*:/i.test(module)) return new URL(module).href;
-  const base = new URL(`file://${Deno.cwd()}/`);
-  return new URL(module, base).href;
-}
-
 /**
  * A pool of Deno worker processes running one task module's functions. See the module
  * documentation for what travels, how failures and cancels work, and the lifetime rules.
@@ -363,7 +352,7 @@ export class ProcessPool implements AsyncDisposable {
    * ```
    */
   static create(module: string | URL, options: ProcessPoolOptions = {}): ProcessPool {
-    const url = moduleUrlOf(module);
+    const url = taskModuleUrl(module);
     const o = validateOptionKeys<ProcessPoolOptions>(options, [
       "size",
       "permissions",
@@ -423,12 +412,7 @@ export class ProcessPool implements AsyncDisposable {
       response = RingChannel.init(memory, layout.response, { capacity: this.#ring });
       link = UnixSocket.pair({ type: "seqpacket" });
       const [mine, theirs] = link;
-      const entry = `data:application/typescript,${
-        encodeURIComponent(
-          `import { serveTasks } from ${JSON.stringify(WORKER)};\n` +
-            `await serveTasks(() => import(${JSON.stringify(this.#module)}));\n`,
-        )
-      }`;
+      const entry = workerEntry(WORKER, "serveTasks", this.#module);
       const child = spawnDeno(entry, {
         ...this.#spawnOptions,
         args: [this.#module, String(Deno.pid), String(this.#maxMessage)],
