@@ -9,18 +9,11 @@ import {
   type IpcObject,
   listIpcObjects,
   printableName,
-} from "../mod.ts";
+} from "../src/inventory.ts";
 import { printable } from "../src/_printable.ts";
+import { CommandError, UsageError } from "./_args.ts";
 
-/** A usage mistake: exit code 2, one line, no stack trace. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
-/** A failure the command reports as such: exit code 1, one line. */
-export class CommandError extends Error {
-  override name = "CommandError";
-}
+export { CommandError, oneLine, UsageError } from "./_args.ts";
 
 /** What a user typed to name an object. */
 export type ObjectRef =
@@ -46,6 +39,41 @@ export function parseCount(value: string, what: string, max = Number.MAX_SAFE_IN
   if (!Number.isSafeInteger(n) || n < 0 || n > max) {
     throw new UsageError(
       `${what} must be a whole number from 0 to ${max}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  kb: 1000,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  mb: 1000 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  gb: 1000 ** 3,
+  t: 1024 ** 4,
+  tib: 1024 ** 4,
+  tb: 1000 ** 4,
+};
+
+/**
+ * A size in bytes, as `ipcmk` reads one: a whole number, or one with a suffix (K, M, G, T or
+ * KiB… for powers of 1024, KB… for powers of 1000; any case); a usage error else.
+ */
+export function parseSize(value: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  const m = /^(\d+|0x[0-9a-f]+)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = m ? SIZE_UNITS[(m[2] ?? "").toLowerCase()] : undefined;
+  const n = m && unit !== undefined ? Number(m[1]) * unit : NaN;
+  if (!Number.isSafeInteger(n) || n > max) {
+    throw new UsageError(
+      `${what} must be a size in bytes such as 4096, 64K or 1M (at most ${max}), got ${
+        JSON.stringify(value)
+      }`,
     );
   }
   return n;
@@ -157,11 +185,6 @@ export function ago(isoTime: string | null, now = Date.now()): string {
 /** The "size or count" column: what matters for each kind. */
 export function sizeOrCount(o: IpcObject): string {
   switch (o.kind) {
-    case "ring": {
-      const r = o.ring;
-      const fill = r ? ` ${Math.round(100 * r.used / r.capacity)}% full` : "";
-      return `${bytes(o.size)}${fill}`;
-    }
     case "mq":
     case "sysv-mq":
       return `${o.count ?? "?"} msg${o.count === 1 ? "" : "s"}${
@@ -174,6 +197,15 @@ export function sizeOrCount(o: IpcObject): string {
     default:
       return bytes(o.size);
   }
+}
+
+/** How full a ring or a POSIX queue is, as a percentage ("" for other kinds). */
+export function fillText(o: IpcObject): string {
+  if (o.ring) return `${Math.round(100 * o.ring.used / o.ring.capacity)}%`;
+  if (o.limits && o.count !== null && o.limits.maxMessages > 0) {
+    return `${Math.round(100 * o.count / o.limits.maxMessages)}%`;
+  }
+  return "";
 }
 
 /** The creator column: "1234 alive", "1234 dead", or what else is known. */
@@ -221,13 +253,26 @@ export function nameText(o: IpcObject): string {
   return printableName(o);
 }
 
-/** Lays rows out in columns (the first row is the header). */
-export function table(rows: string[][], color: boolean): string {
-  const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => widths[i] = Math.max(widths[i] ?? 0, c.length));
-  return rows.map((r, n) => {
-    const line = r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ")
-      .trimEnd();
-    return n === 0 && color ? `\x1b[1m${line}\x1b[22m` : line;
-  }).join("\n");
+/** What the commands accept to name `o`: /name, a path, or id:N (System V). */
+export function refText(o: IpcObject): string {
+  if (o.id !== null) return `id:${o.id}`;
+  return nameText(o);
+}
+
+/** Prints one line to standard output. */
+export const say = (line: string): void => console.log(line);
+
+/** Whether standard output takes colour. */
+export const color = (): boolean => Deno.stdout.isTerminal() && !Deno.noColor;
+
+/**
+ * JSON for the terminal: exact (names keep their characters, as JSON escapes; a name that is
+ * not UTF-8 has `nameHex`), with what JSON leaves raw and a terminal could obey (DEL, the C1
+ * controls, bidirectional and zero-width characters) written as \u escapes.
+ */
+export function json(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }

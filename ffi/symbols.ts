@@ -73,6 +73,8 @@ export const CORE = {
   getrusage: { parameters: ["i32", "buffer"], result: "i32" },
   /** uid_t geteuid(void) */
   geteuid: { parameters: [], result: "u32" },
+  /** int getpagesize(void) */
+  getpagesize: { parameters: [], result: "i32" },
   /** pid_t getpid(void) */
   getpid: { parameters: [], result: "i32" },
   /** pid_t getppid(void) */

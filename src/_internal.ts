@@ -20,3 +20,18 @@ export const INTERNAL: unique symbol = Symbol("dipc internal");
 export function checkInternal(token: unknown, instead: string): void {
   if (token !== INTERNAL) throw new TypeError(`not a public constructor: use ${instead}`);
 }
+
+const BRANDS = new WeakMap<object, string>();
+
+/**
+ * Marks `o` as a `kind` dipc made, so that another module can recognise one without importing the
+ * module that makes it (the ring's options take a `ChildProcess` without loading the spawner).
+ */
+export function brand(o: object, kind: string): void {
+  BRANDS.set(o, kind);
+}
+
+/** Whether `o` was marked as a `kind` by {@linkcode brand}. */
+export function hasBrand(o: unknown, kind: string): boolean {
+  return typeof o === "object" && o !== null && BRANDS.get(o) === kind;
+}

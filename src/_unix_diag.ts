@@ -13,7 +13,15 @@
 
 import { SOCK, UNIX_DIAG as D } from "../ffi/constants.ts";
 import { libc } from "../ffi/load.ts";
-import type { PathStat } from "../ffi/util.ts";
+import { type PathStat, readProcText } from "../ffi/util.ts";
+import type { SocketAddress, SocketType } from "./socket.ts";
+
+/** The kernel's socket type numbers, by name. */
+const SOCKET_TYPES = new Map<number, SocketType>([
+  [SOCK.STREAM, "stream"],
+  [SOCK.SEQPACKET, "seqpacket"],
+  [SOCK.DGRAM, "datagram"],
+]);
 
 /**
  * The kernel's device number of a file system (as `udiag_vfs_dev` gives it: major << 20 |
@@ -85,4 +93,55 @@ export function boundSocketFiles(): Set<string> | undefined {
 /** The key of a socket file in {@linkcode boundSocketFiles}'s set. */
 export function boundKey(st: PathStat): string {
   return key(st.dev, st.ino);
+}
+
+/** A bound Unix socket as `/proc/net/unix` lists it. */
+export interface BoundUnixSocket {
+  /** The path, or `{ abstract }` for a name in the abstract namespace. */
+  address: SocketAddress;
+  /** The socket's type. */
+  type: SocketType;
+  /** Whether it is listening (a listener, as opposed to one end of a connection). */
+  listening: boolean;
+  /** Its inode number: `/proc/PID/fd` links of the processes that hold it say `socket:[inode]`. */
+  inode: number;
+}
+
+/**
+ * Every bound Unix socket in this network namespace, as `/proc/net/unix` lists them (read
+ * through FFI: no `--allow-read` needed). Unnamed sockets (pairs, the client end of a
+ * connection) are left out.
+ *
+ * @returns the sockets, in the kernel's order
+ *
+ * @example Find the listener you just made
+ * ```ts
+ * import { boundUnixSockets, UnixListener } from "@dipc/dipc";
+ *
+ * const name = `dipc-doc-${crypto.randomUUID()}`;
+ * using listener = UnixListener.listen({ abstract: name });
+ * const mine = boundUnixSockets().find((s) =>
+ *   typeof s.address !== "string" && s.address.abstract === name
+ * );
+ * console.log(mine?.listening); // true
+ * ```
+ */
+export function boundUnixSockets(): BoundUnixSocket[] {
+  const SO_ACCEPTCON = 0x10000; // the "Flags" column of a listening socket
+  const found: BoundUnixSocket[] = [];
+  for (const line of readProcText("/proc/net/unix").split("\n").slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode Path (the path may hold spaces)
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 8) continue;
+    const path = line.trim().split(/\s+/).slice(7).join(" ");
+    const type = SOCKET_TYPES.get(parseInt(cols[4] ?? "", 16));
+    if (type === undefined) continue;
+    found.push({
+      address: path.startsWith("@") ? { abstract: path.slice(1) } : path,
+      type,
+      listening: (parseInt(cols[3] ?? "0", 16) & SO_ACCEPTCON) !== 0,
+      inode: Number(cols[6]),
+    });
+  }
+  return found;
 }

@@ -45,7 +45,6 @@ import { SharedMutex } from "./mutex.ts";
 import { SysVSharedMemory } from "./sysv_shm.ts";
 import { SysVMessageQueue } from "./sysv_mq.ts";
 import { SysVSemaphoreSet } from "./sysv_sem.ts";
-import { boundUnixSockets } from "./socket.ts";
 import { processGone } from "./_liveness.ts";
 import {
   cPath,
@@ -76,34 +75,12 @@ import {
   S_IFSOCK,
 } from "../ffi/constants.ts";
 import { MappedMemory } from "./mapped_memory.ts";
-import { boundKey, boundSocketFiles } from "./_unix_diag.ts";
+import { boundKey, boundSocketFiles, boundUnixSockets } from "./_unix_diag.ts";
 import { fromHex, printable, printableBytes, toHex } from "./_printable.ts";
 import { describe, validateBoolean, validateOptionKeys, validatePosixName } from "./_validate.ts";
+import { IPC_KINDS, type IpcKind } from "./_ipc_kinds.ts";
 
-/** The kinds of object the inventory knows. */
-export type IpcKind =
-  | "shm"
-  | "ring"
-  | "sem"
-  | "mq"
-  | "sysv-shm"
-  | "sysv-mq"
-  | "sysv-sem"
-  | "fifo"
-  | "socket";
-
-/** Every kind, in the order `dipc ls` lists them. */
-export const IPC_KINDS: readonly IpcKind[] = [
-  "shm",
-  "ring",
-  "sem",
-  "mq",
-  "sysv-shm",
-  "sysv-mq",
-  "sysv-sem",
-  "fifo",
-  "socket",
-];
+export { IPC_KINDS, type IpcKind } from "./_ipc_kinds.ts";
 
 /** A process an object records (a creator, a ring's sender), and whether it is alive. */
 export interface IpcProcess {
@@ -277,6 +254,33 @@ interface Holders {
   hidden: number;
 }
 
+/**
+ * The holders, scanned on first use: walking every process's descriptors and mappings is most of
+ * a listing's cost (about 6 ms for 70 processes here), and a listing with no object to count
+ * users of (an idle machine) needs none of it.
+ */
+function lazyHolders(): Holders & { readonly scanned: boolean } {
+  let h: Holders | undefined;
+  const get = (): Holders => h ??= scanProcesses();
+  return {
+    get paths() {
+      return get().paths;
+    },
+    get shmInodes() {
+      return get().shmInodes;
+    },
+    get sockets() {
+      return get().sockets;
+    },
+    get hidden() {
+      return get().hidden;
+    },
+    get scanned() {
+      return h !== undefined;
+    },
+  };
+}
+
 function scanProcesses(): Holders {
   const paths = new Map<string, Set<number>>();
   const shmInodes = new Map<number, Set<number>>();
@@ -302,8 +306,13 @@ function scanProcesses(): Holders {
       if (socket) add(sockets, Number(socket[1]), pid);
       else add(paths, target.replace(/ \(deleted\)$/, ""), pid);
     }
-    for (const line of (readText(`/proc/${pid}/maps`) ?? "").split("\n")) {
-      const at = line.indexOf("/");
+    // Only /dev/shm can be mapped of what the inventory lists (a queue, FIFO or socket cannot):
+    // a process's other mappings (hundreds of libraries and anonymous regions) are skipped
+    // without being split.
+    const maps = readText(`/proc/${pid}/maps`);
+    if (maps === undefined || !maps.includes("/dev/shm/")) continue;
+    for (const line of maps.split("\n")) {
+      const at = line.indexOf("/dev/shm/");
       if (at <= 0) continue;
       const path = line.slice(at).replace(/ \(deleted\)$/, "");
       add(paths, path, pid);
@@ -808,13 +817,7 @@ export function listIpcObjects(options?: ListIpcOptions): IpcInventory {
   names.forEach((n) => validatePosixName(n, "names[]"));
   const kinds = new Set(o.kinds === undefined ? IPC_KINDS : validateKinds(o.kinds));
   const notes: string[] = [];
-  const h = scanProcesses();
-  if (h.hidden > 0) {
-    notes.push(
-      `${h.hidden} processes of other users could not be looked into: ` +
-        "the open counts cover this user's processes only",
-    );
-  }
+  const h = lazyHolders();
   const objects: IpcObject[] = [
     ...listShm(h, kinds, notes),
     ...(kinds.has("mq") ? listMq(h, notes, names) : []),
@@ -823,6 +826,12 @@ export function listIpcObjects(options?: ListIpcOptions): IpcInventory {
   const sockets = listSockets(h, dirs);
   if (kinds.has("socket")) objects.push(...sockets.objects);
   objects.push(...listFiles(dirs, h, kinds, sockets.bound));
+  if (h.scanned && h.hidden > 0) {
+    notes.unshift(
+      `${h.hidden} processes of other users could not be looked into: ` +
+        "the open counts cover this user's processes only",
+    );
+  }
   return { objects, notes };
 }
 

@@ -170,7 +170,7 @@ import {
   W_VERSION,
 } from "./_ring_protocol.ts";
 import { E } from "../ffi/constants.ts";
-import { checkInternal, INTERNAL } from "./_internal.ts";
+import { checkInternal, hasBrand, INTERNAL } from "./_internal.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { futexWake } from "./futex.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
@@ -186,7 +186,7 @@ import {
 } from "./_validate.ts";
 import { AdaptiveSpins, deadlineFor, msLeft, sliceSync, validateWaitOptions } from "./_wait.ts";
 import { TUNING } from "./_tuning.ts";
-import { ChildProcess } from "./spawn.ts";
+import type { ChildProcess } from "./spawn.ts";
 
 import { RingSender } from "./_ring_sender.ts";
 import { RingReceiver } from "./_ring_receiver.ts";
@@ -827,13 +827,13 @@ function validatePeerBound(
   timeout: unknown,
   peer: "sender" | "receiver",
 ): [ChildProcess | undefined, bigint | undefined] {
-  if (child !== undefined && !(child instanceof ChildProcess)) {
+  if (child !== undefined && !hasBrand(child, "ChildProcess")) {
     throw new TypeError(`${peer}Process must be a ChildProcess, got ${describe(child)}`);
   }
   const deadline = timeout === undefined
     ? undefined
     : deadlineFor(validateWaitOptions({ timeout }).timeout);
-  return [child, deadline];
+  return [child as ChildProcess | undefined, deadline];
 }
 
 /** The `spins` option: a fixed number of tries, or (not given) lengths that adapt. */

@@ -46,6 +46,7 @@
 
 import { E, O, PTHREAD, S_IFMT, S_IFREG, STAT } from "../ffi/constants.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
+import { SemaphorePermit } from "./_permit.ts";
 import { errno, libc, libpthread } from "../ffi/load.ts";
 import { byteLength, cString, OutStruct } from "../ffi/util.ts";
 import { futexWake } from "./futex.ts";
@@ -79,6 +80,7 @@ import {
 } from "./_wait.ts";
 import { TUNING } from "./_tuning.ts";
 
+export { SemaphorePermit } from "./_permit.ts";
 export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
@@ -144,41 +146,6 @@ const NAME_ROOM = 251;
 const statBuf = new OutStruct(STAT.size);
 /** Compare-and-swap tries on the value word before giving up (a peer rewriting it nonstop). */
 const CAS_TRIES = TUNING.semaphore.casTries;
-
-/**
- * A unit taken from a semaphore (POSIX or System V); `release()`, or the end of a `using`
- * scope, gives it back exactly once.
- */
-export class SemaphorePermit implements Disposable {
-  #give: (() => void) | undefined;
-
-  /** @internal Made by `acquire()`; `give` returns the unit. */
-  constructor(give: () => void, token: unknown) {
-    checkInternal(token, "acquire() / tryAcquire()");
-    this.#give = give;
-  }
-
-  /** Whether the unit has been given back. */
-  get released(): boolean {
-    return this.#give === undefined;
-  }
-
-  /**
-   * Gives the unit back; calling it again does nothing.
-   *
-   * @throws {ClosedError} when the semaphore was closed first
-   */
-  release(): void {
-    const give = this.#give;
-    this.#give = undefined;
-    give?.();
-  }
-
-  /** Same as `release()`. */
-  [Symbol.dispose](): void {
-    this.release();
-  }
-}
 
 /**
  * A POSIX semaphore, named or in shared memory.

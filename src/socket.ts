@@ -66,8 +66,8 @@ import {
   UCRED,
 } from "../ffi/constants.ts";
 import { errno, errnoOfTry, libc } from "../ffi/load.ts";
-import { cString, lstatPath, OutStruct, readProcText } from "../ffi/util.ts";
-import { boundKey, boundSocketFiles } from "./_unix_diag.ts";
+import { cString, lstatPath, OutStruct } from "../ffi/util.ts";
+import { boundKey, boundSocketFiles, boundUnixSockets } from "./_unix_diag.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
@@ -101,6 +101,7 @@ import {
 } from "./_wait.ts";
 
 export type { HasFd } from "./_fd.ts";
+export { type BoundUnixSocket, boundUnixSockets } from "./_unix_diag.ts";
 export type { WaitOptions } from "./_wait.ts";
 export { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
@@ -1332,57 +1333,6 @@ function bindPath(
       throw new ErrnoError(e, "chmod", { action: "set the mode of", object: what });
     }
   }
-}
-
-/** A bound Unix socket as `/proc/net/unix` lists it. */
-export interface BoundUnixSocket {
-  /** The path, or `{ abstract }` for a name in the abstract namespace. */
-  address: SocketAddress;
-  /** The socket's type. */
-  type: SocketType;
-  /** Whether it is listening (a listener, as opposed to one end of a connection). */
-  listening: boolean;
-  /** Its inode number: `/proc/PID/fd` links of the processes that hold it say `socket:[inode]`. */
-  inode: number;
-}
-
-/**
- * Every bound Unix socket in this network namespace, as `/proc/net/unix` lists them (read
- * through FFI: no `--allow-read` needed). Unnamed sockets (pairs, the client end of a
- * connection) are left out.
- *
- * @returns the sockets, in the kernel's order
- *
- * @example Find the listener you just made
- * ```ts
- * import { boundUnixSockets, UnixListener } from "@dipc/dipc";
- *
- * const name = `dipc-doc-${crypto.randomUUID()}`;
- * using listener = UnixListener.listen({ abstract: name });
- * const mine = boundUnixSockets().find((s) =>
- *   typeof s.address !== "string" && s.address.abstract === name
- * );
- * console.log(mine?.listening); // true
- * ```
- */
-export function boundUnixSockets(): BoundUnixSocket[] {
-  const SO_ACCEPTCON = 0x10000; // the "Flags" column of a listening socket
-  const found: BoundUnixSocket[] = [];
-  for (const line of readProcText("/proc/net/unix").split("\n").slice(1)) {
-    // Num RefCount Protocol Flags Type St Inode Path (the path may hold spaces)
-    const cols = line.trim().split(/\s+/);
-    if (cols.length < 8) continue;
-    const path = line.trim().split(/\s+/).slice(7).join(" ");
-    const type = TYPE_NAMES.get(parseInt(cols[4] ?? "", 16));
-    if (type === undefined) continue;
-    found.push({
-      address: path.startsWith("@") ? { abstract: path.slice(1) } : path,
-      type,
-      listening: (parseInt(cols[3] ?? "0", 16) & SO_ACCEPTCON) !== 0,
-      inode: Number(cols[6]),
-    });
-  }
-  return found;
 }
 
 /**

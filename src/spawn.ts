@@ -54,7 +54,7 @@ import { errno, libc } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
 import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
-import { checkInternal, INTERNAL } from "./_internal.ts";
+import { brand, checkInternal, INTERNAL } from "./_internal.ts";
 import { closeFd, FdSleeper, type HasFd } from "./_fd.ts";
 import { PipeReader, PipeWriter } from "./pipe.ts";
 import { type SignalName, signalName, signalNumber } from "./signal.ts";
@@ -183,6 +183,7 @@ export class ChildProcess implements AsyncDisposable {
     token: unknown,
   ) {
     checkInternal(token, "spawn()");
+    brand(this, "ChildProcess");
     this.pid = pid;
     this.#pidfd = pidfd;
     this.pgid = pgid;

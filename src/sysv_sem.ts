@@ -51,7 +51,7 @@ import { errnoOfTry, libc } from "../ffi/load.ts";
 import { monotonicNs, OutStruct, readProcNumbers, writeTimespec } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
-import { SemaphorePermit } from "./semaphore.ts";
+import { SemaphorePermit } from "./_permit.ts";
 import { type Backoff, FdSleeper } from "./_fd.ts";
 import { KernelWaiter, RETRY, waitFair } from "./_kernel_wait.ts";
 import { IPC_PRIVATE, type IpcPermissions } from "./sysv_key.ts";

@@ -26,7 +26,10 @@ const CLI = `${ROOT}cli/dipc.ts`;
 const ARGS = ["run", "--quiet", "--allow-ffi", "--allow-env", "--allow-run", CLI];
 
 /** Runs `dipc ARGS`. */
-function dipc(args: string[], options: { stdin?: string } = {}): Promise<RunResult> {
+function dipc(
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<RunResult> {
   return run(Deno.execPath(), [...ARGS, ...args], { boundMs: 60_000, ...options });
 }
 
@@ -59,6 +62,143 @@ async function lsJson(...extra: string[]): Promise<Listed[]> {
   assert.ok(Array.isArray(doc.objects) && Array.isArray(doc.notes));
   return doc.objects;
 }
+
+ipcTest(
+  "ls --output, --noheadings, and wide names: aligned by display columns, cut visibly",
+  async () => {
+    const { displayWidth } = await import("../cli/_table.ts");
+    // A CJK name (two columns a character), a combining accent (none), and a long plain one.
+    const names = [
+      uniqueName("cli-宽字符名"),
+      uniqueName("cli-e\u0301\u0301"),
+      uniqueName("cli-long-long-long-long-long"),
+    ];
+    try {
+      for (const n of names) await dipcOk(["mk", "shm", n, "--size", "4K"]);
+      const rows = (await dipcOk(["ls", "-o", "name,size,mode", "-n", "--kind", "shm"])).split(
+        "\n",
+      );
+      assert.ok(!rows.some((r) => r.startsWith("NAME")), "no header with --noheadings");
+      const mine = names.map((n) => rows.find((r) => r.startsWith(`${n} `)));
+      for (const [i, r] of mine.entries()) assert.ok(r, `listed ${names[i]}:\n${rows.join("\n")}`);
+      // The SIZE column starts at the same display column on every row.
+      const at = mine.map((r) => displayWidth((r ?? "").slice(0, (r ?? "").indexOf("4 KiB"))));
+      assert.equal(new Set(at).size, 1, `aligned: ${at.join(", ")}\n${mine.join("\n")}`);
+      // -o ref: what the commands take; one a line, nothing else (what completions read).
+      const refs = (await dipcOk(["ls", "-n", "-o", "ref", "--kind", "shm"])).trim().split("\n");
+      for (const n of names) assert.ok(refs.includes(n), `${n} in ${refs.join(" ")}`);
+      // Too wide for the terminal: names are shortened with an ellipsis, unless --notruncate.
+      const narrow = await dipc(["ls", "-o", "name,size", "--kind", "shm"], {
+        env: { COLUMNS: "40" },
+      });
+      assert.equal(narrow.code, 0, narrow.stderr);
+      const cut = narrow.stdout.split("\n").filter((l) => l.startsWith("/dipc-test-cli-"));
+      assert.ok(cut.length >= names.length, narrow.stdout);
+      for (const l of cut) {
+        assert.ok(displayWidth(l) <= 40, `fits 40 columns: ${l}`);
+        assert.match(l, /… +4 KiB$/, l);
+      }
+      const full = await dipc(["ls", "-o", "name,size", "--notruncate", "--kind", "shm"], {
+        env: { COLUMNS: "40" },
+      });
+      for (const n of names) assert.ok(full.stdout.includes(`${n} `), full.stdout);
+      const bad = await dipc(["ls", "-o", "name,bogus"]);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /^dipc: unknown column "bogus"/);
+    } finally {
+      for (const n of names) await dipc(["rm", n, "--yes"]);
+    }
+  },
+);
+
+ipcTest("mk and rm speak JSON; rm is all or nothing unless --keep-going (as ipcrm)", async () => {
+  const a = uniqueName("cli-all");
+  const b = uniqueName("cli-all");
+  const missing = uniqueName("cli-missing");
+  try {
+    const made = JSON.parse(await dipcOk(["mk", "shm", a, "--size", "1M", "--json"]));
+    assert.equal(made.schema, 1);
+    assert.deepEqual(made.made, { kind: "shm", name: a, key: null, id: null, mode: 0o600 });
+    assert.equal(made.object.size, 1024 * 1024, "1M is 1 MiB, as ipcmk reads it");
+    await dipcOk(["mk", "mq", b, "--max-messages", "2", "--message-size", "1K"]);
+    assert.equal(
+      (await lsJson("--kind", "mq")).find((o) => o.name === b)?.size !== undefined,
+      true,
+    );
+    // One unknown name: nothing removed, exit 1, the unknown one named.
+    const all = await dipc(["rm", a, b, missing, "--yes"]);
+    assert.equal(all.code, 1, all.stderr);
+    assert.ok(all.stderr.includes(missing), all.stderr);
+    const still = await lsJson("--kind", "shm,mq");
+    assert.ok(still.some((o) => o.name === a) && still.some((o) => o.name === b), "both kept");
+    // --keep-going: what is there goes, the rest is reported (JSON too), exit 1.
+    const some = await dipc(["rm", a, missing, b, "--yes", "--keep-going", "--json"]);
+    assert.equal(some.code, 1, some.stderr);
+    const doc = JSON.parse(some.stdout);
+    assert.equal(doc.schema, 1);
+    assert.deepEqual(doc.removed.map((o: Listed) => o.name).sort(), [a, b].sort());
+    assert.deepEqual(doc.failed.map((f: { ref: string }) => f.ref), [missing]);
+    const gone = await lsJson("--kind", "shm,mq");
+    assert.ok(!gone.some((o) => o.name === a || o.name === b), "both removed");
+    // A dry run in JSON says what would go and removes nothing.
+    await dipcOk(["mk", "shm", a, "--size", "4096"]);
+    const dry = JSON.parse(await dipcOk(["rm", a, "--dry-run", "--json"]));
+    assert.equal(dry.dryRun, true);
+    assert.deepEqual(dry.wouldRemove.map((o: Listed) => o.name), [a]);
+    assert.ok((await lsJson("--kind", "shm")).some((o) => o.name === a), "dry run kept it");
+  } finally {
+    await dipc(["rm", a, b, "--yes", "--keep-going"]);
+  }
+});
+
+ipcTest("stat shows each semaphore of a System V set, as ipcs -s -i does", async (t) => {
+  if (await skipIf(t, !hasCommand("ipcs") && "ipcs not found")) return;
+  const made = JSON.parse(
+    await dipcOk(["mk", "sysv-sem", "--nsems", "3", "--value", "2", "--json"]),
+  );
+  const id = made.made.id as number;
+  try {
+    const st = JSON.parse(await dipcOk(["stat", `id:${id}`, "--json"]));
+    const sems = st.semaphores as Array<{ index: number; value: number; pid: number }>;
+    assert.deepEqual(sems.map((s) => s.value), [2, 2, 2]);
+    // ipcs -s -i: "semnum value ncount zcount pid" rows.
+    const rows = (await runOk("ipcs", ["-s", "-i", String(id)])).split("\n")
+      .map((l) => l.trim().split(/\s+/)).filter((c) => c.length === 5 && /^\d+$/.test(c[0] ?? ""));
+    assert.equal(rows.length, 3, "ipcs lists three");
+    for (const [i, c] of rows.entries()) {
+      assert.equal(Number(c[1]), sems[i]?.value, `value of ${i}`);
+      assert.equal(Number(c[4]), sems[i]?.pid, `pid of ${i}`);
+    }
+    const plain = await dipcOk(["stat", `id:${id}`]);
+    assert.match(plain, /SEMNUM +VALUE +NCOUNT +ZCOUNT +PID\n0 +2 +0 +0 +\d+/);
+  } finally {
+    await run("ipcrm", ["-s", String(id)]);
+  }
+});
+
+ipcTest("limits agrees with ipcs -l and counts what is in use", async (t) => {
+  if (await skipIf(t, !hasCommand("ipcs") && "ipcs not found")) return;
+  const made = JSON.parse(await dipcOk(["mk", "sysv-mq", "--json"]));
+  try {
+    const doc = JSON.parse(await dipcOk(["limits", "--json"]));
+    const row = (r: string): { limit: number | null; used: number | null } =>
+      doc.limits.find((x: { resource: string }) => x.resource === r);
+    const ipcs = await runOk("ipcs", ["-l"]);
+    const said = (label: string): number =>
+      Number(new RegExp(`${label} = (\\d+)`).exec(ipcs)?.[1] ?? NaN);
+    assert.equal(row("MSGMNI").limit, said("max queues system wide"));
+    assert.equal(row("MSGMAX").limit, said("max size of message \\(bytes\\)"));
+    assert.equal(row("SHMMNI").limit, said("max number of segments"));
+    assert.equal(row("SEMMNI").limit, said("max number of arrays"));
+    assert.equal(row("SEMMSL").limit, said("max semaphores per array"));
+    assert.equal(row("SEMOPM").limit, said("max ops per semop call"));
+    assert.ok((row("MSGMNI").used ?? 0) >= 1, "the queue just made is counted");
+    const plain = await dipcOk(["limits"]);
+    assert.match(plain, /^RESOURCE +DESCRIPTION +LIMIT +USED +USE%/);
+  } finally {
+    await run("ipcrm", ["-q", String(made.made.id)]);
+  }
+});
 
 /** `ipcs` rows of every System V object, keyed "kind id". */
 async function ipcsAll(): Promise<Map<string, Record<string, string>>> {
@@ -220,7 +360,8 @@ ipcTest("ls --json matches stat --json, for every kind dipc makes", async () => 
     const plain = await dipcOk(["ls", "--kind", "shm,ring,mq"]);
     assert.match(plain, /^KIND +NAME +OWNER +MODE/);
     assert.ok(!plain.includes("\x1b"), "no colour when piped");
-    assert.match(plain, new RegExp(`ring +${names.ring} +\\S+ +0600 +4 KiB 0% full`));
+    assert.match(plain, new RegExp(`ring +${names.ring} +\\S+ +0600 +4 KiB +0% `));
+    assert.match(plain, new RegExp(`mq +${names.mq} +\\S+ +0600 +2 msgs, 6 B +40% `));
   } finally {
     for (const n of Object.values(names)) await dipc(["rm", n, "--yes", "--force"]);
     await ipcrm(sysv);
@@ -436,6 +577,12 @@ ipcTest("bad input: exit 2 for usage, 1 for failure, one line, no stack trace", 
       [["stat", shm, "--kind", "sysv-shm"], 1],
       [["mk", "shm", uniqueName("cli-x")], 2],
       [["mk", "shm", uniqueName("cli-x"), "--size", "12abc"], 2],
+      [["mk", "shm", uniqueName("cli-x"), "--size", "1Q"], 2],
+      [["ls", "--output", ""], 2],
+      [["ls", "--sort", "colour"], 2],
+      [["rm", uniqueName("cli-none"), "--keep-going"], 1],
+      [["worker", "tasks.ts"], 2],
+      [["nonsense"], 2],
       [["mk", "mq", uniqueName("cli-x"), "--mode", "999"], 2],
       [["mk", "bogus"], 2],
       [["mk", "socket", "/x"], 2],
@@ -494,10 +641,40 @@ ipcTest(
           "-c",
           `source "${dir}/c.bash" && COMP_WORDS=(${line}) && COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )) && _dipc && echo "\${COMPREPLY[*]}"`,
         ])).trim();
-      assert.equal(await words("dipc l"), "ls");
+      assert.equal(await words("dipc li"), "limits");
+      assert.equal(await words("dipc l"), "ls limits");
       assert.match(await words("dipc ls --k"), /--kind/);
       assert.match(await words("dipc ls --kind ri"), /ring/);
       assert.match(await words("dipc mk sysv-s"), /sysv-shm sysv-sem/);
+      // Only what the command accepts: mk makes no socket.
+      assert.equal(await words("dipc mk so"), "");
+      assert.equal(await words("dipc ls --sort si"), "size");
+      assert.match(await words("dipc ls -o fi"), /fill/);
+      // Object names, from dipc ls itself (the script runs the command it completes).
+      const wrapper = `${dir}/dipc`;
+      await Deno.writeTextFile(
+        wrapper,
+        `#!/bin/sh\nexec ${JSON.stringify(Deno.execPath())} ${
+          ARGS.map((a) => JSON.stringify(a)).join(" ")
+        } "$@"\n`,
+      );
+      await Deno.chmod(wrapper, 0o755);
+      const q = uniqueName("cli-comp");
+      const seg = uniqueName("cli-comp");
+      await dipcOk(["mk", "mq", q, "--max-messages", "2", "--message-size", "64"]);
+      await dipcOk(["mk", "shm", seg, "--size", "4K"]);
+      try {
+        const prefix = "/dipc-test-cli-comp-";
+        const rmWords = (await words(`${wrapper} rm ${prefix}`)).split(" ");
+        assert.ok(rmWords.includes(q) && rmWords.includes(seg), rmWords.join(" "));
+        // send takes what carries messages: the queue, not the segment.
+        const sendWords = (await words(`${wrapper} send ${prefix}`)).split(" ");
+        assert.ok(sendWords.includes(q) && !sendWords.includes(seg), sendWords.join(" "));
+        // A message argument after the object completes to nothing.
+        assert.equal(await words(`${wrapper} send ${q} ${prefix}`), "");
+      } finally {
+        await dipc(["rm", q, seg, "--yes"]);
+      }
       assert.match(
         await runOk("bash", ["-c", `source "${dir}/c.bash" && complete -p dipc`]),
         /_dipc/,

@@ -1,0 +1,43 @@
+/**
+ * The permit both semaphores hand out (POSIX: semaphore.ts, System V: sysv_sem.ts), in a file of
+ * its own so that neither semaphore module loads the other.
+ *
+ * @module
+ */
+
+import { checkInternal } from "./_internal.ts";
+
+/**
+ * A unit taken from a semaphore (POSIX or System V); `release()`, or the end of a `using`
+ * scope, gives it back exactly once.
+ */
+export class SemaphorePermit implements Disposable {
+  #give: (() => void) | undefined;
+
+  /** @internal Made by `acquire()`; `give` returns the unit. */
+  constructor(give: () => void, token: unknown) {
+    checkInternal(token, "acquire() / tryAcquire()");
+    this.#give = give;
+  }
+
+  /** Whether the unit has been given back. */
+  get released(): boolean {
+    return this.#give === undefined;
+  }
+
+  /**
+   * Gives the unit back; calling it again does nothing.
+   *
+   * @throws {ClosedError} when the semaphore was closed first
+   */
+  release(): void {
+    const give = this.#give;
+    this.#give = undefined;
+    give?.();
+  }
+
+  /** Same as `release()`. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
