@@ -180,7 +180,13 @@ function fish(commands: readonly CommandSpec[]): string {
       const parts = [`complete -c dipc ${when}`, `-l ${p.long.slice(2)}`];
       if (p.short) parts.push(`-s ${p.short.slice(1)}`);
       if (p.value !== undefined) {
-        parts.push(o.complete === undefined ? "-r" : `-x ${fishValues(o.complete)}`);
+        parts.push(
+          o.complete === undefined
+            ? "-r"
+            : o.complete === "files"
+            ? "-r -F"
+            : `-x ${fishValues(o.complete)}`,
+        );
       }
       parts.push(`-d ${quote(o.description)}`);
       lines.push(parts.join(" "));

@@ -685,6 +685,12 @@ ipcTest(
         if (await skipIf(t, !hasCommand(shell) && `${shell} (syntax check)`)) continue;
         await Deno.writeTextFile(`${dir}/c.${shell}`, script);
         await runOk(shell, ["-n", `${dir}/c.${shell}`]);
+        if (shell === "fish") {
+          const r = await run("fish", ["-c", `source ${dir}/c.fish; complete -C "dipc mk "`]);
+          assert.equal(r.stderr, "", "fish takes every complete line");
+          const offered = r.stdout.trim().split("\n").map((l) => l.split("\t")[0]);
+          assert.ok(offered.includes("ring") && !offered.includes("socket"), offered.join(" "));
+        }
       }
     } finally {
       await Deno.remove(dir, { recursive: true });
