@@ -14,7 +14,7 @@ import { checkInternal } from "./_internal.ts";
 export class SemaphorePermit implements Disposable {
   #give: (() => void) | undefined;
 
-  /** @internal Made by `acquire()`; `give` returns the unit. */
+  /** @ignore Made by `acquire()`; `give` returns the unit. */
   constructor(give: () => void, token: unknown) {
     checkInternal(token, "acquire() / tryAcquire()");
     this.#give = give;

@@ -440,3 +440,42 @@ export function checkFirstPeer(
     throw timedOut(`waiting for a first ${peer} on ${what}`);
   }
 }
+
+/** What {@linkcode RingChannel.stats} reports. */
+export interface RingStats {
+  /** Ring size in bytes. */
+  capacity: number;
+  /** Bytes in use by records not yet received (headers and padding included): tail − head. */
+  used: number;
+  /** The read position (`out` in the textbook bounded buffer): bytes taken since the channel was made, mod 2³². */
+  head: number;
+  /** The write position (`in`): bytes sent since the channel was made, mod 2³². */
+  tail: number;
+  /** pids of the attached senders. */
+  senders: number[];
+  /** pid of the attached receiver, or 0. */
+  receiver: number;
+  /** Senders found dead since the channel was made. */
+  deaths: number;
+}
+
+/** What {@linkcode RingStats} says of `r`, read from its header words. */
+export function ringStats(r: Ring): RingStats {
+  const w = r.words;
+  const senders: number[] = [];
+  for (let i = 0; i < r.slots; i++) {
+    const pid = Atomics.load(w, W_SENDERS + 2 * i);
+    if (pid !== 0) senders.push(pid);
+  }
+  const head = Atomics.load(w, W_HEAD) >>> 0;
+  const tail = Atomics.load(w, W_TAIL) >>> 0;
+  return {
+    capacity: r.capacity,
+    used: (tail - head) >>> 0,
+    head,
+    tail,
+    senders,
+    receiver: Atomics.load(w, W_RECEIVER),
+    deaths: Atomics.load(w, W_DEATHS),
+  };
+}

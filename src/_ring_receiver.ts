@@ -98,7 +98,7 @@ export class RingReceiver implements Disposable {
   /** Whether a first sender is still awaited with a bound (either of the above). */
   #awaitingSender: boolean;
 
-  /** @internal */
+  /** @ignore */
   constructor(
     ring: Ring,
     spins: number | AdaptiveSpins,

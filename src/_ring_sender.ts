@@ -95,7 +95,7 @@ export class RingSender implements Disposable {
   /** Whether a first receiver is still awaited with a bound (either of the above). */
   #awaitingReceiver: boolean;
 
-  /** @internal */
+  /** @ignore */
   constructor(
     ring: Ring,
     spins: number | AdaptiveSpins,

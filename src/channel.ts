@@ -258,7 +258,7 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
   #keep: boolean;
   #inFlight: Promise<void> | undefined;
 
-  /** @internal use the factories: {@linkcode Channel.ring}, …, {@linkcode Channel.from}. */
+  /** @ignore use the factories: {@linkcode Channel.ring}, …, {@linkcode Channel.from}. */
   private constructor(transport: ChannelTransport, codec: Codec<T>, token: unknown) {
     checkInternal(
       token,

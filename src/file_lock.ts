@@ -129,7 +129,7 @@ function validateLock(
 export class FileLockGuard implements Disposable {
   #release: (() => void) | undefined;
 
-  /** @internal made by {@linkcode LockFile}'s lock methods. */
+  /** @ignore made by {@linkcode LockFile}'s lock methods. */
   constructor(release: () => void, token: unknown) {
     checkInternal(token, "LockFile.lock/tryLock/flock/tryFlock()");
     this.#release = release;
@@ -160,6 +160,7 @@ export class LockFile implements HasFd, Disposable {
   readonly #flock = new OutStruct(FLOCK.size);
   #sleepers = new Set<FdSleeper>();
 
+  /** @ignore */
   private constructor(token: unknown, fd: number, path: string) {
     checkInternal(token, "LockFile.open/fromFd()");
     this.#fd = noteMade(fd);
@@ -484,6 +485,7 @@ export class FileWatcher implements HasFd, Disposable {
   readonly #events = new Uint8Array(4096);
   #sleeper: FdSleeper | undefined;
 
+  /** @ignore */
   private constructor(token: unknown, fd: number, path: string) {
     checkInternal(token, "FileWatcher.watch()");
     this.#fd = fd;

@@ -40,7 +40,7 @@
  */
 
 import { MessageQueue } from "./mq.ts";
-import { RingChannel } from "./ring.ts";
+import { Ring, ringStats } from "./_ring_protocol.ts";
 import { SharedMutex } from "./mutex.ts";
 import { SysVSharedMemory } from "./sysv_shm.ts";
 import { SysVMessageQueue } from "./sysv_mq.ts";
@@ -433,8 +433,7 @@ function lookInside(o: IpcObject, path: Uint8Array): void {
   if (memory === undefined) return;
   try {
     try {
-      using ring = RingChannel.at(memory, 0);
-      const s = ring.stats();
+      const s = ringStats(new Ring(memory, 0, `ring channel ${o.name ?? "?"}`));
       o.kind = "ring";
       o.size = s.capacity;
       o.count = null;

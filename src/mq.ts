@@ -289,6 +289,7 @@ export class MessageQueue implements HasFd, Disposable {
   readonly #deadline = new BigInt64Array(2);
   readonly #deadlineBytes = new Uint8Array(this.#deadline.buffer);
 
+  /** @ignore */
   private constructor(token: unknown, name: string, fd: number, created: boolean) {
     checkInternal(token, "MessageQueue.open/create/temporary/fromFd()");
     this.#name = name;

@@ -164,7 +164,7 @@ export class MutexGuard implements Disposable {
   #mutex: SharedMutex | undefined;
   #ownerDied: boolean;
 
-  /** @internal */
+  /** @ignore */
   constructor(mutex: SharedMutex, ownerDied: boolean, token: unknown) {
     checkInternal(token, "SharedMutex.lock() / tryLock()");
     this.#mutex = mutex;
@@ -241,6 +241,7 @@ export class SharedMutex {
   readonly #slot: Slot;
   readonly #words: Int32Array;
 
+  /** @ignore */
   private constructor(token: unknown, slot: Slot) {
     checkInternal(token, "SharedMutex.init/at()");
     this.#slot = slot;
@@ -513,6 +514,7 @@ export class SharedCondition {
   readonly #slot: Slot;
   readonly #words: Int32Array;
 
+  /** @ignore */
   private constructor(token: unknown, slot: Slot) {
     checkInternal(token, "SharedCondition.init/at()");
     this.#slot = slot;
@@ -707,6 +709,7 @@ export class Monitor<C extends string> {
   readonly #dataOffset: number;
   readonly #dataBytes: number;
 
+  /** @ignore */
   private constructor(
     token: unknown,
     mutex: SharedMutex,

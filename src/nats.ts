@@ -37,7 +37,18 @@
  * @module
  */
 
-import { headers, type Msg, type NatsConnection, type Subscription } from "./_nats_client.ts";
+import {
+  headers,
+  type Msg,
+  type NatsConnection as ClientConnection,
+  type Subscription,
+} from "./_nats_client.ts";
+
+/**
+ * A connection made with the NATS client dipc uses (`@nats-io/transport-node`'s `connect`), for
+ * passing one of yours in: it is used as it is and left open.
+ */
+export type NatsConnection = ClientConnection;
 import {
   AckPolicy,
   type ConsumerMessages,

@@ -170,7 +170,7 @@ export interface ServeNatsTasksOptions {
   retries?: number;
   /** Milliseconds the client keeps reconnecting to a server that went away (default 30,000). */
   reconnectMs?: number;
-  /** @internal the pool that started this worker: die with it (PR_SET_PDEATHSIG). */
+  /** @ignore the pool that started this worker: die with it (PR_SET_PDEATHSIG). */
   parentPid?: number;
 }
 
@@ -390,7 +390,7 @@ export class NatsPool implements AsyncDisposable {
     });
   }
 
-  /** @internal use {@linkcode natsPool}. */
+  /** @ignore use {@linkcode natsPool}. */
   constructor(
     token: unknown,
     nc: NatsConnection,

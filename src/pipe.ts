@@ -100,10 +100,9 @@ export abstract class PipeEnd implements HasFd, Disposable {
   readonly #label: string;
 
   /**
-   * Takes ownership of `fd`.
+   * Takes ownership of `fd` (dipc's own modules only).
    *
-   * @param fd the descriptor
-   * @param label how messages name this end
+   * @ignore
    */
   protected constructor(fd: number, label: string, token: unknown) {
     checkInternal(token, "Pipe.create(), openFifoReader/openFifoWriter() or fromFd()");
@@ -182,7 +181,7 @@ export abstract class PipeEnd implements HasFd, Disposable {
 export class PipeReader extends PipeEnd {
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
 
-  /** @internal use {@linkcode Pipe.create}, {@linkcode openFifoReader} or `fromFd`. */
+  /** @ignore use {@linkcode Pipe.create}, {@linkcode openFifoReader} or `fromFd`. */
   constructor(fd: number, label: string, token: unknown) {
     super(fd, label, token);
   }
@@ -323,7 +322,7 @@ export class PipeWriter extends PipeEnd {
   /** writeBatch's staging buffer, made on first use. */
   #stage: Uint8Array | undefined;
 
-  /** @internal use {@linkcode Pipe.create}, {@linkcode openFifoWriter} or `fromFd`. */
+  /** @ignore use {@linkcode Pipe.create}, {@linkcode openFifoWriter} or `fromFd`. */
   constructor(fd: number, label: string, token: unknown) {
     super(fd, label, token);
   }
@@ -476,6 +475,7 @@ export class Pipe implements Disposable {
   /** The write end. */
   readonly writer: PipeWriter;
 
+  /** @ignore */
   private constructor(reader: PipeReader, writer: PipeWriter, token: unknown) {
     checkInternal(token, "Pipe.create()");
     this.reader = reader;

@@ -111,7 +111,7 @@ export class Poller<T extends HasFd | number = HasFd | number> implements Dispos
   readonly #sleeper = new FdSetSleeper();
   #closed = false;
 
-  /** An empty set. */
+  /** @ignore An empty set. */
   constructor() {}
 
   /** How many handles are watched. */
@@ -348,6 +348,7 @@ export class EventFd implements HasFd, Disposable {
   readonly #bytes = new Uint8Array(this.#buf.buffer);
   #sleeper: FdSleeper | undefined;
 
+  /** @ignore */
   private constructor(token: unknown, fd: number, semaphore: boolean) {
     checkInternal(token, "EventFd.create/fromFd()");
     this.#fd = noteMade(fd);

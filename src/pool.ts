@@ -282,6 +282,7 @@ export class ProcessPool implements AsyncDisposable {
   #idle: PromiseWithResolvers<void> | undefined;
   #closed: Promise<void> | undefined;
 
+  /** @ignore */
   private constructor(token: unknown, module: string, o: ProcessPoolOptions) {
     checkInternal(token, "ProcessPool.create()");
     this.#module = module;

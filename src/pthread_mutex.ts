@@ -87,7 +87,7 @@ export class PthreadMutexGuard implements Disposable {
   #mutex: PthreadMutex | undefined;
   readonly #ownerDied: boolean;
 
-  /** @internal */
+  /** @ignore */
   constructor(mutex: PthreadMutex, ownerDied: boolean, token: unknown) {
     checkInternal(token, "PthreadMutex.lock() / tryLock()");
     this.#mutex = mutex;
@@ -138,6 +138,7 @@ export class PthreadMutexGuard implements Disposable {
 export class PthreadMutex {
   readonly #slot: Slot;
 
+  /** @ignore */
   private constructor(token: unknown, slot: Slot) {
     checkInternal(token, "PthreadMutex.init/at()");
     this.#slot = slot;

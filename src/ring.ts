@@ -156,17 +156,14 @@ import {
   READY_MS,
   Ring,
   RING_HEADER_SIZE,
+  type RingStats,
+  ringStats,
   SPINS,
   VERSION,
   W_CAPACITY,
-  W_DEATHS,
   W_FLAGS,
-  W_HEAD,
   W_MAGIC,
-  W_RECEIVER,
-  W_SENDERS,
   W_SLOTS,
-  W_TAIL,
   W_VERSION,
 } from "./_ring_protocol.ts";
 import { E } from "../ffi/constants.ts";
@@ -197,6 +194,7 @@ export {
   MIN_RING_CAPACITY,
   PEER_CHECK_MS,
   RING_HEADER_SIZE,
+  type RingStats,
 } from "./_ring_protocol.ts";
 export { RingSender } from "./_ring_sender.ts";
 export { RingReceiver } from "./_ring_receiver.ts";
@@ -303,23 +301,6 @@ export interface RingReceiverOptions extends RingEndpointOptions {
 /** A {@linkcode RingChannel} made or opened by name: its `name` is always there. */
 export type NamedRingChannel = RingChannel & { readonly name: string };
 
-/** What {@linkcode RingChannel.stats} reports. */
-export interface RingStats {
-  /** Ring size in bytes. */
-  capacity: number;
-  /** Bytes in use by records not yet received (headers and padding included): tail − head. */
-  used: number;
-  /** The read position (`out` in the textbook bounded buffer): bytes taken since the channel was made, mod 2³². */
-  head: number;
-  /** The write position (`in`): bytes sent since the channel was made, mod 2³². */
-  tail: number;
-  /** pids of the attached senders. */
-  senders: number[];
-  /** pid of the attached receiver, or 0. */
-  receiver: number;
-  /** Senders found dead since the channel was made. */
-  deaths: number;
-}
 function validateCapacity(capacity: unknown): number {
   const c = validateInteger(capacity, "capacity", MIN_RING_CAPACITY, MAX_RING_CAPACITY);
   if ((c & (c - 1)) !== 0) throw new RangeError(`capacity must be a power of two, got ${c}`);
@@ -339,6 +320,7 @@ export class RingChannel implements Disposable {
   #endpoints = new Set<RingSender | RingReceiver>();
   #closed = false;
 
+  /** @ignore */
   private constructor(
     token: unknown,
     memory: MappedMemory,
@@ -702,24 +684,7 @@ export class RingChannel implements Disposable {
    * ```
    */
   stats(): RingStats {
-    const r = this.#open();
-    const w = r.words;
-    const senders: number[] = [];
-    for (let i = 0; i < r.slots; i++) {
-      const pid = Atomics.load(w, W_SENDERS + 2 * i);
-      if (pid !== 0) senders.push(pid);
-    }
-    const head = Atomics.load(w, W_HEAD) >>> 0;
-    const tail = Atomics.load(w, W_TAIL) >>> 0;
-    return {
-      capacity: r.capacity,
-      used: (tail - head) >>> 0,
-      head,
-      tail,
-      senders,
-      receiver: Atomics.load(w, W_RECEIVER),
-      deaths: Atomics.load(w, W_DEATHS),
-    };
+    return ringStats(this.#open());
   }
 
   /**

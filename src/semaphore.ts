@@ -163,6 +163,7 @@ export class Semaphore implements Disposable {
   #closed = false;
   #unlinkOnClose = false;
 
+  /** @ignore */
   private constructor(
     token: unknown,
     pointer: Deno.PointerObject,

@@ -200,6 +200,7 @@ export class SharedMemory extends MappedMemory {
   #fd: number;
   #unlinkOnClose = false;
 
+  /** @ignore */
   private constructor(
     token: unknown,
     name: string,

@@ -383,6 +383,7 @@ export class UnixSocket implements HasFd, Disposable {
   #lastBuffer: ArrayBufferLike | undefined;
   #lastBase = 0;
 
+  /** @ignore */
   private constructor(token: unknown, fd: number, type: SocketType, what: string) {
     checkInternal(token, "UnixSocket.pair/connect/fromFd() or UnixListener.accept()");
     noteMade(fd);
@@ -963,6 +964,7 @@ export class UnixListener implements HasFd, Disposable {
   readonly #core: Acceptor;
   readonly #path: string | undefined;
 
+  /** @ignore */
   private constructor(
     token: unknown,
     fd: number,
@@ -1155,6 +1157,7 @@ function inetAddress(hostname: string, port: number): Uint8Array {
 export class TcpListener implements HasFd, Disposable {
   readonly #core: Acceptor;
 
+  /** @ignore */
   private constructor(token: unknown, fd: number, what: string) {
     checkInternal(token, "TcpListener.listen/fromFd()");
     noteMade(fd);

@@ -174,7 +174,7 @@ export class ChildProcess implements AsyncDisposable {
   #exit: ChildStatus | undefined;
   #waiting: Promise<ChildStatus> | undefined;
 
-  /** @internal use {@linkcode spawn}. */
+  /** @ignore use {@linkcode spawn}. */
   constructor(
     pid: number,
     pidfd: number,

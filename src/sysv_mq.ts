@@ -273,6 +273,7 @@ export class SysVMessageQueue implements Disposable {
   readonly #sleepers = new Set<FdSleeper>();
   readonly #kernels = new Map<string, KernelWaiter<SysVTaken>>();
 
+  /** @ignore */
   private constructor(token: unknown, identity: SysVIdentity<SysVMessageQueueStat>) {
     checkInternal(token, "SysVMessageQueue.create/open/openId/temporary()");
     this.#identity = identity;

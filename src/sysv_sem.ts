@@ -230,6 +230,7 @@ export class SysVSemaphoreSet implements Disposable {
   /** A reusable `struct sembuf[]` for the common one-operation call. */
   readonly #one = new OutStruct(SEMBUF.size);
 
+  /** @ignore */
   private constructor(
     token: unknown,
     identity: SysVIdentity<SysVSemaphoreSetStat>,

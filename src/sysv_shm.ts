@@ -164,6 +164,7 @@ export class SysVSharedMemory extends MappedMemory {
   readonly #readOnly: boolean;
   #attached = true;
 
+  /** @ignore */
   private constructor(
     token: unknown,
     identity: SysVIdentity<SysVSharedMemoryStat>,

@@ -10,6 +10,7 @@
  */
 
 import { ROOT } from "./examples.ts";
+import config from "../deno.json" with { type: "json" };
 import { blockedIn, hasCommand } from "./_host.ts";
 import { LEDGER_ENV, MQ_PEAK_PREFIX, posixEntry, sysvEntry } from "../tests/_ledger.ts";
 
@@ -36,6 +37,8 @@ interface Step {
  */
 const ARM64_DENO = Deno.env.get("DIPC_DENO_ARM64") ??
   `${Deno.env.get("HOME") ?? "/root"}/.cache/dipc-ci/deno-arm64-2.9.6/package/deno`;
+/** Every entry point the package exports: the doc lint covers them all. */
+const EXPORTS = [...new Set(Object.values(config.exports))].sort();
 const ARM64_SYSROOT = "/usr/aarch64-linux-gnu";
 const AARCH64_TESTS = [
   "tests/arch_test.ts",
@@ -67,7 +70,7 @@ const steps: Step[] = [
     name: "deno check",
     args: ["check", "mod.ts", "ffi/", "src/", "cli/", "examples/", "tests/", "bench/", "tools/"],
   },
-  { name: "deno doc --lint mod.ts", args: ["doc", "--lint", "mod.ts"] },
+  { name: "deno doc --lint (every export of deno.json)", args: ["doc", "--lint", ...EXPORTS] },
   { name: "deno test", args: ["test", "-A", "tests/"], tests: true },
   {
     name: "deno test --doc",
