@@ -20,7 +20,17 @@
 
 import { VERSION } from "./_version.ts";
 
-/** Runs the command line `args`; returns the exit code (0, 1 failure, 2 usage). */
+/**
+ * Runs the command line `args`; returns the exit code (0, 1 failure, 2 usage).
+ *
+ * @example The command, in a program
+ * ```ts
+ * import { main } from "@dipc/dipc/cli";
+ *
+ * const code = await main(["--version"]); // prints deno.json's version
+ * console.log(code); // 0
+ * ```
+ */
 export async function main(args: string[]): Promise<number> {
   // The version needs nothing else: answered before any module of the library is loaded.
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {

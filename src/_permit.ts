@@ -10,6 +10,18 @@ import { checkInternal } from "./_internal.ts";
 /**
  * A unit taken from a semaphore (POSIX or System V); `release()`, or the end of a `using`
  * scope, gives it back exactly once.
+ *
+ * @example A permit given back by its scope
+ * ```ts
+ * import { Semaphore } from "@dipc/dipc";
+ *
+ * using sem = Semaphore.temporary({ value: 1 });
+ * {
+ *   using permit = await sem.acquire({ timeout: 1_000 });
+ *   console.log(permit.released, sem.value); // false 0
+ * }
+ * console.log(sem.value); // 1
+ * ```
  */
 export class SemaphorePermit implements Disposable {
   #give: (() => void) | undefined;

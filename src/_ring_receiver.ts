@@ -56,7 +56,22 @@ export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 /** Messages up to this many bytes are copied out a word at a time (beyond, `set` is faster). */
 const COPY_WORDS_MAX = 512;
 
-/** The end of a {@linkcode RingChannel} that receives. Made by {@linkcode RingChannel.receiver}. */
+/**
+ * The end of a {@linkcode RingChannel} that receives. Made by {@linkcode RingChannel.receiver}.
+ *
+ * @example Take what is there without waiting
+ * ```ts
+ * import { RingChannel, WOULD_BLOCK } from "@dipc/dipc";
+ *
+ * using ring = RingChannel.temporary({ capacity: 4096 });
+ * using rx = ring.receiver();
+ * using tx = ring.sender();
+ * console.log(rx.tryReceive() === WOULD_BLOCK); // true: nothing yet
+ * tx.trySend(new Uint8Array([42]));
+ * const got = rx.tryReceive();
+ * console.log(got instanceof Uint8Array && got[0]); // 42
+ * ```
+ */
 export class RingReceiver implements Disposable {
   #ring: Ring;
   #words: Int32Array<ArrayBuffer>;

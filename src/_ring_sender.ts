@@ -55,7 +55,20 @@ export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
 /** Messages up to this many bytes are copied in a word at a time when they can be. */
 const COPY_WORDS_MAX = 512;
 
-/** The end of a {@linkcode RingChannel} that sends. Made by {@linkcode RingChannel.sender}. */
+/**
+ * The end of a {@linkcode RingChannel} that sends. Made by {@linkcode RingChannel.sender}.
+ *
+ * @example Several messages in one go
+ * ```ts
+ * import { RingChannel } from "@dipc/dipc";
+ *
+ * using ring = RingChannel.temporary({ capacity: 4096 });
+ * using rx = ring.receiver();
+ * using tx = ring.sender();
+ * await tx.sendBatch([new Uint8Array([1]), new Uint8Array([2])], { timeout: 1_000 });
+ * console.log(ring.stats().used > 0); // true
+ * ```
+ */
 export class RingSender implements Disposable {
   #ring: Ring;
   #words: Int32Array<ArrayBuffer>;

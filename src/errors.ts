@@ -45,6 +45,19 @@ export interface ErrnoErrorOptions {
  * C function ("shm_open") and `object` the name, key or id it was called on.
  *
  * @see {@link https://man7.org/linux/man-pages/man3/errno.3.html}
+ *
+ * @example Tell EEXIST from the rest
+ * ```ts
+ * import { ErrnoError, SharedMemory } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 16 });
+ * try {
+ *   SharedMemory.create(shm.name, { size: 16 });
+ * } catch (e) {
+ *   if (!(e instanceof ErrnoError) || e.code !== "EEXIST") throw e;
+ *   console.log(e.syscall, e.errno); // "shm_open" 17
+ * }
+ * ```
  */
 export class ErrnoError extends Error {
   /** The errno name, e.g. "EEXIST". */
@@ -101,7 +114,22 @@ export class ErrnoError extends Error {
   }
 }
 
-/** A handle was used after `close()`. */
+/**
+ * A handle was used after `close()`.
+ *
+ * @example Use after close
+ * ```ts
+ * import { ClosedError, SharedMemory } from "@dipc/dipc";
+ *
+ * const shm = SharedMemory.temporary({ size: 16 });
+ * shm.close();
+ * try {
+ *   shm.bytes;
+ * } catch (e) {
+ *   console.log(e instanceof ClosedError); // true
+ * }
+ * ```
+ */
 export class ClosedError extends Error {
   /**
    * Builds the error for a closed handle.
@@ -119,6 +147,14 @@ export class ClosedError extends Error {
  * An existing object is owned by another user, and the caller did not say that is expected.
  * Opening an object someone else created under an agreed name lets them read or forge what you
  * put there ("squatting"); dipc refuses unless `allowForeignOwner: true`.
+ *
+ * @example Refused unless asked
+ * ```ts
+ * import { ForeignOwnerError } from "@dipc/dipc";
+ *
+ * const e = new ForeignOwnerError("/jobs", 1000, 0);
+ * console.log(e.owner, e.expected, e.message.includes("allowForeignOwner")); // 1000 0 true
+ * ```
  */
 export class ForeignOwnerError extends Error {
   /** The object's name. */
@@ -166,6 +202,14 @@ export class ForeignOwnerError extends Error {
  * A process pool's worker ended while it was running a task (`@dipc/dipc/pool`): a crash
  * (SIGSEGV), a kill (SIGKILL, the kernel's out-of-memory killer), `Deno.exit` or an exhausted
  * heap. Only that task fails with it; the pool starts another worker.
+ *
+ * @example What a pool's task rejects with when its worker dies
+ * ```ts
+ * import { WorkerExitError } from "@dipc/dipc";
+ *
+ * const e = new WorkerExitError(1234, null, "SIGSEGV", "resize");
+ * console.log(e.pid, e.signal, e.task, e instanceof Error); // 1234 "SIGSEGV" "resize" true
+ * ```
  */
 export class WorkerExitError extends Error {
   /** The worker's pid. */

@@ -69,6 +69,17 @@ function validatePath(path: unknown): string {
  * @param options mode
  * @throws {ErrnoError} EEXIST (something is there), ENOENT (no such directory), EACCES
  * @see {@link https://man7.org/linux/man-pages/man3/mkfifo.3.html}
+ *
+ * @example A FIFO, mode 0600
+ * ```ts
+ * import { mkfifo, removeFifo } from "@dipc/dipc";
+ *
+ * const path = `${await Deno.makeTempDir()}/jobs.fifo`;
+ * mkfifo(path);
+ * const st = await Deno.lstat(path);
+ * console.log(st.isFile, (st.mode ?? 0) & 0o777); // false 384 (0o600)
+ * removeFifo(path);
+ * ```
  */
 export function mkfifo(path: string, options?: { mode?: number }): void {
   validatePath(path);
@@ -104,6 +115,22 @@ export function mkfifo(path: string, options?: { mode?: number }): void {
  * @param path the FIFO
  * @throws {TypeError} when `path` is not a FIFO (nothing is removed)
  * @throws {ErrnoError} ENOENT, EACCES
+ *
+ * @example Only a FIFO is removed
+ * ```ts
+ * import { mkfifo, removeFifo } from "@dipc/dipc";
+ *
+ * const dir = await Deno.makeTempDir();
+ * mkfifo(`${dir}/f`);
+ * removeFifo(`${dir}/f`);
+ * await Deno.writeTextFile(`${dir}/plain`, "not a FIFO");
+ * try {
+ *   removeFifo(`${dir}/plain`);
+ * } catch (e) {
+ *   console.log(e instanceof TypeError); // true: nothing was removed
+ * }
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function removeFifo(path: string): void {
   validatePath(path);
@@ -137,6 +164,24 @@ function openChecked(path: string, flags: number): number {
  * @throws {TypeError} when `path` is not a FIFO
  * @throws {ErrnoError} ENOENT, EACCES
  * @see {@link https://man7.org/linux/man-pages/man7/fifo.7.html}
+ *
+ * @example Read what a writer sends, until it closes
+ * ```ts
+ * import { END_OF_STREAM, mkfifo, openFifoReader, openFifoWriter, removeFifo } from "@dipc/dipc";
+ *
+ * const path = `${await Deno.makeTempDir()}/f`;
+ * mkfifo(path);
+ * using reader = openFifoReader(path); // opens at once, with no writer yet
+ * {
+ *   using writer = await openFifoWriter(path, { timeout: 5_000 });
+ *   await writer.write(new TextEncoder().encode("ping"));
+ * }
+ * const buf = new Uint8Array(16);
+ * const n = await reader.read(buf, { timeout: 5_000 });
+ * if (n !== END_OF_STREAM) console.log(new TextDecoder().decode(buf.subarray(0, n))); // "ping"
+ * console.log(await reader.read(buf, { timeout: 5_000 }) === END_OF_STREAM); // true
+ * removeFifo(path);
+ * ```
  */
 export function openFifoReader(path: string): PipeReader {
   validatePath(path);
@@ -152,6 +197,20 @@ export function openFifoReader(path: string): PipeReader {
  * @returns the write end, or {@linkcode WOULD_BLOCK} when no reader has it open (ENXIO)
  * @throws {TypeError} when `path` is not a FIFO
  * @throws {ErrnoError} ENOENT, EACCES
+ *
+ * @example No reader yet: WOULD_BLOCK
+ * ```ts
+ * import { mkfifo, openFifoReader, removeFifo, tryOpenFifoWriter, WOULD_BLOCK } from "@dipc/dipc";
+ *
+ * const path = `${await Deno.makeTempDir()}/f`;
+ * mkfifo(path);
+ * console.log(tryOpenFifoWriter(path) === WOULD_BLOCK); // true
+ * using reader = openFifoReader(path);
+ * const writer = tryOpenFifoWriter(path);
+ * if (writer !== WOULD_BLOCK) writer.close();
+ * console.log(writer !== WOULD_BLOCK, reader.closed); // true false
+ * removeFifo(path);
+ * ```
  */
 export function tryOpenFifoWriter(path: string): PipeWriter | WouldBlock {
   validatePath(path);
@@ -174,6 +233,20 @@ export function tryOpenFifoWriter(path: string): PipeWriter | WouldBlock {
  * @throws {ErrnoError} ENOENT, EACCES
  * @throws {DOMException} `TimeoutError` when no reader came in time
  * @throws the signal's reason when aborted
+ *
+ * @example Wait for a reader, with a timeout
+ * ```ts
+ * import { mkfifo, openFifoWriter, removeFifo } from "@dipc/dipc";
+ *
+ * const path = `${await Deno.makeTempDir()}/f`;
+ * mkfifo(path);
+ * try {
+ *   await openFifoWriter(path, { timeout: 50 }); // nobody reads
+ * } catch (e) {
+ *   console.log((e as DOMException).name); // "TimeoutError"
+ * }
+ * removeFifo(path);
+ * ```
  */
 export async function openFifoWriter(path: string, options?: WaitOptions): Promise<PipeWriter> {
   validatePath(path);

@@ -125,7 +125,26 @@ function validateLock(
   return { type: shared ? LOCK.F_RDLCK : LOCK.F_WRLCK, start, len };
 }
 
-/** A held lock: `unlock()` (or `using`) gives it back. */
+/**
+ * A held lock: `unlock()` (or `using`) gives it back.
+ *
+ * @example Given back by its scope
+ * ```ts
+ * import { LockFile, WOULD_BLOCK } from "@dipc/dipc";
+ *
+ * const path = await Deno.makeTempFile();
+ * using a = LockFile.open(path);
+ * using b = LockFile.open(path); // another open file description: a second holder
+ * {
+ *   using held = await a.lock({ timeout: 1_000 });
+ *   console.log(held.held, b.tryLock() === WOULD_BLOCK); // true true
+ * }
+ * const again = b.tryLock();
+ * console.log(again !== WOULD_BLOCK); // true
+ * if (again !== WOULD_BLOCK) again.unlock();
+ * await Deno.remove(path);
+ * ```
+ */
 export class FileLockGuard implements Disposable {
   #release: (() => void) | undefined;
 
@@ -153,7 +172,23 @@ export class FileLockGuard implements Disposable {
   }
 }
 
-/** An open file to lock. Closing it releases every lock it holds. */
+/**
+ * An open file to lock. Closing it releases every lock it holds.
+ *
+ * @example Who holds the lock
+ * ```ts
+ * import { LockFile } from "@dipc/dipc";
+ *
+ * const path = await Deno.makeTempFile();
+ * using mine = LockFile.open(path);
+ * using theirs = LockFile.open(path);
+ * using held = mine.lockSync({ shared: true, timeout: 1_000 });
+ * console.log(theirs.conflict()?.shared); // true: a shared lock stands in the way of a write lock
+ * console.log(theirs.conflict({ shared: true })); // undefined: readers share
+ * held.unlock();
+ * await Deno.remove(path);
+ * ```
+ */
 export class LockFile implements HasFd, Disposable {
   #fd: number;
   readonly #path: string;

@@ -871,6 +871,17 @@ export interface StaleIpcOptions extends ListIpcOptions {
  *
  * @param options `dirs`, `kinds`, `allowForeignOwner`, `includeOrphans`
  * @returns the objects, as {@linkcode listIpcObjects} lists them
+ *
+ * @example What nobody will come back for
+ * ```ts
+ * import { RingChannel, staleIpcObjects } from "@dipc/dipc";
+ *
+ * const name = `/dipc-doc-${crypto.randomUUID()}`;
+ * RingChannel.create(name, { capacity: 4096 }).close(); // nobody ever attached
+ * const stale = staleIpcObjects({ kinds: ["ring"] }).some((o) => o.name === name);
+ * console.log(stale); // false: never attached is not abandoned
+ * RingChannel.unlink(name);
+ * ```
  */
 export function staleIpcObjects(options?: StaleIpcOptions): IpcObject[] {
   const o = validateOptionKeys<StaleIpcOptions>(
@@ -925,6 +936,17 @@ function validateIpcObject(o: unknown): asserts o is IpcObject {
  *
  * @param o the object, as listed
  * @returns true when it is in use
+ *
+ * @example In use while mapped
+ * ```ts
+ * import { ipcObjectInUse, listIpcObjects, SharedMemory } from "@dipc/dipc";
+ *
+ * const shm = SharedMemory.temporary({ size: 4096 });
+ * const find = () => listIpcObjects({ kinds: ["shm"] }).objects.find((o) => o.name === shm.name);
+ * const listed = find();
+ * console.log(listed !== undefined && ipcObjectInUse(listed)); // true: this process maps it
+ * shm.close(); // and unlinks it
+ * ```
  */
 export function ipcObjectInUse(o: IpcObject): boolean {
   validateIpcObject(o);
@@ -984,6 +1006,17 @@ function unlinkPath(path: Uint8Array, what: string): void {
  * @throws {ForeignOwnerError} another user owns or created it
  * @throws {ErrnoError} EBUSY when it is in use (or, with `ifStale`, no longer stale); ENOENT when
  *   it has gone; EACCES, EPERM
+ *
+ * @example Remove what a listing found
+ * ```ts
+ * import { listIpcObjects, MessageQueue, removeIpcObject } from "@dipc/dipc";
+ *
+ * const name = `/dipc-doc-${crypto.randomUUID()}`;
+ * MessageQueue.create(name, { maxMessages: 1, messageSize: 64 }).close();
+ * const queue = listIpcObjects({ kinds: ["mq"], names: [name] }).objects.find((o) => o.name === name);
+ * if (queue) removeIpcObject(queue); // checks the owner and that nobody has it open first
+ * console.log(listIpcObjects({ kinds: ["mq"], names: [name] }).objects.length); // 0
+ * ```
  */
 export function removeIpcObject(o: IpcObject, options?: RemoveIpcOptions): void {
   const opts = validateOptionKeys<RemoveIpcOptions>(
@@ -1055,6 +1088,15 @@ export function removeIpcObject(o: IpcObject, options?: RemoveIpcOptions): void 
  *
  * @param o the object, as listed
  * @returns the description
+ *
+ * @example One line for a message
+ * ```ts
+ * import { describeObject, listIpcObjects, SysVMessageQueue } from "@dipc/dipc";
+ *
+ * using q = SysVMessageQueue.temporary();
+ * const found = listIpcObjects({ kinds: ["sysv-mq"] }).objects.find((o) => o.id === q.id);
+ * if (found) console.log(describeObject(found)); // "sysv-mq id 32768 (key 0x00000000)"
+ * ```
  */
 export function describeObject(o: IpcObject): string {
   validateIpcObject(o);
@@ -1070,6 +1112,15 @@ export function describeObject(o: IpcObject): string {
  *
  * @param o the object, as listed
  * @returns the name, printable
+ *
+ * @example A hostile name, shown safely
+ * ```ts
+ * import { listIpcObjects, printableName, SharedMemory } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 16, prefix: "dipc-doc-\x1b[2J" });
+ * const found = listIpcObjects({ kinds: ["shm"] }).objects.find((o) => o.name === shm.name);
+ * if (found) console.log(printableName(found).includes("\\e[2J")); // true: no escape reaches the terminal
+ * ```
  */
 export function printableName(o: IpcObject): string {
   validateIpcObject(o);

@@ -45,6 +45,19 @@ export interface DetachedRegion {
 /**
  * Memory mapped into this process and shared with others: the base of
  * {@linkcode SharedMemory} and {@linkcode SysVSharedMemory}.
+ *
+ * @example Code that takes any mapped memory
+ * ```ts
+ * import { type MappedMemory, SharedMemory, SysVSharedMemory } from "@dipc/dipc";
+ *
+ * function stamp(memory: MappedMemory): number {
+ *   const words = memory.int32(0, 1);
+ *   return Atomics.add(words, 0, 1) + 1;
+ * }
+ * using posix = SharedMemory.temporary({ size: 4096 });
+ * using sysv = SysVSharedMemory.temporary({ size: 4096 });
+ * console.log(stamp(posix), stamp(sysv), posix.size); // 1 1 4096
+ * ```
  */
 export abstract class MappedMemory implements Disposable {
   #mapping: Mapping | undefined;

@@ -206,7 +206,17 @@ export interface MessageQueueLimits {
   userBytes: number;
 }
 
-/** The system's limits for queues, from /proc, read through FFI (no permission). */
+/**
+ * The system's limits for queues, from /proc, read through FFI (no permission).
+ *
+ * @example What a new queue may ask for
+ * ```ts
+ * import { messageQueueLimits } from "@dipc/dipc";
+ *
+ * const { maxMessages, messageSize, userBytes } = messageQueueLimits();
+ * console.log(maxMessages >= 1, messageSize >= 128, userBytes > 0); // true true true
+ * ```
+ */
 export function messageQueueLimits(): MessageQueueLimits {
   return {
     maxMessages: readProcNumber("/proc/sys/fs/mqueue/msg_max"),
@@ -267,6 +277,19 @@ function tooManyError(name: string, charge: number): ErrnoError {
  * A POSIX message queue opened by this process.
  *
  * @see {@link https://man7.org/linux/man-pages/man3/mq_open.3.html}
+ *
+ * @example Priorities: the most urgent first
+ * ```ts
+ * import { MessageQueue } from "@dipc/dipc";
+ *
+ * const name = `/dipc-doc-${crypto.randomUUID()}`;
+ * using q = MessageQueue.create(name, { maxMessages: 4, messageSize: 64 });
+ * await q.send(new TextEncoder().encode("later"), { priority: 0 });
+ * await q.send(new TextEncoder().encode("now"), { priority: 9 });
+ * const first = await q.receive({ timeout: 1_000 });
+ * console.log(new TextDecoder().decode(first.data), first.priority); // "now" 9
+ * MessageQueue.unlink(name);
+ * ```
  */
 export class MessageQueue implements HasFd, Disposable {
   readonly #name: string;

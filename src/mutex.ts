@@ -159,6 +159,19 @@ let noteOwnerDied: (guard: MutexGuard) => void;
 
 /**
  * The guard of a held {@linkcode SharedMutex}: unlock it (or let `using` do it) exactly once.
+ *
+ * @example Held for a scope; whether the last holder died
+ * ```ts
+ * import { SharedMemory, SharedMutex } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 4096 });
+ * const mutex = SharedMutex.init(shm, 0);
+ * {
+ *   using guard = await mutex.lock({ timeout: 1_000 });
+ *   console.log(guard.held, guard.ownerDied); // true false
+ * }
+ * console.log(mutex.holder); // 0: nobody
+ * ```
  */
 export class MutexGuard implements Disposable {
   #mutex: SharedMutex | undefined;
@@ -236,6 +249,17 @@ export class MutexGuard implements Disposable {
 
 /**
  * A process-shared, owner-death-aware mutex on a 16-byte block of shared memory.
+ *
+ * @example One holder at a time
+ * ```ts
+ * import { SharedMemory, SharedMutex, WOULD_BLOCK } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 64 });
+ * const mutex = SharedMutex.init(shm, 0);
+ * using held = mutex.lockSync({ timeout: 1_000 });
+ * console.log(mutex.tryLock() === WOULD_BLOCK, mutex.holder === Deno.pid); // true true
+ * held.unlock();
+ * ```
  */
 export class SharedMutex {
   readonly #slot: Slot;
@@ -509,6 +533,24 @@ export class SharedMutex {
  * A condition variable in shared memory, used with a {@linkcode SharedMutex}: wait releases the
  * mutex and sleeps until notified, then takes the mutex again before returning, whatever ended
  * the wait. Wake-ups may be spurious: always wait in a loop that re-checks the condition.
+ *
+ * @example Wait until a flag is set
+ * ```ts
+ * import { SharedCondition, SharedMemory, SharedMutex } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 64 });
+ * const mutex = SharedMutex.init(shm, 0);
+ * const changed = SharedCondition.init(shm, 16);
+ * const flag = shm.int32(32, 1);
+ * setTimeout(async () => {
+ *   using _g = await mutex.lock({ timeout: 1_000 });
+ *   flag[0] = 1;
+ *   changed.notifyAll();
+ * }, 10);
+ * using guard = await mutex.lock({ timeout: 1_000 });
+ * while (flag[0] === 0) await changed.wait(guard, { timeout: 5_000 });
+ * console.log(flag[0]); // 1
+ * ```
  */
 export class SharedCondition {
   readonly #slot: Slot;

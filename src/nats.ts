@@ -536,6 +536,19 @@ function asyncDisposable<T>(ch: Channel<T>, nc: NatsConnection, owned: boolean):
  * @throws {DOMException} `TimeoutError` when the setup outlasts `timeout` (or, without one, a
  *   server that does not greet within 20 s); the signal's reason when aborted; an Error naming
  *   the server when it cannot be reached
+ *
+ * @example A channel over a subject (a broker at NATS_URL)
+ * ```ts
+ * import { natsSubjectChannel } from "@dipc/dipc/nats";
+ *
+ * const server = Deno.env.get("NATS_URL") ?? "nats://127.0.0.1:4222";
+ * const subject = `dipc.doc.${crypto.randomUUID()}`;
+ * await using rx = await natsSubjectChannel(server, subject, "receive", { timeout: 5_000 });
+ * await using tx = await natsSubjectChannel(server, subject, "send", { timeout: 5_000 });
+ * await tx.send(new TextEncoder().encode("hello"));
+ * const got = await rx.receive({ timeout: 5_000 });
+ * if (got instanceof Uint8Array) console.log(new TextDecoder().decode(got)); // "hello"
+ * ```
  */
 export async function natsSubjectChannel<T = Uint8Array<ArrayBuffer>>(
   server: string | NatsConnection,
@@ -575,6 +588,21 @@ export async function natsSubjectChannel<T = Uint8Array<ArrayBuffer>>(
  * @throws {TypeError} bad arguments, before anything connects
  * @throws {DOMException} `TimeoutError` when the setup outlasts `timeout`; the signal's reason
  *   when aborted; an Error naming the server when it cannot be reached or the stream set up
+ *
+ * @example Messages that wait for their receiver (a broker at NATS_URL)
+ * ```ts
+ * import { jetStreamChannel } from "@dipc/dipc/nats";
+ *
+ * const server = Deno.env.get("NATS_URL") ?? "nats://127.0.0.1:4222";
+ * const subject = `dipc.doc.${crypto.randomUUID()}`;
+ * {
+ *   await using tx = await jetStreamChannel(server, subject, "send", { timeout: 5_000 });
+ *   await tx.send(new TextEncoder().encode("kept by the server"));
+ * } // no receiver yet: the stream holds it
+ * await using rx = await jetStreamChannel(server, subject, "receive", { timeout: 5_000 });
+ * const got = await rx.receive({ timeout: 5_000 });
+ * if (got instanceof Uint8Array) console.log(new TextDecoder().decode(got)); // "kept by the server"
+ * ```
  */
 export async function jetStreamChannel<T = Uint8Array<ArrayBuffer>>(
   server: string | NatsConnection,

@@ -184,6 +184,23 @@ export interface ServeNatsTasksOptions {
  * @returns a promise settled when serving stops (rejected with the connection's error)
  * @throws {TypeError} for bad arguments; the task module's load error; an error naming the
  *   server when it cannot be reached
+ *
+ * @example Serve tasks in this process (a broker at NATS_URL)
+ * ```ts
+ * import { natsPool, serveNatsTasks } from "@dipc/dipc/nats_pool";
+ *
+ * const server = Deno.env.get("NATS_URL") ?? "nats://127.0.0.1:4222";
+ * const name = `doc-${crypto.randomUUID().slice(0, 8)}`;
+ * await using pool = await natsPool(server, { name, workers: 0, timeout: 5_000 });
+ * const stop = new AbortController();
+ * const serving = serveNatsTasks(server, { add: (a: number, b: number) => a + b }, {
+ *   name,
+ *   signal: stop.signal,
+ * });
+ * console.log(await pool.run("add", [2, 3], { timeout: 10_000 })); // 5
+ * stop.abort();
+ * await serving;
+ * ```
  */
 export async function serveNatsTasks(
   server: string,
@@ -341,6 +358,25 @@ interface Pending {
 /**
  * A pool whose tasks go through a NATS JetStream work queue. Made by {@linkcode natsPool}; see
  * the module documentation.
+ *
+ * @example Run tasks, look at the pool (a broker at NATS_URL)
+ * ```ts
+ * import { natsPool } from "@dipc/dipc/nats_pool";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const module = `${dir}/tasks.ts`;
+ * await Deno.writeTextFile(module, "export const square = (x: number) => x * x;\n");
+ * const server = Deno.env.get("NATS_URL") ?? "nats://127.0.0.1:4222";
+ * await using pool = await natsPool(server, {
+ *   name: `doc-${crypto.randomUUID().slice(0, 8)}`,
+ *   module,
+ *   workers: 1,
+ *   permissions: { read: [dir] },
+ *   timeout: 10_000,
+ * });
+ * console.log(await pool.run("square", [7], { timeout: 30_000 })); // 49
+ * console.log(pool.stats().done); // 1
+ * ```
  */
 export class NatsPool implements AsyncDisposable {
   readonly #nc: NatsConnection;
@@ -622,6 +658,26 @@ const SELF = new URL(import.meta.url).href;
  * @returns the pool
  * @throws {TypeError} / {RangeError} for bad arguments, before anything connects or starts; an
  *   error naming the server when it cannot be reached; `TimeoutError`
+ *
+ * @example A map over a work queue (a broker at NATS_URL)
+ * ```ts
+ * import { natsPool } from "@dipc/dipc/nats_pool";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const module = `${dir}/tasks.ts`;
+ * await Deno.writeTextFile(module, "export const double = (x: number) => 2 * x;\n");
+ * const server = Deno.env.get("NATS_URL") ?? "nats://127.0.0.1:4222";
+ * await using pool = await natsPool(server, {
+ *   name: `doc-${crypto.randomUUID().slice(0, 8)}`,
+ *   module,
+ *   workers: 2,
+ *   permissions: { read: [dir] },
+ *   timeout: 10_000,
+ * });
+ * const doubled: number[] = [];
+ * for await (const x of pool.map<number>("double", [1, 2, 3], { timeout: 30_000 })) doubled.push(x);
+ * console.log(doubled); // [2, 4, 6]
+ * ```
  */
 export async function natsPool(
   server: string,

@@ -94,7 +94,22 @@ function sleeperOf(end: PipeEnd, events: number): FdSleeper {
   return s;
 }
 
-/** An end of a pipe or FIFO: a descriptor this object owns. */
+/**
+ * An end of a pipe or FIFO: a descriptor this object owns.
+ *
+ * @example Either end, closed once
+ * ```ts
+ * import { Pipe, type PipeEnd } from "@dipc/dipc";
+ *
+ * const ends: PipeEnd[] = [];
+ * {
+ *   using pipe = Pipe.create();
+ *   ends.push(pipe.reader, pipe.writer);
+ *   console.log(ends.every((e) => e.unsafeFd >= 0)); // true
+ * }
+ * console.log(ends.every((e) => e.closed)); // true: closing again does nothing
+ * ```
+ */
 export abstract class PipeEnd implements HasFd, Disposable {
   #fd: number;
   readonly #label: string;
@@ -177,7 +192,21 @@ export abstract class PipeEnd implements HasFd, Disposable {
   }
 }
 
-/** The read end of a pipe or FIFO. */
+/**
+ * The read end of a pipe or FIFO.
+ *
+ * @example Read until the writer closes
+ * ```ts
+ * import { END_OF_STREAM, Pipe } from "@dipc/dipc";
+ *
+ * using pipe = Pipe.create();
+ * await pipe.writer.write(new Uint8Array([1, 2, 3]));
+ * pipe.writer.close();
+ * const buf = new Uint8Array(8);
+ * const n = await pipe.reader.read(buf, { timeout: 1_000 });
+ * console.log(n, await pipe.reader.read(buf, { timeout: 1_000 }) === END_OF_STREAM); // 3 true
+ * ```
+ */
 export class PipeReader extends PipeEnd {
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
 
@@ -316,7 +345,19 @@ export class PipeReader extends PipeEnd {
   }
 }
 
-/** The write end of a pipe or FIFO. */
+/**
+ * The write end of a pipe or FIFO.
+ *
+ * @example Write without waiting, or wait for room
+ * ```ts
+ * import { Pipe, WOULD_BLOCK } from "@dipc/dipc";
+ *
+ * using pipe = Pipe.create();
+ * const n = pipe.writer.tryWrite(new Uint8Array(16));
+ * console.log(n === WOULD_BLOCK ? "full" : n); // 16
+ * await pipe.writer.write(new Uint8Array(16), { timeout: 1_000 });
+ * ```
+ */
 export class PipeWriter extends PipeEnd {
   #writable: WritableStream<Uint8Array> | undefined;
   /** writeBatch's staging buffer, made on first use. */
@@ -468,6 +509,16 @@ export interface PipeOptions {
  * Both ends of a new anonymous pipe.
  *
  * @see {@link https://man7.org/linux/man-pages/man2/pipe.2.html}
+ *
+ * @example Both ends in one process
+ * ```ts
+ * import { Pipe } from "@dipc/dipc";
+ *
+ * using pipe = Pipe.create();
+ * await pipe.writer.write(new TextEncoder().encode("through the pipe"));
+ * pipe.writer.close();
+ * console.log(await pipe.reader.text()); // "through the pipe"
+ * ```
  */
 export class Pipe implements Disposable {
   /** The read end. */

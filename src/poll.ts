@@ -105,6 +105,20 @@ function fdOf(handle: unknown, what: string): number {
  * A set of handles to wait on, for a loop that serves many (a server's clients, a supervisor's
  * children). Add and delete handles as they come and go; each `wait` (or iteration step)
  * returns every handle that is ready at that moment.
+ *
+ * @example Serve whichever pipe has data
+ * ```ts
+ * import { Pipe, Poller } from "@dipc/dipc";
+ *
+ * using a = Pipe.create();
+ * using b = Pipe.create();
+ * using poller = new Poller();
+ * poller.add(a.reader);
+ * poller.add(b.reader);
+ * b.writer.tryWrite(new TextEncoder().encode("b first"));
+ * const ready = await poller.wait({ timeout: 1_000 });
+ * console.log(ready.map((e) => e.handle === b.reader)); // [true]
+ * ```
  */
 export class Poller<T extends HasFd | number = HasFd | number> implements Disposable {
   readonly #interests = new Map<T, { read: boolean; write: boolean }>();
@@ -298,6 +312,17 @@ export class Poller<T extends HasFd | number = HasFd | number> implements Dispos
  * @returns the ready handles
  * @throws {TypeError} for a bad handle or interest
  * @throws {DOMException} `TimeoutError` (except with `timeout: 0`)
+ *
+ * @example Is there anything to read?
+ * ```ts
+ * import { Pipe, poll } from "@dipc/dipc";
+ *
+ * using pipe = Pipe.create();
+ * console.log((await poll([{ handle: pipe.reader }], { timeout: 0 })).length); // 0
+ * pipe.writer.tryWrite(new Uint8Array([1]));
+ * const [event] = await poll([{ handle: pipe.reader, read: true }], { timeout: 1_000 });
+ * console.log(event?.readable); // true
+ * ```
  */
 export async function poll<T extends HasFd | number>(
   interests: ReadonlyArray<PollInterest<T>>,
@@ -340,6 +365,15 @@ const MAX_COUNT = 0xffff_ffff_ffff_fffen;
  * (`eventfd(2)`). Reading takes the whole count (or one unit, as a semaphore) and waits while it
  * is 0; writing adds. The descriptor is non-blocking (a child given it shares that mode), so a C
  * peer reads it after `poll`.
+ *
+ * @example A counter another task (or process) bumps
+ * ```ts
+ * import { EventFd } from "@dipc/dipc";
+ *
+ * using ev = EventFd.create();
+ * setTimeout(() => ev.write(3), 10);
+ * console.log(await ev.read({ timeout: 1_000 })); // 3n
+ * ```
  */
 export class EventFd implements HasFd, Disposable {
   #fd: number;

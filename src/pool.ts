@@ -251,6 +251,24 @@ class Deque<T> {
 /**
  * A pool of Deno worker processes running one task module's functions. See the module
  * documentation for what travels, how failures and cancels work, and the lifetime rules.
+ *
+ * @example Tasks in other processes
+ * ```ts
+ * import { ProcessPool } from "@dipc/dipc/pool";
+ *
+ * const module = await Deno.makeTempFile({ suffix: ".ts" });
+ * await Deno.writeTextFile(module, "export const add = (a: number, b: number) => a + b;\n");
+ * {
+ *   await using pool = ProcessPool.create(module, { size: 2 });
+ *   console.log(await pool.run("add", [2, 3], { timeout: 30_000 })); // 5
+ *   const sums: number[] = [];
+ *   for await (const s of pool.map<number>("add", [[1, 1], [2, 2]], { timeout: 30_000 })) {
+ *     sums.push(s);
+ *   }
+ *   console.log(sums); // [2, 4]
+ * }
+ * await Deno.remove(module);
+ * ```
  */
 export class ProcessPool implements AsyncDisposable {
   readonly #module: string;

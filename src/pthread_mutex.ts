@@ -82,7 +82,21 @@ type PthreadCall = "pthread_mutex_unlock" | "pthread_mutex_consistent";
 /** Module-private access to them (set in PthreadMutex's static block). */
 let callPthread: (mutex: PthreadMutex, name: PthreadCall, action: string) => void;
 
-/** The guard of a held {@linkcode PthreadMutex}; unlock it on the thread that locked it. */
+/**
+ * The guard of a held {@linkcode PthreadMutex}; unlock it on the thread that locked it.
+ *
+ * @example Held for a scope
+ * ```ts
+ * import { PthreadMutex, SharedMemory } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 4096 });
+ * const mutex = PthreadMutex.init(shm, 0);
+ * {
+ *   using guard = mutex.lockSync({ timeout: 1_000 });
+ *   console.log(guard.held, guard.ownerDied); // true false
+ * }
+ * ```
+ */
 export class PthreadMutexGuard implements Disposable {
   #mutex: PthreadMutex | undefined;
   readonly #ownerDied: boolean;
@@ -134,6 +148,17 @@ export class PthreadMutexGuard implements Disposable {
 
 /**
  * A process-shared, robust `pthread_mutex_t` in shared memory.
+ *
+ * @example A robust pthread mutex that C programs share
+ * ```ts
+ * import { PthreadMutex, SharedMemory, WOULD_BLOCK } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 4096 });
+ * const mutex = PthreadMutex.init(shm, 0); // PTHREAD_PROCESS_SHARED, robust
+ * const guard = mutex.tryLock();
+ * console.log(guard !== WOULD_BLOCK, PthreadMutex.size() > 0); // true true
+ * if (guard !== WOULD_BLOCK) guard.unlock();
+ * ```
  */
 export class PthreadMutex {
   readonly #slot: Slot;

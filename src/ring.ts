@@ -310,6 +310,21 @@ function validateCapacity(capacity: unknown): number {
 /**
  * A message channel in shared memory. See the module documentation for how it works and its
  * byte layout.
+ *
+ * @example A sender and a receiver on one ring
+ * ```ts
+ * import { END_OF_STREAM, RingChannel } from "@dipc/dipc";
+ *
+ * using ring = RingChannel.temporary({ capacity: 4096 });
+ * using rx = ring.receiver();
+ * {
+ *   using tx = ring.sender();
+ *   await tx.send(new TextEncoder().encode("one"));
+ * } // the last sender's close ends the stream
+ * const m = await rx.receive({ timeout: 1_000 });
+ * if (m !== END_OF_STREAM) console.log(new TextDecoder().decode(m)); // "one"
+ * console.log(await rx.receive({ timeout: 1_000 }) === END_OF_STREAM); // true
+ * ```
  */
 export class RingChannel implements Disposable {
   #memory: MappedMemory;

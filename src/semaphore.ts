@@ -151,6 +151,22 @@ const CAS_TRIES = TUNING.semaphore.casTries;
  * A POSIX semaphore, named or in shared memory.
  *
  * @see {@link https://man7.org/linux/man-pages/man7/sem_overview.7.html}
+ *
+ * @example Two slots for three tasks
+ * ```ts
+ * import { Semaphore } from "@dipc/dipc";
+ *
+ * using slots = Semaphore.temporary({ value: 2 });
+ * let inside = 0;
+ * let most = 0;
+ * await Promise.all([1, 2, 3].map(async () => {
+ *   using _permit = await slots.acquire({ timeout: 5_000 });
+ *   most = Math.max(most, ++inside);
+ *   await new Promise((r) => setTimeout(r, 5));
+ *   inside--;
+ * }));
+ * console.log(most); // 2
+ * ```
  */
 export class Semaphore implements Disposable {
   readonly #name: string | undefined;

@@ -192,6 +192,18 @@ function unmap(region: DetachedRegion | undefined): void {
  * A POSIX shared memory object, opened and mapped into this process.
  *
  * @see {@link https://man7.org/linux/man-pages/man3/shm_open.3.html}
+ *
+ * @example Create, map, share by name
+ * ```ts
+ * import { SharedMemory } from "@dipc/dipc";
+ *
+ * const name = `/dipc-doc-${crypto.randomUUID()}`;
+ * using mine = SharedMemory.create(name, { size: 4096 }); // mode 0600, exclusive
+ * using theirs = SharedMemory.open(name); // what another process would do
+ * mine.bytes[0] = 7;
+ * console.log(theirs.bytes[0], theirs.size); // 7 4096
+ * SharedMemory.unlink(name);
+ * ```
  */
 export class SharedMemory extends MappedMemory {
   readonly #name: string;
@@ -564,6 +576,16 @@ export class SharedMemory extends MappedMemory {
 /**
  * A part of a {@linkcode SharedMemory}: made by {@linkcode SharedMemory.region}. Given to a
  * process pool's task, it arrives in the worker as a region of the same memory, mapped there.
+ *
+ * @example Half of a segment, handed on as a region
+ * ```ts
+ * import { SharedMemory } from "@dipc/dipc";
+ *
+ * using shm = SharedMemory.temporary({ size: 8192 });
+ * const upper = shm.region(4096, 4096);
+ * upper.bytes.fill(7);
+ * console.log(upper.offset, upper.length, shm.bytes[4096], shm.bytes[0]); // 4096 4096 7 0
+ * ```
  */
 export class SharedRegion {
   /** The memory the region is part of. */

@@ -120,6 +120,13 @@ export function signalNumber(signal: SignalName | number): number {
  * @param n a signal number
  * @returns its name
  * @throws {RangeError} for a number that is not a signal
+ *
+ * @example Numbers and names
+ * ```ts
+ * import { signalName, signalNumber } from "@dipc/dipc";
+ *
+ * console.log(signalName(15), signalName(signalNumber("SIGUSR1"))); // "SIGTERM" "SIGUSR1"
+ * ```
  */
 export function signalName(n: number): string {
   signalNumber(n);
@@ -142,6 +149,15 @@ function validatePid(pid: unknown, what: string): number {
  * @param signal name or number (default "SIGTERM")
  * @throws {ErrnoError} ESRCH (no such process), EPERM (not allowed)
  * @see {@link https://man7.org/linux/man-pages/man2/kill.2.html}
+ *
+ * @example Stop a child
+ * ```ts
+ * import { kill, spawn } from "@dipc/dipc";
+ *
+ * await using child = spawn("sleep", { args: ["30"] });
+ * kill(child.pid, "SIGTERM");
+ * console.log((await child.wait({ timeout: 5_000 })).signal); // "SIGTERM"
+ * ```
  */
 export function kill(pid: number, signal: SignalName | number = "SIGTERM"): void {
   const p = validatePid(pid, "pid");
@@ -156,6 +172,15 @@ export function kill(pid: number, signal: SignalName | number = "SIGTERM"): void
  * @param signal name or number (default "SIGTERM")
  * @throws {ErrnoError} ESRCH (no such group), EPERM
  * @see {@link https://man7.org/linux/man-pages/man3/killpg.3.html}
+ *
+ * @example A child and what it starts, together
+ * ```ts
+ * import { killProcessGroup, spawn } from "@dipc/dipc";
+ *
+ * await using child = spawn("sh", { args: ["-c", "sleep 30 & sleep 30"], processGroup: true });
+ * killProcessGroup(child.pgid ?? child.pid, "SIGKILL"); // the shell and its sleep
+ * console.log((await child.wait({ timeout: 5_000 })).signal); // "SIGKILL"
+ * ```
  */
 export function killProcessGroup(pgid: number, signal: SignalName | number = "SIGTERM"): void {
   const g = validatePid(pgid, "pgid");
@@ -175,6 +200,19 @@ export function killProcessGroup(pgid: number, signal: SignalName | number = "SI
  * @param value a 32-bit integer
  * @throws {ErrnoError} ESRCH, EPERM, EAGAIN (the receiver's queue of signals is full)
  * @see {@link https://man7.org/linux/man-pages/man3/sigqueue.3.html}
+ *
+ * @example A signal with a value, to this process
+ * ```ts
+ * import { signals, sigqueue } from "@dipc/dipc";
+ *
+ * const stop = new AbortController();
+ * const it = signals(["SIGUSR2"], { signal: stop.signal });
+ * const first = it.next(); // listening starts here
+ * sigqueue(Deno.pid, "SIGUSR2", 42);
+ * console.log((await first).value); // "SIGUSR2"
+ * stop.abort();
+ * await it.return(undefined);
+ * ```
  */
 export function sigqueue(pid: number, signal: SignalName | number, value: number): void {
   const p = validatePid(pid, "pid");
@@ -207,6 +245,18 @@ const UNLISTENABLE = new Set<SignalName>([
  * @returns an async iterable of signal names
  * @throws {TypeError} for an unknown signal or one Deno cannot catch (SIGKILL, SIGSTOP, …)
  * @see {@link https://docs.deno.com/api/deno/~/Deno.addSignalListener}
+ *
+ * @example Shut down on SIGTERM
+ * ```ts
+ * import { kill, signals } from "@dipc/dipc";
+ *
+ * const stop = new AbortController();
+ * setTimeout(() => kill(Deno.pid, "SIGTERM"), 10);
+ * for await (const name of signals(["SIGINT", "SIGTERM"], { signal: stop.signal })) {
+ *   console.log(`got ${name}: cleaning up`); // "got SIGTERM: cleaning up"
+ *   break; // ends the listening
+ * }
+ * ```
  */
 export function signals(
   which: SignalName[],

@@ -358,6 +358,19 @@ class Acceptor {
  * One end of a Unix domain socket: made by {@linkcode UnixSocket.pair},
  * {@linkcode UnixSocket.connect}, {@linkcode UnixListener.accept} or adopted with
  * {@linkcode UnixSocket.fromFd}.
+ *
+ * @example A datagram pair
+ * ```ts
+ * import { UnixSocket } from "@dipc/dipc";
+ *
+ * const [a, b] = UnixSocket.pair({ type: "datagram" });
+ * await a.send(new TextEncoder().encode("one message"));
+ * const into = new Uint8Array(64);
+ * const got = await b.receive(into, { timeout: 1_000 });
+ * if (typeof got === "object") console.log(new TextDecoder().decode(into.subarray(0, got.length)));
+ * a.close();
+ * b.close();
+ * ```
  */
 export class UnixSocket implements HasFd, Disposable {
   #fd: number;
@@ -959,6 +972,17 @@ export interface UnixListenOptions {
 /**
  * A listening Unix socket. Made by {@linkcode UnixListener.listen}; closing it removes the
  * socket file it made.
+ *
+ * @example Who connected
+ * ```ts
+ * import { UnixListener, UnixSocket } from "@dipc/dipc";
+ *
+ * using listener = UnixListener.listen({ abstract: `dipc-doc-${crypto.randomUUID()}` });
+ * const connecting = UnixSocket.connect(listener.address);
+ * using server = await listener.accept({ timeout: 1_000 });
+ * using _client = await connecting;
+ * console.log(server.peerCredentials().uid === Deno.uid()); // true
+ * ```
  */
 export class UnixListener implements HasFd, Disposable {
   readonly #core: Acceptor;
@@ -1153,6 +1177,20 @@ function inetAddress(hostname: string, port: number): Uint8Array {
  * connection over a Unix socket. Connections are {@linkcode UnixSocket} handles of type
  * "stream" (everything works on them but descriptor passing and peer credentials, which TCP
  * does not have); `TCP_NODELAY` is set on each.
+ *
+ * @example A loopback server
+ * ```ts
+ * import { TcpListener } from "@dipc/dipc";
+ *
+ * using listener = TcpListener.listen({ port: 0 });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.port });
+ * using server = await listener.accept({ timeout: 1_000 });
+ * await client.write(new TextEncoder().encode("hi"));
+ * const into = new Uint8Array(8);
+ * const got = await server.receive(into, { timeout: 1_000 });
+ * console.log(typeof got === "object" && got.length); // 2
+ * client.close();
+ * ```
  */
 export class TcpListener implements HasFd, Disposable {
   readonly #core: Acceptor;

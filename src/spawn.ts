@@ -156,7 +156,19 @@ function decodeStatus(w: number, usage: OutStruct): ChildStatus {
   };
 }
 
-/** A started child process. */
+/**
+ * A started child process.
+ *
+ * @example Run a program, collect its output
+ * ```ts
+ * import { spawn } from "@dipc/dipc";
+ *
+ * await using child = spawn("sh", { args: ["-c", "echo out; echo err >&2"], stdout: "piped", stderr: "piped" });
+ * const { status, stdout, stderr } = await child.output({ timeout: 10_000 });
+ * const text = new TextDecoder();
+ * console.log(status.code, text.decode(stdout), text.decode(stderr)); // 0 "out\n" "err\n"
+ * ```
+ */
 export class ChildProcess implements AsyncDisposable {
   /** The child's pid. */
   readonly pid: number;

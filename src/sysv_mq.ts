@@ -251,6 +251,17 @@ interface SysVTaken {
  * ends its use here; {@linkcode SysVMessageQueue.remove} removes the queue itself.
  *
  * @see {@link https://man7.org/linux/man-pages/man2/msgget.2.html}
+ *
+ * @example Typed messages, taken by type
+ * ```ts
+ * import { SysVMessageQueue } from "@dipc/dipc";
+ *
+ * using q = SysVMessageQueue.temporary();
+ * await q.send(new TextEncoder().encode("for 2"), { type: 2 });
+ * await q.send(new TextEncoder().encode("for 1"), { type: 1 });
+ * const m = await q.receive({ type: 1, timeout: 1_000 });
+ * console.log(new TextDecoder().decode(m.data), m.type); // "for 1" 1
+ * ```
  */
 export class SysVMessageQueue implements Disposable {
   readonly #identity: SysVIdentity<SysVMessageQueueStat>;

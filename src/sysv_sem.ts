@@ -219,6 +219,15 @@ function validateValue(value: unknown, what: string): number {
  * ends its use here; {@linkcode SysVSemaphoreSet.remove} removes the set itself.
  *
  * @see {@link https://man7.org/linux/man-pages/man2/semop.2.html}
+ *
+ * @example Two semaphores changed at once
+ * ```ts
+ * import { SysVSemaphoreSet } from "@dipc/dipc";
+ *
+ * using set = SysVSemaphoreSet.temporary({ count: 2, initial: [1, 0] });
+ * await set.op([{ index: 0, op: -1 }, { index: 1, op: 1 }], { timeout: 1_000 });
+ * console.log(set.getAll()); // [0, 1]
+ * ```
  */
 export class SysVSemaphoreSet implements Disposable {
   readonly #identity: SysVIdentity<SysVSemaphoreSetStat>;

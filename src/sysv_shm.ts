@@ -158,6 +158,16 @@ function statId(id: number): SysVSharedMemoryStat {
  * A System V shared memory segment attached to this process.
  *
  * @see {@link https://man7.org/linux/man-pages/man2/shmget.2.html}
+ *
+ * @example A segment by id, as ipcs lists it
+ * ```ts
+ * import { SysVSharedMemory } from "@dipc/dipc";
+ *
+ * using seg = SysVSharedMemory.temporary({ size: 4096 });
+ * using again = SysVSharedMemory.openId(seg.id);
+ * seg.bytes[0] = 9;
+ * console.log(again.bytes[0], again.stat().attachments >= 2); // 9 true
+ * ```
  */
 export class SysVSharedMemory extends MappedMemory {
   readonly #identity: SysVIdentity<SysVSharedMemoryStat>;

@@ -221,3 +221,34 @@ ipcTest(
     assert.deepEqual(report.left, [], "the fuzzer's rings are all gone from /dev/shm");
   },
 );
+
+Deno.test("every exported function and class of every entry point has an example", async () => {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)) as {
+    exports: Record<string, string>;
+  };
+  const files = [...new Set(Object.values(config.exports))].map((f) => `${ROOT}${f.slice(2)}`);
+  const r = await run(Deno.execPath(), ["doc", "--json", ...files], { boundMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  type Tag = { kind: string; doc?: string };
+  type Doc = { kind: string; declarationKind?: string; jsDoc?: { tags?: Tag[] } };
+  // An example runs as a doc test unless its fence says `ignore`.
+  const runs = (t: Tag): boolean => t.kind === "example" && !/```\w*\s+ignore/.test(t.doc ?? "");
+  const doc = JSON.parse(r.stdout) as {
+    nodes: Record<string, { symbols: Array<{ name: string; declarations: Doc[] }> }>;
+  };
+  const checked = new Set<string>();
+  const missing = new Set<string>();
+  for (const { symbols } of Object.values(doc.nodes)) {
+    for (const s of symbols) {
+      for (const d of s.declarations) {
+        if ((d.kind !== "function" && d.kind !== "class") || d.declarationKind !== "export") {
+          continue;
+        }
+        checked.add(s.name);
+        if (!(d.jsDoc?.tags ?? []).some(runs)) missing.add(s.name);
+      }
+    }
+  }
+  assert.ok(checked.size >= 60, `looked at ${checked.size} functions and classes`);
+  assert.deepEqual([...missing].sort(), [], "each needs an @example that deno test --doc runs");
+});

@@ -12,6 +12,7 @@
 import { ROOT } from "./examples.ts";
 import config from "../deno.json" with { type: "json" };
 import { blockedIn, hasCommand } from "./_host.ts";
+import { NATS_SERVER, natsServer } from "./nats_server.ts";
 import { LEDGER_ENV, MQ_PEAK_PREFIX, posixEntry, sysvEntry } from "../tests/_ledger.ts";
 
 interface Step {
@@ -27,6 +28,8 @@ interface Step {
   missing?: string | false;
   /** Whether a missing prerequisite fails the run (CI sets DIPC_REQUIRE_AARCH64=1). */
   required?: boolean;
+  /** Give it a private NATS broker's address in NATS_URL. */
+  broker?: boolean;
 }
 
 /*
@@ -73,9 +76,11 @@ const steps: Step[] = [
   { name: "deno doc --lint (every export of deno.json)", args: ["doc", "--lint", ...EXPORTS] },
   { name: "deno test", args: ["test", "-A", "tests/"], tests: true },
   {
+    // The NATS modules' examples run against a private broker (NATS_URL, started below).
     name: "deno test --doc",
-    args: ["test", "-A", "--doc", "mod.ts", "src/", "README.md"],
+    args: ["test", "-A", "--doc", "mod.ts", "src/", "cli/", "README.md"],
     tests: true,
+    broker: true,
   },
   {
     name: "aarch64: deno test under qemu-aarch64",
@@ -139,6 +144,7 @@ function madeByThisRun(obj: string, made: Set<string>): boolean {
 let passed = 0;
 let failed = 0;
 const before = await ipcObjects();
+await using broker = NATS_SERVER === undefined ? undefined : await natsServer();
 for (const step of steps) {
   console.log(`\n=== ${step.name}`);
   if (step.missing) {
@@ -150,7 +156,12 @@ for (const step of steps) {
   const child = new Deno.Command(step.cmd ?? Deno.execPath(), {
     args: step.args,
     cwd: ROOT,
-    env: { NO_COLOR: "1", [LEDGER_ENV]: ledger, ...step.env },
+    env: {
+      NO_COLOR: "1",
+      [LEDGER_ENV]: ledger,
+      ...(step.broker && broker ? { NATS_URL: broker.url } : {}),
+      ...step.env,
+    },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
