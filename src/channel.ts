@@ -16,8 +16,7 @@
  * `end()` (the end of the stream for receivers), `close()` and `using`. Messages go through a
  * {@linkcode Codec}: bytes (the default), text, JSON, structured clones ({@linkcode cloneCodec}:
  * Map, Set, Date, BigInt, typed arrays, errors, cycles), or one of your own. (V8's structured
- * clone through `node:v8` was measured and left out: 7 to 10 times slower than JSON here, and
- * loading a `node:` module breaks robust mutexes' owner-death detection in the same process.)
+ * clone through `node:v8` was measured and left out: 7 to 10 times slower than JSON here.)
  *
  * The conventions are dipc's own: {@linkcode WOULD_BLOCK} when a `try…` form would wait,
  * {@linkcode END_OF_STREAM} once every sender has ended and everything sent has been taken, a
