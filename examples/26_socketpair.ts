@@ -33,7 +33,7 @@ if (Deno.args[0] === "child") {
   const into = new Uint8Array(256);
   for (const question of ["ping", "what is a socket pair?", "x"]) {
     await mine.send(enc.encode(question));
-    const answer = await mine.receive(into, { timeout: 10_000 });
+    const answer = await mine.receiveInto(into, { timeout: 10_000 });
     if (typeof answer !== "object") throw new Error("the child went away");
     console.log(
       `parent asked "${question}", child answered "${dec.decode(into.subarray(0, answer.length))}"`,

@@ -20,7 +20,7 @@ const enc = new TextEncoder();
 if (Deno.args[0] === "child") {
   using socket = UnixSocket.fromFd(3);
   const into = new Uint8Array(64);
-  const got = await socket.receive(into, { maxFds: 3, timeout: 10_000 });
+  const got = await socket.receiveInto(into, { maxFds: 3, timeout: 10_000 });
   if (typeof got !== "object" || got.fds.length !== 3) {
     throw new Error("expected three descriptors");
   }

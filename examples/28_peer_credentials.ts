@@ -21,7 +21,7 @@ if (Deno.args[0] === "client") {
   using socket = await UnixSocket.connect(Deno.args[1] ?? "", { timeout: 10_000 });
   await socket.send(enc.encode(`hello from ${Deno.args[2]}`));
   const into = new Uint8Array(128);
-  const reply = await socket.receive(into, { timeout: 10_000 });
+  const reply = await socket.receiveInto(into, { timeout: 10_000 });
   console.log(typeof reply === "object" ? dec.decode(into.subarray(0, reply.length)) : "(hung up)");
 } else {
   const dir = await Deno.makeTempDir({ prefix: "dipc-example-" });
@@ -39,7 +39,7 @@ if (Deno.args[0] === "client") {
       using conn = await listener.accept({ timeout: 10_000 });
       const { pid, uid } = conn.peerCredentials();
       const into = new Uint8Array(128);
-      const said = await conn.receive(into, { timeout: 10_000 });
+      const said = await conn.receiveInto(into, { timeout: 10_000 });
       const text = typeof said === "object" ? dec.decode(into.subarray(0, said.length)) : "";
       const name = workers.get(pid);
       console.log(

@@ -27,7 +27,7 @@ if (Deno.args[0] === "client") {
   const into = new Uint8Array(128);
   for (let i = 1; i <= REQUESTS; i++) {
     await socket.send(enc.encode(`${Deno.args[2]}: request ${i}`));
-    const reply = await socket.receive(into, { timeout: 10_000 });
+    const reply = await socket.receiveInto(into, { timeout: 10_000 });
     if (typeof reply !== "object") throw new Error("the server hung up");
   }
 } else {
@@ -54,7 +54,7 @@ if (Deno.args[0] === "client") {
         }
         continue;
       }
-      const r = handle.tryReceive(into);
+      const r = handle.tryReceiveInto(into);
       if (typeof r === "object") {
         handle.trySend(enc.encode(`answer to "${dec.decode(into.subarray(0, r.length))}"`));
         answered++;

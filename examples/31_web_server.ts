@@ -54,7 +54,7 @@ async function serveConnection(conn: UnixSocket): Promise<void> {
   let pending = "";
   try {
     for (;;) {
-      const r = await conn.receive(buf, { timeout: 30_000 });
+      const r = await conn.receiveInto(buf, { timeout: 30_000 });
       if (r === END_OF_STREAM) return;
       pending += dec.decode(buf.subarray(0, r.length));
       for (let end = pending.indexOf("\r\n\r\n"); end >= 0; end = pending.indexOf("\r\n\r\n")) {
@@ -83,13 +83,13 @@ if (Deno.args[0] === "worker-inherit") {
   // the parent has gone, and a worker does not outlive its supervisor.
   using listener = TcpListener.fromFd(3);
   using parent = UnixSocket.fromFd(4);
-  void parent.receive(new Uint8Array(1)).finally(() => Deno.exit(0));
+  void parent.receiveInto(new Uint8Array(1)).finally(() => Deno.exit(0));
   for await (const conn of listener) void serveConnection(conn);
 } else if (Deno.args[0] === "worker-handover") {
   using parent = UnixSocket.fromFd(3);
   const note = new Uint8Array(16);
   for (;;) {
-    const r = await parent.receive(note, { maxFds: 1 });
+    const r = await parent.receiveInto(note, { maxFds: 1 });
     if (r === END_OF_STREAM) Deno.exit(0); // the parent has gone
     for (const fd of r.fds) void serveConnection(UnixSocket.fromFd(fd));
   }
@@ -114,7 +114,7 @@ if (Deno.args[0] === "worker-inherit") {
   });
   const note = new Uint8Array(1);
   for (;;) {
-    const r = await parent.receive(note);
+    const r = await parent.receiveInto(note);
     if (r === END_OF_STREAM) Deno.exit(0); // the parent has gone: so does its worker
     if (note[0] === 2) break;
   }
@@ -189,7 +189,7 @@ async function prefork(serveOnly: boolean): Promise<void> {
       denoFlags: ["--unstable-net"],
     });
     theirs.close();
-    const ready = mine.receive(new Uint8Array(1), { timeout: 30_000 }).then((r) => {
+    const ready = mine.receiveInto(new Uint8Array(1), { timeout: 30_000 }).then((r) => {
       if (r === END_OF_STREAM) throw new Error(`worker ${child.pid} exited before listening`);
     });
     const w: Worker = { child, link: mine, ready, retiring: false };

@@ -158,7 +158,7 @@ if (isWorker) {
     using link = UnixSocket.fromFd(4);
     const buf = new Uint8Array(64);
     for (;;) {
-      const r = await link.receive(buf, { timeout: 10_000 });
+      const r = await link.receiveInto(buf, { timeout: 10_000 });
       if (typeof r === "symbol") break;
       await link.send(buf.subarray(0, r.length));
     }
@@ -275,7 +275,7 @@ if (isWorker) {
     const m0 = performance.now();
     for (let r = 0; r < ROUNDS; r++) {
       mine.trySend(buf.subarray(0, 8));
-      await mine.receive(buf, { timeout: 10_000 });
+      await mine.receiveInto(buf, { timeout: 10_000 });
     }
     const message = (performance.now() - m0) * 1000 / ROUNDS;
     mine.close();

@@ -301,12 +301,12 @@ export class SeqpacketTransport implements ChannelTransport {
   }
   tryReceive(): Uint8Array | WouldBlock | EndOfStream {
     if (this.#ended) return END_OF_STREAM;
-    const r = this.#s.tryReceive(this.#scratch);
+    const r = this.#s.tryReceiveInto(this.#scratch);
     return r === WOULD_BLOCK || r === END_OF_STREAM ? this.#end(r) : this.#took(r.length);
   }
   async receive(options: WaitOptions): Promise<Uint8Array | EndOfStream> {
     if (this.#ended) return END_OF_STREAM;
-    const r = await this.#s.receive(this.#scratch, options);
+    const r = await this.#s.receiveInto(this.#scratch, options);
     return r === END_OF_STREAM ? this.#end(r) : this.#took(r.length);
   }
   #end<R extends WouldBlock | EndOfStream>(r: R): R {

@@ -100,7 +100,7 @@ export async function serveTasks(load: () => Promise<Record<string, unknown>>): 
     const into = new Uint8Array(4 + 1 + 255 * 17);
     const view = new DataView(into.buffer);
     for (;;) {
-      const r = await link.receive(into, { maxFds: 253 });
+      const r = await link.receiveInto(into, { maxFds: 253 });
       if (r === END_OF_STREAM) Deno.exit(0); // the parent has gone: so does its worker
       if (r.length < 5) throw new ProtocolError("a link message under 5 bytes");
       const id = view.getUint32(0, true); // the link's messages: u32 id, then the table

@@ -383,11 +383,11 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
       write: (b) => socket.send(b),
       writable: async (opts) => void await poll([{ handle: socket, write: true }], opts),
       tryRead: (into) => {
-        const r = socket.tryReceive(into);
+        const r = socket.tryReceiveInto(into);
         return r === WOULD_BLOCK || r === END_OF_STREAM ? r : r.length;
       },
       read: async (into, opts) => {
-        const r = await socket.receive(into, opts);
+        const r = await socket.receiveInto(into, opts);
         return r === END_OF_STREAM ? r : r.length;
       },
       endWrite: () => socket.shutdownWrite(),

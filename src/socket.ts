@@ -36,7 +36,7 @@
  * using pipe = Pipe.create();
  * await a.send(new TextEncoder().encode("here is a pipe"), { fds: [pipe.reader] });
  * const into = new Uint8Array(64);
- * const got = await b.receive(into, { maxFds: 1, timeout: 1000 });
+ * const got = await b.receiveInto(into, { maxFds: 1, timeout: 1000 });
  * if (got !== END_OF_STREAM) {
  *   using reader = PipeReader.fromFd(got.fds[0] ?? -1); // the pipe's read end, a copy of ours
  *   await pipe.writer.write(new TextEncoder().encode("through it"));
@@ -151,6 +151,18 @@ export interface SocketMessage {
   data: Uint8Array<ArrayBuffer>;
   /** Descriptors it carried (close-on-exec); the caller owns them. */
   fds: number[];
+  /** From `receive()`/`tryReceive()`: the message was longer than `size`; the rest was discarded. */
+  truncated?: boolean;
+}
+
+/** A receipt of a receive into a scratch buffer, as a message of its own. */
+function copied<R extends SocketReceipt | WouldBlock | EndOfStream>(
+  buf: Uint8Array,
+  r: R,
+): SocketMessage | Exclude<R, SocketReceipt> {
+  if (typeof r !== "object") return r as Exclude<R, SocketReceipt>;
+  const receipt = r as SocketReceipt;
+  return { data: buf.slice(0, receipt.length), fds: receipt.fds, truncated: receipt.truncated };
 }
 
 const TYPE_NUMBERS: Record<SocketType, number> = {
@@ -366,7 +378,7 @@ class Acceptor {
  * const [a, b] = UnixSocket.pair({ type: "datagram" });
  * await a.send(new TextEncoder().encode("one message"));
  * const into = new Uint8Array(64);
- * const got = await b.receive(into, { timeout: 1_000 });
+ * const got = await b.receiveInto(into, { timeout: 1_000 });
  * if (typeof got === "object") console.log(new TextDecoder().decode(into.subarray(0, got.length)));
  * a.close();
  * b.close();
@@ -378,6 +390,8 @@ export class UnixSocket implements HasFd, Disposable {
   readonly #what: string;
   #readSleeper: FdSleeper | undefined;
   #writeSleeper: FdSleeper | undefined;
+  /** The copying receives' buffer: undefined before the first, null while one uses it. */
+  #scratch: Uint8Array<ArrayBuffer> | undefined | null;
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
   #writable: WritableStream<Uint8Array> | undefined;
   /**
@@ -423,7 +437,7 @@ export class UnixSocket implements HasFd, Disposable {
    * const [a, b] = UnixSocket.pair();
    * a.trySend(new TextEncoder().encode("ping"));
    * const into = new Uint8Array(8);
-   * const got = await b.receive(into, { timeout: 1000 });
+   * const got = await b.receiveInto(into, { timeout: 1000 });
    * console.log(typeof got === "object" && got.length); // 4
    * a.close();
    * b.close();
@@ -603,7 +617,7 @@ export class UnixSocket implements HasFd, Disposable {
   }
 
   /**
-   * Receives what is there now, without waiting.
+   * Receives what is there now into `into`, without waiting.
    *
    * @param into where the bytes go (a message longer than it is cut: `truncated`)
    * @param options `maxFds`: how many passed descriptors to accept
@@ -615,8 +629,22 @@ export class UnixSocket implements HasFd, Disposable {
    * @throws {RangeError} an empty `into` on a seqpacket or datagram socket (the message would be
    *   taken and lost)
    * @throws {ClosedError} after close
+   *
+   * @example Nothing yet, then a message
+   * ```ts
+   * import { UnixSocket, WOULD_BLOCK } from "@dipc/dipc";
+   *
+   * const [a, b] = UnixSocket.pair({ type: "seqpacket" });
+   * const into = new Uint8Array(16);
+   * console.log(b.tryReceiveInto(into) === WOULD_BLOCK); // true
+   * a.trySend(new Uint8Array([1, 2, 3]));
+   * const got = b.tryReceiveInto(into);
+   * console.log(typeof got === "object" && got.length); // 3
+   * a.close();
+   * b.close();
+   * ```
    */
-  tryReceive(
+  tryReceiveInto(
     into: Uint8Array,
     options?: SocketReceiveOptions,
   ): SocketReceipt | WouldBlock | EndOfStream {
@@ -626,18 +654,19 @@ export class UnixSocket implements HasFd, Disposable {
   }
 
   /**
-   * Receives, waiting while nothing is there.
+   * Receives into `into`, waiting while nothing is there.
    *
    * @param into where the bytes go
    * @param options `maxFds`, `signal`, `timeout`
    * @returns what was received, or {@linkcode END_OF_STREAM}
-   * @throws {ErrnoError} EMSGSIZE (`MSG_CTRUNC`: see `tryReceive`; the data is the next receive's)
+   * @throws {ErrnoError} EMSGSIZE (`MSG_CTRUNC`: see `tryReceiveInto`; the data is the next
+   *   receive's)
    * @throws {RangeError} an empty `into` on a seqpacket or datagram socket
    * @throws {DOMException} `TimeoutError` (nothing was taken)
    * @throws the signal's reason when aborted (nothing was taken)
    * @throws {ClosedError} after close, or when closed during the wait
    */
-  async receive(
+  async receiveInto(
     into: Uint8Array,
     options?: SocketReceiveOptions & WaitOptions,
   ): Promise<SocketReceipt | EndOfStream> {
@@ -652,6 +681,118 @@ export class UnixSocket implements HasFd, Disposable {
     );
     if (r === TIMED_OUT) throw timedOut(`receiving on ${this.#what}`);
     return r;
+  }
+
+  /**
+   * Receives what is there now, as a copy of its own, without waiting.
+   *
+   * @param options `maxFds`, and `size`: the largest message taken whole (default 64 KiB;
+   *   longer ones are cut, `truncated`)
+   * @returns the message, {@linkcode WOULD_BLOCK}, or {@linkcode END_OF_STREAM}
+   * @throws {ErrnoError} EMSGSIZE (`MSG_CTRUNC`: see `tryReceiveInto`)
+   * @throws {ClosedError} after close
+   */
+  tryReceive(
+    options?: SocketReceiveOptions & { size?: number },
+  ): SocketMessage | WouldBlock | EndOfStream;
+  /**
+   * The form of {@linkcode UnixSocket.tryReceiveInto} under its old name.
+   *
+   * @deprecated Use {@linkcode UnixSocket.tryReceiveInto}; `tryReceive(options)` returns a copy.
+   */
+  tryReceive(
+    into: Uint8Array,
+    options?: SocketReceiveOptions,
+  ): SocketReceipt | WouldBlock | EndOfStream;
+  tryReceive(
+    first?: Uint8Array | (SocketReceiveOptions & { size?: number }),
+    options?: SocketReceiveOptions,
+  ): SocketMessage | SocketReceipt | WouldBlock | EndOfStream {
+    if (first instanceof Uint8Array) return this.tryReceiveInto(first, options);
+    const { buf, maxFds } = this.#copyForm(first, ["maxFds", "size"], "UnixSocket.tryReceive");
+    try {
+      return copied(buf, this.#recvmsg(buf, maxFds));
+    } finally {
+      this.#giveBack(buf);
+    }
+  }
+
+  /**
+   * Receives a message (on a stream socket: what has come, up to `size` bytes) as a copy of its
+   * own, waiting while nothing is there.
+   *
+   * @param options `maxFds`, `size` (the largest message taken whole, default 64 KiB; longer
+   *   ones are cut, `truncated`), `signal`, `timeout`
+   * @returns the message and the descriptors it carried, or {@linkcode END_OF_STREAM}
+   * @throws {ErrnoError} EMSGSIZE (`MSG_CTRUNC`: see `tryReceiveInto`)
+   * @throws {DOMException} `TimeoutError` (nothing was taken)
+   * @throws the signal's reason when aborted (nothing was taken)
+   * @throws {ClosedError} after close, or when closed during the wait
+   *
+   * @example A message and its length, without a buffer of yours
+   * ```ts
+   * import { END_OF_STREAM, UnixSocket } from "@dipc/dipc";
+   *
+   * const [a, b] = UnixSocket.pair({ type: "seqpacket" });
+   * await a.send(new TextEncoder().encode("whole"));
+   * const m = await b.receive({ timeout: 1_000 });
+   * if (m !== END_OF_STREAM) console.log(new TextDecoder().decode(m.data), m.fds); // "whole" []
+   * a.close();
+   * b.close();
+   * ```
+   */
+  receive(
+    options?: SocketReceiveOptions & WaitOptions & { size?: number },
+  ): Promise<SocketMessage | EndOfStream>;
+  /**
+   * The form of {@linkcode UnixSocket.receiveInto} under its old name.
+   *
+   * @deprecated Use {@linkcode UnixSocket.receiveInto}; `receive(options)` returns a copy.
+   */
+  receive(
+    into: Uint8Array,
+    options?: SocketReceiveOptions & WaitOptions,
+  ): Promise<SocketReceipt | EndOfStream>;
+  async receive(
+    first?: Uint8Array | (SocketReceiveOptions & WaitOptions & { size?: number }),
+    options?: SocketReceiveOptions & WaitOptions,
+  ): Promise<SocketMessage | SocketReceipt | EndOfStream> {
+    if (first instanceof Uint8Array) return await this.receiveInto(first, options);
+    const { buf, maxFds } = this.#copyForm(
+      first,
+      ["maxFds", "size", "signal", "timeout"],
+      "UnixSocket.receive",
+    );
+    const bounds = first === undefined ? {} : { ...first, maxFds };
+    delete (bounds as { size?: number }).size;
+    try {
+      return copied(buf, await this.receiveInto(buf, bounds));
+    } finally {
+      this.#giveBack(buf);
+    }
+  }
+
+  /** The buffer and descriptor count of the copying forms. */
+  #copyForm(
+    options: unknown,
+    keys: readonly string[],
+    call: string,
+  ): { buf: Uint8Array<ArrayBuffer>; maxFds: number } {
+    const o = validateOptionKeys<SocketReceiveOptions & { size?: number }>(options, keys, call);
+    const maxFds = this.#maxFds(o);
+    const size = o.size === undefined ? CHUNK : validateInteger(o.size, "size", 1, MAX_IO);
+    // One scratch buffer a socket for the default size, taken while a receive uses it (a
+    // concurrent receive gets its own): the copy is what the caller keeps.
+    let buf: Uint8Array<ArrayBuffer>;
+    if (size === CHUNK && this.#scratch !== null) {
+      buf = this.#scratch ?? new Uint8Array(CHUNK);
+      this.#scratch = null; // in use
+    } else buf = new Uint8Array(size);
+    return { buf, maxFds };
+  }
+
+  #giveBack(buf: Uint8Array<ArrayBuffer>): void {
+    if (buf.length === CHUNK && this.#scratch === null) this.#scratch = buf;
   }
 
   /**
@@ -686,7 +827,7 @@ export class UnixSocket implements HasFd, Disposable {
       ? { maxFds }
       : { maxFds, signal };
     for await (
-      const r of receiveUntilStopped(() => this.receive(buf, opts), signal, () => this.closed)
+      const r of receiveUntilStopped(() => this.receiveInto(buf, opts), signal, () => this.closed)
     ) {
       if (r === END_OF_STREAM) return;
       yield { data: buf.slice(0, r.length), fds: r.fds };
@@ -709,7 +850,7 @@ export class UnixSocket implements HasFd, Disposable {
     return this.#readable ??= new ReadableStream<Uint8Array<ArrayBuffer>>({
       pull: async (controller) => {
         const buf = new Uint8Array(CHUNK);
-        const r = await this.receive(buf);
+        const r = await this.receiveInto(buf);
         if (r === END_OF_STREAM) {
           controller.close();
           this.close();
@@ -1187,7 +1328,7 @@ function inetAddress(hostname: string, port: number): Uint8Array {
  * using server = await listener.accept({ timeout: 1_000 });
  * await client.write(new TextEncoder().encode("hi"));
  * const into = new Uint8Array(8);
- * const got = await server.receive(into, { timeout: 1_000 });
+ * const got = await server.receiveInto(into, { timeout: 1_000 });
  * console.log(typeof got === "object" && got.length); // 2
  * client.close();
  * ```

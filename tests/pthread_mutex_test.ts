@@ -154,7 +154,7 @@ ipcTest("a holder that loaded node: modules dies: its death is still reported", 
             (w >>> 0).toString(16)
           }, pid ${child.pid})`,
           ignore: true,
-          fn() {},
+          fn(): void {},
         });
         continue;
       }

@@ -529,3 +529,43 @@ Deno.test("bad input on sockets: every case throws before any system call", asyn
   b.close();
   assert.ok(thrown(() => a.trySend(new Uint8Array(1))) instanceof Error, "closed: ClosedError");
 });
+
+fdCheckedTest(
+  "receive() and tryReceive() return copies; receiveInto() fills a buffer",
+  async () => {
+    const [a, b] = UnixSocket.pair({ type: "seqpacket" });
+    try {
+      assert.equal(b.tryReceive(), WOULD_BLOCK);
+      await a.send(new TextEncoder().encode("first"));
+      await a.send(new TextEncoder().encode("second, longer"));
+      await a.send(new TextEncoder().encode("third"));
+      const m1 = await b.receive({ timeout: 10_000 });
+      assert.ok(m1 !== END_OF_STREAM);
+      assert.equal(new TextDecoder().decode(m1.data), "first");
+      assert.deepEqual([m1.fds, m1.truncated], [[], false]);
+      // A copy of its own: the next receive does not change it.
+      const m2 = b.tryReceive({ size: 6 });
+      assert.ok(m2 !== WOULD_BLOCK && m2 !== END_OF_STREAM);
+      assert.equal(new TextDecoder().decode(m2.data), "second");
+      assert.equal(m2.truncated, true);
+      const into = new Uint8Array(16);
+      const r = await b.receiveInto(into, { timeout: 10_000 });
+      assert.ok(r !== END_OF_STREAM);
+      assert.equal(new TextDecoder().decode(into.subarray(0, r.length)), "third");
+      assert.equal(new TextDecoder().decode(m1.data), "first");
+      // Concurrent copying receives each get their own message.
+      const both = Promise.all([b.receive({ timeout: 10_000 }), b.receive({ timeout: 10_000 })]);
+      await a.send(new Uint8Array([1]));
+      await a.send(new Uint8Array([2]));
+      const got = (await both).map((m) => m === END_OF_STREAM ? -1 : m.data[0]).sort();
+      assert.deepEqual(got, [1, 2]);
+      assert.throws(() => b.tryReceive({ size: 0 }), RangeError);
+      assert.throws(() => b.tryReceive({ bogus: 1 } as never), TypeError);
+      a.close();
+      assert.equal(await b.receive({ timeout: 10_000 }), END_OF_STREAM);
+    } finally {
+      a.close();
+      b.close();
+    }
+  },
+);
