@@ -47,7 +47,7 @@ if (Deno.args[0] === "producer") {
     if (n > 14) await sleep(30); // the second half: a slow producer
     console.log(stamp("producer", `sends item ${n}`));
     if (tx.trySend(item(n)) === WOULD_BLOCK) {
-      const { tail, head } = channel.stats();
+      const { tail, head } = channel.stat();
       const rule = `in − out + 16 = ${tail - head + 16} > 64, in=${tail} out=${head}`;
       console.log(stamp("producer", `item ${n}: full (${rule}); waiting`));
       await tx.send(item(n), { timeout: 10_000 });
@@ -70,7 +70,7 @@ if (Deno.args[0] === "producer") {
     if (got.length < 8) await sleep(30); // the first half: a slow consumer
     let m = rx.tryReceive();
     if (m === WOULD_BLOCK) {
-      const { tail, head } = channel.stats();
+      const { tail, head } = channel.stat();
       const at = tail === head ? `${tail}` : `${tail}/${head}`;
       timeline.push(stamp("consumer", `empty (in == out == ${at}); waiting`));
       empties++;

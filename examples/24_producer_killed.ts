@@ -60,7 +60,7 @@ if (Deno.args[0] === "producer") {
       if (n === SIZE && k === received && into.subarray(4).every((b) => b === (k & 255))) whole++;
       received++;
       if (received === 2000 && how === "send") {
-        atKill = received + Math.floor(channel.stats().used / (SIZE + 8)); // still in the ring
+        atKill = received + Math.floor(channel.stat().used / (SIZE + 8)); // still in the ring
         child.kill("SIGKILL");
       }
       if (received === 1000 && how === "reserve") {

@@ -35,7 +35,7 @@ if (import.meta.main) {
     );
   });
   const ok = results.filter((r) => r.status === "fulfilled").map((r) => r.value as number);
-  const s = pool.stats();
+  const s = pool.stat();
   console.log(`${ok.length} of ${items.length} completed: ${ok.join(" ")}`);
   console.log(`workers started to replace one that died: ${s.restarts}`);
   console.log(`and the pool goes on: squareOrCrash(12) = ${await pool.run("squareOrCrash", [12])}`);

@@ -62,7 +62,7 @@ if (import.meta.main) {
   }).spawn();
   try {
     // Before the map: wait until the command's worker has taken a task (it connects on its own).
-    const local = pool.stats().workers;
+    const local = pool.stat().workers;
     const deadline = Date.now() + 30_000;
     for (;;) {
       const pids = await Promise.all(
@@ -72,7 +72,7 @@ if (import.meta.main) {
       if (Date.now() > deadline) throw new Error("the dipc worker command took no task in 30 s");
     }
     console.log("the command's worker is serving too");
-    const [victim] = pool.stats().workers;
+    const [victim] = pool.stat().workers;
     const byPid = new Map<number, number>();
     let sum = 0;
     let count = 0;
@@ -93,7 +93,7 @@ if (import.meta.main) {
         console.log(`killed local worker ${victim} mid-map`);
       }
     }
-    const s = pool.stats();
+    const s = pool.stat();
     console.log(
       `${count} results, sum of squares ${sum} (expected ${items.reduce((a, n) => a + n * n, 0)})`,
     );

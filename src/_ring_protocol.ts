@@ -441,7 +441,7 @@ export function checkFirstPeer(
   }
 }
 
-/** What {@linkcode RingChannel.stats} reports. */
+/** What {@linkcode RingChannel.stat} reports. */
 export interface RingStats {
   /** Ring size in bytes. */
   capacity: number;

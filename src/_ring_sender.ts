@@ -66,7 +66,7 @@ const COPY_WORDS_MAX = 512;
  * using rx = ring.receiver();
  * using tx = ring.sender();
  * await tx.sendBatch([new Uint8Array([1]), new Uint8Array([2])], { timeout: 1_000 });
- * console.log(ring.stats().used > 0); // true
+ * console.log(ring.stat().used > 0); // true
  * ```
  */
 export class RingSender implements Disposable {

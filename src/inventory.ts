@@ -538,7 +538,7 @@ function listShm(h: Holders, kinds: Set<IpcKind>, notes: string[]): IpcObject[] 
 
 /** Queue facts from an open descriptor: attributes, and owner and mode from `fstat`. */
 function mqFacts(o: IpcObject, q: MessageQueue): void {
-  const a = q.attributes();
+  const a = q.stat();
   o.count = a.currentMessages;
   o.limits = { maxMessages: a.maxMessages, messageSize: a.messageSize };
 }

@@ -597,8 +597,17 @@ export class MessageQueue implements HasFd, Disposable {
    * @throws {ClosedError} after close
    * @see {@link https://man7.org/linux/man-pages/man3/mq_getattr.3.html}
    */
-  attributes(): MessageQueueAttributes {
+  stat(): MessageQueueAttributes {
     return getattr(this.#liveFd(), this.#name);
+  }
+
+  /**
+   * The same as {@linkcode MessageQueue.stat}.
+   *
+   * @deprecated Use {@linkcode MessageQueue.stat}: every dipc object reports itself by `stat()`.
+   */
+  attributes(): MessageQueueAttributes {
+    return this.stat();
   }
 
   /**
@@ -682,7 +691,7 @@ export class MessageQueue implements HasFd, Disposable {
    *
    * using q = MessageQueue.temporary({ maxMessages: 1, messageSize: 64 });
    * q.sendSync(new Uint8Array([1]), { timeout: 1000 });
-   * console.log(q.attributes().currentMessages); // 1
+   * console.log(q.stat().currentMessages); // 1
    * ```
    */
   sendSync(

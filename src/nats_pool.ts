@@ -331,7 +331,7 @@ export interface NatsPoolOptions extends WaitOptions {
   reconnectMs?: number;
 }
 
-/** What {@linkcode NatsPool.stats} reports. */
+/** What {@linkcode NatsPool.stat} reports. */
 export interface NatsPoolStats {
   /** Tasks published and not answered. */
   pending: number;
@@ -375,7 +375,7 @@ interface Pending {
  *   timeout: 10_000,
  * });
  * console.log(await pool.run("square", [7], { timeout: 30_000 })); // 49
- * console.log(pool.stats().done); // 1
+ * console.log(pool.stat().done); // 1
  * ```
  */
 export class NatsPool implements AsyncDisposable {
@@ -593,8 +593,17 @@ export class NatsPool implements AsyncDisposable {
     return mapTasks<T>(m, (item) => this.run(name, [item], m.run), () => {});
   }
 
-  /** What the pool holds and has done. */
+  /**
+   * The same as {@linkcode NatsPool.stat}.
+   *
+   * @deprecated Use {@linkcode NatsPool.stat}: every dipc object reports itself by `stat()`.
+   */
   stats(): NatsPoolStats {
+    return this.stat();
+  }
+
+  /** What the pool holds and has done. */
+  stat(): NatsPoolStats {
     return {
       pending: this.#pending.size,
       done: this.#done,

@@ -130,7 +130,7 @@ export interface ProcessPoolOptions {
   startTimeout?: number;
 }
 
-/** One worker, as {@linkcode ProcessPool.stats} reports it. */
+/** One worker, as {@linkcode ProcessPool.stat} reports it. */
 export interface PoolWorkerStats {
   /** Its pid. */
   pid: number;
@@ -142,7 +142,7 @@ export interface PoolWorkerStats {
   ready: boolean;
 }
 
-/** What {@linkcode ProcessPool.stats} reports. */
+/** What {@linkcode ProcessPool.stat} reports. */
 export interface PoolStats {
   /** Tasks waiting for a worker. */
   queued: number;
@@ -869,8 +869,17 @@ export class ProcessPool implements AsyncDisposable {
     }
   }
 
-  /** What the pool holds and has done. */
+  /**
+   * The same as {@linkcode ProcessPool.stat}.
+   *
+   * @deprecated Use {@linkcode ProcessPool.stat}: every dipc object reports itself by `stat()`.
+   */
   stats(): PoolStats {
+    return this.stat();
+  }
+
+  /** What the pool holds and has done. */
+  stat(): PoolStats {
     return {
       queued: this.#queue.length,
       running: this.#held,

@@ -695,11 +695,20 @@ export class RingChannel implements Disposable {
    * import { RingChannel } from "@dipc/dipc";
    *
    * using channel = RingChannel.temporary({ capacity: 4096 });
-   * console.log(channel.stats().used); // 0
+   * console.log(channel.stat().used); // 0
    * ```
    */
-  stats(): RingStats {
+  stat(): RingStats {
     return ringStats(this.#open());
+  }
+
+  /**
+   * The same as {@linkcode RingChannel.stat}.
+   *
+   * @deprecated Use {@linkcode RingChannel.stat}: every dipc object reports itself by `stat()`.
+   */
+  stats(): RingStats {
+    return this.stat();
   }
 
   /**

@@ -105,12 +105,12 @@ ipcTest("System V semaphores: semid_ds, sembuf operations, a timed semop", () =>
 ipcTest("POSIX queues: mq_attr, priorities, blocking send and timed receive", () => {
   using q = MessageQueue.temporary({ maxMessages: 3, messageSize: 32 });
   assert.deepEqual(
-    { ...q.attributes() },
+    { ...q.stat() },
     { maxMessages: 3, messageSize: 32, currentMessages: 0, nonblocking: true },
   );
   q.sendSync(new Uint8Array([1]), { priority: 1 });
   q.sendSync(new Uint8Array([2]), { priority: 9 });
-  assert.equal(q.attributes().currentMessages, 2);
+  assert.equal(q.stat().currentMessages, 2);
   const into = new Uint8Array(32);
   assert.deepEqual(q.receiveIntoSync(into, { timeout: 1000 }), { length: 1, priority: 9 });
   assert.deepEqual(q.receiveIntoSync(into, { timeout: 1000 }), { length: 1, priority: 1 });

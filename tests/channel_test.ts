@@ -179,7 +179,7 @@ ipcTest("codecs: text and JSON round trip; bad values and bytes throw", async ()
     assert.ok(thrown(() => json.trySend(1n)) instanceof TypeError, "JSON has no bigint");
     assert.ok(thrown(() => text.trySend("")) instanceof RangeError, "empty is the end mark");
     assert.ok(thrown(() => raw.trySend(new Uint8Array(1025))) instanceof RangeError);
-    assert.equal(q.attributes().currentMessages, 0);
+    assert.equal(q.stat().currentMessages, 0);
     // Bytes from a peer that are not a valid encoding: an error, the message taken, the channel
     // still good.
     const garbage = [

@@ -39,7 +39,7 @@ ipcTest(
     const name = uniqueName("mq");
     using a = MessageQueue.create(name, { maxMessages: 4, messageSize: 100 });
     assert.equal(a.created, true);
-    assert.deepEqual(a.attributes(), {
+    assert.deepEqual(a.stat(), {
       maxMessages: 4,
       messageSize: 100,
       currentMessages: 0,
@@ -82,7 +82,7 @@ ipcTest("priorities: highest first, FIFO within a priority; empty messages", asy
     MAX_PRIORITY,
   ]];
   for (const [s, p] of sent) assert.equal(q.trySend(enc.encode(s), { priority: p }), undefined);
-  assert.equal(q.attributes().currentMessages, 6);
+  assert.equal(q.stat().currentMessages, 6);
   const got: string[] = [];
   for (let i = 0; i < 6; i++) {
     const m = await q.receive({ timeout: 1000 });
@@ -128,7 +128,7 @@ ipcTest("descriptor passing: a spawned C program receives from the queue as fd 3
   const { status, stdout } = await child.output();
   assert.equal(status.code, 0);
   assert.equal(dec.decode(stdout), "3 11 handed down\n");
-  assert.equal(q.attributes().nonblocking, true, "our descriptor keeps O_NONBLOCK");
+  assert.equal(q.stat().nonblocking, true, "our descriptor keeps O_NONBLOCK");
 });
 
 ipcTest("descriptor passing: a Deno child adopts the queue with fromFd(3)", async () => {
@@ -161,7 +161,7 @@ ipcTest("full and empty: try forms say so, async forms wait, EMSGSIZE sends noth
     q.send(new Uint8Array(9)),
     (e) => e instanceof ErrnoError && e.code === "EMSGSIZE",
   );
-  assert.equal(q.attributes().currentMessages, 2);
+  assert.equal(q.stat().currentMessages, 2);
   // A send waits for room; a receive frees one.
   const pending = q.send(enc.encode("3"), { timeout: 10_000 });
   await new Promise((r) => setTimeout(r, 20));
@@ -177,7 +177,7 @@ ipcTest("full and empty: try forms say so, async forms wait, EMSGSIZE sends noth
     q.send(enc.encode("6"), { timeout: 10 }),
     (e) => e instanceof DOMException && e.name === "TimeoutError",
   );
-  assert.equal(q.attributes().currentMessages, 2, "a send that timed out sent nothing");
+  assert.equal(q.stat().currentMessages, 2, "a send that timed out sent nothing");
 });
 
 ipcTest("limits: beyond /proc/sys/fs/mqueue is an EINVAL that names them", async (t) => {
@@ -261,7 +261,7 @@ ipcTest("timeouts and aborts of receive take nothing; closing ends a wait", asyn
   setTimeout(() => q.close(), 10);
   await assert.rejects(waiting, ClosedError);
   assert.ok(thrown(() => q.trySend(enc.encode("x"))) instanceof ClosedError);
-  assert.ok(thrown(() => q.attributes()) instanceof ClosedError);
+  assert.ok(thrown(() => q.stat()) instanceof ClosedError);
   assert.ok(thrown(() => q.unsafeFd) instanceof ClosedError);
   q.close(); // again: nothing
   assert.equal(q.closed, true);
@@ -421,7 +421,7 @@ ipcTest("bad input on a live queue", async (t) => {
       () => assert.rejects(p(), (e) => e instanceof TypeError || e instanceof RangeError),
     );
   }
-  assert.equal(q.attributes().currentMessages, 0, "no bad call sent anything");
+  assert.equal(q.stat().currentMessages, 0, "no bad call sent anything");
 });
 
 ipcTest("a fair share against a C receiver blocked in mq_receive on the same queue", async (t) => {
@@ -450,7 +450,7 @@ ipcTest("a message sent after a receive timed out or was aborted stays on the qu
     assert.equal(other.trySend(new Uint8Array([i])), undefined);
     // Long enough for any call still in the kernel to have taken it (it must not be there).
     await new Promise((r) => setTimeout(r, 120));
-    assert.equal(other.attributes().currentMessages, 1, `round ${i}: the message is still queued`);
+    assert.equal(other.stat().currentMessages, 1, `round ${i}: the message is still queued`);
     const m = other.tryReceive();
     assert.ok(m !== WOULD_BLOCK && m.data[0] === i);
   }
@@ -469,7 +469,7 @@ ipcTest(
       (o) => q.receive(o),
       () => q.tryReceive(),
     );
-    assert.equal(q.attributes().currentMessages, 0);
+    assert.equal(q.stat().currentMessages, 0);
   },
 );
 
@@ -507,7 +507,7 @@ ipcTest(
     q.sendSync(new Uint8Array([0x61]), { priority: 2 }); // room: at once
     const e = thrown(() => q.sendSync(new Uint8Array([0x62]), { timeout: 20 }));
     assert.ok(e instanceof DOMException && e.name === "TimeoutError", `${e}`);
-    assert.equal(q.attributes().currentMessages, 1, "the timed-out send sent nothing");
+    assert.equal(q.stat().currentMessages, 1, "the timed-out send sent nothing");
     // The receiver starts after this thread is blocked in mq_timedsend.
     const receiver = new Deno.Command("sh", {
       args: ["-c", `sleep 0.2; exec "${peer}" pmq-recv "${q.name}" 2`],

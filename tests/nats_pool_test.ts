@@ -36,12 +36,12 @@ natsTest("a NATS pool runs tasks on local workers: results, errors, map", async 
   }
   assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => i * i));
   const pids = new Set(await Promise.all(Array.from({ length: 40 }, () => pool.run("pid"))));
-  for (const pid of pids) assert.ok(pool.stats().workers.includes(pid as number));
+  for (const pid of pids) assert.ok(pool.stat().workers.includes(pid as number));
   const pipe = Pipe.create();
   const handle = await pool.run("echo", [pipe.reader]).then(() => undefined, (x: Error) => x);
   pipe.close();
   assert.equal(handle?.name, "DataCloneError");
-  assert.equal(pool.stats().pending, 0);
+  assert.equal(pool.stat().pending, 0);
 });
 
 natsTest(
@@ -79,7 +79,7 @@ natsTest(
       assert.ok(!alive(first));
       // One answer reached the caller; the local worker was started again.
       await new Promise((r) => setTimeout(r, 300));
-      const s = pool.stats();
+      const s = pool.stat();
       assert.equal(s.done, 2);
       assert.equal(s.pending, 0);
       assert.ok(s.restarts >= 1);
@@ -116,7 +116,7 @@ natsTest("`dipc worker --nats` serves the pool beside local workers", async () =
     stderr: "piped",
   }).spawn();
   try {
-    const local = pool.stats().workers;
+    const local = pool.stat().workers;
     const seen = new Set<number>();
     await within(
       BOUND,

@@ -177,7 +177,7 @@ ipcTest("a pool runs tasks, and what travels equals the direct call", async () =
   assert.equal(big[(3 << 20) - 1], ((3 << 20) - 1) & 255);
   assert.equal(await pool.run("length", [new Uint8Array(5 << 20)]), 5 << 20);
   const pids = new Set(await Promise.all(Array.from({ length: 20 }, () => pool.run("pid"))));
-  const stats = pool.stats();
+  const stats = pool.stat();
   assert.equal(stats.workers.length, 2);
   for (const pid of pids) assert.ok(stats.workers.some((w) => w.pid === pid));
   assert.equal(stats.queued, 0);
@@ -205,13 +205,13 @@ ipcTest("a task's error arrives whole: class, message, cause, fields", async () 
   const missing = await failure(pool.run("noSuchTask"));
   assert.ok(missing instanceof TypeError);
   assert.match(missing.message, /noSuchTask/);
-  assert.equal(pool.stats().restarts, 0);
+  assert.equal(pool.stat().restarts, 0);
 });
 
 ipcTest("a crash fails only its task: the others complete, the worker is replaced", async () => {
   await using pool = ProcessPool.create(TASKS, { size: 2, output: "null" });
   await pool.ready({ timeout: BOUND });
-  const before = pool.stats().workers.map((w) => w.pid);
+  const before = pool.stat().workers.map((w) => w.pid);
   const results = await within(
     BOUND,
     "a map with a crash",
@@ -236,7 +236,7 @@ ipcTest("a crash fails only its task: the others complete, the worker is replace
   assert.equal(exit.signal, null);
   const values = results.filter((r) => r.status === "fulfilled").map((r) => r.value);
   assert.deepEqual(values.slice(0, 20), Array.from({ length: 20 }, (_, i) => i * i));
-  assert.equal(pool.stats().restarts, 2);
+  assert.equal(pool.stat().restarts, 2);
   assert.ok(!alive(segv.pid));
   assert.equal(await pool.run("add", [1, 1]), 2);
 });
@@ -265,7 +265,7 @@ ipcTest("retries run a task again after its worker died", async () => {
     await Deno.remove(marker);
     const e = await failure(pool.run("crashOnce", [marker]));
     assert.ok(e instanceof WorkerExitError);
-    assert.equal(pool.stats().restarts, 2);
+    assert.equal(pool.stat().restarts, 2);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -274,7 +274,7 @@ ipcTest("retries run a task again after its worker died", async () => {
 ipcTest("a timeout or abort kills a running task's worker, and drops a queued one", async () => {
   await using pool = ProcessPool.create(TASKS, { size: 1, prefetch: 1, output: "null" });
   await pool.ready({ timeout: BOUND });
-  const [first] = pool.stats().workers.map((w) => w.pid);
+  const [first] = pool.stat().workers.map((w) => w.pid);
   const running = pool.run("spin", [600_000], { timeout: 200 });
   const queued = pool.run("add", [1, 1], { timeout: 100 });
   const q = await within(BOUND, "queued timeout", failure(queued));
@@ -285,14 +285,14 @@ ipcTest("a timeout or abort kills a running task's worker, and drops a queued on
   const ac = new AbortController();
   const spun = pool.run("spin", [600_000], { signal: ac.signal });
   // Running on a worker that is ready (the first one's replacement may still be starting).
-  while (!pool.stats().workers.some((w) => w.ready && w.tasks === 1)) {
+  while (!pool.stat().workers.some((w) => w.ready && w.tasks === 1)) {
     await new Promise((res) => setTimeout(res, 5));
   }
   await new Promise((res) => setTimeout(res, 50));
   ac.abort(new Error("stop it"));
   assert.equal((await failure(spun)).message, "stop it");
   assert.equal(await within(BOUND, "after the kills", pool.run("add", [2, 2])), 4);
-  assert.ok(pool.stats().restarts >= 2);
+  assert.ok(pool.stat().restarts >= 2);
   const pre = AbortSignal.abort(new Error("already"));
   assert.equal((await failure(pool.run("add", [1, 1], { signal: pre }))).message, "already");
 });
@@ -347,7 +347,7 @@ ipcTest("map: ordered, unordered, bounded in flight, early end drops what is que
     BOUND,
     "settled",
     (async () => {
-      while (pool.stats().running + pool.stats().queued > 0) {
+      while (pool.stat().running + pool.stat().queued > 0) {
         await new Promise((r) => setTimeout(r, 10));
       }
     })(),
@@ -403,7 +403,7 @@ ipcTest(
 ipcTest("close finishes what was submitted; terminate rejects it; no worker is left", async () => {
   const pool = ProcessPool.create(TASKS, { size: 2, output: "null" });
   await pool.ready({ timeout: BOUND });
-  const pids = pool.stats().workers.map((w) => w.pid);
+  const pids = pool.stat().workers.map((w) => w.pid);
   const pending = Array.from({ length: 6 }, (_, i) => pool.run("sleep", [20 + i]));
   const closing = pool.close();
   assert.ok((await failure(pool.run("add", [1, 1]))) instanceof ClosedError);
@@ -414,7 +414,7 @@ ipcTest("close finishes what was submitted; terminate rejects it; no worker is l
 
   const t = ProcessPool.create(TASKS, { size: 2, output: "null" });
   await t.ready({ timeout: BOUND });
-  const tPids = t.stats().workers.map((w) => w.pid);
+  const tPids = t.stat().workers.map((w) => w.pid);
   const spinning = failure(t.run("spin", [600_000]));
   const waiting = failure(t.run("add", [1, 2]));
   await within(BOUND, "terminate", t.terminate());
@@ -430,7 +430,7 @@ ipcTest("an exception in the caller still closes the pool (await using)", async 
   await assert.rejects(async () => {
     await using pool = ProcessPool.create(TASKS, { size: 2, output: "null" });
     await pool.ready({ timeout: BOUND });
-    pids = pool.stats().workers.map((w) => w.pid);
+    pids = pool.stat().workers.map((w) => w.pid);
     throw new Error("the caller fails");
   }, /the caller fails/);
   await gone(pids);
@@ -444,7 +444,7 @@ ipcTest("workers die with a caller that is SIGKILLed, even mid-task", async () =
     void pool.run("spin", [600000]);
     void pool.run("spin", [600000]);
     await new Promise((r) => setTimeout(r, 200));
-    console.log(JSON.stringify(pool.stats().workers.map((w) => w.pid)));
+    console.log(JSON.stringify(pool.stat().workers.map((w) => w.pid)));
     await new Promise(() => {});
   `;
   const file = await Deno.makeTempFile({ suffix: ".ts" });
@@ -513,7 +513,7 @@ ipcTest("bad input throws before any worker starts", async () => {
   assert.equal((await failure(pool.run("echo", [() => 1]))).name, "DataCloneError");
   assert.throws(() => pool.map("square", 5 as never), TypeError);
   assert.throws(() => pool.map("square", [], { concurrency: 0 }), RangeError);
-  assert.equal(pool.stats().done, 0);
+  assert.equal(pool.stat().done, 0);
 });
 
 ipcTest("a million-item map runs in bounded memory (a 64 MiB heap)", async () => {

@@ -93,7 +93,7 @@ ipcTest("layout: mode 0600, header words as documented, exclusive creation, unli
         3,
       ]);
       assert.equal(new DataView(shm.bytes.buffer).getUint32(128, true), 16, "tail at byte 128");
-      assert.deepEqual(ch.stats(), {
+      assert.deepEqual(ch.stat(), {
         capacity: 8192,
         used: 16,
         head: 0,
@@ -201,7 +201,7 @@ ipcTest("zero-copy: reserve/commit in place, peek/release in place, shorter comm
     r.release();
     assert.deepEqual(r.tryReceive(), new Uint8Array([9]), "the discarded one never shows");
     assert.equal(r.tryReceive(), WOULD_BLOCK);
-    assert.equal(m.stats().used, 0);
+    assert.equal(m.stat().used, 0);
   }
 });
 
@@ -236,8 +236,8 @@ ipcTest("producers SIGKILLed at random moments: whole messages, then ECONNRESET"
     assert.ok(error instanceof ErrnoError && error.code === "ECONNRESET", `${error}`);
     assert.match(String(error), /a sender died/);
     assert.equal(await rx.receive({ timeout: 1000 }), END_OF_STREAM, "reported once, then end");
-    assert.equal(ch.stats().deaths, victims.length);
-    assert.deepEqual(ch.stats().senders, []);
+    assert.equal(ch.stat().deaths, victims.length);
+    assert.deepEqual(ch.stat().senders, []);
     for (const v of victims) await v.status;
   }
 });
@@ -294,7 +294,7 @@ ipcTest("consumer SIGKILLed: a sender waiting for room gets EPIPE, never hangs",
     })();
     assert.ok(e instanceof ErrnoError && e.code === "EPIPE", `${e}`);
     await holder.status;
-    assert.equal(ch.stats().receiver, 0);
+    assert.equal(ch.stat().receiver, 0);
     // A new receiver can attach, and the ring still holds what was sent before.
     using rx = ch.receiver();
     assert.ok(rx.tryReceive() instanceof Uint8Array);
@@ -322,7 +322,7 @@ ipcTest("a receiver that closes: EPIPE at once; a second receiver or sender: EBU
   senders.pop()?.close();
   senders.push(m.sender());
   for (const s of senders) s.close();
-  assert.deepEqual(m.stats().senders, []);
+  assert.deepEqual(m.stat().senders, []);
 });
 
 ipcTest(
@@ -390,7 +390,7 @@ ipcTest("abort and timeout: a cancelled receive or send takes and sends nothing"
   assert.ok(cancelled >= 750, `every fourth receive was aborted before it began (${cancelled})`);
   // A send that times out on a full ring has sent nothing.
   while (tx.trySend(new Uint8Array(20)) !== WOULD_BLOCK) { /* fill */ }
-  const used = ch.stats().used;
+  const used = ch.stat().used;
   const t = await tx.send(new Uint8Array(20), { timeout: 10 }).catch((e) => e);
   assert.equal((t as Error).name, "TimeoutError");
   const ac = new AbortController();
@@ -401,7 +401,7 @@ ipcTest("abort and timeout: a cancelled receive or send takes and sends nothing"
     () => tx.sendSync(new Uint8Array(20), { timeout: 5 }),
     (e: Error) => e.name === "TimeoutError",
   );
-  assert.equal(ch.stats().used, used, "nothing was added by the cancelled sends");
+  assert.equal(ch.stat().used, used, "nothing was added by the cancelled sends");
 });
 
 ipcTest("closing under a wait ends it with ClosedError; use after close throws", async () => {
@@ -418,7 +418,7 @@ ipcTest("closing under a wait ends it with ClosedError; use after close throws",
   assert.equal(tx.closed, true);
   assert.ok(thrown(() => tx.trySend(new Uint8Array(1))) instanceof ClosedError);
   assert.ok(thrown(() => ch.sender()) instanceof ClosedError);
-  assert.ok(thrown(() => ch.stats()) instanceof ClosedError);
+  assert.ok(thrown(() => ch.stat()) instanceof ClosedError);
   // Memory closed under a channel made in it: ClosedError, never a crash.
   const shm = SharedMemory.temporary({ size: RingChannel.size({ capacity: 1024 }) });
   const inner = RingChannel.init(shm, 0);
@@ -526,7 +526,7 @@ ipcTest("bad input throws TypeError/RangeError/ErrnoError before touching the ri
   using rx = ch.receiver();
   using tx = ch.sender();
   using shm = SharedMemory.temporary({ size: 8192 });
-  const used = ch.stats().used;
+  const used = ch.stat().used;
   const cases: Array<[string, () => unknown, new (...a: never[]) => Error]> = [
     ["capacity not a power of two", () => RingChannel.temporary({ capacity: 1000 }), RangeError],
     ["capacity too small", () => RingChannel.temporary({ capacity: 32 }), RangeError],
@@ -595,7 +595,7 @@ ipcTest("bad input throws TypeError/RangeError/ErrnoError before touching the ri
   assert.ok(room instanceof Uint8Array);
   assert.ok(thrown(() => tx.commit(5)) instanceof RangeError, "commit more than reserved");
   tx.discard();
-  assert.equal(ch.stats().used, used);
+  assert.equal(ch.stat().used, used);
   const e = thrown(() =>
     RingChannel.init(shm, 0, { capacity: 1024 }).close() ?? RingChannel.init(shm, 0)
   );
@@ -671,7 +671,7 @@ ipcTest("a head or tail out of range is refused at attach, and the slot is left 
   w[TAIL_WORD] = 0;
   using _rx = channel.receiver();
   using _tx = channel.sender();
-  assert.equal(channel.stats().senders.length, 1);
+  assert.equal(channel.stat().senders.length, 1);
 });
 
 ipcTest(
@@ -774,7 +774,7 @@ ipcTest(
     const detached = new Uint8Array(16);
     detached.buffer.transfer();
     assert.ok(thrown(() => tx.trySend(detached)) instanceof TypeError);
-    assert.equal(channel.stats().used, 0, "nothing was reserved");
+    assert.equal(channel.stat().used, 0, "nothing was reserved");
     assert.equal(tx.trySend(new Uint8Array(4)), undefined);
     channel.close();
     assert.ok(thrown(() => tx.tryReserve(8)) instanceof ClosedError);
