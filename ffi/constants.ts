@@ -536,7 +536,7 @@ export const SIGRTMAX = 64;
  * Every Linux errno: number, name and description (asm-generic/errno-base.h and errno.h, which
  * x86_64 and aarch64 share). EWOULDBLOCK is EAGAIN and EDEADLOCK is EDEADLK.
  */
-const ERRNO_TABLE: ReadonlyArray<readonly [number, string, string]> = [
+const ERRNO_TABLE = [
   [1, "EPERM", "Operation not permitted"],
   [2, "ENOENT", "No such file or directory"],
   [3, "ESRCH", "No such process"],
@@ -668,7 +668,7 @@ const ERRNO_TABLE: ReadonlyArray<readonly [number, string, string]> = [
   [131, "ENOTRECOVERABLE", "State not recoverable"],
   [132, "ERFKILL", "Operation not possible due to RF-kill"],
   [133, "EHWPOISON", "Memory page has hardware error"],
-];
+] as const;
 
 const byNumber = new Map<number, readonly [string, string]>(
   ERRNO_TABLE.map(([n, name, text]) => [n, [name, text]]),
@@ -679,43 +679,16 @@ export const ERRNO: Readonly<Record<string, number>> = Object.freeze(
   Object.fromEntries(ERRNO_TABLE.map(([n, name]) => [name, n])),
 );
 
-/** Errno numbers dipc's own code tests for, typed, so a typo is a compile error. */
-export const E = {
-  EPERM: 1,
-  ENOENT: 2,
-  ESRCH: 3,
-  EINTR: 4,
-  EBADF: 9,
-  ECHILD: 10,
-  EAGAIN: 11,
-  ENOMEM: 12,
-  EACCES: 13,
-  EEXIST: 17,
-  EINVAL: 22,
-  ENOSPC: 28,
-  EPIPE: 32,
-  ENAMETOOLONG: 36,
-  ENXIO: 6,
-  EIDRM: 43,
-  E2BIG: 7,
-  ENOMSG: 42,
-  ENOSYS: 38,
-  EMSGSIZE: 90,
-  ETIMEDOUT: 110,
-  EBUSY: 16,
-  EDEADLK: 35,
-  ERANGE: 34,
-  EOVERFLOW: 75,
-  EFBIG: 27,
-  EOWNERDEAD: 130,
-  ENOTRECOVERABLE: 131,
-  ECONNRESET: 104,
-  ECONNREFUSED: 111,
-  EADDRINUSE: 98,
-  ENOTSOCK: 88,
-  EPROTO: 71,
-  EMFILE: 24,
-} as const;
+/** The name of every errno in the table. */
+type ErrnoName = (typeof ERRNO_TABLE)[number][1];
+
+/**
+ * Errno numbers by name, typed (a typo is a compile error): the table above, the one place the
+ * numbers are written.
+ */
+export const E: {
+  readonly [K in ErrnoName]: Extract<(typeof ERRNO_TABLE)[number], readonly [number, K, string]>[0];
+} = ERRNO as never;
 
 /** The name of an errno number ("EEXIST"), or `"E?<n>"` for a number Linux does not define. */
 export function errnoName(errno: number): string {

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { E } from "./constants.ts";
 import { CORE, GROUPS, PTHREAD, RT } from "./symbols.ts";
 
 /** One library tried for a group, and why it was not used. */
@@ -136,8 +137,5 @@ export function errno(): number {
  */
 export function errnoOfTry(): number {
   const e = errno();
-  return e === ENOENT ? EAGAIN : e;
+  return e === E.ENOENT ? E.EAGAIN : e;
 }
-
-const ENOENT = 2;
-const EAGAIN = 11;

@@ -292,10 +292,12 @@ export class SeqpacketTransport implements ChannelTransport {
     // A seqpacket read of 0 bytes is the peer's shutdown (empty messages are never sent).
     if (length === 0) return this.#end(END_OF_STREAM);
     if (length > this.maxMessage) {
-      throw new RangeError(
-        `${this.name}: a message of more than maxMessage (${this.maxMessage}) bytes arrived ` +
-          "and was discarded",
-      );
+      throw new ErrnoError(E.EMSGSIZE, "recvmsg", {
+        action: "receive on",
+        object: this.name,
+        detail: `a message of more than maxMessage (${this.maxMessage}) bytes arrived and was ` +
+          "discarded",
+      });
     }
     return this.#scratch.subarray(0, length);
   }
@@ -464,10 +466,13 @@ export class FramedTransport implements ChannelTransport {
     const length = ((b[h] ?? 0) | (b[h + 1] ?? 0) << 8 | (b[h + 2] ?? 0) << 16) +
       (b[h + 3] ?? 0) * 0x1000000;
     if (length > this.maxMessage) {
-      this.#broken = new RangeError(
-        `${this.name}: a frame claims ${length} bytes, more than maxMessage (${this.maxMessage}); ` +
+      // Bytes a peer got wrong: EPROTO, as the ring reports its corrupt words.
+      this.#broken = new ErrnoError(E.EPROTO, "read", {
+        action: "receive on",
+        object: this.name,
+        detail: `a frame claims ${length} bytes, more than maxMessage (${this.maxMessage}); ` +
           "the stream is not a dipc channel or is corrupt",
-      );
+      });
       throw this.#broken;
     }
     if (have < HEADER + length) {
@@ -497,10 +502,12 @@ export class FramedTransport implements ChannelTransport {
   }
   #atEof(): EndOfStream {
     if (this.#end > this.#start) {
-      this.#broken = new Error(
-        `${this.name}: the stream ended inside a message (${this.#end - this.#start} bytes of ` +
-          "it arrived); the sender stopped mid-write",
-      );
+      this.#broken = new ErrnoError(E.EPROTO, "read", {
+        action: "receive on",
+        object: this.name,
+        detail: `the stream ended inside a message (${this.#end - this.#start} bytes of it ` +
+          "arrived); the sender stopped mid-write",
+      });
       throw this.#broken;
     }
     return END_OF_STREAM;

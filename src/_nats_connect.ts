@@ -10,6 +10,8 @@
 import { connect, type NatsConnection, type NodeConnectionOptions } from "./_nats_client.ts";
 import { bounded, type Bounds, deadlineFor, promiseWithin, timerMs } from "./_wait.ts";
 import { describe } from "./_validate.ts";
+import { E } from "../ffi/constants.ts";
+import { ErrnoError } from "./errors.ts";
 
 /** A server address or a connection, checked. */
 export function validateServer(server: unknown): string | NatsConnection {
@@ -114,9 +116,11 @@ async function greeted(server: string, bounds: Bounds): Promise<void> {
       if (got.length > 65536) break;
     }
     if (!got.startsWith("INFO ")) {
-      throw new Error(
-        `the server's first words were not INFO: ${JSON.stringify(got.slice(0, 40))}`,
-      );
+      // Not a NATS server: bytes a peer got wrong, reported as the ring reports them.
+      throw new ErrnoError(E.EPROTO, "read", {
+        action: `connect to NATS server ${server}`,
+        detail: `its first words were not INFO: ${JSON.stringify(got.slice(0, 40))}`,
+      });
     }
   } catch (e) {
     void opening.then((c) => c !== conn && c.close(), () => {});
@@ -142,6 +146,30 @@ export function setupError(e: unknown, what: string): unknown {
     return new DOMException(`${what} timed out (${text})`, "TimeoutError");
   }
   if (!(e instanceof Error)) return e;
+  if (e instanceof ErrnoError) return e;
+  // What the network said, as the errno it is, naming the call and the server.
+  const errno = e instanceof Deno.errors.ConnectionRefused
+    ? E.ECONNREFUSED
+    : e instanceof Deno.errors.ConnectionReset
+    ? E.ECONNRESET
+    : e instanceof Deno.errors.ConnectionAborted
+    ? E.ECONNABORTED
+    : e instanceof Deno.errors.AddrNotAvailable
+    ? E.EADDRNOTAVAIL
+    : e instanceof Deno.errors.NetworkUnreachable
+    ? E.ENETUNREACH
+    : ERRNO_CODES[(e as { code?: string }).code ?? ""];
+  if (errno !== undefined) {
+    return new ErrnoError(errno, "connect", { action: what, detail: text });
+  }
   if (text.includes(what)) return e;
   return new Error(`cannot ${what}: ${text}`, { cause: e });
 }
+
+/** The NATS client's error codes that are errnos (Node's names for them). */
+const ERRNO_CODES: Record<string, number> = {
+  ECONNREFUSED: E.ECONNREFUSED,
+  ECONNRESET: E.ECONNRESET,
+  EHOSTUNREACH: E.EHOSTUNREACH,
+  ENETUNREACH: E.ENETUNREACH,
+};

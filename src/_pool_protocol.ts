@@ -39,6 +39,8 @@
 import { RingChannel, type RingReceiver, type RingSender } from "./ring.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { copyRange, copyToSlab } from "./_copy.ts";
+import { E } from "../ffi/constants.ts";
+import { ErrnoError } from "./errors.ts";
 
 /** Bytes before the first ring. */
 export const CONTROL_BYTES = 64;
@@ -80,10 +82,11 @@ export function poolLayout(capacity: number): { size: number; request: number; r
 }
 
 /** A malformed message: ends the worker that sent it (or, in a worker, the worker). */
-export class ProtocolError extends TypeError {
+export class ProtocolError extends ErrnoError {
   /** @param what what was wrong */
   constructor(what: string) {
-    super(`process pool protocol: ${what}`);
+    // Bytes a peer got wrong: EPROTO, as the ring and the channels report them.
+    super(E.EPROTO, "read", { action: "read the process pool's link", detail: what });
     this.name = "ProtocolError";
   }
 }

@@ -3,7 +3,7 @@
 // broker has: a receiver restarted from its durable consumer loses nothing, the broker killed
 // and restarted mid-stream, a broker that never comes back fails the channel clearly.
 import assert from "node:assert/strict";
-import { ClosedError, END_OF_STREAM, jsonCodec } from "../mod.ts";
+import { ClosedError, END_OF_STREAM, ErrnoError, jsonCodec } from "../mod.ts";
 import { jetStreamChannel, natsSubjectChannel } from "../src/nats.ts";
 import { NATS_SERVER, natsServer } from "../tools/nats_server.ts";
 import { natsTest, ROOT, within } from "./_helpers.ts";
@@ -255,8 +255,26 @@ Deno.test({
         timeout: 10_000,
       }).then(() => "made", (x) => x);
       assert.ok(
-        refused instanceof Error && refused.message.includes(`127.0.0.1:${port}`),
+        refused instanceof ErrnoError && refused.code === "ECONNREFUSED" &&
+          refused.syscall === "connect" && refused.message.includes(`127.0.0.1:${port}`),
         `${refused}`,
+      );
+      // Something that is not a NATS server answers: EPROTO, as for bad bytes from any peer.
+      const liar = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const lying = (async () => {
+        const c = await liar.accept();
+        await c.write(new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\n\r\n"));
+        c.close();
+      })();
+      const proto = await natsSubjectChannel(`nats://127.0.0.1:${liar.addr.port}`, "x", "send", {
+        timeout: 10_000,
+      }).then(() => "made", (x) => x);
+      await lying;
+      liar.close();
+      assert.ok(
+        proto instanceof ErrnoError && proto.code === "EPROTO" &&
+          proto.message.includes(`127.0.0.1:${liar.addr.port}`),
+        `${proto}`,
       );
       // Bad bounds are refused before anything connects.
       await assert.rejects(natsSubjectChannel(url, "x", "send", { timeout: -1 }), RangeError);
