@@ -194,8 +194,21 @@ Deno.test("deno publish packs the library and its docs, nothing else", async () 
   for (const must of ["mod.ts", "src/_kernel_waiter_worker.ts", "ffi/load.ts", "README.md"]) {
     assert.ok(packed.includes(must), `${must} is packed: ${packed.join(" ")}`);
   }
-  const stray = packed.filter((f) => /^(tests|examples|bench|tools|\.ci)\//.test(f));
-  assert.deepEqual(stray, [], "no tests, examples, benchmarks or tools");
+  // The examples ship (the README links them; example 38 starts a broker with the one tool
+  // it imports); tests, benchmarks, the other tools and CI stay in the repository.
+  const tools = new Set(["tools/nats_server.ts", "tools/_host.ts"]);
+  const stray = packed.filter((f) => /^(tests|bench|tools|\.ci)\//.test(f) && !tools.has(f));
+  assert.deepEqual(stray, [], "no tests, benchmarks or tools");
+  assert.ok(packed.includes("examples/00_hello.ts") && packed.includes("examples/_child.ts"));
+  // Every relative link of the README resolves to a file the package holds.
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const links = [...readme.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)].map((m) => m[1] ?? "")
+    .filter((l) => !/^[a-z]+:/.test(l));
+  assert.ok(links.length > 20, `${links.length} links`);
+  const missing = links.filter((l) =>
+    !packed.includes(l) && !packed.some((f) => f.startsWith(l.endsWith("/") ? l : `${l}/`))
+  );
+  assert.deepEqual(missing, [], "README links to files the package leaves out");
 });
 
 ipcTest(
