@@ -7,7 +7,6 @@
  * @module
  */
 
-import type { ChannelTransport } from "./channel.ts";
 import type { RingChannel } from "./ring.ts";
 import type { RingReceiver } from "./_ring_receiver.ts";
 import type { RingSender } from "./_ring_sender.ts";
@@ -25,6 +24,47 @@ import {
   type SyncWaitOptions,
   type WaitOptions,
 } from "./_wait.ts";
+
+/**
+ * What a channel needs of a transport: messages as bytes, tried or waited for. dipc's own
+ * transports are built by {@linkcode Channel}'s factories; `@dipc/dipc/nats` implements one over
+ * NATS, and any other can be given to {@linkcode Channel.from}. Options reaching a transport have
+ * been checked already.
+ */
+export interface ChannelTransport {
+  /** The transport's name, for messages: `ring channel "/jobs"`. */
+  readonly name: string;
+  /** The longest message, in bytes, it carries. */
+  readonly maxMessage: number;
+  /** Whether it sends and receives at all (a ring or pipe end does one of the two). */
+  readonly sends: boolean;
+  /** Whether it receives. */
+  readonly receives: boolean;
+  /** Whether empty messages can be sent (they are an end mark on queues and seqpacket sockets). */
+  readonly sendsEmpty: boolean;
+  /**
+   * Whether the bytes a receive returns are never written again by the transport (a client
+   * library's fresh buffer, not a scratch buffer reused by the next receive): the bytes codec
+   * then hands them over as they are instead of copying.
+   */
+  readonly keepable?: boolean;
+  /** Sends now, or returns {@linkcode WOULD_BLOCK} having sent nothing. */
+  trySend(bytes: Uint8Array): undefined | WouldBlock;
+  /** Sends, waiting for room; `TimeoutError` or the signal's reason when it sent nothing. */
+  send(bytes: Uint8Array, options: WaitOptions): Promise<void>;
+  /** Sends, blocking the thread; absent when the transport cannot. */
+  sendSync?(bytes: Uint8Array, options: SyncWaitOptions): void;
+  /** Takes a message now; the bytes are valid until the next receive. */
+  tryReceive(): Uint8Array | WouldBlock | EndOfStream;
+  /** Takes a message, waiting; the bytes are valid until the next receive. */
+  receive(options: WaitOptions): Promise<Uint8Array | EndOfStream>;
+  /** Takes a message, blocking the thread; absent when the transport cannot. */
+  receiveSync?(options: SyncWaitOptions): Uint8Array | EndOfStream;
+  /** Tells receivers that this sender has finished (after what it sent). */
+  end(options: WaitOptions): Promise<void>;
+  /** Releases everything; idempotent. */
+  close(): void;
+}
 
 /** A ring channel endpoint as a transport. */
 export class RingTransport implements ChannelTransport {

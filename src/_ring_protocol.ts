@@ -9,11 +9,10 @@
 import { E } from "../ffi/constants.ts";
 import { globalFence, monotonicNs, registerGlobalFence } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
-import { futexWake } from "./futex.ts";
+import { futexWake } from "./_futex.ts";
 import { me, processGone } from "./_liveness.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { futexSleeper, type Sleeper, sliceSync, type SyncSleeper, timedOut } from "./_wait.ts";
-import type { ChildProcess } from "./spawn.ts";
 import { WOULD_BLOCK } from "./_sentinels.ts";
 import { TUNING } from "./_tuning.ts";
 
@@ -411,6 +410,15 @@ export class Ordering {
 }
 
 /**
+ * What the ring's ends need of the process expected to attach (a `ChildProcess` of spawn.ts,
+ * which the public options take): its pid, and whether it has exited.
+ */
+export interface ExpectedPeer {
+  readonly pid: number;
+  tryStatus(): { code: number | null; signal: string | null } | typeof WOULD_BLOCK;
+}
+
+/**
  * For an end that waits for its first peer (a receiver before any sender attached, a sender
  * before any receiver): throws ECONNREFUSED once the child expected to be that peer has exited,
  * or TimeoutError once `deadline` (monotonic ns) has passed; returns otherwise.
@@ -421,7 +429,7 @@ export class Ordering {
  * @param what the ring, as messages name it
  */
 export function checkFirstPeer(
-  child: ChildProcess | undefined,
+  child: ExpectedPeer | undefined,
   deadline: bigint | undefined,
   peer: "sender" | "receiver",
   what: string,

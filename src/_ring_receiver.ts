@@ -8,6 +8,7 @@ import {
   align8,
   BUSY,
   checkFirstPeer,
+  type ExpectedPeer,
   LEN_MASK,
   Ordering,
   RECEIVER_GONE,
@@ -28,7 +29,6 @@ import {
 import { copyOut } from "./_copy.ts";
 import { messageReadable } from "./_streams.ts";
 import { E } from "../ffi/constants.ts";
-import type { ChildProcess } from "./spawn.ts";
 import { checkInternal } from "./_internal.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
@@ -107,7 +107,7 @@ export class RingReceiver implements Disposable {
   #spins: number | AdaptiveSpins;
 
   /** The process expected to attach as the first sender, while none has. */
-  #senderProcess: ChildProcess | undefined;
+  #senderProcess: ExpectedPeer | undefined;
   /** The monotonic deadline for a first sender, while none has attached. */
   #senderDeadline: bigint | undefined;
   /** Whether a first sender is still awaited with a bound (either of the above). */
@@ -119,7 +119,7 @@ export class RingReceiver implements Disposable {
     spins: number | AdaptiveSpins,
     onClose: () => void,
     token: unknown,
-    senderProcess?: ChildProcess,
+    senderProcess?: ExpectedPeer,
     senderDeadline?: bigint,
   ) {
     checkInternal(token, "RingChannel.sender() / receiver()");

@@ -8,6 +8,7 @@ import {
   align8,
   BUSY,
   checkFirstPeer,
+  type ExpectedPeer,
   LOCK_SPINS,
   LOCK_TRIES,
   Ordering,
@@ -31,7 +32,6 @@ import {
 import { E } from "../ffi/constants.ts";
 import { checkInternal } from "./_internal.ts";
 import { libc } from "../ffi/load.ts";
-import type { ChildProcess } from "./spawn.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { validateBuffer, validateInteger } from "./_validate.ts";
@@ -102,7 +102,7 @@ export class RingSender implements Disposable {
   #seen: Uint8Array | undefined;
 
   /** The process expected to attach as the receiver, while none has. */
-  #receiverProcess: ChildProcess | undefined;
+  #receiverProcess: ExpectedPeer | undefined;
   /** The monotonic deadline for a first receiver, while none has attached. */
   #receiverDeadline: bigint | undefined;
   /** Whether a first receiver is still awaited with a bound (either of the above). */
@@ -114,7 +114,7 @@ export class RingSender implements Disposable {
     spins: number | AdaptiveSpins,
     onClose: () => void,
     token: unknown,
-    receiverProcess?: ChildProcess,
+    receiverProcess?: ExpectedPeer,
     receiverDeadline?: bigint,
   ) {
     checkInternal(token, "RingChannel.sender() / receiver()");

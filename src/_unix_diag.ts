@@ -14,7 +14,12 @@
 import { SOCK, UNIX_DIAG as D } from "../ffi/constants.ts";
 import { libc } from "../ffi/load.ts";
 import { type PathStat, readProcText } from "../ffi/util.ts";
-import type { SocketAddress, SocketType } from "./socket.ts";
+
+/** A socket's type: a byte stream, or messages whose boundaries are kept. */
+export type SocketType = "stream" | "seqpacket" | "datagram";
+
+/** Where a socket listens or connects: a file-system path, or a name in Linux's abstract namespace. */
+export type SocketAddress = string | { abstract: string };
 
 /** The kernel's socket type numbers, by name. */
 const SOCKET_TYPES = new Map<number, SocketType>([

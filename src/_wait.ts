@@ -12,11 +12,11 @@
  * @module
  */
 
-import { E, FUTEX, SYS, TIMESPEC } from "../ffi/constants.ts";
-import { errno, libc } from "../ffi/load.ts";
-import { monotonicNs, writeTimespec } from "../ffi/util.ts";
+import { libc } from "../ffi/load.ts";
+import { monotonicNs } from "../ffi/util.ts";
 import { type Registration, waitWord } from "./_reactor.ts";
-import { describe, validateInteger } from "./_validate.ts";
+import { type FutexArray, futexWaitBlocking, wordPointer } from "./_futex.ts";
+import { describe } from "./_validate.ts";
 import { WOULD_BLOCK } from "./_sentinels.ts";
 import { TUNING } from "./_tuning.ts";
 import { ClosedError } from "./errors.ts";
@@ -430,43 +430,6 @@ export function interruptSleepersOn(buffer: ArrayBufferLike): void {
   for (const interrupt of sleepersOn.get(buffer) ?? []) interrupt();
 }
 
-/** A 32-bit word array a futex can wait on. */
-export type FutexArray = Int32Array | Uint32Array;
-
-/** `INT_MAX`: wake every waiter. */
-export const WAKE_ALL = 0x7fffffff;
-
-/** The address of `array[index]`, after checking both. */
-export function wordPointer(array: FutexArray, index: number): Deno.PointerObject {
-  if (!(array instanceof Int32Array || array instanceof Uint32Array)) {
-    throw new TypeError(`array must be an Int32Array or Uint32Array, got ${describe(array)}`);
-  }
-  if (array.length === 0) {
-    throw new TypeError("array is empty: its memory was closed or detached");
-  }
-  validateInteger(index, "index", 0, array.length - 1);
-  // `Deno.UnsafePointer.of` costs about 0.5 µs, more than the futex call itself: look each
-  // word's address up once per buffer. A buffer's memory never moves; a remap makes a new
-  // buffer, and a detached one is refused above.
-  const buffer = array.buffer;
-  let words = wordPointers.get(buffer);
-  if (words === undefined) {
-    words = new Map();
-    wordPointers.set(buffer, words);
-  }
-  const offset = array.byteOffset + index * 4;
-  const known = words.get(offset);
-  if (known !== undefined) return known;
-  const base = Deno.UnsafePointer.of(buffer);
-  const p = base === null ? null : Deno.UnsafePointer.offset(base, offset);
-  if (p === null) throw new TypeError("array has no memory behind it");
-  words.set(offset, p);
-  return p;
-}
-
-/** Addresses of futex words already used, by buffer and byte offset. */
-const wordPointers = new WeakMap<ArrayBufferLike, Map<number, Deno.PointerObject>>();
-
 /** Checks a futex value and returns it as the unsigned 32 bits the kernel compares. */
 export function validateExpected(expected: unknown): number {
   if (typeof expected !== "number" || !Number.isInteger(expected)) {
@@ -591,38 +554,8 @@ export async function futexWaitWithin(
   }
 }
 
-const blockingTimespec = new BigInt64Array(TIMESPEC.size / 8);
+/** A poll of no descriptors: a millisecond's pause. */
 const PAUSE = new Uint8Array(0);
-
-/**
- * FUTEX_WAIT_BITSET on the calling thread (it blocks) while the word at `ptr` holds `want`,
- * until the absolute monotonic `deadline`: "ok" (woken, or spuriously), "not-equal",
- * "timed-out", or the errno of an unexpected failure. EINTR is retried.
- */
-export function futexWaitBlocking(
-  ptr: Deno.PointerObject,
-  want: number,
-  deadline: bigint | undefined,
-): "ok" | "not-equal" | "timed-out" | number {
-  if (deadline !== undefined) writeTimespec(blockingTimespec, deadline);
-  const { futex_wait_sync } = libc();
-  for (;;) {
-    const r = futex_wait_sync(
-      SYS.futex,
-      ptr,
-      FUTEX.WAIT_BITSET,
-      want,
-      deadline === undefined ? null : blockingTimespec,
-      null,
-      FUTEX.BITSET_MATCH_ANY,
-    );
-    if (r === 0) return "ok";
-    const e = errno();
-    if (e === E.EAGAIN) return "not-equal";
-    if (e === E.ETIMEDOUT) return "timed-out";
-    if (e !== E.EINTR) return e;
-  }
-}
 
 /**
  * One slice of a blocking wait inside dipc (ring, mutex and semaphore sync forms): sleeps on

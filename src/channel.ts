@@ -61,6 +61,7 @@ import {
 import { describe, validateInteger, validateOptionKeys } from "./_validate.ts";
 import {
   type ByteEnds,
+  type ChannelTransport,
   FramedTransport,
   PosixQueueTransport,
   RingTransport,
@@ -69,6 +70,7 @@ import {
 } from "./_channel_transports.ts";
 
 export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+export type { ChannelTransport } from "./_channel_transports.ts";
 export { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 // ---- codecs (src/_codec.ts) ---------------------------------------------------------------------
@@ -77,47 +79,6 @@ export { bytesCodec, type Codec, jsonCodec, textCodec };
 export { cloneCodec } from "./_clone_codec.ts";
 
 // ---- transports --------------------------------------------------------------------------------
-
-/**
- * What a channel needs of a transport: messages as bytes, tried or waited for. dipc's own
- * transports are built by {@linkcode Channel}'s factories; `@dipc/dipc/nats` implements one over
- * NATS, and any other can be given to {@linkcode Channel.from}. Options reaching a transport have
- * been checked already.
- */
-export interface ChannelTransport {
-  /** The transport's name, for messages: `ring channel "/jobs"`. */
-  readonly name: string;
-  /** The longest message, in bytes, it carries. */
-  readonly maxMessage: number;
-  /** Whether it sends and receives at all (a ring or pipe end does one of the two). */
-  readonly sends: boolean;
-  /** Whether it receives. */
-  readonly receives: boolean;
-  /** Whether empty messages can be sent (they are an end mark on queues and seqpacket sockets). */
-  readonly sendsEmpty: boolean;
-  /**
-   * Whether the bytes a receive returns are never written again by the transport (a client
-   * library's fresh buffer, not a scratch buffer reused by the next receive): the bytes codec
-   * then hands them over as they are instead of copying.
-   */
-  readonly keepable?: boolean;
-  /** Sends now, or returns {@linkcode WOULD_BLOCK} having sent nothing. */
-  trySend(bytes: Uint8Array): undefined | WouldBlock;
-  /** Sends, waiting for room; `TimeoutError` or the signal's reason when it sent nothing. */
-  send(bytes: Uint8Array, options: WaitOptions): Promise<void>;
-  /** Sends, blocking the thread; absent when the transport cannot. */
-  sendSync?(bytes: Uint8Array, options: SyncWaitOptions): void;
-  /** Takes a message now; the bytes are valid until the next receive. */
-  tryReceive(): Uint8Array | WouldBlock | EndOfStream;
-  /** Takes a message, waiting; the bytes are valid until the next receive. */
-  receive(options: WaitOptions): Promise<Uint8Array | EndOfStream>;
-  /** Takes a message, blocking the thread; absent when the transport cannot. */
-  receiveSync?(options: SyncWaitOptions): Uint8Array | EndOfStream;
-  /** Tells receivers that this sender has finished (after what it sent). */
-  end(options: WaitOptions): Promise<void>;
-  /** Releases everything; idempotent. */
-  close(): void;
-}
 
 /** Options every channel factory takes. */
 export interface ChannelOptions<T> {

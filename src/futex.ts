@@ -41,28 +41,29 @@
  * @module
  */
 
-import { FUTEX, SYS } from "../ffi/constants.ts";
-import { errno, libc } from "../ffi/load.ts";
-import { ErrnoError } from "./errors.ts";
 import { validateInteger } from "./_validate.ts";
 import {
   deadlineFor,
-  type FutexArray,
-  futexWaitBlocking,
   futexWaitWithin,
   sliceSync,
   validateExpected,
   validateWaitOptions,
   waitBoundsOf,
   type WaitOptions,
+} from "./_wait.ts";
+import {
+  type FutexArray,
+  futexWaitBlocking,
+  futexWake as wake,
   WAKE_ALL,
   wordPointer,
-} from "./_wait.ts";
+} from "./_futex.ts";
 
 /** A private word that is always 0: slept on for a pause. */
 const PAUSE = new Int32Array(1);
 
-export type { FutexArray, WaitOptions } from "./_wait.ts";
+export type { WaitOptions } from "./_wait.ts";
+export type { FutexArray } from "./_futex.ts";
 
 /** What a futex wait ended with. */
 export type FutexWaitResult = "ok" | "not-equal" | "timed-out";
@@ -164,10 +165,7 @@ export function futexWaitSync(
  * ```
  */
 export function futexWake(array: FutexArray, index: number, count: number = Infinity): number {
-  const ptr = wordPointer(array, index);
+  wordPointer(array, index); // checks both first
   if (count !== Infinity) validateInteger(count, "count", 1, WAKE_ALL);
-  const n = count === Infinity ? WAKE_ALL : count;
-  const r = libc().futex_wake(SYS.futex, ptr, FUTEX.WAKE, n, null, null, 0);
-  if (r < 0) throw new ErrnoError(errno(), "futex", { action: "wake futex waiters" });
-  return r;
+  return wake(array, index, count === Infinity ? WAKE_ALL : count);
 }

@@ -56,7 +56,7 @@ import { ClosedError, ErrnoError } from "./errors.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot, validateMemory } from "./_slot.ts";
 import { me, processGone } from "./_liveness.ts";
-import { futexWake } from "./futex.ts";
+import { futexWake } from "./_futex.ts";
 import {
   expired,
   futexWaitWithin,

@@ -169,7 +169,7 @@ import {
 import { E } from "../ffi/constants.ts";
 import { checkInternal, hasBrand, INTERNAL } from "./_internal.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
-import { futexWake } from "./futex.ts";
+import { futexWake } from "./_futex.ts";
 import type { MappedMemory } from "./mapped_memory.ts";
 import { Slot } from "./_slot.ts";
 import { SharedMemory } from "./shm.ts";

@@ -49,7 +49,7 @@ import { checkInternal, INTERNAL } from "./_internal.ts";
 import { SemaphorePermit } from "./_permit.ts";
 import { errno, libc, libpthread } from "../ffi/load.ts";
 import { byteLength, cString, OutStruct } from "../ffi/util.ts";
-import { futexWake } from "./futex.ts";
+import { futexWake } from "./_futex.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { Mapping } from "./_mapping.ts";
