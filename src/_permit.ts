@@ -27,7 +27,7 @@ export class SemaphorePermit implements Disposable {
   #give: (() => void) | undefined;
 
   /** @ignore Made by `acquire()`; `give` returns the unit. */
-  constructor(give: () => void, token: unknown) {
+  constructor(token: unknown, give: () => void) {
     checkInternal(token, "acquire() / tryAcquire()");
     this.#give = give;
   }

@@ -115,10 +115,10 @@ export class RingReceiver implements Disposable {
 
   /** @ignore */
   constructor(
+    token: unknown,
     ring: Ring,
     spins: number | AdaptiveSpins,
     onClose: () => void,
-    token: unknown,
     senderProcess?: ExpectedPeer,
     senderDeadline?: bigint,
   ) {

@@ -110,10 +110,10 @@ export class RingSender implements Disposable {
 
   /** @ignore */
   constructor(
+    token: unknown,
     ring: Ring,
     spins: number | AdaptiveSpins,
     onClose: () => void,
-    token: unknown,
     receiverProcess?: ExpectedPeer,
     receiverDeadline?: bigint,
   ) {

@@ -219,7 +219,7 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
   #inFlight: Promise<void> | undefined;
 
   /** @ignore use the factories: {@linkcode Channel.ring}, …, {@linkcode Channel.from}. */
-  private constructor(transport: ChannelTransport, codec: Codec<T>, token: unknown) {
+  private constructor(token: unknown, transport: ChannelTransport, codec: Codec<T>) {
     checkInternal(
       token,
       "Channel.ring(), .posixQueue(), .sysvQueue(), .socket(), .pipe(), .from()",
@@ -244,7 +244,7 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
     const codec = validateCodec<T>(o.codec);
     // dipc's own transports (the NATS ones) are trusted as they are; anyone else's is adopted.
     const own = (o as Record<symbol, unknown>)[INTERNAL] === true;
-    return new Channel(own ? transport : adopt(transport), codec, INTERNAL);
+    return new Channel(INTERNAL, own ? transport : adopt(transport), codec);
   }
 
   /**
@@ -268,7 +268,7 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
     if (role !== "send" && role !== "receive") {
       throw new TypeError(`role must be "send" or "receive", got ${describe(role)}`);
     }
-    return new Channel(new RingTransport(ring, role), codec, INTERNAL);
+    return new Channel(INTERNAL, new RingTransport(ring, role), codec);
   }
 
   /**
@@ -287,7 +287,7 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
     if (!(queue instanceof MessageQueue)) {
       throw new TypeError(`queue must be a MessageQueue, got ${describe(queue)}`);
     }
-    return new Channel(new PosixQueueTransport(queue), codec, INTERNAL);
+    return new Channel(INTERNAL, new PosixQueueTransport(queue), codec);
   }
 
   /**
@@ -312,7 +312,7 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
     if (!(queue instanceof SysVMessageQueue)) {
       throw new TypeError(`queue must be a SysVMessageQueue, got ${describe(queue)}`);
     }
-    return new Channel(new SysVQueueTransport(queue, type, maxMessage), codec, INTERNAL);
+    return new Channel(INTERNAL, new SysVQueueTransport(queue, type, maxMessage), codec);
   }
 
   /**
@@ -337,7 +337,7 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
       throw new TypeError("a channel needs a stream or seqpacket socket, not a datagram one");
     }
     if (socket.type === "seqpacket") {
-      return new Channel(new SeqpacketTransport(socket, maxMessage), codec, INTERNAL);
+      return new Channel(INTERNAL, new SeqpacketTransport(socket, maxMessage), codec);
     }
     const ends: ByteEnds = {
       tryWrite: (b) => socket.trySend(b),
@@ -355,9 +355,9 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
       close: () => socket.close(),
     };
     return new Channel(
+      INTERNAL,
       new FramedTransport("Unix stream socket", ends, maxMessage),
       codec,
-      INTERNAL,
     );
   }
 
@@ -401,7 +401,7 @@ export class Channel<T = Uint8Array<ArrayBuffer>> implements Disposable, AsyncIt
       bytes.tryRead = (into) => reader.tryRead(into);
       bytes.read = (into, opts) => reader.read(into, opts);
     }
-    return new Channel(new FramedTransport("pipe", bytes, maxMessage), codec, INTERNAL);
+    return new Channel(INTERNAL, new FramedTransport("pipe", bytes, maxMessage), codec);
   }
 
   /** The transport, as messages name it. */

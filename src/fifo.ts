@@ -187,7 +187,7 @@ export function openFifoReader(path: string): PipeReader {
   validatePath(path);
   const fd = openChecked(path, O.RDONLY);
   if (fd < 0) throw new ErrnoError(-fd, "open", { action: "open FIFO for reading", object: path });
-  return new PipeReader(fd, `FIFO ${JSON.stringify(path)}`, INTERNAL);
+  return new PipeReader(INTERNAL, fd, `FIFO ${JSON.stringify(path)}`);
 }
 
 /**
@@ -217,7 +217,7 @@ export function tryOpenFifoWriter(path: string): PipeWriter | WouldBlock {
   const fd = openChecked(path, O.WRONLY);
   if (fd === -E.ENXIO) return WOULD_BLOCK;
   if (fd < 0) throw new ErrnoError(-fd, "open", { action: "open FIFO for writing", object: path });
-  return new PipeWriter(fd, `FIFO ${JSON.stringify(path)}`, INTERNAL);
+  return new PipeWriter(INTERNAL, fd, `FIFO ${JSON.stringify(path)}`);
 }
 
 /**

@@ -149,7 +149,7 @@ export class FileLockGuard implements Disposable {
   #release: (() => void) | undefined;
 
   /** @ignore made by {@linkcode LockFile}'s lock methods. */
-  constructor(release: () => void, token: unknown) {
+  constructor(token: unknown, release: () => void) {
     checkInternal(token, "LockFile.lock/tryLock/flock/tryFlock()");
     this.#release = release;
   }
@@ -480,9 +480,9 @@ export class LockFile implements HasFd, Disposable {
   }
 
   #guard(release: () => unknown): FileLockGuard {
-    return new FileLockGuard(() => {
+    return new FileLockGuard(INTERNAL, () => {
       if (this.#fd >= 0) release(); // a closed file has already let its locks go
-    }, INTERNAL);
+    });
   }
 
   #error(e: number, call: string): ErrnoError {

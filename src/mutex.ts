@@ -178,7 +178,7 @@ export class MutexGuard implements Disposable {
   #ownerDied: boolean;
 
   /** @ignore */
-  constructor(mutex: SharedMutex, ownerDied: boolean, token: unknown) {
+  constructor(token: unknown, mutex: SharedMutex, ownerDied: boolean) {
     checkInternal(token, "SharedMutex.lock() / tryLock()");
     this.#mutex = mutex;
     this.#ownerDied = ownerDied;
@@ -498,7 +498,7 @@ export class SharedMutex {
       });
     }
     if (ownerDied) Atomics.store(w, STATE, INCONSISTENT);
-    return new MutexGuard(this, ownerDied || state === INCONSISTENT, INTERNAL);
+    return new MutexGuard(INTERNAL, this, ownerDied || state === INCONSISTENT);
   }
 
   static {

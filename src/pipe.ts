@@ -119,7 +119,7 @@ export abstract class PipeEnd implements HasFd, Disposable {
    *
    * @ignore
    */
-  protected constructor(fd: number, label: string, token: unknown) {
+  protected constructor(token: unknown, fd: number, label: string) {
     checkInternal(token, "Pipe.create(), openFifoReader/openFifoWriter() or fromFd()");
     this.#fd = noteMade(fd);
     this.#label = label;
@@ -211,8 +211,8 @@ export class PipeReader extends PipeEnd {
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | undefined;
 
   /** @ignore use {@linkcode Pipe.create}, {@linkcode openFifoReader} or `fromFd`. */
-  constructor(fd: number, label: string, token: unknown) {
-    super(fd, label, token);
+  constructor(token: unknown, fd: number, label: string) {
+    super(token, fd, label);
   }
 
   /**
@@ -235,7 +235,7 @@ export class PipeReader extends PipeEnd {
   static fromFd(fd: number): PipeReader {
     checkPipe(fd);
     setNonblocking(fd, true, `descriptor ${fd}`);
-    return new PipeReader(fd, `descriptor ${fd}`, INTERNAL);
+    return new PipeReader(INTERNAL, fd, `descriptor ${fd}`);
   }
 
   /**
@@ -364,8 +364,8 @@ export class PipeWriter extends PipeEnd {
   #stage: Uint8Array | undefined;
 
   /** @ignore use {@linkcode Pipe.create}, {@linkcode openFifoWriter} or `fromFd`. */
-  constructor(fd: number, label: string, token: unknown) {
-    super(fd, label, token);
+  constructor(token: unknown, fd: number, label: string) {
+    super(token, fd, label);
   }
 
   /**
@@ -386,7 +386,7 @@ export class PipeWriter extends PipeEnd {
   static fromFd(fd: number): PipeWriter {
     checkPipe(fd);
     setNonblocking(fd, true, `descriptor ${fd}`);
-    return new PipeWriter(fd, `descriptor ${fd}`, INTERNAL);
+    return new PipeWriter(INTERNAL, fd, `descriptor ${fd}`);
   }
 
   /**
@@ -527,7 +527,7 @@ export class Pipe implements Disposable {
   readonly writer: PipeWriter;
 
   /** @ignore */
-  private constructor(reader: PipeReader, writer: PipeWriter, token: unknown) {
+  private constructor(token: unknown, reader: PipeReader, writer: PipeWriter) {
     checkInternal(token, "Pipe.create()");
     this.reader = reader;
     this.writer = writer;
@@ -557,9 +557,9 @@ export class Pipe implements Disposable {
       throw lastError("pipe2", "make a pipe");
     }
     const pipe = new Pipe(
-      new PipeReader(fds[0] ?? -1, "pipe read end", INTERNAL),
-      new PipeWriter(fds[1] ?? -1, "pipe write end", INTERNAL),
       INTERNAL,
+      new PipeReader(INTERNAL, fds[0] ?? -1, "pipe read end"),
+      new PipeWriter(INTERNAL, fds[1] ?? -1, "pipe write end"),
     );
     if (o.capacity !== undefined) {
       try {

@@ -102,7 +102,7 @@ export class PthreadMutexGuard implements Disposable {
   readonly #ownerDied: boolean;
 
   /** @ignore */
-  constructor(mutex: PthreadMutex, ownerDied: boolean, token: unknown) {
+  constructor(token: unknown, mutex: PthreadMutex, ownerDied: boolean) {
     checkInternal(token, "PthreadMutex.lock() / tryLock()");
     this.#mutex = mutex;
     this.#ownerDied = ownerDied;
@@ -312,8 +312,8 @@ export class PthreadMutex {
   }
 
   #guard(r: number, call: string): PthreadMutexGuard {
-    if (r === 0) return new PthreadMutexGuard(this, false, INTERNAL);
-    if (r === E.EOWNERDEAD) return new PthreadMutexGuard(this, true, INTERNAL);
+    if (r === 0) return new PthreadMutexGuard(INTERNAL, this, false);
+    if (r === E.EOWNERDEAD) return new PthreadMutexGuard(INTERNAL, this, true);
     throw new ErrnoError(r, call, { action: "lock", object: this.#what });
   }
 

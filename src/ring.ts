@@ -739,10 +739,10 @@ export class RingChannel implements Disposable {
     const o = options as RingSenderOptions;
     const [child, deadline] = validatePeerBound(o.receiverProcess, o.receiverTimeout, "receiver");
     const s = new RingSender(
+      INTERNAL,
       this.#open(),
       spins,
       () => this.#endpoints.delete(s),
-      INTERNAL,
       child,
       deadline,
     );
@@ -777,10 +777,10 @@ export class RingChannel implements Disposable {
     const o = options as RingReceiverOptions;
     const [child, deadline] = validatePeerBound(o.senderProcess, o.senderTimeout, "sender");
     const r = new RingReceiver(
+      INTERNAL,
       this.#open(),
       spins,
       () => this.#endpoints.delete(r),
-      INTERNAL,
       child,
       deadline,
     );

@@ -608,7 +608,7 @@ export class Semaphore implements Disposable {
    */
   async acquire(options?: WaitOptions): Promise<SemaphorePermit> {
     await this.wait(options);
-    return new SemaphorePermit(() => this.post(), INTERNAL);
+    return new SemaphorePermit(INTERNAL, () => this.post());
   }
 
   /**
@@ -619,7 +619,7 @@ export class Semaphore implements Disposable {
    */
   tryAcquire(): SemaphorePermit | WouldBlock {
     this.#ptr();
-    return this.#change(-1) ? new SemaphorePermit(() => this.post(), INTERNAL) : WOULD_BLOCK;
+    return this.#change(-1) ? new SemaphorePermit(INTERNAL, () => this.post()) : WOULD_BLOCK;
   }
 
   /**

@@ -188,11 +188,11 @@ export class ChildProcess implements AsyncDisposable {
 
   /** @ignore use {@linkcode spawn}. */
   constructor(
+    token: unknown,
     pid: number,
     pidfd: number,
     pgid: number | null,
     stdio: [PipeWriter | null, PipeReader | null, PipeReader | null],
-    token: unknown,
   ) {
     checkInternal(token, "spawn()");
     brand(this, "ChildProcess");
@@ -597,8 +597,8 @@ export function spawn(program: string, options?: SpawnOptions): ChildProcess {
         childEnds.push(theirs);
         L.fcntl(mine, F.SETFL, O.NONBLOCK | (n === 0 ? O.WRONLY : O.RDONLY));
         parentEnds[n] = n === 0
-          ? new PipeWriter(mine, "child stdin", INTERNAL)
-          : new PipeReader(mine, n === 1 ? "child stdout" : "child stderr", INTERNAL);
+          ? new PipeWriter(INTERNAL, mine, "child stdin")
+          : new PipeReader(INTERNAL, mine, n === 1 ? "child stdout" : "child stderr");
         check(
           L.posix_spawn_file_actions_adddup2(fa, theirs, n),
           "posix_spawn_file_actions_adddup2",
@@ -675,11 +675,11 @@ export function spawn(program: string, options?: SpawnOptions): ChildProcess {
     if (pidfd < 0) throw lastError("pidfd_open", "watch process", pid);
     const pgid = newSession || group === true ? pid : typeof group === "number" ? group : null;
     return new ChildProcess(
+      INTERNAL,
       pid,
       pidfd,
       pgid,
       parentEnds as [PipeWriter | null, PipeReader | null, PipeReader | null],
-      INTERNAL,
     );
   } catch (e) {
     for (const end of parentEnds) end?.close();

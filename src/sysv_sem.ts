@@ -633,7 +633,7 @@ export class SysVSemaphoreSet implements Disposable {
   async acquire(index = 0, options?: WaitOptions): Promise<SemaphorePermit> {
     await this.wait(index, { ...validateWaitOptions(options), undo: true });
     // +1 with SEM_UNDO too: the two undo adjustments cancel out.
-    return new SemaphorePermit(() => this.#single(index, 1, true, true), INTERNAL);
+    return new SemaphorePermit(INTERNAL, () => this.#single(index, 1, true, true));
   }
 
   /**
