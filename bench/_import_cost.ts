@@ -10,7 +10,9 @@
 
 import { median } from "./_measure.ts";
 
-const ROOT = new URL("..", import.meta.url);
+import { ROOT as ROOT_PATH } from "../tools/_host.ts";
+
+const ROOT = new URL(`file://${ROOT_PATH}`);
 const programs: Record<string, string> = {
   "an empty program": "",
   "import * from mod.ts": `import * as dipc from "${new URL("mod.ts", ROOT).href}"; void dipc;`,

@@ -6,6 +6,9 @@
 
 import { readProcText } from "../ffi/util.ts";
 
+/** The repository root, as a path ending in "/": the one place it is worked out. */
+export const ROOT: string = new URL("..", import.meta.url).pathname;
+
 /** Whether `cmd` is a program on the PATH (or a path to one), as `sh`'s `command -v` finds. */
 export function hasCommand(cmd: string): boolean {
   return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })

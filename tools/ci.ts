@@ -13,7 +13,7 @@ import { ROOT } from "./examples.ts";
 import config from "../deno.json" with { type: "json" };
 import { blockedIn, hasCommand } from "./_host.ts";
 import { NATS_SERVER, natsServer } from "./nats_server.ts";
-import { LEDGER_ENV, MQ_PEAK_PREFIX, posixEntry, sysvEntry } from "../tests/_ledger.ts";
+import { LEDGER_ENV, MQ_PEAK_PREFIX, posixEntry, sysvEntry } from "./_ledger.ts";
 
 interface Step {
   name: string;

@@ -18,8 +18,8 @@ export interface Example {
   args: string[];
 }
 
-/** The repository root. */
-export const ROOT: string = new URL("..", import.meta.url).pathname;
+export { ROOT } from "./_host.ts";
+import { ROOT } from "./_host.ts";
 
 /** Every numbered example, in order. */
 export function listExamples(): Example[] {

@@ -10,7 +10,7 @@
  * @module
  */
 
-const ROOT = new URL("..", import.meta.url).pathname;
+import { ROOT } from "./_host.ts";
 
 /** The floors, lowest first: a file may import its own floor and those below, never above. */
 export const FLOORS: ReadonlyArray<{ name: string; files: (path: string) => boolean }> = [
