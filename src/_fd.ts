@@ -11,6 +11,8 @@ import { monotonicNs, OutStruct } from "../ffi/util.ts";
 import { lastError } from "./_errno.ts";
 import { forgetFd, sleepFor, waitFd } from "./_reactor.ts";
 import { park, type Sleeper } from "./_wait.ts";
+import { ClosedError } from "./errors.ts";
+import { checkInternal } from "./_internal.ts";
 
 /** Sleeps of a backoff schedule, in nanoseconds: the first, and the longest. */
 export interface Backoff {
@@ -204,4 +206,92 @@ export function pollNow(fd: number, events: number): number {
 export interface HasFd {
   /** The descriptor; unsafe: it stays owned by the object. */
   readonly unsafeFd: number;
+}
+
+/**
+ * A handle that owns one descriptor, the shape every such handle of dipc shares (pipe ends,
+ * sockets and listeners, queues, eventfds, lock files, watchers): `unsafeFd` while open,
+ * `closed`, an idempotent `close()` and `using`. Only dipc makes them; what a kind holds beside
+ * the descriptor (its sleepers first) is released once, as `close()` begins.
+ *
+ * @example Any handle, closed the same way
+ * ```ts
+ * import { EventFd, FdHandle, Pipe } from "@dipc/dipc";
+ *
+ * using pipe = Pipe.create();
+ * const handles: FdHandle[] = [pipe.reader, pipe.writer, EventFd.create()];
+ * console.log(handles.every((h) => h instanceof FdHandle && !h.closed)); // true
+ * for (const h of handles) h.close();
+ * for (const h of handles) h.close(); // again: nothing happens
+ * console.log(handles.every((h) => h.closed)); // true
+ * ```
+ */
+export abstract class FdHandle implements HasFd, Disposable {
+  #fd: number;
+  readonly #what: string;
+
+  /**
+   * Takes ownership of `fd`, named `what` in messages, given the module-private token: only a
+   * descriptor dipc made or was given becomes "made here".
+   *
+   * @ignore
+   */
+  protected constructor(token: unknown, fd: number, what: string) {
+    checkInternal(token, "the factories of dipc's handles");
+    this.#fd = noteMade(fd);
+    this.#what = what;
+  }
+
+  /**
+   * The descriptor. Unsafe: it stays owned by this object, which closes it.
+   *
+   * @throws {ClosedError} after close
+   */
+  get unsafeFd(): number {
+    return this.liveFd();
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /** The descriptor, or a ClosedError naming the object. */
+  protected liveFd(): number {
+    if (this.#fd < 0) throw new ClosedError(this.#what);
+    return this.#fd;
+  }
+
+  /** How messages name this handle. */
+  protected get what(): string {
+    return this.#what;
+  }
+
+  /** Closes the descriptor (after what its kind releases first); calling it again does nothing. */
+  close(): void {
+    if (this.#fd < 0) return;
+    try {
+      RELEASES.get(this)?.();
+    } finally {
+      closeFd(this.#fd);
+      this.#fd = -1;
+    }
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** What each handle releases as it closes, before its descriptor. */
+const RELEASES = new WeakMap<FdHandle, () => void>();
+
+/**
+ * Registers what `handle` releases as `close()` begins (its sleepers, first), once: called by
+ * the kinds of handle in their constructors. A function of this private module, not a method:
+ * nothing a caller can reach releases an open handle's parts.
+ */
+export function releaseWith(handle: FdHandle, release: () => void): void {
+  RELEASES.set(handle, release);
 }

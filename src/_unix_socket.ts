@@ -9,10 +9,18 @@ import { CMSGHDR, E, IOVEC, MSGHDR, POLL, SOCK, UCRED } from "../ffi/constants.t
 import { errno, errnoOfTry, libc } from "../ffi/load.ts";
 import { OutStruct } from "../ffi/util.ts";
 import { type SocketAddress, type SocketType } from "./_unix_diag.ts";
-import { ClosedError, ErrnoError } from "./errors.ts";
+import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
-import { closeFd, FdSleeper, type HasFd, noteMade, pollNow, setNonblocking } from "./_fd.ts";
+import {
+  closeFd,
+  FdHandle,
+  FdSleeper,
+  noteMade,
+  pollNow,
+  releaseWith,
+  setNonblocking,
+} from "./_fd.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import {
   describe,
@@ -71,8 +79,7 @@ export let acceptSocket: (fd: number, type: SocketType, what: string) => UnixSoc
  * b.close();
  * ```
  */
-export class UnixSocket implements HasFd, Disposable {
-  #fd: number;
+export class UnixSocket extends FdHandle {
   readonly #type: SocketType;
   readonly #what: string;
   #readSleeper: FdSleeper | undefined;
@@ -100,10 +107,14 @@ export class UnixSocket implements HasFd, Disposable {
   /** @ignore */
   private constructor(token: unknown, fd: number, type: SocketType, what: string) {
     checkInternal(token, "UnixSocket.pair/connect/fromFd() or UnixListener.accept()");
-    noteMade(fd);
+    super(token, fd, what);
+    releaseWith(this, () => {
+      this.#readSleeper?.close();
+      this.#writeSleeper?.close();
+      this.#lastBuffer = undefined;
+    });
     this.#io[MSGHDR.msg_iov / 8] = ptr(this.#ioBytes) + BigInt(MSGHDR.size);
     this.#io[MSGHDR.msg_iovlen / 8] = 1n;
-    this.#fd = fd;
     this.#type = type;
     this.#what = what;
   }
@@ -214,21 +225,6 @@ export class UnixSocket implements HasFd, Disposable {
     return this.#type;
   }
 
-  /** Whether {@linkcode UnixSocket.close} has been called. */
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
-  /**
-   * The descriptor (to hand to a child with {@linkcode spawn}'s `fds`, or to pass over another
-   * socket). Unsafe: it stays owned by this object.
-   *
-   * @throws {ClosedError} after close
-   */
-  get unsafeFd(): number {
-    return this.#live();
-  }
-
   /**
    * Who is at the other end, as the kernel recorded it when the connection (or pair) was made.
    *
@@ -237,7 +233,7 @@ export class UnixSocket implements HasFd, Disposable {
    * @throws {ClosedError} after close
    */
   peerCredentials(): Credentials {
-    const fd = this.#live();
+    const fd = this.liveFd();
     const cred = new OutStruct(UCRED.size);
     const len = new Uint32Array([UCRED.size]);
     const r = libc().getsockopt(
@@ -294,7 +290,7 @@ export class UnixSocket implements HasFd, Disposable {
       const pass = fds;
       const r = await waitUntil(
         () => this.#sendmsg(rest, pass),
-        this.#writeSleeper ??= new FdSleeper(this.#live(), POLL.OUT),
+        this.#writeSleeper ??= new FdSleeper(this.liveFd(), POLL.OUT),
         opts,
       );
       if (r === TIMED_OUT) throw timedOut(`sending on ${this.#what}`);
@@ -363,7 +359,7 @@ export class UnixSocket implements HasFd, Disposable {
     const opts = waitBoundsOf(options);
     const r = await waitUntil(
       () => this.#recvmsg(into, maxFds),
-      this.#readSleeper ??= new FdSleeper(this.#live(), POLL.IN),
+      this.#readSleeper ??= new FdSleeper(this.liveFd(), POLL.IN),
       opts,
     );
     if (r === TIMED_OUT) throw timedOut(`receiving on ${this.#what}`);
@@ -569,29 +565,9 @@ export class UnixSocket implements HasFd, Disposable {
    * @throws {ClosedError} after close
    */
   shutdownWrite(): void {
-    if (libc().shutdown(this.#live(), SOCK.SHUT_WR) !== 0) {
+    if (libc().shutdown(this.liveFd(), SOCK.SHUT_WR) !== 0) {
       throw lastError("shutdown", "shut down", this.#what);
     }
-  }
-
-  /** Closes the socket; pending waits end with {@linkcode ClosedError}. Idempotent. */
-  close(): void {
-    if (this.#fd < 0) return;
-    this.#readSleeper?.close();
-    this.#writeSleeper?.close();
-    closeFd(this.#fd);
-    this.#fd = -1;
-    this.#lastBuffer = undefined;
-  }
-
-  /** Same as `close()`. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  #live(): number {
-    if (this.#fd < 0) throw new ClosedError(this.#what);
-    return this.#fd;
   }
 
   #streamOnly(what: string): void {
@@ -675,7 +651,7 @@ export class UnixSocket implements HasFd, Disposable {
   }
 
   #sendmsg(data: Uint8Array, fds: readonly number[]): number | WouldBlock {
-    const fd = this.#live();
+    const fd = this.liveFd();
     const n = Math.min(data.length, MAX_IO);
     const L = libc();
     const flags = SOCK.MSG_DONTWAIT | SOCK.MSG_NOSIGNAL;
@@ -707,7 +683,7 @@ export class UnixSocket implements HasFd, Disposable {
   }
 
   #recvmsg(into: Uint8Array, maxFds: number): SocketReceipt | WouldBlock | EndOfStream {
-    const fd = this.#live();
+    const fd = this.liveFd();
     const held = this.#heldData;
     if (held !== undefined) {
       // The data of a receive that failed with MSG_CTRUNC: delivered now, before anything else.

@@ -44,10 +44,10 @@
 import { E, FLOCK, IN, LOCK, O, S_IFMT, S_IFREG, STAT } from "../ffi/constants.ts";
 import { errno, errnoOfTry, libc } from "../ffi/load.ts";
 import { cString, OutStruct } from "../ffi/util.ts";
-import { ClosedError, ErrnoError, ForeignOwnerError } from "./errors.ts";
+import { ErrnoError, ForeignOwnerError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
-import { checkAdoptable, closeFd, FdSleeper, type HasFd, noteMade } from "./_fd.ts";
+import { checkAdoptable, FdHandle, FdSleeper, releaseWith } from "./_fd.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 import { TUNING } from "./_tuning.ts";
 import {
@@ -71,6 +71,7 @@ import {
 } from "./_wait.ts";
 
 export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+export { FdHandle } from "./_fd.ts";
 export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** A private word to nap on between tries of a blocking lock with a timeout. */
@@ -189,8 +190,7 @@ export class FileLockGuard implements Disposable {
  * await Deno.remove(path);
  * ```
  */
-export class LockFile implements HasFd, Disposable {
-  #fd: number;
+export class LockFile extends FdHandle {
   readonly #path: string;
   readonly #flock = new OutStruct(FLOCK.size);
   #sleepers = new Set<FdSleeper>();
@@ -198,7 +198,10 @@ export class LockFile implements HasFd, Disposable {
   /** @ignore */
   private constructor(token: unknown, fd: number, path: string) {
     checkInternal(token, "LockFile.open/fromFd()");
-    this.#fd = noteMade(fd);
+    super(token, fd, `lock file ${JSON.stringify(path)}`);
+    releaseWith(this, () => {
+      for (const s of this.#sleepers) s.interrupt();
+    });
     this.#path = path;
   }
 
@@ -269,16 +272,6 @@ export class LockFile implements HasFd, Disposable {
       throw new TypeError(`descriptor ${fd} is not a regular file: only a file can be locked`);
     }
     return new LockFile(INTERNAL, fd, `descriptor ${fd}`);
-  }
-
-  /** Whether {@linkcode LockFile.close} has been called. */
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
-  /** The descriptor; unsafe: it stays owned by this object. @throws {ClosedError} after close */
-  get unsafeFd(): number {
-    return this.#live();
   }
 
   /**
@@ -366,7 +359,7 @@ export class LockFile implements HasFd, Disposable {
    */
   conflict(options?: LockOptions): LockHolder | undefined {
     const { type, start, len } = validateLock(options, "LockFile.conflict");
-    const fd = this.#live();
+    const fd = this.liveFd();
     const f = this.#fill(type, start, len);
     if (libc().fcntl_lock(fd, LOCK.F_OFD_GETLK, f.bytes) !== 0) {
       throw lastError("fcntl", "test a lock on", this.#path);
@@ -411,19 +404,6 @@ export class LockFile implements HasFd, Disposable {
     return await this.#wait(() => this.#tryFlock(shared), opts, "flock");
   }
 
-  /** Closes the file, releasing every lock it holds; pending waits end. Idempotent. */
-  close(): void {
-    if (this.#fd < 0) return;
-    for (const s of this.#sleepers) s.interrupt();
-    closeFd(this.#fd);
-    this.#fd = -1;
-  }
-
-  /** Same as `close()`. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
   async #wait(
     attempt: () => FileLockGuard | WouldBlock,
     opts: Bounds,
@@ -448,7 +428,7 @@ export class LockFile implements HasFd, Disposable {
   }
 
   #tryFlock(shared: boolean): FileLockGuard | WouldBlock {
-    const fd = this.#live();
+    const fd = this.liveFd();
     for (;;) {
       if (libc().flock(fd, (shared ? LOCK.SH : LOCK.EX) | LOCK.NB) === 0) {
         return this.#guard(() => libc().flock(fd, LOCK.UN));
@@ -461,7 +441,7 @@ export class LockFile implements HasFd, Disposable {
 
   /** One lock call: 0, or the errno. */
   #ofd(cmd: number, type: number, start: number, len: number): number {
-    const fd = this.#live();
+    const fd = this.liveFd();
     const f = this.#fill(type, start, len);
     for (;;) {
       if (libc().fcntl_lock(fd, cmd, f.bytes) === 0) return 0;
@@ -481,7 +461,7 @@ export class LockFile implements HasFd, Disposable {
 
   #guard(release: () => unknown): FileLockGuard {
     return new FileLockGuard(INTERNAL, () => {
-      if (this.#fd >= 0) release(); // a closed file has already let its locks go
+      if (!this.closed) release(); // a closed file has already let its locks go
     });
   }
 
@@ -490,11 +470,6 @@ export class LockFile implements HasFd, Disposable {
       action: `lock (${call})`,
       object: this.#path,
     });
-  }
-
-  #live(): number {
-    if (this.#fd < 0) throw new ClosedError(`lock file ${JSON.stringify(this.#path)}`);
-    return this.#fd;
   }
 }
 
@@ -514,8 +489,7 @@ export class LockFile implements HasFd, Disposable {
  * await Deno.remove(path);
  * ```
  */
-export class FileWatcher implements HasFd, Disposable {
-  #fd: number;
+export class FileWatcher extends FdHandle {
   readonly #path: string;
   readonly #events = new Uint8Array(4096);
   #sleeper: FdSleeper | undefined;
@@ -523,7 +497,10 @@ export class FileWatcher implements HasFd, Disposable {
   /** @ignore */
   private constructor(token: unknown, fd: number, path: string) {
     checkInternal(token, "FileWatcher.watch()");
-    this.#fd = fd;
+    super(token, fd, `watcher of ${JSON.stringify(path)}`);
+    releaseWith(this, () => {
+      this.#sleeper?.close();
+    });
     this.#path = path;
   }
 
@@ -550,16 +527,6 @@ export class FileWatcher implements HasFd, Disposable {
     return new FileWatcher(INTERNAL, fd, path);
   }
 
-  /** Whether {@linkcode FileWatcher.close} has been called. */
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
-  /** The inotify descriptor; unsafe: it stays owned by this object. @throws {ClosedError} */
-  get unsafeFd(): number {
-    return this.#live();
-  }
-
   /**
    * The changes notified since the last look, without waiting.
    *
@@ -567,7 +534,7 @@ export class FileWatcher implements HasFd, Disposable {
    * @throws {ClosedError} after close
    */
   tryNext(): number | WouldBlock {
-    const fd = this.#live();
+    const fd = this.liveFd();
     let count = 0;
     for (;;) {
       const n = libc().read(fd, this.#events, this.#events.length);
@@ -599,29 +566,11 @@ export class FileWatcher implements HasFd, Disposable {
     const opts = waitBoundsOf(options);
     const r = await waitUntil(
       () => this.tryNext(),
-      this.#sleeper ??= new FdSleeper(this.#live(), 0x1 /* POLLIN */),
+      this.#sleeper ??= new FdSleeper(this.liveFd(), 0x1 /* POLLIN */),
       opts,
       0,
     );
     if (r === TIMED_OUT) throw timedOut(`waiting for a change of ${JSON.stringify(this.#path)}`);
     return r;
-  }
-
-  /** Stops watching; a pending wait ends with {@linkcode ClosedError}. Idempotent. */
-  close(): void {
-    if (this.#fd < 0) return;
-    this.#sleeper?.close();
-    closeFd(this.#fd);
-    this.#fd = -1;
-  }
-
-  /** Same as `close()`. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  #live(): number {
-    if (this.#fd < 0) throw new ClosedError(`watcher of ${JSON.stringify(this.#path)}`);
-    return this.#fd;
   }
 }

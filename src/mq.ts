@@ -56,7 +56,7 @@ import {
 } from "../ffi/util.ts";
 import { ClosedError, ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
-import { checkAdoptable, closeFd, FdSleeper, type HasFd, noteMade, setNonblocking } from "./_fd.ts";
+import { checkAdoptable, FdHandle, FdSleeper, releaseWith, setNonblocking } from "./_fd.ts";
 import { KernelWaiter, MQ_SLICE_MS, RETRY, waitFair } from "./_kernel_wait.ts";
 import {
   openNamed,
@@ -90,6 +90,7 @@ import {
 } from "./_wait.ts";
 
 export type { SyncWaitOptions, WaitOptions } from "./_wait.ts";
+export { FdHandle } from "./_fd.ts";
 export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
 /** Highest priority a message can have (`MQ_PRIO_MAX` - 1 on Linux). */
@@ -291,10 +292,9 @@ function tooManyError(name: string, charge: number): ErrnoError {
  * MessageQueue.unlink(name);
  * ```
  */
-export class MessageQueue implements HasFd, Disposable {
+export class MessageQueue extends FdHandle {
   readonly #name: string;
   readonly #created: boolean;
-  #fd: number;
   #unlinkOnClose = false;
   readonly #messageSize: number;
   readonly #maxMessages: number;
@@ -315,8 +315,22 @@ export class MessageQueue implements HasFd, Disposable {
   /** @ignore */
   private constructor(token: unknown, name: string, fd: number, created: boolean) {
     checkInternal(token, "MessageQueue.open/create/temporary/fromFd()");
+    super(token, fd, `message queue ${JSON.stringify(name)}`);
+    releaseWith(this, () => {
+      for (const s of [this.#readSleeper, this.#writeSleeper]) {
+        s?.close(); // ends its sleeps
+      }
+      // The kernel waiter closes the blocking description itself, once its thread has stopped.
+      if (this.#kernel !== undefined) {
+        this.#kernel.close(new ClosedError(`message queue ${JSON.stringify(this.#name)}`));
+      } else if (this.#blocking >= 0) libc().close(this.#blocking);
+      this.#blocking = -1;
+      if (this.#unlinkOnClose) {
+        this.#unlinkOnClose = false;
+        librt().mq_unlink(cString(this.#name));
+      }
+    });
     this.#name = name;
-    this.#fd = noteMade(fd);
     this.#created = created;
     const a = getattr(fd, name);
     this.#maxMessages = a.maxMessages;
@@ -517,11 +531,6 @@ export class MessageQueue implements HasFd, Disposable {
     }
   }
 
-  #liveFd(): number {
-    if (this.#fd < 0) throw new ClosedError(`message queue ${JSON.stringify(this.#name)}`);
-    return this.#fd;
-  }
-
   /**
    * The kernel waiter of this queue, made on first need: its thread blocks in
    * `mq_timedreceive` on a blocking open file description of the same queue (reopened through
@@ -565,11 +574,6 @@ export class MessageQueue implements HasFd, Disposable {
     return this.#created;
   }
 
-  /** Whether {@linkcode MessageQueue.close} has been called. */
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
   /** The largest message the queue takes, in bytes (fixed when it was created). */
   get messageSize(): number {
     return this.#messageSize;
@@ -581,16 +585,6 @@ export class MessageQueue implements HasFd, Disposable {
   }
 
   /**
-   * The descriptor (on Linux a queue is a file descriptor, so it can be polled or handed to a
-   * child with {@linkcode spawn}). Unsafe: it stays owned by this object.
-   *
-   * @throws {ClosedError} after close
-   */
-  get unsafeFd(): number {
-    return this.#liveFd();
-  }
-
-  /**
    * What the system reports now: limits, current count, non-blocking flag.
    *
    * @returns the attributes
@@ -598,7 +592,7 @@ export class MessageQueue implements HasFd, Disposable {
    * @see {@link https://man7.org/linux/man-pages/man3/mq_getattr.3.html}
    */
   stat(): MessageQueueAttributes {
-    return getattr(this.#liveFd(), this.#name);
+    return getattr(this.liveFd(), this.#name);
   }
 
   /**
@@ -633,7 +627,7 @@ export class MessageQueue implements HasFd, Disposable {
   }
 
   #trySend(data: Uint8Array, priority: number): undefined | WouldBlock {
-    const fd = this.#liveFd();
+    const fd = this.liveFd();
     // An empty Uint8Array reaches C as NULL, which mq_send accepts for a length of 0.
     const { mq_send } = librt();
     for (;;) {
@@ -660,12 +654,12 @@ export class MessageQueue implements HasFd, Disposable {
     validateBuffer(data, "data");
     const opts = validateWaitOptions(options) as MessageQueueSendOptions;
     const priority = opts.priority === undefined ? 0 : validatePriority(opts.priority);
-    this.#liveFd();
+    this.liveFd();
     this.#checkSize(data.length);
     if (this.#trySend(data, priority) !== WOULD_BLOCK) return;
     const r = await waitUntil(
       () => this.#trySend(data, priority),
-      this.#writeSleeper ??= new FdSleeper(this.#liveFd(), POLL.OUT),
+      this.#writeSleeper ??= new FdSleeper(this.liveFd(), POLL.OUT),
       boundsOf(opts),
     );
     if (r === TIMED_OUT) throw timedOut(`send to message queue ${JSON.stringify(this.#name)}`);
@@ -710,7 +704,7 @@ export class MessageQueue implements HasFd, Disposable {
       if (o.priority !== undefined) priority = validatePriority(o.priority);
       deadline = syncDeadlineOf(o);
     }
-    this.#liveFd();
+    this.liveFd();
     this.#checkSize(data.length);
     // Straight into the blocking call (one system call a message, as C makes), unless the
     // blocking descriptor cannot be had: then a try, and the error only if it must wait.
@@ -769,7 +763,7 @@ export class MessageQueue implements HasFd, Disposable {
 
   #checkInto(into: Uint8Array): void {
     validateBuffer(into, "into");
-    this.#liveFd();
+    this.liveFd();
     if (into.length < this.#messageSize) {
       throw new RangeError(
         `into holds ${into.length} bytes; the queue's messages can be ${this.#messageSize}`,
@@ -779,7 +773,7 @@ export class MessageQueue implements HasFd, Disposable {
 
   /** The one non-blocking receive: the length (priority in #lastPriority), or WOULD_BLOCK. */
   #tryInto(into: Uint8Array): number | WouldBlock {
-    const fd = this.#liveFd();
+    const fd = this.liveFd();
     const kept = this.#kernel?.take();
     if (kept !== undefined) {
       // Taken by the kernel waiter for a wait that was cancelled: it comes first.
@@ -848,7 +842,7 @@ export class MessageQueue implements HasFd, Disposable {
         this.#lastPriority = m.priority;
         return m.data.length;
       },
-      this.#readSleeper ??= new FdSleeper(this.#liveFd(), POLL.IN),
+      this.#readSleeper ??= new FdSleeper(this.liveFd(), POLL.IN),
       opts,
     );
     if (r === TIMED_OUT) {
@@ -961,7 +955,7 @@ export class MessageQueue implements HasFd, Disposable {
    */
   #blockingFd(required: boolean): number {
     if (this.#blocking >= 0) return this.#blocking;
-    const fd = reopenBlocking(this.#liveFd());
+    const fd = reopenBlocking(this.liveFd());
     if (fd < 0 && required) {
       throw lastError("open", "reopen (blocking) message queue", this.#name);
     }
@@ -1009,28 +1003,6 @@ export class MessageQueue implements HasFd, Disposable {
    * Closes the descriptor; a pending wait then rejects with {@linkcode ClosedError}. A
    * temporary queue is unlinked too. Calling it again does nothing.
    */
-  close(): void {
-    if (this.#fd < 0) return;
-    for (const s of [this.#readSleeper, this.#writeSleeper]) {
-      s?.close(); // ends its sleeps
-    }
-    // The kernel waiter closes the blocking description itself, once its thread has stopped.
-    if (this.#kernel !== undefined) {
-      this.#kernel.close(new ClosedError(`message queue ${JSON.stringify(this.#name)}`));
-    } else if (this.#blocking >= 0) libc().close(this.#blocking);
-    this.#blocking = -1;
-    closeFd(this.#fd);
-    this.#fd = -1;
-    if (this.#unlinkOnClose) {
-      this.#unlinkOnClose = false;
-      librt().mq_unlink(cString(this.#name));
-    }
-  }
-
-  /** Same as `close()`. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
 
   #checkSize(length: number): void {
     if (length > this.#messageSize) {

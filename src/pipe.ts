@@ -31,17 +31,16 @@
 
 import { E, F, O, POLL } from "../ffi/constants.ts";
 import { errnoOfTry, libc } from "../ffi/load.ts";
-import { ClosedError, ErrnoError } from "./errors.ts";
+import { ErrnoError } from "./errors.ts";
 import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
 import {
   checkAdoptable,
-  closeFd,
+  FdHandle,
   FdSleeper,
-  type HasFd,
   isFifo,
-  noteMade,
   pollNow,
+  releaseWith,
   setNonblocking,
 } from "./_fd.ts";
 import { validateBuffer, validateInteger, validateOptions } from "./_validate.ts";
@@ -55,7 +54,7 @@ import {
 } from "./_wait.ts";
 import { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
-export type { HasFd } from "./_fd.ts";
+export { FdHandle, type HasFd } from "./_fd.ts";
 export type { WaitOptions } from "./_wait.ts";
 
 export { END_OF_STREAM, type EndOfStream, WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
@@ -110,10 +109,7 @@ function sleeperOf(end: PipeEnd, events: number): FdSleeper {
  * console.log(ends.every((e) => e.closed)); // true: closing again does nothing
  * ```
  */
-export abstract class PipeEnd implements HasFd, Disposable {
-  #fd: number;
-  readonly #label: string;
-
+export abstract class PipeEnd extends FdHandle {
   /**
    * Takes ownership of `fd` (dipc's own modules only).
    *
@@ -121,33 +117,16 @@ export abstract class PipeEnd implements HasFd, Disposable {
    */
   protected constructor(token: unknown, fd: number, label: string) {
     checkInternal(token, "Pipe.create(), openFifoReader/openFifoWriter() or fromFd()");
-    this.#fd = noteMade(fd);
-    this.#label = label;
-  }
-
-  /** The descriptor, or ClosedError. */
-  protected liveFd(): number {
-    if (this.#fd < 0) throw new ClosedError(this.#label);
-    return this.#fd;
+    super(token, fd, label);
+    releaseWith(this, () => {
+      sleepers.get(this)?.close();
+      sleepers.delete(this);
+    });
   }
 
   /** The end as messages name it. */
   protected get label(): string {
-    return this.#label;
-  }
-
-  /**
-   * The descriptor. Unsafe: it stays owned by this object, which closes it.
-   *
-   * @throws {ClosedError} after close
-   */
-  get unsafeFd(): number {
-    return this.liveFd();
-  }
-
-  /** Whether `close()` has been called. */
-  get closed(): boolean {
-    return this.#fd < 0;
+    return this.what;
   }
 
   /**
@@ -157,7 +136,7 @@ export abstract class PipeEnd implements HasFd, Disposable {
    */
   get capacity(): number {
     const n = libc().fcntl(this.liveFd(), F.GETPIPE_SZ, 0);
-    if (n < 0) throw lastError("fcntl", `read the capacity of ${this.#label}`);
+    if (n < 0) throw lastError("fcntl", `read the capacity of ${this.label}`);
     return n;
   }
 
@@ -172,23 +151,8 @@ export abstract class PipeEnd implements HasFd, Disposable {
   setCapacity(bytes: number): number {
     validateInteger(bytes, "capacity", 1, 0x7fffffff);
     const n = libc().fcntl(this.liveFd(), F.SETPIPE_SZ, bytes);
-    if (n < 0) throw lastError("fcntl", `set the capacity of ${this.#label} to`, bytes);
+    if (n < 0) throw lastError("fcntl", `set the capacity of ${this.label} to`, bytes);
     return n;
-  }
-
-  /** Closes this end (idempotent). Other processes' copies stay open. */
-  close(): void {
-    if (this.#fd < 0) return;
-    const sleeper = sleepers.get(this);
-    sleeper?.close(); // ends its sleeps
-    sleepers.delete(this);
-    closeFd(this.#fd);
-    this.#fd = -1;
-  }
-
-  /** Same as `close()`. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 

@@ -41,11 +41,11 @@ import { lastError } from "./_errno.ts";
 import { checkInternal, INTERNAL } from "./_internal.ts";
 import {
   checkAdoptable,
-  closeFd,
+  FdHandle,
   FdSetSleeper,
   FdSleeper,
   type HasFd,
-  noteMade,
+  releaseWith,
   setNonblocking,
 } from "./_fd.ts";
 import { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
@@ -60,7 +60,7 @@ import {
   waitUntil,
 } from "./_wait.ts";
 
-export type { HasFd } from "./_fd.ts";
+export { FdHandle, type HasFd } from "./_fd.ts";
 export type { WaitOptions } from "./_wait.ts";
 export { WOULD_BLOCK, type WouldBlock } from "./_sentinels.ts";
 
@@ -375,8 +375,7 @@ const MAX_COUNT = 0xffff_ffff_ffff_fffen;
  * console.log(await ev.read({ timeout: 1_000 })); // 3n
  * ```
  */
-export class EventFd implements HasFd, Disposable {
-  #fd: number;
+export class EventFd extends FdHandle {
   readonly #semaphore: boolean;
   readonly #buf = new BigUint64Array(1);
   readonly #bytes = new Uint8Array(this.#buf.buffer);
@@ -385,7 +384,10 @@ export class EventFd implements HasFd, Disposable {
   /** @ignore */
   private constructor(token: unknown, fd: number, semaphore: boolean) {
     checkInternal(token, "EventFd.create/fromFd()");
-    this.#fd = noteMade(fd);
+    super(token, fd, "eventfd");
+    releaseWith(this, () => {
+      this.#sleeper?.close();
+    });
     this.#semaphore = semaphore;
   }
 
@@ -452,21 +454,6 @@ export class EventFd implements HasFd, Disposable {
     return new EventFd(INTERNAL, fd, semaphore);
   }
 
-  /** Whether {@linkcode EventFd.close} has been called. */
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
-  /**
-   * The descriptor (to hand to a child, or to watch with {@linkcode Poller}). Unsafe: it stays
-   * owned by this object.
-   *
-   * @throws {ClosedError} after close
-   */
-  get unsafeFd(): number {
-    return this.#live();
-  }
-
   /**
    * Adds `value` to the counter, waking readers.
    *
@@ -481,7 +468,7 @@ export class EventFd implements HasFd, Disposable {
     if (typeof v !== "bigint" || v < 1n || v > MAX_COUNT) {
       throw new RangeError(`value must be 1..${MAX_COUNT}, got ${describe(value)}`);
     }
-    const fd = this.#live();
+    const fd = this.liveFd();
     this.#buf[0] = v;
     for (;;) {
       if (libc().write(fd, this.#bytes, 8) === 8) return;
@@ -497,7 +484,7 @@ export class EventFd implements HasFd, Disposable {
    * @throws {ClosedError} after close
    */
   tryRead(): bigint | WouldBlock {
-    const fd = this.#live();
+    const fd = this.liveFd();
     for (;;) {
       if (libc().read(fd, this.#bytes, 8) === 8) return this.#buf[0] ?? 0n;
       const e = errnoOfTry();
@@ -519,30 +506,12 @@ export class EventFd implements HasFd, Disposable {
     const opts = waitBoundsOf(options);
     const r = await waitUntil(
       () => this.tryRead(),
-      this.#sleeper ??= new FdSleeper(this.#live(), POLL.IN),
+      this.#sleeper ??= new FdSleeper(this.liveFd(), POLL.IN),
       opts,
     );
     if (r === TIMED_OUT) {
       throw timedOut(this.#semaphore ? "waiting on eventfd semaphore" : "reading eventfd");
     }
     return r;
-  }
-
-  /** Closes the descriptor; pending reads end with {@linkcode ClosedError}. Idempotent. */
-  close(): void {
-    if (this.#fd < 0) return;
-    this.#sleeper?.close();
-    closeFd(this.#fd);
-    this.#fd = -1;
-  }
-
-  /** Same as `close()`. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  #live(): number {
-    if (this.#fd < 0) throw new ClosedError("eventfd");
-    return this.#fd;
   }
 }

@@ -51,7 +51,7 @@
  * @module
  */
 
-export type { HasFd } from "./_fd.ts";
+export { FdHandle, type HasFd } from "./_fd.ts";
 export {
   type BoundUnixSocket,
   boundUnixSockets,

@@ -332,8 +332,11 @@ export function fdCheckedTest(
   ipcTest(name, async (t) => {
     // What dipc opens once per process (the wait core's epoll set and its eventfd) is not a leak:
     // open it before counting.
+    // A read that must park (its data comes 30 ms later): a wait that times out while it is
+    // still trying may never reach the reactor, which then opens during the test.
     using warm = Pipe.create();
-    await warm.reader.read(new Uint8Array(1), { timeout: 1 }).catch(() => {});
+    setTimeout(() => warm.writer.tryWrite(new Uint8Array(1)), 30);
+    await warm.reader.read(new Uint8Array(1), { timeout: 10_000 });
     warm.close();
     const before = openFds();
     await fn(t);

@@ -7,6 +7,8 @@ import { ipcTest, ROOT, run, serveRepository, thrown, within } from "./_helpers.
 
 for (const seed of [1, 2, 3]) {
   ipcTest(`every export survives generated arguments (seed ${seed})`, async () => {
+    // In a directory of its own: a generated relative path ("x") makes a FIFO where it runs.
+    const cwd = await Deno.makeTempDir({ prefix: "dipc-test-fuzz-" });
     const r = await within(
       120_000,
       "the fuzzer (a hang?)",
@@ -17,8 +19,8 @@ for (const seed of [1, 2, 3]) {
         `${ROOT}tests/fixtures/fuzz_exports.ts`,
         String(seed),
         "4",
-      ]),
-    );
+      ], { cwd }),
+    ).finally(() => Deno.remove(cwd, { recursive: true }));
     assert.equal(r.code, 0, `the fuzzer died: ${r.stderr.slice(-3000)}`);
     const report = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as {
       calls: number;

@@ -22,7 +22,8 @@ fdCheckedTest(
     const dir = await Deno.makeTempDir({ prefix: "dipc-test-poll-" });
     { // the wait core's epoll set and control eventfd open once per process: not a leak
       using warm = EventFd.create();
-      await warm.read({ timeout: 1 }).catch(() => {});
+      setTimeout(() => warm.write(1), 30); // a read that must park, so the reactor opens now
+      await warm.read({ timeout: 10_000 });
     }
     const before = openFds();
     const closers: Array<() => void> = [];
