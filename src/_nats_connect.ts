@@ -10,7 +10,7 @@
 import { connect, type NatsConnection, type NodeConnectionOptions } from "./_nats_client.ts";
 import { bounded, type Bounds, deadlineFor, promiseWithin, timerMs } from "./_wait.ts";
 import { describe } from "./_validate.ts";
-import { E } from "../ffi/constants.ts";
+import { E, ERRNO } from "../ffi/constants.ts";
 import { ErrnoError } from "./errors.ts";
 
 /** A server address or a connection, checked. */
@@ -147,29 +147,13 @@ export function setupError(e: unknown, what: string): unknown {
   }
   if (!(e instanceof Error)) return e;
   if (e instanceof ErrnoError) return e;
-  // What the network said, as the errno it is, naming the call and the server.
-  const errno = e instanceof Deno.errors.ConnectionRefused
-    ? E.ECONNREFUSED
-    : e instanceof Deno.errors.ConnectionReset
-    ? E.ECONNRESET
-    : e instanceof Deno.errors.ConnectionAborted
-    ? E.ECONNABORTED
-    : e instanceof Deno.errors.AddrNotAvailable
-    ? E.EADDRNOTAVAIL
-    : e instanceof Deno.errors.NetworkUnreachable
-    ? E.ENETUNREACH
-    : ERRNO_CODES[(e as { code?: string }).code ?? ""];
+  // What the network said, as the errno it is, naming the call and the server: Deno's network
+  // errors and the NATS client's both carry the errno's name in `code`.
+  const code = (e as { code?: unknown }).code;
+  const errno = typeof code === "string" && Object.hasOwn(ERRNO, code) ? ERRNO[code] : undefined;
   if (errno !== undefined) {
     return new ErrnoError(errno, "connect", { action: what, detail: text });
   }
   if (text.includes(what)) return e;
   return new Error(`cannot ${what}: ${text}`, { cause: e });
 }
-
-/** The NATS client's error codes that are errnos (Node's names for them). */
-const ERRNO_CODES: Record<string, number> = {
-  ECONNREFUSED: E.ECONNREFUSED,
-  ECONNRESET: E.ECONNRESET,
-  EHOSTUNREACH: E.EHOSTUNREACH,
-  ENETUNREACH: E.ENETUNREACH,
-};

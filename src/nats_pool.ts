@@ -39,14 +39,16 @@
  * @module
  */
 
-import { headers, nanos, type NatsConnection } from "./_nats_client.ts";
 import {
   AckPolicy,
+  headers,
   jetstream,
   type JetStreamClient,
   type JetStreamManager,
   jetstreamManager,
   type JsMsg,
+  nanos,
+  type NatsConnection,
   RetentionPolicy,
   StorageType,
 } from "./_nats_client.ts";

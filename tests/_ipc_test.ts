@@ -322,6 +322,18 @@ export function openFds(): number {
 }
 
 /**
+ * Opens what dipc opens once per process (the wait core's epoll set and its eventfd), so that a
+ * descriptor count taken after it does not see them as a leak. The read must park (its data
+ * comes 30 ms later): a wait that times out while it is still trying may never reach the
+ * reactor, which would then open during the test.
+ */
+export async function warmWaitCore(): Promise<void> {
+  using warm = Pipe.create();
+  setTimeout(() => warm.writer.tryWrite(new Uint8Array(1)), 30);
+  await warm.reader.read(new Uint8Array(1), { timeout: 10_000 });
+}
+
+/**
  * An {@linkcode ipcTest} that also checks this process has as many descriptors open after the
  * test as before it: nothing the test opened, or had dipc open, may stay open.
  */
@@ -330,14 +342,7 @@ export function fdCheckedTest(
   fn: (t: Deno.TestContext) => void | Promise<void>,
 ): void {
   ipcTest(name, async (t) => {
-    // What dipc opens once per process (the wait core's epoll set and its eventfd) is not a leak:
-    // open it before counting.
-    // A read that must park (its data comes 30 ms later): a wait that times out while it is
-    // still trying may never reach the reactor, which then opens during the test.
-    using warm = Pipe.create();
-    setTimeout(() => warm.writer.tryWrite(new Uint8Array(1)), 30);
-    await warm.reader.read(new Uint8Array(1), { timeout: 10_000 });
-    warm.close();
+    await warmWaitCore();
     const before = openFds();
     await fn(t);
     assert.equal(openFds(), before, "every descriptor opened was closed");

@@ -14,17 +14,21 @@ import {
   UnixSocket,
   WOULD_BLOCK,
 } from "../mod.ts";
-import { fdCheckedTest, openFds, ROOT, testRandom, thrown, within } from "./_helpers.ts";
+import {
+  fdCheckedTest,
+  openFds,
+  ROOT,
+  testRandom,
+  thrown,
+  warmWaitCore,
+  within,
+} from "./_helpers.ts";
 
 fdCheckedTest(
   "poll over 100 handles of five kinds: exactly the ready ones are reported",
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "dipc-test-poll-" });
-    { // the wait core's epoll set and control eventfd open once per process: not a leak
-      using warm = EventFd.create();
-      setTimeout(() => warm.write(1), 30); // a read that must park, so the reactor opens now
-      await warm.read({ timeout: 10_000 });
-    }
+    await warmWaitCore(); // opened once per process: not a leak
     const before = openFds();
     const closers: Array<() => void> = [];
     try {

@@ -10,7 +10,7 @@
  */
 
 import { ROOT } from "./examples.ts";
-import config from "../deno.json" with { type: "json" };
+import { EXPORTS } from "./doc_lint.ts";
 import { blockedIn, hasCommand } from "./_host.ts";
 import { NATS_SERVER, natsServer } from "./nats_server.ts";
 import { LEDGER_ENV, MQ_PEAK_PREFIX, posixEntry, sysvEntry } from "./_ledger.ts";
@@ -40,8 +40,6 @@ interface Step {
  */
 const ARM64_DENO = Deno.env.get("DIPC_DENO_ARM64") ??
   `${Deno.env.get("HOME") ?? "/root"}/.cache/dipc-ci/deno-arm64-2.9.6/package/deno`;
-/** Every entry point the package exports: the doc lint covers them all. */
-const EXPORTS = [...new Set(Object.values(config.exports))].sort();
 const ARM64_SYSROOT = "/usr/aarch64-linux-gnu";
 const AARCH64_TESTS = [
   "tests/arch_test.ts",
