@@ -1,16 +1,8 @@
 // dipc ls, stat, limits and watch: what the system has, as tables or JSON. Loaded only by those
 // commands (cli/_program.ts).
-import {
-  describeObject,
-  IPC_KINDS,
-  type IpcKind,
-  type IpcObject,
-  listIpcObjects,
-} from "../src/inventory.ts";
+import { describeObject, type IpcObject, listIpcObjects } from "../src/_inventory_list.ts";
+import { IPC_KINDS, type IpcKind } from "../src/_ipc_kinds.ts";
 import { messageQueueCharge, messageQueueLimits } from "../src/mq.ts";
-import { SysVSharedMemory } from "../src/sysv_shm.ts";
-import { SysVMessageQueue } from "../src/sysv_mq.ts";
-import { SysVSemaphoreSet } from "../src/sysv_sem.ts";
 import { printable, printableLine } from "../src/_printable.ts";
 import { readProcNumber, readProcNumbers } from "../ffi/util.ts";
 import { libc } from "../ffi/load.ts";
@@ -167,7 +159,10 @@ interface SemaphoreFacts {
   zcount: number;
 }
 
-function semaphores(id: number): SemaphoreFacts[] | string {
+function semaphores(
+  SysVSemaphoreSet: typeof import("../src/sysv_sem.ts").SysVSemaphoreSet,
+  id: number,
+): SemaphoreFacts[] | string {
   try {
     using set = SysVSemaphoreSet.openId(id, { allowForeignOwner: true, readyTimeout: 0 });
     return Array.from({ length: set.count }, (_, index) => ({
@@ -183,10 +178,17 @@ function semaphores(id: number): SemaphoreFacts[] | string {
 }
 
 /** dipc stat */
-export function stat(ref: string, o: { kind?: string; json?: true }): void {
+export async function stat(ref: string, o: { kind?: string; json?: true }): Promise<void> {
   const obj = resolveOne(ref, o.kind === undefined ? undefined : parseKind(o.kind));
   const system: Record<string, unknown> = {};
-  if (obj.id !== null) {
+  // The System V modules are loaded for the objects that need them (not by ls).
+  const sysv = obj.id === null ? undefined : await Promise.all([
+    import("../src/sysv_shm.ts"),
+    import("../src/sysv_mq.ts"),
+    import("../src/sysv_sem.ts"),
+  ]);
+  if (sysv !== undefined && obj.id !== null) {
+    const [{ SysVSharedMemory }, { SysVMessageQueue }, { SysVSemaphoreSet }] = sysv;
     const s = obj.kind === "sysv-shm"
       ? SysVSharedMemory.statId(obj.id)
       : obj.kind === "sysv-mq"
@@ -194,7 +196,9 @@ export function stat(ref: string, o: { kind?: string; json?: true }): void {
       : SysVSemaphoreSet.statId(obj.id);
     Object.assign(system, s);
   }
-  const sems = obj.kind === "sysv-sem" && obj.id !== null ? semaphores(obj.id) : undefined;
+  const sems = obj.kind === "sysv-sem" && obj.id !== null && sysv !== undefined
+    ? semaphores(sysv[2].SysVSemaphoreSet, obj.id)
+    : undefined;
   if (o.json) {
     say(json({
       schema: 1,

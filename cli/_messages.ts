@@ -1,6 +1,6 @@
 // dipc send and recv: messages through queues, rings, FIFOs and inherited pipes. Loaded only by
 // those commands (cli/_program.ts).
-import { describeObject } from "../src/inventory.ts";
+import { describeObject } from "../src/_inventory_list.ts";
 import { END_OF_STREAM } from "../src/_sentinels.ts";
 import { MessageQueue } from "../src/mq.ts";
 import { RingChannel } from "../src/ring.ts";

@@ -1,15 +1,14 @@
 // How the dipc command names objects, and how it prints them. Thin: every fact comes from
-// src/inventory.ts and the transport modules; this file only turns words into objects and
+// the inventory (src/_inventory_list.ts, its reading half) and the transport modules; this file only turns words into objects and
 // objects into lines.
 import {
   describeObject,
-  IPC_KINDS,
   type IpcInventory,
-  type IpcKind,
   type IpcObject,
   listIpcObjects,
   printableName,
-} from "../src/inventory.ts";
+} from "../src/_inventory_list.ts";
+import { IPC_KINDS, type IpcKind } from "../src/_ipc_kinds.ts";
 import { printable } from "../src/_printable.ts";
 import { CommandError, UsageError } from "./_args.ts";
 

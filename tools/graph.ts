@@ -66,7 +66,7 @@ const CORE = new Set([
 ]);
 
 /** Private halves of the compositions (by prefix). */
-const COMPOSED = ["src/_channel_", "src/_pool_", "src/_nats_"];
+const COMPOSED = ["src/_channel_", "src/_pool_", "src/_nats_", "src/_inventory_"];
 
 /** The modules built of other techniques. */
 const TOP = new Set([
